@@ -1,0 +1,1 @@
+"""AI voice agents (grows with its issue)."""

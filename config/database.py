@@ -1,0 +1,44 @@
+"""Derive the three PostgreSQL connections from one admin URL.
+
+Switchboard connects with three roles so that row-level security really binds:
+- admin: the URL the operator gives (`DATABASE_URL`); it creates the roles and the database;
+- owner: owns every table and runs migrations; nobody else logs in as it;
+- app: what the web server, Celery and the workers use; neither owner nor superuser,
+  so `FORCE ROW LEVEL SECURITY` policies apply to every query it makes.
+"""
+
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import dj_database_url
+
+
+@dataclass(frozen=True)
+class DatabaseRoles:
+    admin_url: str
+    name: str
+    owner: str
+    app: str
+    secret: str
+
+    def password(self, role: str) -> str:
+        """Role passwords are derived from the secret so no extra setting has to be kept in step."""
+        return sha256(f"{self.secret}:{role}".encode()).hexdigest()[:32]
+
+    def url_for(self, role: str | None, database: str | None = None) -> str:
+        parts = urlsplit(self.admin_url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        if role is not None:
+            netloc = f"{quote(role)}:{self.password(role)}@{netloc}"
+        elif "@" in parts.netloc:
+            netloc = parts.netloc
+        path = "/" + (database or self.name)
+        return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+    def django_config(self, role: str | None, *, conn_max_age: int) -> dict[str, Any]:
+        config: dict[str, Any] = dict(dj_database_url.parse(self.url_for(role), conn_max_age=conn_max_age))
+        config["ENGINE"] = "django.db.backends.postgresql"
+        config["TEST"] = {"NAME": self.name}
+        return config

@@ -1,0 +1,13 @@
+"""Test settings: a dedicated database, eager-free Celery, fast password hashing."""
+
+import os
+
+os.environ.setdefault("SWITCHBOARD_DB_NAME", "switchboard_test")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASE_ROLES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+API_RATE_PER_SECOND = int(os.environ.get("SWITCHBOARD_API_RATE_PER_SECOND", "1000"))
+assert DATABASE_ROLES.name.endswith("_test"), "tests must never run against a non-test database"

@@ -1,0 +1,1 @@
+"""Contact center: queues, agents and the browser softphone (grows with its issue)."""

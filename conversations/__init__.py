@@ -1,0 +1,1 @@
+"""Unified conversation history across calls, texts and notes (grows with the messaging issue)."""

@@ -1,0 +1,16 @@
+"""`manage.py provision`: create roles and database, then apply migrations as the owner role."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from core.provisioning import migrate, provision_database
+
+
+class Command(BaseCommand):
+    help = "Create the PostgreSQL roles and database Switchboard needs and apply migrations."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        provision_database()
+        migrate()
+        self.stdout.write("database ready")

@@ -1,0 +1,29 @@
+"""Checks on API requests that must happen before Django or DRF parse them."""
+
+from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import error_response
+
+API_PREFIX = "/2010-04-01/"
+
+
+class TwilioRequestGuardMiddleware:
+    """Refuse oversized bodies and undecodable query strings on the API with Twilio's error body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return error_response(20422, "Request body too large", 413)
+            try:
+                unquote_to_bytes(request.META.get("QUERY_STRING", "")).decode("utf-8")
+            except UnicodeDecodeError:
+                return error_response(20422, "Query string is not valid UTF-8", 400)
+        return self.get_response(request)

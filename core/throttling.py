@@ -1,0 +1,19 @@
+"""Per-account request rate limit; over it, clients get 429 with Twilio's 20429 (safe to retry)."""
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+
+class AccountRateThrottle(SimpleRateThrottle):
+    scope = "account"
+
+    def get_rate(self) -> str:
+        return f"{settings.API_RATE_PER_SECOND}/s"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": tenant.principal.id.hex}

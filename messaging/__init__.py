@@ -1,0 +1,1 @@
+"""Messaging: SMS/MMS, carrier connectors and consent (grows with the messaging issue)."""

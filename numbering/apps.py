@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NumberingConfig(AppConfig):
+    name = "numbering"
+    verbose_name = "Phone numbers"

@@ -1,0 +1,121 @@
+"""Resolve a request's credentials to a tenant context, setting the transaction's tenant as it goes.
+
+Every lookup here runs under row-level security, so each step first points the transaction at the
+one account it is allowed to read: the account named by the credentials, then the account named in
+the URL. A parent's credentials reach a subaccount; nothing else crosses accounts.
+"""
+
+import base64
+import binascii
+import re
+import secrets
+import uuid
+
+from django.http import HttpRequest
+
+from core.errors import TwilioError, not_found
+from core.sids import sid_to_uuid
+from core.tenancy import tenant_activate
+from tenants.context import TenantContext
+from tenants.models import Account, ApiKey, Membership
+
+API_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts(?:/(?P<sid>[^/]+?))?(?:\.json)?(?:/|$)")
+
+
+def _not_authenticated() -> TwilioError:
+    return TwilioError(20003, "Authenticate", 401)
+
+
+def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, sep, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (username, password) if sep else None
+
+
+def _account(account_id: uuid.UUID) -> Account | None:
+    tenant_activate(account_id)
+    return Account.objects.filter(id=account_id).first()
+
+
+def _principal_for_token(sid: str, token: str) -> Account | None:
+    account_id = sid_to_uuid(sid, "AC")
+    account = _account(account_id) if account_id else None
+    if account is None or account.status == Account.Status.CLOSED:
+        return None
+    return account if secrets.compare_digest(account.auth_token, token) else None
+
+
+def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey] | None:
+    """An API key belongs to the URL's account or its parent; look in those two only."""
+    key_id = sid_to_uuid(sid, "SK")
+    path_id = sid_to_uuid(path_sid, "AC") if path_sid else None
+    if key_id is None or path_id is None:
+        return None
+    target = _account(path_id)
+    candidates = [target] if target is not None else []
+    if target is not None and target.parent_id is not None:
+        parent = _account(target.parent_id)
+        candidates += [parent] if parent is not None else []
+    for account in candidates:
+        tenant_activate(account.id)
+        key = ApiKey.objects.filter(id=key_id).first()
+        if key is not None:
+            is_usable = key.check_secret(secret) and account.status != Account.Status.CLOSED
+            return (account, key) if is_usable else None
+    return None
+
+
+def authenticate_api(request: HttpRequest) -> TenantContext:
+    """The context for a `/2010-04-01/` request, or a TwilioError saying why there is none."""
+    credentials = _basic_credentials(request)
+    if credentials is None:
+        raise _not_authenticated()
+    username, secret = credentials
+    match = API_ACCOUNT_PATH.match(request.path)
+    path_sid = match.group("sid") if match else None
+    api_key = None
+    if username.startswith("SK"):
+        found = _principal_for_key(username, secret, path_sid)
+        if found is None:
+            raise _not_authenticated()
+        principal, api_key = found
+    else:
+        principal = _principal_for_token(username, secret)
+        if principal is None:
+            raise _not_authenticated()
+    if principal.status == Account.Status.SUSPENDED and path_sid in (None, principal.sid):
+        raise TwilioError(20005, "Account not active", 403)
+    if path_sid is None or path_sid == principal.sid:
+        account = principal
+    else:
+        target_id = sid_to_uuid(path_sid, "AC")
+        target = _account(target_id) if target_id else None
+        if target is None or target.parent_id != principal.id:
+            raise not_found(request.path)
+        if principal.status != Account.Status.ACTIVE:
+            raise TwilioError(20005, "Account not active", 403)
+        account = target
+    tenant_activate(account.id)
+    return TenantContext(account=account, principal=principal, api_key=api_key)
+
+
+def portal_context(request: HttpRequest) -> TenantContext | None:
+    """The signed-in user's current account (kept in the session), or None if they have none."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    tenant_activate(None, user_id=user.pk)
+    memberships = {m.account_id: m for m in Membership.objects.filter(user=user)}
+    if not memberships:
+        return None
+    wanted = request.session.get("account_id")
+    account_id = uuid.UUID(wanted) if wanted and uuid.UUID(wanted) in memberships else next(iter(memberships))
+    tenant_activate(account_id, user_id=user.pk)
+    account = Account.objects.get(id=account_id)
+    return TenantContext(account=account, principal=account, user=user, membership=memberships[account_id])

@@ -1,0 +1,34 @@
+"""Open the request's transaction and scope it to one tenant before any view runs."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import TwilioError
+from core.middleware import API_PREFIX
+from tenants.authentication import authenticate_api, portal_context
+
+
+class TenantMiddleware:
+    """Every request runs in one transaction whose tenant is set with `set_config(..., true)`.
+
+    A DRF view's error handler marks the transaction for rollback, so a failed request leaves no
+    partial rows; the tenant setting ends with the transaction, so pooled connections carry nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with transaction.atomic():
+            request.tenant = None  # type: ignore[attr-defined]
+            request.tenant_error = None  # type: ignore[attr-defined]
+            if request.path.startswith(API_PREFIX):
+                try:
+                    request.tenant = authenticate_api(request)  # type: ignore[attr-defined]
+                except TwilioError as error:
+                    request.tenant_error = error  # type: ignore[attr-defined]
+            else:
+                request.tenant = portal_context(request)  # type: ignore[attr-defined]
+            return self.get_response(request)

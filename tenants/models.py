@@ -1,0 +1,117 @@
+"""Accounts (tenants and their subaccounts), portal users, memberships with roles, and API keys."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+from core import crypto
+from core.models import TenantModel
+from core.sids import SidModel
+
+
+class Account(SidModel):
+    """A tenant. The account's own id is its tenant id, so RLS compares `id` here."""
+
+    SID_PREFIX = "AC"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+        CLOSED = "closed"
+
+    class Type(models.TextChoices):
+        TRIAL = "Trial"
+        FULL = "Full"
+
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subaccounts")
+    friendly_name = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.FULL)
+    auth_token_encrypted = models.TextField()
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["parent", "date_created"])]
+
+    def __str__(self) -> str:
+        return f"{self.friendly_name} ({self.sid})"
+
+    def _token_aad(self) -> str:
+        return f"{self.id}|tenants_account|auth_token|{self.id}"
+
+    def set_auth_token(self, token: str) -> None:
+        self.auth_token_encrypted = crypto.encrypt(token, aad=self._token_aad())
+
+    @property
+    def auth_token(self) -> str:
+        """Decrypted just in time: the token signs webhooks, so it must be recoverable."""
+        return crypto.decrypt(self.auth_token_encrypted, aad=self._token_aad())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+def new_auth_token() -> str:
+    return secrets.token_hex(16)
+
+
+class User(AbstractUser):
+    """A person who signs in to the portal; global, because one person may work in several accounts."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Role(models.TextChoices):
+    OWNER = "owner"
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    AUDITOR = "auditor"
+
+
+ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
+ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+
+
+class Membership(TenantModel):
+    SID_PREFIX = "US"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="membership_unique_user")]
+
+
+class ApiKey(TenantModel):
+    """An API key; only the SHA-256 of its high-entropy secret is kept."""
+
+    SID_PREFIX = "SK"
+
+    friendly_name = models.CharField(max_length=64, blank=True)
+    secret_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "date_created"])]
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def check_secret(self, secret: str) -> bool:
+        return secrets.compare_digest(self.secret_sha256, self.hash_secret(secret))

@@ -1,0 +1,1 @@
+"""Twilio-compatible TwiML: parse, validate and build documents. Plain Python, no Django."""

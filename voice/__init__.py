@@ -1,0 +1,1 @@
+"""Voice: calls, recordings and the TwiML interpreter (grows with the voice issue)."""
