@@ -1,1 +1,31 @@
-urlpatterns: list = []
+"""Top-level routes: the Twilio-compatible API, its schema and docs, and the portal."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from core.api_urls import UnknownResourceView
+from monitor.api.views import NotificationDetailView, NotificationListView
+from numbering.api.views import NumberDetailView, NumberListView
+from tenants.api.views import AccountDetailView, AccountListView, KeyDetailView, KeyListView
+
+ACCOUNT = "2010-04-01/Accounts/<str:account_sid>"
+
+api_patterns = [
+    path("2010-04-01/Accounts.json", AccountListView.as_view()),
+    path("2010-04-01/Accounts/<str:sid>.json", AccountDetailView.as_view()),
+    path(f"{ACCOUNT}/IncomingPhoneNumbers.json", NumberListView.as_view()),
+    path(f"{ACCOUNT}/IncomingPhoneNumbers/<str:sid>.json", NumberDetailView.as_view()),
+    path(f"{ACCOUNT}/Keys.json", KeyListView.as_view()),
+    path(f"{ACCOUNT}/Keys/<str:sid>.json", KeyDetailView.as_view()),
+    path(f"{ACCOUNT}/Notifications.json", NotificationListView.as_view()),
+    path(f"{ACCOUNT}/Notifications/<str:sid>.json", NotificationDetailView.as_view()),
+    re_path(r"^2010-04-01/.*$", UnknownResourceView.as_view()),
+]
+
+urlpatterns = [
+    *api_patterns,
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("tenants.urls")),
+    path("numbers/", include("numbering.urls")),
+]

@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import connection, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
 
@@ -97,6 +97,7 @@ def twilio_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     error = to_twilio_error(exc, request.path if request is not None else "")
     if error is None:
         return None
-    set_rollback()
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)  # the request's transaction: a failed request writes nothing
     headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status_code == 401 else {}
     return Response(error_body(error.twilio_code, error.message, error.status_code), error.status_code, headers=headers)

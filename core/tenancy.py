@@ -33,3 +33,21 @@ def tenant_scope(account_id: uuid.UUID, *, user_id: int | None = None) -> Iterat
     with transaction.atomic():
         tenant_activate(account_id, user_id=user_id)
         yield
+
+
+@contextmanager
+def tenant_switch(account_id: uuid.UUID) -> Iterator[None]:
+    """Briefly scope the current transaction to another account, then restore the previous scope.
+
+    For a service that legitimately touches two accounts in one transaction, such as a parent
+    creating a subaccount (whose own audit chain gets the first entry).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true), current_setting(%s, true)", [ACCOUNT_SETTING, USER_SETTING])
+        previous_account, previous_user = cursor.fetchone()
+    tenant_activate(account_id, user_id=int(previous_user) if previous_user else None)
+    try:
+        yield
+    finally:
+        restored = uuid.UUID(previous_account) if previous_account else None
+        tenant_activate(restored, user_id=int(previous_user) if previous_user else None)

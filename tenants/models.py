@@ -3,7 +3,9 @@
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
 from core import crypto
@@ -59,6 +61,17 @@ def new_auth_token() -> str:
     return secrets.token_hex(16)
 
 
+class EmailUserManager(BaseUserManager["User"]):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        return self.create_user(email, password, is_staff=True, is_superuser=True, **extra)
+
+
 class User(AbstractUser):
     """A person who signs in to the portal; global, because one person may work in several accounts."""
 
@@ -68,7 +81,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = EmailUserManager()  # type: ignore[misc]
 
     def __str__(self) -> str:
         return self.email

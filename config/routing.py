@@ -1,0 +1,3 @@
+"""Websocket routes served by Channels."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,80 @@
+"""The one webhook client every feature uses: Twilio's request signature and a bounded HTTP call.
+
+Signing follows Twilio's algorithm: HMAC-SHA1, keyed with the account's auth token, over the full
+URL followed by each POST parameter's name and value in sorted order; base64 in X-Twilio-Signature.
+A GET carries its parameters in the query string, which is then part of the signed URL.
+"""
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+
+Params = Mapping[str, str | Sequence[str]]
+USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
+
+
+def _pairs(params: Params) -> list[tuple[str, str]]:
+    pairs = []
+    for name, value in params.items():
+        values = [value] if isinstance(value, str) else list(value)
+        pairs += [(name, str(v)) for v in values]
+    return pairs
+
+
+def signature(url: str, params: Params, auth_token: str) -> str:
+    """X-Twilio-Signature for a POST of `params` to `url` (pass no params for a GET)."""
+    payload = url
+    for name in sorted({name for name, _ in _pairs(params)}):
+        for value in sorted({v for n, v in _pairs(params) if n == name}):
+            payload += name + value
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def url_with_query(url: str, params: Params) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(_pairs(params))]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status_code: int | None  # None when no HTTP response came back at all
+    body: str
+    headers: str
+    error: str = ""
+    error_code: int | None = None  # Twilio's runtime error code when the delivery failed
+
+    @property
+    def is_success(self) -> bool:
+        return self.error_code is None
+
+
+def send(*, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None) -> WebhookResponse:
+    """Make one signed request; never raises for network or HTTP failures, it reports them."""
+    method = method.upper()
+    if method == "GET":
+        target, data = url_with_query(url, params), None
+        signed = signature(target, {}, auth_token)
+    else:
+        target, data = url, _pairs(params)
+        signed = signature(url, params, auth_token)
+    headers = {"X-Twilio-Signature": signed, "User-Agent": USER_AGENT, "Accept": "*/*"}
+    try:
+        with httpx.Client(timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = client.request(method, target, data=data, headers=headers)
+    except httpx.TimeoutException as exc:
+        return WebhookResponse(None, "", "", f"timed out: {exc}", 11205)
+    except httpx.HTTPError as exc:
+        return WebhookResponse(None, "", "", f"connection failed: {exc}", 11205)
+    header_text = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    body = response.text[:65536]
+    if response.status_code >= 400:
+        return WebhookResponse(response.status_code, body, header_text, f"HTTP {response.status_code}", 11200)
+    return WebhookResponse(response.status_code, body, header_text)

@@ -1,0 +1,34 @@
+"""The demo tenant the platform command creates, so a newcomer has something to sign in to and call."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from core.tenancy import tenant_activate
+from tenants.models import Account, Membership, Role, User
+from tenants.services import account_create, membership_add, user_create
+
+DEMO_ACCOUNT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://switchboard.invalid/demo-account")
+DEMO_EMAIL = "owner@demo.example"
+DEMO_PASSWORD = "switchboard-demo"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    account: Account
+    email: str
+    password: str
+
+
+def demo_tenant_ensure() -> DemoTenant:
+    """Create the demo account and its owner once; later calls return the same ones."""
+    with transaction.atomic():
+        tenant_activate(DEMO_ACCOUNT_ID)
+        account = Account.objects.filter(id=DEMO_ACCOUNT_ID).first()
+        if account is None:
+            account = account_create(friendly_name="Demo Clinic", actor="system:demo", account_id=DEMO_ACCOUNT_ID)
+        user = User.objects.filter(email=DEMO_EMAIL).first() or user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+        if not Membership.objects.filter(account=account, user=user).exists():
+            membership_add(account=account, user=user, role=Role.OWNER, actor="system:demo")
+    return DemoTenant(account=account, email=DEMO_EMAIL, password=DEMO_PASSWORD)

@@ -1,0 +1,31 @@
+"""`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from tenants.demo import demo_tenant_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant (once) and print its portal login and API credentials."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        demo = demo_tenant_ensure()
+        base = settings.PUBLIC_BASE_URL
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "Switchboard is running.",
+                    f"  Portal:       {base}/   (sign in as {demo.email} / {demo.password};",
+                    "                the owner role sets up two-factor sign-in on first login)",
+                    f"  API base:     {base}/2010-04-01/Accounts/{demo.account.sid}/",
+                    f"  API docs:     {base}/api/docs/",
+                    f"  AccountSid:   {demo.account.sid}",
+                    f"  AuthToken:    {demo.account.auth_token}",
+                    "",
+                ]
+            )
+        )
