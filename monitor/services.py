@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.services import audit_record
 from core import webhooks
 from core.tenancy import tenant_scope
 from monitor.models import Notification, WebhookDelivery
@@ -38,6 +39,13 @@ def notification_record(
         response_body=response.body if response else "",
         response_headers=response.headers if response else "",
     )
+
+
+def notification_delete(*, notification: Notification, actor: str) -> None:
+    with transaction.atomic():
+        audit_record(account_id=notification.account_id, actor=actor, action="notification.delete",
+                     object_sid=notification.sid)
+        notification.delete()
 
 
 def webhook_enqueue(

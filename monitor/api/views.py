@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from core.api import TwilioView
 from monitor.api.serializers import NotificationOutput
 from monitor.models import Notification
+from monitor.services import notification_delete
 
 
 class NotificationViewBase(TwilioView):
@@ -28,3 +29,8 @@ class NotificationDetailView(NotificationViewBase):
     @extend_schema(operation_id="fetchNotification", responses=NotificationOutput)
     def get(self, request: Request, account_sid: str, sid: str) -> Response:
         return self.render_one(self.get_object(sid))
+
+    @extend_schema(operation_id="deleteNotification", responses={204: None})
+    def delete(self, request: Request, account_sid: str, sid: str) -> Response:
+        notification_delete(notification=self.get_object(sid), actor=self.tenant.actor)
+        return Response(status=204)

@@ -1,0 +1,95 @@
+"""Shared fixtures: a freshly provisioned test database, two unrelated tenants, an API client."""
+
+import base64
+from urllib.parse import urlencode
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from core.provisioning import migrate, provision_database
+from core.tenancy import tenant_activate
+from tenants.models import Account
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> None:
+    """Drop and recreate the test database with the real roles, so RLS binds as in production."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        provision_database(recreate=True)
+        migrate()
+
+
+@dataclass
+class Tenant:
+    account: Account
+    token: str
+
+    @property
+    def sid(self) -> str:
+        return self.account.sid
+
+    def auth(self) -> dict[str, str]:
+        raw = base64.b64encode(f"{self.account.sid}:{self.token}".encode()).decode()
+        return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
+
+
+def make_tenant(name: str) -> Tenant:
+    from tenants.services import account_create
+
+    with transaction.atomic():
+        account = account_create(friendly_name=name, actor="test")
+    return Tenant(account=account, token=account.auth_token)
+
+
+def make_subaccount(parent: Tenant, name: str) -> Tenant:
+    from tenants.services import subaccount_create
+
+    tenant_activate(parent.account.id)
+    sub = subaccount_create(parent=parent.account, friendly_name=name, actor="test")
+    return Tenant(account=sub, token=sub.auth_token)
+
+
+@pytest.fixture
+def tenant_a(db: None) -> Tenant:
+    return make_tenant("Clinic A")
+
+
+@pytest.fixture
+def tenant_b(db: None) -> Tenant:
+    return make_tenant("Hotel B")
+
+
+class TwilioClient:
+    """Django's test client speaking the Twilio wire format: form bodies, Basic auth, JSON back."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self.client = Client()
+
+    def url(self, resource: str, account_sid: str | None = None) -> str:
+        return f"/2010-04-01/Accounts/{account_sid or self.tenant.sid}/{resource}"
+
+    def get(self, path: str, **params: object) -> Any:
+        return self.client.get(path, params, **self.tenant.auth())
+
+    def post(self, path: str, data: dict[str, object] | None = None, **extra: object) -> Any:
+        body = urlencode(data or {}, doseq=True)
+        return self.client.post(path, body, content_type="application/x-www-form-urlencoded",
+                                **self.tenant.auth(), **extra)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path, **self.tenant.auth())
+
+
+@pytest.fixture
+def api_a(tenant_a: Tenant) -> Iterator[TwilioClient]:
+    yield TwilioClient(tenant_a)
+
+
+@pytest.fixture
+def api_b(tenant_b: Tenant) -> Iterator[TwilioClient]:
+    yield TwilioClient(tenant_b)
