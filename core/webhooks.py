@@ -59,16 +59,17 @@ class WebhookResponse:
 def send(*, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None) -> WebhookResponse:
     """Make one signed request; never raises for network or HTTP failures, it reports them."""
     method = method.upper()
+    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     if method == "GET":
-        target, data = url_with_query(url, params), None
-        signed = signature(target, {}, auth_token)
+        target, body = url_with_query(url, params), None
+        headers["X-Twilio-Signature"] = signature(target, {}, auth_token)
     else:
-        target, data = url, _pairs(params)
-        signed = signature(url, params, auth_token)
-    headers = {"X-Twilio-Signature": signed, "User-Agent": USER_AGENT, "Accept": "*/*"}
+        target, body = url, urlencode(_pairs(params))
+        headers["X-Twilio-Signature"] = signature(url, params, auth_token)
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
     try:
         with httpx.Client(timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
-            response = client.request(method, target, data=data, headers=headers)
+            response = client.request(method, target, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         return WebhookResponse(None, "", "", f"timed out: {exc}", 11205)
     except httpx.HTTPError as exc:

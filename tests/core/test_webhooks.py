@@ -1,0 +1,116 @@
+"""Webhook signatures match Twilio's algorithm, checked with the official SDK's RequestValidator."""
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from django.http import QueryDict
+from twilio.request_validator import RequestValidator
+
+from core import webhooks
+
+
+def test_reference_worked_example() -> None:
+    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
+              "From": "+12349013030", "To": "+18005551212"}
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert webhooks.signature(url, params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_repeated_parameters_sign_like_the_sdk() -> None:
+    params = {"B": ["2", "1"], "A": ["x"]}
+    signed = webhooks.signature("https://example.com/cb", params, "token")
+    as_querydict = QueryDict(mutable=True)
+    for name, values in params.items():
+        as_querydict.setlist(name, values)
+    assert RequestValidator("token").validate("https://example.com/cb", as_querydict, signed)
+
+
+class Receiver:
+    """A real HTTP server on loopback that records requests and answers with scripted statuses."""
+
+    def __init__(self, statuses: list[int], delay: float = 0.0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.statuses = statuses
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                receiver.requests.append({"at": time.monotonic(), "method": self.command, "path": self.path, "headers": dict(self.headers),
+                                          "form": {k: v for k, v in parse_qs(body, keep_blank_values=True).items()}})
+                time.sleep(delay)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml")
+                self.end_headers()
+                self.wfile.write(b"<Response/>")
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver([200])
+    yield r
+    r.close()
+
+
+def _validate(request: dict[str, Any], url: str, token: str, params: dict[str, Any]) -> bool:
+    return RequestValidator(token).validate(url, params, request["headers"]["X-Twilio-Signature"])
+
+
+def test_signed_post_validates_with_the_official_sdk(receiver: Receiver) -> None:
+    params = {"CallSid": "CA" + "1" * 32, "Body": "héllo wörld", "To": "+15017122661"}
+    url = receiver.url + "/status?x=1"
+    result = webhooks.send(url=url, method="POST", params=params, auth_token="tok")
+    assert result.is_success and result.status_code == 200
+    request = receiver.requests[0]
+    assert request["form"]["Body"] == ["héllo wörld"]
+    assert _validate(request, url, "tok", params)
+    assert not _validate(request, url, "other-token", params)
+
+
+def test_signed_get_puts_params_in_the_signed_url(receiver: Receiver) -> None:
+    params = {"CallSid": "CA" + "1" * 32, "Digits": "12#"}
+    result = webhooks.send(url=receiver.url + "/ivr", method="GET", params=params, auth_token="tok")
+    assert result.is_success
+    request = receiver.requests[0]
+    assert request["method"] == "GET" and "Digits=12%23" in request["path"]
+    assert _validate(request, receiver.url + request["path"], "tok", {})
+
+
+def test_http_error_and_connection_failure_are_reported_not_raised() -> None:
+    failing = Receiver([500])
+    try:
+        result = webhooks.send(url=failing.url, method="POST", params={}, auth_token="t")
+        assert (result.error_code, result.status_code) == (11200, 500)
+    finally:
+        failing.close()
+    refused = webhooks.send(url="http://127.0.0.1:9/", method="POST", params={}, auth_token="t")
+    assert refused.error_code == 11205 and refused.status_code is None
+
+
+def test_slow_receiver_times_out() -> None:
+    slow = Receiver([200], delay=1.0)
+    try:
+        result = webhooks.send(url=slow.url, method="POST", params={}, auth_token="t", timeout=0.2)
+        assert result.error_code == 11205 and "timed out" in result.error
+    finally:
+        slow.close()

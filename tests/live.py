@@ -1,0 +1,84 @@
+"""Real processes for end-to-end tests: the ASGI server and a Celery worker, on the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "PYTHONUNBUFFERED": "1"}
+    env.update(extra)
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def asgi_server(**env: str) -> Iterator[str]:
+    """uvicorn serving config.asgi on a free loopback port; yields its base URL."""
+    port = free_port()
+    log = open(ROOT / ".data" / f"test-uvicorn-{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/2010-04-01/Accounts.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"uvicorn did not start; see {log.name}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        _stop(process)
+        log.close()
+
+
+@contextmanager
+def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
+    """A real Celery worker consuming the test queue; yields the process once it is ready."""
+    log_path = ROOT / ".data" / f"test-celery-{os.getpid()}.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "config", "worker", "-P", "solo", "-l", "info", "-Q", "switchboard-test",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start; see {log_path}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        _stop(process)
+        log.close()
