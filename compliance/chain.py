@@ -23,7 +23,14 @@ def timestamp_text(value: datetime) -> str:
 
 
 def canonical(
-    *, account_id: str, seq: int, created_at: datetime, actor: str, action: str, object_sid: str, payload_sha256: str
+    *,
+    account_id: str,
+    seq: int,
+    created_at: datetime,
+    actor: str,
+    action: str,
+    object_sid: str,
+    payload_sha256: str,
 ) -> str:
     parts = [account_id, str(seq), timestamp_text(created_at), actor, action, object_sid, payload_sha256]
     return "v1|" + "|".join(_field(part) for part in parts)

@@ -31,3 +31,6 @@ class AuditChainHead(models.Model):
     account_id = models.UUIDField(primary_key=True)
     seq = models.BigIntegerField()
     head_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} head #{self.seq}"

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.TwilioRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,6 +126,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "node_modules" / "htmx.org" / "dist"]
+# Serve straight from the app and node_modules folders, so a fresh checkout needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 # Twilio rejects request bodies over 64 KiB for most resources; we refuse larger ones early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SWITCHBOARD_MAX_BODY_BYTES", 64 * 1024)

@@ -80,13 +80,19 @@ class TwilioView(APIView):
         return Response(self.output_serializer(instance).data, status=status)
 
     def render_page(self, request: Request, queryset: QuerySet) -> Response:
+        """One page of `queryset` in Twilio's list envelope."""
         body = paginate(
-            request, queryset, key=self.list_key, serialize=lambda rows: self.output_serializer(rows, many=True).data
+            request,
+            queryset,
+            key=self.list_key,
+            serialize=lambda rows: self.output_serializer(rows, many=True).data,
         )
         return Response(body)
 
     @staticmethod
-    def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+    def validated(
+        serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any
+    ) -> dict[str, Any]:
         serializer = serializer_class(data=request.data, **kwargs)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)

@@ -100,4 +100,6 @@ def twilio_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     if connection.in_atomic_block:
         transaction.set_rollback(True)  # the request's transaction: a failed request writes nothing
     headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status_code == 401 else {}
-    return Response(error_body(error.twilio_code, error.message, error.status_code), error.status_code, headers=headers)
+    return Response(
+        error_body(error.twilio_code, error.message, error.status_code), error.status_code, headers=headers
+    )

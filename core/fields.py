@@ -19,8 +19,9 @@ class PhoneNumberField(serializers.CharField):
         e164 = to_e164(text)
         if e164 is None:
             name = self.field_name and "".join(p.capitalize() for p in self.field_name.split("_"))
-            raise serializers.ValidationError(f"The '{name}' phone number: {text}, is not valid.",
-                                              code=str(self.error_code))
+            raise serializers.ValidationError(
+                f"The '{name}' phone number: {text}, is not valid.", code=str(self.error_code)
+            )
         return e164
 
 
@@ -35,7 +36,9 @@ class CallbackUrlField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data).strip()
-        if text and not serializers.URLField().run_validation(text).lower().startswith(("http://", "https://")):
+        if text and not serializers.URLField().run_validation(text).lower().startswith(
+            ("http://", "https://")
+        ):
             raise serializers.ValidationError(f"{text} is not a valid URL", code="21205")
         return text
 

@@ -49,7 +49,11 @@ def _decode_token(token: str) -> tuple[str, datetime, uuid.UUID]:
 
 
 def paginate(
-    request: Request, queryset: QuerySet, *, key: str, serialize: Callable[[Sequence[Any]], list[dict[str, Any]]]
+    request: Request,
+    queryset: QuerySet,
+    *,
+    key: str,
+    serialize: Callable[[Sequence[Any]], Any],
 ) -> dict[str, Any]:
     """One page of `queryset` in Twilio's envelope, records under `key`."""
     page_size = _int_param(request, "PageSize", DEFAULT_PAGE_SIZE)
@@ -62,14 +66,18 @@ def paginate(
     if token:
         direction, created, pk = _decode_token(token)
         if direction == "after":
-            rows = list(newest_first.filter(Q(date_created__lt=created) | Q(date_created=created, id__lt=pk))[
-                : page_size + 1
-            ])
+            rows = list(
+                newest_first.filter(Q(date_created__lt=created) | Q(date_created=created, id__lt=pk))[
+                    : page_size + 1
+                ]
+            )
         else:
             older_first = queryset.order_by("date_created", "id")
-            rows = list(older_first.filter(Q(date_created__gt=created) | Q(date_created=created, id__gt=pk))[
-                : page_size + 1
-            ])
+            rows = list(
+                older_first.filter(Q(date_created__gt=created) | Q(date_created=created, id__gt=pk))[
+                    : page_size + 1
+                ]
+            )
     else:
         rows = list(newest_first[page * page_size : page * page_size + page_size + 1])
     has_extra = len(rows) > page_size
@@ -98,5 +106,7 @@ def paginate(
         "uri": uri(page, token),
         "first_page_uri": uri(0),
         "next_page_uri": uri(page + 1, _encode_token("after", rows[-1])) if has_next and rows else None,
-        "previous_page_uri": uri(page - 1, _encode_token("before", rows[0])) if has_previous and rows else None,
+        "previous_page_uri": uri(page - 1, _encode_token("before", rows[0]))
+        if has_previous and rows
+        else None,
     }

@@ -29,7 +29,9 @@ def provision_database(*, recreate: bool = False) -> None:
         _ensure_role(cursor, roles, roles.owner)
         _ensure_role(cursor, roles, roles.app)
         if recreate:
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(roles.name)))
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(roles.name))
+            )
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [roles.name])
         if not cursor.fetchone():
             cursor.execute(
@@ -46,7 +48,8 @@ def provision_database(*, recreate: bool = False) -> None:
             "GRANT USAGE ON SCHEMA public TO {app}",
             "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
             "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
-            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app}",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+            "GRANT USAGE, SELECT ON SEQUENCES TO {app}",
         ):
             conn.execute(sql.SQL(statement).format(db=sql.Identifier(roles.name), owner=owner, app=app))
 

@@ -43,7 +43,9 @@ def tenant_switch(account_id: uuid.UUID) -> Iterator[None]:
     creating a subaccount (whose own audit chain gets the first entry).
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true), current_setting(%s, true)", [ACCOUNT_SETTING, USER_SETTING])
+        cursor.execute(
+            "SELECT current_setting(%s, true), current_setting(%s, true)", [ACCOUNT_SETTING, USER_SETTING]
+        )
         previous_account, previous_user = cursor.fetchone()
     tenant_activate(account_id, user_id=int(previous_user) if previous_user else None)
     try:

@@ -56,7 +56,9 @@ class WebhookResponse:
         return self.error_code is None
 
 
-def send(*, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None) -> WebhookResponse:
+def send(
+    *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
+) -> WebhookResponse:
     """Make one signed request; never raises for network or HTTP failures, it reports them."""
     method = method.upper()
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
@@ -68,7 +70,9 @@ def send(*, url: str, method: str, params: Params, auth_token: str, timeout: flo
         headers["X-Twilio-Signature"] = signature(url, params, auth_token)
         headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
     try:
-        with httpx.Client(timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
+        ) as client:
             response = client.request(method, target, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         return WebhookResponse(None, "", "", f"timed out: {exc}", 11205)

@@ -43,13 +43,22 @@ def notification_record(
 
 def notification_delete(*, notification: Notification, actor: str) -> None:
     with transaction.atomic():
-        audit_record(account_id=notification.account_id, actor=actor, action="notification.delete",
-                     object_sid=notification.sid)
+        audit_record(
+            account_id=notification.account_id,
+            actor=actor,
+            action="notification.delete",
+            object_sid=notification.sid,
+        )
         notification.delete()
 
 
 def webhook_enqueue(
-    *, account: Account, url: str, params: Mapping[str, str | Sequence[str]], method: str = "POST", call_sid: str = ""
+    *,
+    account: Account,
+    url: str,
+    params: Mapping[str, str | Sequence[str]],
+    method: str = "POST",
+    call_sid: str = "",
 ) -> WebhookDelivery:
     """Record a callback and hand it to Celery once the caller's transaction commits."""
     from monitor.tasks import webhook_deliver_task
@@ -72,7 +81,9 @@ def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID, is_last_at
         if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
             return True
         auth_token = Account.objects.get(id=account_id).auth_token
-    result = webhooks.send(url=delivery.url, method=delivery.method, params=delivery.params, auth_token=auth_token)
+    result = webhooks.send(
+        url=delivery.url, method=delivery.method, params=delivery.params, auth_token=auth_token
+    )
     with tenant_scope(account_id):
         delivery = WebhookDelivery.objects.select_for_update().get(id=delivery_id)
         delivery.attempts += 1

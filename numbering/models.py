@@ -40,3 +40,6 @@ class NumberRoute(models.Model):
     phone_number = models.CharField(max_length=16, primary_key=True)
     account_id = models.UUIDField()
     number_id = models.UUIDField(unique=True)
+
+    def __str__(self) -> str:
+        return self.phone_number

@@ -42,8 +42,13 @@ def number_create(*, account: Account, actor: str, phone_number: str, **settings
         if not number.friendly_name:
             number.friendly_name = friendly(phone_number)
         _save_unique(number, force_insert=True)
-        audit_record(account_id=account.id, actor=actor, action="incoming_phone_number.create",
-                     object_sid=number.sid, payload={"phone_number": phone_number, **settings})
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="incoming_phone_number.create",
+            object_sid=number.sid,
+            payload={"phone_number": phone_number, **settings},
+        )
     return number
 
 
@@ -54,13 +59,23 @@ def number_update(*, number: IncomingPhoneNumber, actor: str, **changes: Any) ->
         for field, value in changes.items():
             setattr(number, field, value)
         _save_unique(number, update_fields=[*changes, "date_updated"])
-        audit_record(account_id=number.account_id, actor=actor, action="incoming_phone_number.update",
-                     object_sid=number.sid, payload=changes)
+        audit_record(
+            account_id=number.account_id,
+            actor=actor,
+            action="incoming_phone_number.update",
+            object_sid=number.sid,
+            payload=changes,
+        )
     return number
 
 
 def number_delete(*, number: IncomingPhoneNumber, actor: str) -> None:
     with transaction.atomic():
-        audit_record(account_id=number.account_id, actor=actor, action="incoming_phone_number.delete",
-                     object_sid=number.sid, payload={"phone_number": number.phone_number})
+        audit_record(
+            account_id=number.account_id,
+            actor=actor,
+            action="incoming_phone_number.delete",
+            object_sid=number.sid,
+            payload={"phone_number": number.phone_number},
+        )
         number.delete()

@@ -1,1 +1,10 @@
-urlpatterns: list = []
+"""Portal routes for phone numbers."""
+
+from django.urls import path
+
+from numbering import views
+
+urlpatterns = [
+    path("", views.numbers_view, name="numbers"),
+    path("<str:sid>/delete/", views.number_delete_view, name="number-delete"),
+]

@@ -86,9 +86,10 @@ def authenticate_api(request: HttpRequest) -> TenantContext:
             raise _not_authenticated()
         principal, api_key = found
     else:
-        principal = _principal_for_token(username, secret)
-        if principal is None:
+        by_token = _principal_for_token(username, secret)
+        if by_token is None:
             raise _not_authenticated()
+        principal = by_token
     if principal.status == Account.Status.SUSPENDED and path_sid in (None, principal.sid):
         raise TwilioError(20005, "Account not active", 403)
     if path_sid is None or path_sid == principal.sid:

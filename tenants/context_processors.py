@@ -11,5 +11,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     if tenant is None or not tenant.via_portal:
         return {}
-    memberships = Membership.objects.filter(user=tenant.user).select_related("account").order_by("date_created")
+    memberships = (
+        Membership.objects.filter(user=tenant.user).select_related("account").order_by("date_created")
+    )
     return {"tenant": tenant, "memberships": list(memberships)}

@@ -11,7 +11,7 @@ from tenants.services import account_create, membership_add, user_create
 
 DEMO_ACCOUNT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://switchboard.invalid/demo-account")
 DEMO_EMAIL = "owner@demo.example"
-DEMO_PASSWORD = "switchboard-demo"
+DEMO_PASSWORD = "switchboard-demo"  # noqa: S105  (a published demo login, printed at start-up)
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,12 @@ def demo_tenant_ensure() -> DemoTenant:
         tenant_activate(DEMO_ACCOUNT_ID)
         account = Account.objects.filter(id=DEMO_ACCOUNT_ID).first()
         if account is None:
-            account = account_create(friendly_name="Demo Clinic", actor="system:demo", account_id=DEMO_ACCOUNT_ID)
-        user = User.objects.filter(email=DEMO_EMAIL).first() or user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+            account = account_create(
+                friendly_name="Demo Clinic", actor="system:demo", account_id=DEMO_ACCOUNT_ID
+            )
+        user = User.objects.filter(email=DEMO_EMAIL).first() or user_create(
+            email=DEMO_EMAIL, password=DEMO_PASSWORD
+        )
         if not Membership.objects.filter(account=account, user=user).exists():
             membership_add(account=account, user=user, role=Role.OWNER, actor="system:demo")
     return DemoTenant(account=account, email=DEMO_EMAIL, password=DEMO_PASSWORD)

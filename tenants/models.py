@@ -2,7 +2,6 @@
 
 import hashlib
 import secrets
-
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -27,7 +26,9 @@ class Account(SidModel):
         TRIAL = "Trial"
         FULL = "Full"
 
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subaccounts")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="subaccounts"
+    )
     friendly_name = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.FULL)
@@ -79,9 +80,9 @@ class User(AbstractUser):
     email = models.EmailField(unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
 
-    objects = EmailUserManager()  # type: ignore[misc]
+    objects = EmailUserManager()  # type: ignore[misc,assignment]
 
     def __str__(self) -> str:
         return self.email

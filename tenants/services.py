@@ -56,8 +56,13 @@ def account_update(
         for field, value in changes.items():
             setattr(account, field, value)
         account.save(update_fields=[*changes, "date_updated"])
-        audit_record(account_id=account.id, actor=actor, action="account.update", object_sid=account.sid,
-                     payload=changes)
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="account.update",
+            object_sid=account.sid,
+            payload=changes,
+        )
     return account
 
 
@@ -66,7 +71,9 @@ def account_rotate_auth_token(*, account: Account, actor: str) -> str:
     with transaction.atomic():
         account.set_auth_token(token)
         account.save(update_fields=["auth_token_encrypted", "date_updated"])
-        audit_record(account_id=account.id, actor=actor, action="account.auth_token.rotate", object_sid=account.sid)
+        audit_record(
+            account_id=account.id, actor=actor, action="account.auth_token.rotate", object_sid=account.sid
+        )
     return token
 
 
@@ -108,6 +115,11 @@ def membership_add(*, account: Account, user: User, role: Role, actor: str) -> M
     """Adds `user` to `account`; the caller's transaction must be scoped to `account`."""
     with transaction.atomic():
         membership = Membership.objects.create(account=account, user=user, role=role)
-        audit_record(account_id=account.id, actor=actor, action="membership.add", object_sid=membership.sid,
-                     payload={"user": user.email, "role": role})
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="membership.add",
+            object_sid=membership.sid,
+            payload={"user": user.email, "role": role},
+        )
     return membership

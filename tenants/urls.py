@@ -1,1 +1,16 @@
-urlpatterns: list = []
+"""Portal routes for signing in, two-factor, the dashboard, account switching and API keys."""
+
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("", views.dashboard_view, name="dashboard"),
+    path("login/", views.login_view, name="login"),
+    path("login/verify/", views.two_factor_verify_view, name="two-factor-verify"),
+    path("account/two-factor/", views.two_factor_setup_view, name="two-factor-setup"),
+    path("logout/", views.logout_view, name="logout"),
+    path("switch/", views.switch_account_view, name="switch-account"),
+    path("keys/", views.keys_view, name="keys"),
+    path("keys/<str:sid>/delete/", views.key_delete_view, name="key-delete"),
+]

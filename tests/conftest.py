@@ -1,10 +1,10 @@
 """Shared fixtures: a freshly provisioned test database, two unrelated tenants, an API client."""
 
 import base64
-from urllib.parse import urlencode
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db import transaction
@@ -78,8 +78,9 @@ class TwilioClient:
 
     def post(self, path: str, data: dict[str, object] | None = None, **extra: object) -> Any:
         body = urlencode(data or {}, doseq=True)
-        return self.client.post(path, body, content_type="application/x-www-form-urlencoded",
-                                **self.tenant.auth(), **extra)
+        return self.client.post(
+            path, body, content_type="application/x-www-form-urlencoded", **self.tenant.auth(), **extra
+        )
 
     def delete(self, path: str) -> Any:
         return self.client.delete(path, **self.tenant.auth())

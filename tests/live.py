@@ -43,7 +43,10 @@ def asgi_server(**env: str) -> Iterator[str]:
     log = open(ROOT / ".data" / f"test-uvicorn-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -68,9 +71,25 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
     log_path = ROOT / ".data" / f"test-celery-{os.getpid()}.log"
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "config", "worker", "-P", "solo", "-l", "info", "-Q", "switchboard-test",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "-Q",
+            "switchboard-test",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60

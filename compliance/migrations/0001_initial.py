@@ -4,37 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('account_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('seq', models.BigIntegerField()),
-                ('head_hash', models.CharField(max_length=64)),
+                ("account_id", models.UUIDField(primary_key=True, serialize=False)),
+                ("seq", models.BigIntegerField()),
+                ("head_hash", models.CharField(max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('account_id', models.UUIDField()),
-                ('seq', models.BigIntegerField()),
-                ('created_at', models.DateTimeField()),
-                ('actor', models.TextField()),
-                ('action', models.TextField()),
-                ('object_sid', models.TextField()),
-                ('payload_sha256', models.CharField(max_length=64)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("account_id", models.UUIDField()),
+                ("seq", models.BigIntegerField()),
+                ("created_at", models.DateTimeField()),
+                ("actor", models.TextField()),
+                ("action", models.TextField()),
+                ("object_sid", models.TextField()),
+                ("payload_sha256", models.CharField(max_length=64)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('account_id', 'seq'), name='audit_entry_unique_seq')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account_id", "seq"), name="audit_entry_unique_seq")
+                ],
             },
         ),
     ]

@@ -21,9 +21,25 @@ class NotificationOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["sid", "account_sid", "call_sid", "api_version", "log", "error_code", "more_info",
-                  "message_text", "message_date", "request_method", "request_url", "request_variables",
-                  "response_body", "response_headers", "date_created", "date_updated", "uri"]
+        fields = [
+            "sid",
+            "account_sid",
+            "call_sid",
+            "api_version",
+            "log",
+            "error_code",
+            "more_info",
+            "message_text",
+            "message_date",
+            "request_method",
+            "request_url",
+            "request_variables",
+            "response_body",
+            "response_headers",
+            "date_created",
+            "date_updated",
+            "uri",
+        ]
 
     def get_call_sid(self, obj: Notification) -> str | None:
         return obj.call_sid or None

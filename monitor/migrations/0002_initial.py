@@ -5,27 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('monitor', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("monitor", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.account'),
+            model_name="notification",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.account"
+            ),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.account'),
+            model_name="webhookdelivery",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.account"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['account', '-date_created', '-id'], name='monitor_not_account_61d61e_idx'),
+            model_name="notification",
+            index=models.Index(
+                fields=["account", "-date_created", "-id"], name="monitor_not_account_61d61e_idx"
+            ),
         ),
     ]

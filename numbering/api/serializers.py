@@ -5,8 +5,8 @@ from typing import Any
 from rest_framework import serializers
 
 from core.api import RFC2822Field, SidField, TwilioBoolean, account_path
-from core.sids import make_sid
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
+from core.sids import make_sid
 from numbering.models import IncomingPhoneNumber
 
 
@@ -56,10 +56,28 @@ class NumberOutput(serializers.ModelSerializer):
     class Meta:
         model = IncomingPhoneNumber
         fields = [
-            "sid", "account_sid", "friendly_name", "phone_number", "voice_url", "voice_method",
-            "voice_fallback_url", "voice_fallback_method", "voice_caller_id_lookup", "status_callback",
-            "status_callback_method", "sms_url", "sms_method", "sms_fallback_url", "sms_fallback_method",
-            "capabilities", "status", "origin", "api_version", "date_created", "date_updated", "uri",
+            "sid",
+            "account_sid",
+            "friendly_name",
+            "phone_number",
+            "voice_url",
+            "voice_method",
+            "voice_fallback_url",
+            "voice_fallback_method",
+            "voice_caller_id_lookup",
+            "status_callback",
+            "status_callback_method",
+            "sms_url",
+            "sms_method",
+            "sms_fallback_url",
+            "sms_fallback_method",
+            "capabilities",
+            "status",
+            "origin",
+            "api_version",
+            "date_created",
+            "date_updated",
+            "uri",
             "subresource_uris",
         ]
 

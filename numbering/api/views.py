@@ -26,7 +26,9 @@ class NumberListView(NumberViewBase):
             numbers = numbers.filter(friendly_name=name)
         return self.render_page(request, numbers)
 
-    @extend_schema(operation_id="createIncomingPhoneNumber", request=NumberCreateInput, responses={201: NumberOutput})
+    @extend_schema(
+        operation_id="createIncomingPhoneNumber", request=NumberCreateInput, responses={201: NumberOutput}
+    )
     def post(self, request: Request, account_sid: str) -> Response:
         data = self.validated(NumberCreateInput, request)
         data.pop("area_code", None)
@@ -39,7 +41,9 @@ class NumberDetailView(NumberViewBase):
     def get(self, request: Request, account_sid: str, sid: str) -> Response:
         return self.render_one(self.get_object(sid))
 
-    @extend_schema(operation_id="updateIncomingPhoneNumber", request=NumberSettingsInput, responses=NumberOutput)
+    @extend_schema(
+        operation_id="updateIncomingPhoneNumber", request=NumberSettingsInput, responses=NumberOutput
+    )
     def post(self, request: Request, account_sid: str, sid: str) -> Response:
         number = self.get_object(sid)
         changes = self.validated(NumberSettingsInput, request, partial=True)

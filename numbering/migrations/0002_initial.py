@@ -5,22 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('numbering', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("numbering", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='incomingphonenumber',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.account'),
+            model_name="incomingphonenumber",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.account"
+            ),
         ),
         migrations.AddIndex(
-            model_name='incomingphonenumber',
-            index=models.Index(fields=['account', '-date_created', '-id'], name='number_account_paging'),
+            model_name="incomingphonenumber",
+            index=models.Index(fields=["account", "-date_created", "-id"], name="number_account_paging"),
         ),
     ]

@@ -26,8 +26,18 @@ class AccountOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["sid", "owner_account_sid", "friendly_name", "status", "type", "auth_token",
-                  "date_created", "date_updated", "uri", "subresource_uris"]
+        fields = [
+            "sid",
+            "owner_account_sid",
+            "friendly_name",
+            "status",
+            "type",
+            "auth_token",
+            "date_created",
+            "date_updated",
+            "uri",
+            "subresource_uris",
+        ]
 
     def get_owner_account_sid(self, obj: Account) -> str:
         return "AC" + (obj.parent_id or obj.id).hex

@@ -28,7 +28,9 @@ class AccountCredentialsOnly(TwilioView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if self.tenant.api_key is not None:
-            raise TwilioError(20003, "API keys cannot manage accounts or keys; use the account's auth token", 403)
+            raise TwilioError(
+                20003, "API keys cannot manage accounts or keys; use the account's auth token", 403
+            )
 
 
 class AccountListView(AccountCredentialsOnly):
@@ -54,7 +56,9 @@ class AccountListView(AccountCredentialsOnly):
         data = self.validated(AccountCreateInput, request)
         parent = self.tenant.principal
         name = data.get("friendly_name") or f"SubAccount Created at {parent.date_created:%Y-%m-%d %H:%M %p}"
-        return self.render_one(subaccount_create(parent=parent, friendly_name=name, actor=self.tenant.actor), 201)
+        return self.render_one(
+            subaccount_create(parent=parent, friendly_name=name, actor=self.tenant.actor), 201
+        )
 
 
 class AccountDetailView(AccountCredentialsOnly):
@@ -99,8 +103,9 @@ class KeyListView(KeyViewBase):
     @extend_schema(operation_id="createKey", request=KeyInput, responses={201: NewKeyOutput})
     def post(self, request: Request, account_sid: str) -> Response:
         data = self.validated(KeyInput, request)
-        issued = api_key_create(account=self.tenant.account, friendly_name=data["friendly_name"],
-                                actor=self.tenant.actor)
+        issued = api_key_create(
+            account=self.tenant.account, friendly_name=data["friendly_name"], actor=self.tenant.actor
+        )
         return Response(NewKeyOutput(issued.key, context={"secret": issued.secret}).data, status=201)
 
 
@@ -113,7 +118,9 @@ class KeyDetailView(KeyViewBase):
     def post(self, request: Request, account_sid: str, sid: str) -> Response:
         key = self.get_object(sid)
         data = self.validated(KeyInput, request)
-        return self.render_one(api_key_update(key=key, friendly_name=data["friendly_name"], actor=self.tenant.actor))
+        return self.render_one(
+            api_key_update(key=key, friendly_name=data["friendly_name"], actor=self.tenant.actor)
+        )
 
     @extend_schema(operation_id="deleteKey", responses={204: None})
     def delete(self, request: Request, account_sid: str, sid: str) -> Response:

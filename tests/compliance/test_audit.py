@@ -17,7 +17,11 @@ from tests.conftest import Tenant, TwilioClient, make_tenant
 
 def _actions(tenant: Tenant) -> list[str]:
     tenant_activate(tenant.account.id)
-    return list(AuditEntry.objects.filter(account_id=tenant.account.id).order_by("seq").values_list("action", flat=True))
+    return list(
+        AuditEntry.objects.filter(account_id=tenant.account.id)
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
 
 
 def test_every_api_mutation_writes_one_entry(api_a: TwilioClient) -> None:
@@ -48,14 +52,19 @@ def test_every_api_mutation_writes_one_entry(api_a: TwilioClient) -> None:
         "UPDATE compliance_auditentry SET actor = 'someone else'",
         "DELETE FROM compliance_auditentry",
         "TRUNCATE compliance_auditentry",
-        "INSERT INTO compliance_auditentry (account_id, seq, created_at, actor, action, object_sid, payload_sha256,"
-        " prev_hash, hash) SELECT account_id, 99, now(), 'x', 'x', 'x', 'x', 'x', 'x' FROM compliance_auditentry",
+        "INSERT INTO compliance_auditentry (account_id, seq, created_at, actor, action, object_sid,"
+        " payload_sha256, prev_hash, hash)"
+        " SELECT account_id, 99, now(), 'x', 'x', 'x', 'x', 'x', 'x' FROM compliance_auditentry",
         "UPDATE compliance_auditchainhead SET seq = 0",
     ],
 )
 def test_application_role_cannot_rewrite_history(tenant_a: Tenant, statement: str) -> None:
     tenant_activate(tenant_a.account.id)
-    with pytest.raises(Exception, match="permission denied"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(Exception, match="permission denied"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
 
 
@@ -83,8 +92,9 @@ def _as_superuser(*statements: str) -> None:
             conn.execute(statement)
 
 
-def test_superuser_edit_is_detected_at_exactly_that_entry(committed_chain: Tenant,
-                                                          django_db_blocker: pytest.FixtureRequest) -> None:
+def test_superuser_edit_is_detected_at_exactly_that_entry(
+    committed_chain: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
     account_id = committed_chain.account.id
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         # The triggers refuse even a superuser until they are switched off.
@@ -101,8 +111,9 @@ def test_superuser_edit_is_detected_at_exactly_that_entry(committed_chain: Tenan
     assert "does not match its hash" in out.getvalue()
 
 
-def test_deleted_tail_and_removed_entry_are_detected(committed_chain: Tenant,
-                                                     django_db_blocker: pytest.FixtureRequest) -> None:
+def test_deleted_tail_and_removed_entry_are_detected(
+    committed_chain: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
     account_id = committed_chain.account.id
     _as_superuser(
         "ALTER TABLE compliance_auditentry DISABLE TRIGGER audit_no_update_delete",
@@ -115,8 +126,9 @@ def test_deleted_tail_and_removed_entry_are_detected(committed_chain: Tenant,
     assert "sequence gap" in verdict.reason
 
 
-def test_verify_command_reports_an_intact_chain(committed_chain: Tenant,
-                                                django_db_blocker: pytest.FixtureRequest) -> None:
+def test_verify_command_reports_an_intact_chain(
+    committed_chain: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
     out = io.StringIO()
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         call_command("verify_audit_chain", committed_chain.sid, stdout=out)

@@ -15,8 +15,13 @@ from core import webhooks
 
 
 def test_reference_worked_example() -> None:
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
-              "From": "+12349013030", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert webhooks.signature(url, params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
@@ -42,8 +47,15 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
-                receiver.requests.append({"at": time.monotonic(), "method": self.command, "path": self.path, "headers": dict(self.headers),
-                                          "form": {k: v for k, v in parse_qs(body, keep_blank_values=True).items()}})
+                receiver.requests.append(
+                    {
+                        "at": time.monotonic(),
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "form": {k: v for k, v in parse_qs(body, keep_blank_values=True).items()},
+                    }
+                )
                 time.sleep(delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)

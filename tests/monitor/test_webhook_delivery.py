@@ -31,8 +31,9 @@ def tenant(django_db_blocker: pytest.FixtureRequest) -> Iterator[Tenant]:
 
 def _enqueue(tenant: Tenant, url: str) -> WebhookDelivery:
     with tenant_scope(tenant.account.id):
-        return webhook_enqueue(account=tenant.account, url=url, params={"CallSid": "CA" + "2" * 32,
-                                                                        "CallStatus": "completed"})
+        return webhook_enqueue(
+            account=tenant.account, url=url, params={"CallSid": "CA" + "2" * 32, "CallStatus": "completed"}
+        )
 
 
 def _wait_for_outcome(tenant: Tenant, delivery: WebhookDelivery, timeout: float = 30) -> WebhookDelivery:
@@ -60,10 +61,15 @@ def test_failed_attempts_are_retried_with_backoff_then_delivered(
             validator = RequestValidator(tenant.token)
             for request in receiver.requests:
                 params = {k: v[0] for k, v in request["form"].items()}
-                assert validator.validate(receiver.url + "/status", params, request["headers"]["X-Twilio-Signature"])
+                assert validator.validate(
+                    receiver.url + "/status", params, request["headers"]["X-Twilio-Signature"]
+                )
             # The two failures are in the error log as warnings, visible through the API.
-            listed = Client().get(f"/2010-04-01/Accounts/{tenant.sid}/Notifications.json",
-                                  **tenant.auth()).json()["notifications"]
+            listed = (
+                Client()
+                .get(f"/2010-04-01/Accounts/{tenant.sid}/Notifications.json", **tenant.auth())
+                .json()["notifications"]
+            )
             assert [(n["error_code"], n["log"]) for n in listed] == [("11200", "1"), ("11200", "1")]
     finally:
         receiver.close()

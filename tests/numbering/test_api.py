@@ -17,8 +17,10 @@ def _chain_length(account_id: object) -> int:
 
 
 def test_create_fetch_update_delete_round_trip(api_a: TwilioClient) -> None:
-    created = api_a.post(api_a.url(NUMBERS), {"PhoneNumber": "+15017122661", "VoiceUrl": "https://example.com/v",
-                                               "FriendlyName": "Front desk"})
+    created = api_a.post(
+        api_a.url(NUMBERS),
+        {"PhoneNumber": "+15017122661", "VoiceUrl": "https://example.com/v", "FriendlyName": "Front desk"},
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["sid"].startswith("PN") and len(body["sid"]) == 34
@@ -45,8 +47,17 @@ def test_list_pages_with_twilio_envelope(api_a: TwilioClient) -> None:
     for i in range(5):
         assert api_a.post(api_a.url(NUMBERS), {"PhoneNumber": f"+1212555010{i}"}).status_code == 201
     first = api_a.get(api_a.url(NUMBERS), PageSize=2).json()
-    assert set(first) == {"incoming_phone_numbers", "page", "page_size", "start", "end", "uri",
-                          "first_page_uri", "next_page_uri", "previous_page_uri"}
+    assert set(first) == {
+        "incoming_phone_numbers",
+        "page",
+        "page_size",
+        "start",
+        "end",
+        "uri",
+        "first_page_uri",
+        "next_page_uri",
+        "previous_page_uri",
+    }
     seen = [n["phone_number"] for n in first["incoming_phone_numbers"]]
     page = first
     while page["next_page_uri"]:
@@ -122,8 +133,9 @@ def test_number_owned_by_another_tenant_is_not_available(api_a: TwilioClient, ap
 
 
 def test_unknown_parameters_are_ignored(api_a: TwilioClient) -> None:
-    response = api_a.post(api_a.url(NUMBERS), {"PhoneNumber": "+15017122661", "NoSuchThing": "x",
-                                               "AccountId": "hack"})
+    response = api_a.post(
+        api_a.url(NUMBERS), {"PhoneNumber": "+15017122661", "NoSuchThing": "x", "AccountId": "hack"}
+    )
     assert response.status_code == 201
     assert "no_such_thing" not in response.json()
 
@@ -136,12 +148,20 @@ def test_oversized_body_is_refused(api_a: TwilioClient) -> None:
 
 
 def test_non_utf8_body_is_refused(api_a: TwilioClient) -> None:
-    response = api_a.client.post(api_a.url(NUMBERS), b"PhoneNumber=%2B15017122661&FriendlyName=caf%E9",
-                                 content_type="application/x-www-form-urlencoded", **api_a.tenant.auth())
+    response = api_a.client.post(
+        api_a.url(NUMBERS),
+        b"PhoneNumber=%2B15017122661&FriendlyName=caf%E9",
+        content_type="application/x-www-form-urlencoded",
+        **api_a.tenant.auth(),
+    )
     assert response.status_code == 400
     assert response.json()["code"] == 20422
-    raw = api_a.client.post(api_a.url(NUMBERS), b"PhoneNumber=%2B15017122661&FriendlyName=caf\xe9",
-                            content_type="application/x-www-form-urlencoded", **api_a.tenant.auth())
+    raw = api_a.client.post(
+        api_a.url(NUMBERS),
+        b"PhoneNumber=%2B15017122661&FriendlyName=caf\xe9",
+        content_type="application/x-www-form-urlencoded",
+        **api_a.tenant.auth(),
+    )
     assert raw.status_code == 400
     assert IncomingPhoneNumber.objects.count() == 0
 

@@ -21,8 +21,17 @@ class LocalHttpClient(TwilioHttpClient):
         super().__init__()
         self.base_url = base_url
 
-    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,  # type: ignore[no-untyped-def]
-                allow_redirects=False):
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,  # type: ignore[no-untyped-def]
+        allow_redirects=False,
+    ):
         parts = urlsplit(url)
         product = parts.netloc.split(".")[0]
         prefix = "" if product == "api" else f"/{product}"
@@ -56,13 +65,20 @@ def test_subaccount_and_numbers_through_the_official_sdk(server: str, tenant: Te
     assert {a.sid for a in client.api.accounts.list()} == {tenant.sid, sub.sid}
 
     sub_client = sdk(server, sub.sid, sub.auth_token)
-    number = sub_client.incoming_phone_numbers.create(phone_number="+15017122661", voice_url="https://example.com/v")
+    number = sub_client.incoming_phone_numbers.create(
+        phone_number="+15017122661", voice_url="https://example.com/v"
+    )
     assert number.sid.startswith("PN") and number.account_sid == sub.sid
     assert number.date_created is not None and number.date_created.tzinfo is not None
 
-    updated = sub_client.incoming_phone_numbers(number.sid).update(sms_url="https://example.com/s", sms_method="GET")
+    updated = sub_client.incoming_phone_numbers(number.sid).update(
+        sms_url="https://example.com/s", sms_method="GET"
+    )
     assert (updated.sms_url, updated.sms_method, updated.voice_url) == (
-        "https://example.com/s", "GET", "https://example.com/v")
+        "https://example.com/s",
+        "GET",
+        "https://example.com/v",
+    )
     # The parent reaches the subaccount's number with its own credentials, as Twilio allows.
     via_parent = sdk(server, tenant.sid, tenant.token, account_sid=sub.sid)
     assert via_parent.incoming_phone_numbers(number.sid).fetch().sms_url == "https://example.com/s"
@@ -80,7 +96,9 @@ def test_listing_follows_pages(server: str, tenant: Tenant) -> None:
     assert len(client.incoming_phone_numbers.list(limit=5, page_size=2)) == 5
     page = client.incoming_phone_numbers.page(page_size=3)
     assert len(list(page)) == 3 and page.next_page() is not None
-    assert [n.phone_number for n in client.incoming_phone_numbers.list(phone_number="+13125550003")] == ["+13125550003"]
+    assert [n.phone_number for n in client.incoming_phone_numbers.list(phone_number="+13125550003")] == [
+        "+13125550003"
+    ]
 
 
 def test_errors_arrive_as_twilio_exceptions(server: str, tenant: Tenant) -> None:

@@ -27,8 +27,12 @@ def _basic(user: str, password: str) -> dict[str, str]:
 def test_missing_or_malformed_credentials_get_20003(tenant_a: Tenant, headers: dict[str, str]) -> None:
     response = Client().get(f"/2010-04-01/Accounts/{tenant_a.sid}.json", **headers)
     assert response.status_code == 401
-    assert response.json() == {"code": 20003, "message": "Authenticate",
-                               "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+    assert response.json() == {
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
@@ -40,7 +44,9 @@ def test_wrong_token_is_refused(tenant_a: Tenant) -> None:
 def test_auth_token_is_encrypted_at_rest(tenant_a: Tenant) -> None:
     tenant_activate(tenant_a.account.id)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT auth_token_encrypted FROM tenants_account WHERE id = %s", [tenant_a.account.id])
+        cursor.execute(
+            "SELECT auth_token_encrypted FROM tenants_account WHERE id = %s", [tenant_a.account.id]
+        )
         stored = cursor.fetchone()[0]
     assert tenant_a.token not in stored
     assert Account.objects.get(id=tenant_a.account.id).auth_token == tenant_a.token
@@ -61,7 +67,9 @@ def test_api_key_secret_is_shown_once_and_stored_hashed(api_a: TwilioClient) -> 
     assert with_key.get(numbers, **_basic(key["sid"], key["secret"])).status_code == 200
     assert with_key.get(numbers, **_basic(key["sid"], "wrong")).status_code == 401
     # Like Twilio's standard keys: no managing accounts or keys with an API key.
-    denied = with_key.get(f"/2010-04-01/Accounts/{api_a.tenant.sid}/Keys.json", **_basic(key["sid"], key["secret"]))
+    denied = with_key.get(
+        f"/2010-04-01/Accounts/{api_a.tenant.sid}/Keys.json", **_basic(key["sid"], key["secret"])
+    )
     assert denied.status_code == 403
 
     assert api_a.delete(api_a.url(f"Keys/{key['sid']}.json")).status_code == 204
@@ -70,8 +78,9 @@ def test_api_key_secret_is_shown_once_and_stored_hashed(api_a: TwilioClient) -> 
 
 def test_api_key_does_not_work_on_another_account(api_a: TwilioClient, tenant_b: Tenant) -> None:
     key = api_a.post(api_a.url("Keys.json")).json()
-    response = Client().get(f"/2010-04-01/Accounts/{tenant_b.sid}/IncomingPhoneNumbers.json",
-                            **_basic(key["sid"], key["secret"]))
+    response = Client().get(
+        f"/2010-04-01/Accounts/{tenant_b.sid}/IncomingPhoneNumbers.json", **_basic(key["sid"], key["secret"])
+    )
     assert response.status_code == 401
 
 
@@ -95,7 +104,10 @@ def test_subaccount_lifecycle_suspend_and_reactivate(api_a: TwilioClient) -> Non
     assert refused.json()["code"] == 20005
     assert api_a.get(sub_numbers).json()["code"] == 20005
 
-    assert api_a.post(f"/2010-04-01/Accounts/{sub['sid']}.json", {"Status": "active"}).json()["status"] == "active"
+    assert (
+        api_a.post(f"/2010-04-01/Accounts/{sub['sid']}.json", {"Status": "active"}).json()["status"]
+        == "active"
+    )
     assert sub_client.get(sub_numbers, **_basic(sub["sid"], sub["auth_token"])).status_code == 200
 
     api_a.post(f"/2010-04-01/Accounts/{sub['sid']}.json", {"Status": "closed"})
@@ -113,8 +125,12 @@ def test_an_account_cannot_change_its_own_status(api_a: TwilioClient) -> None:
 
 def test_subaccounts_are_one_level_deep(api_a: TwilioClient) -> None:
     sub = api_a.post("/2010-04-01/Accounts.json").json()
-    nested = Client().post("/2010-04-01/Accounts.json", "", content_type="application/x-www-form-urlencoded",
-                           **_basic(sub["sid"], sub["auth_token"]))
+    nested = Client().post(
+        "/2010-04-01/Accounts.json",
+        "",
+        content_type="application/x-www-form-urlencoded",
+        **_basic(sub["sid"], sub["auth_token"]),
+    )
     assert nested.status_code == 403
     assert nested.json()["code"] == 20003
 

@@ -27,7 +27,9 @@ def _paths(a: dict[str, str], path_account: str) -> list[str]:
     ]
 
 
-def test_other_tenants_sids_are_not_found_on_every_resource(a_sids: dict[str, str], api_b: TwilioClient) -> None:
+def test_other_tenants_sids_are_not_found_on_every_resource(
+    a_sids: dict[str, str], api_b: TwilioClient
+) -> None:
     paths = [
         f"/2010-04-01/Accounts/{a_sids['account']}.json",
         f"/2010-04-01/Accounts/{a_sids['account']}/IncomingPhoneNumbers.json",
@@ -44,11 +46,14 @@ def test_other_tenants_sids_are_not_found_on_every_resource(a_sids: dict[str, st
             response = getattr(api_b, method)(path)
             assert response.status_code == 404, (method, path, response.content)
             assert response.json()["code"] == 20404
-    assert api_b.post(f"/2010-04-01/Accounts/{a_sids['account']}.json", {"Status": "closed"}).status_code == 404
+    assert (
+        api_b.post(f"/2010-04-01/Accounts/{a_sids['account']}.json", {"Status": "closed"}).status_code == 404
+    )
 
 
-def test_resources_stay_intact_after_the_attempts(a_sids: dict[str, str], api_a: TwilioClient,
-                                                  api_b: TwilioClient) -> None:
+def test_resources_stay_intact_after_the_attempts(
+    a_sids: dict[str, str], api_a: TwilioClient, api_b: TwilioClient
+) -> None:
     for path in _paths(a_sids, api_b.tenant.sid):
         api_b.delete(path)
     for path in _paths(a_sids, a_sids["account"]):

@@ -15,18 +15,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("account_sids", nargs="*", help="AccountSids to verify")
-        parser.add_argument("--all", action="store_true", help="verify every account (uses the admin connection)")
+        parser.add_argument(
+            "--all", action="store_true", help="verify every account (uses the admin connection)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["all"]:
-            account_ids = list(Account.objects.using("admin").order_by("date_created").values_list("id", flat=True))
+            account_ids = list(
+                Account.objects.using("admin").order_by("date_created").values_list("id", flat=True)
+            )
         else:
-            account_ids = [sid_to_uuid(sid, "AC") for sid in options["account_sids"]]
-            if not account_ids or None in account_ids:
+            parsed = [sid_to_uuid(sid, "AC") for sid in options["account_sids"]]
+            account_ids = [account_id for account_id in parsed if account_id is not None]
+            if not account_ids or len(account_ids) != len(parsed):
                 raise CommandError("give one or more AccountSids (AC + 32 hex digits), or --all")
         broken = 0
         for account_id in account_ids:
-            assert account_id is not None
             with tenant_scope(account_id):
                 verdict = audit_chain_verify(account_id=account_id)
             sid = make_sid("AC", account_id)

@@ -1,0 +1,50 @@
+"""Portal page for a tenant's phone numbers: list, add, release."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from core.errors import TwilioError
+from core.sids import sid_to_uuid
+from numbering.forms import NumberForm
+from numbering.models import IncomingPhoneNumber
+from numbering.services import number_create, number_delete
+from tenants.models import ROLES_MANAGING_NUMBERS
+from tenants.portal import portal_view, render_page
+
+PAGE_SIZE = 50
+
+
+@portal_view(roles=ROLES_MANAGING_NUMBERS)
+def numbers_view(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = NumberForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = number_create(account=tenant.account, actor=tenant.actor, **form.cleaned_data)
+            form = NumberForm()
+        except TwilioError as error:
+            form.add_error("phone_number", error.message)
+    numbers = IncomingPhoneNumber.objects.for_account(tenant.account).order_by("-date_created")[:PAGE_SIZE]
+    return render_page(
+        request,
+        "numbering/numbers.html",
+        "numbering/partials/numbers.html",
+        {"form": form, "numbers": numbers, "created": created},
+    )
+
+
+@require_POST
+@portal_view(roles=ROLES_MANAGING_NUMBERS)
+def number_delete_view(request: HttpRequest, sid: str) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    number_id = sid_to_uuid(sid, IncomingPhoneNumber.SID_PREFIX)
+    number = (
+        IncomingPhoneNumber.objects.for_account(tenant.account).filter(id=number_id).first()
+        if number_id
+        else None
+    )
+    if number is not None:
+        number_delete(number=number, actor=tenant.actor)
+    return redirect("numbers")

@@ -1,0 +1,86 @@
+"""Portal access rules: two-factor for owners and admins, roles per page, accounts per membership."""
+
+import pytest
+from django.test import Client
+
+from core.tenancy import tenant_activate
+from numbering.models import IncomingPhoneNumber
+from tenants.models import Role
+from tenants.services import membership_add, user_create
+from tests.conftest import Tenant
+
+
+def _member(tenant: Tenant, email: str, role: Role) -> Client:
+    tenant_activate(tenant.account.id)
+    membership_add(
+        account=tenant.account,
+        user=user_create(email=email, password="pw-123456789"),
+        role=role,
+        actor="test",
+    )
+    client = Client()
+    response = client.post("/login/", {"email": email, "password": "pw-123456789"})
+    assert response.status_code == 302
+    return client
+
+
+def test_pages_need_sign_in(db: None) -> None:
+    response = Client().get("/numbers/")
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/numbers/"
+
+
+def test_wrong_password_is_refused(tenant_a: Tenant) -> None:
+    _member(tenant_a, "dev@a.example", Role.DEVELOPER)
+    response = Client().post("/login/", {"email": "dev@a.example", "password": "nope"})
+    assert response.status_code == 200
+    assert b"Email or password is not right" in response.content
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
+def test_owners_and_admins_must_enrol_two_factor_first(tenant_a: Tenant, role: Role) -> None:
+    client = _member(tenant_a, f"{role}@a.example", role)
+    response = client.get("/numbers/")
+    assert response.status_code == 302 and response["Location"] == "/account/two-factor/"
+    assert b"Set up two-factor sign-in" in client.get("/account/two-factor/").content
+
+
+def test_developer_manages_numbers_without_two_factor(tenant_a: Tenant) -> None:
+    client = _member(tenant_a, "dev@a.example", Role.DEVELOPER)
+    response = client.post("/numbers/", {"phone_number": "+15017122661", "friendly_name": "Lobby"})
+    assert response.status_code == 200
+    assert b"Added +15017122661" in response.content
+    tenant_activate(tenant_a.account.id)
+    assert IncomingPhoneNumber.objects.filter(phone_number="+15017122661").exists()
+
+
+def test_htmx_requests_get_only_the_fragment(tenant_a: Tenant) -> None:
+    client = _member(tenant_a, "dev@a.example", Role.DEVELOPER)
+    fragment = client.get("/numbers/", HTTP_HX_REQUEST="true").content
+    assert fragment.lstrip().startswith(b'<div id="numbers">')
+    assert b"<html" in client.get("/numbers/").content
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR, Role.AUDITOR])
+def test_other_roles_cannot_manage_numbers_or_keys(tenant_a: Tenant, role: Role) -> None:
+    client = _member(tenant_a, f"{role}@a.example", role)
+    assert client.get("/numbers/").status_code == 403
+    assert client.post("/keys/", {"friendly_name": "x"}).status_code == 403
+
+
+def test_account_switcher_only_reaches_member_accounts(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    client = _member(tenant_a, "dev@a.example", Role.DEVELOPER)
+    client.post("/switch/", {"account_id": str(tenant_b.account.id)})
+    page = client.get("/").content.decode()
+    assert tenant_a.sid in page and tenant_b.sid not in page
+
+    tenant_activate(tenant_b.account.id)
+    from tenants.models import User
+
+    membership_add(
+        account=tenant_b.account,
+        user=User.objects.get(email="dev@a.example"),
+        role=Role.DEVELOPER,
+        actor="test",
+    )
+    client.post("/switch/", {"account_id": str(tenant_b.account.id)})
+    assert tenant_b.sid in client.get("/").content.decode()
