@@ -157,6 +157,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": ["GET", "POST"], "AccountStatusEnum": "tenants.models.Account.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.pascal_case_requests",
+    ],
 }
 
 LOGGING = {

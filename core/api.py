@@ -8,6 +8,8 @@ that dates, SIDs and URIs look exactly as Twilio's do.
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,11 +28,13 @@ def account_path(account_sid: str) -> str:
     return f"/{API_VERSION}/Accounts/{account_sid}"
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class RFC2822Field(serializers.Field):
     def to_representation(self, value: Any) -> str | None:
         return rfc2822(value)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class SidField(serializers.Field):
     """Renders a UUID column (such as `account_id`) as a SID with the given prefix."""
 

@@ -15,8 +15,8 @@ class IncomingPhoneNumber(TenantModel):
     SID_PREFIX = "PN"
 
     class Method(models.TextChoices):
-        GET = "GET"
-        POST = "POST"
+        GET = "GET", "GET"
+        POST = "POST", "POST"
 
     phone_number = models.CharField(max_length=16)
     friendly_name = models.CharField(max_length=64)

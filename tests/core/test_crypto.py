@@ -1,12 +1,17 @@
 """Field encryption: bound to its row, rotatable."""
 
 import base64
+import io
 import os
 
 import pytest
-from django.test import override_settings
+from django.core.management import call_command
+from django.test import Client, override_settings
 
 from core import crypto
+from core.tenancy import tenant_scope
+from tenants.models import Account
+from tests.conftest import make_tenant
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +53,26 @@ def test_rotation_keeps_old_values_readable_and_encrypts_under_the_new_key() -> 
         crypto._keys.cache_clear()
         with pytest.raises(crypto.DecryptionError):
             crypto.decrypt(token, aad="x")
+
+
+def test_rotate_command_reencrypts_tokens_and_api_auth_keeps_working(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    old, new = _key(), _key()
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        with override_settings(FIELD_ENCRYPTION_KEYS=[f"1:{old}"]):
+            crypto._keys.cache_clear()
+            tenant = make_tenant("Rotation clinic")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[f"2:{new}", f"1:{old}"]):
+            crypto._keys.cache_clear()
+            out = io.StringIO()
+            call_command("rotate_field_keys", tenant.sid, stdout=out)
+            assert "under key 2" in out.getvalue()
+        with override_settings(FIELD_ENCRYPTION_KEYS=[f"2:{new}"]):
+            crypto._keys.cache_clear()
+            with tenant_scope(tenant.account.id):
+                stored = Account.objects.get(id=tenant.account.id)
+            assert stored.auth_token_encrypted.startswith("2$")
+            assert stored.auth_token == tenant.token
+            response = Client().get(f"/2010-04-01/Accounts/{tenant.sid}.json", **tenant.auth())
+            assert response.status_code == 200

@@ -1,0 +1,33 @@
+"""OpenAPI description of the Twilio-compatible API, as drf-spectacular generates it.
+
+Requests are form-encoded with Twilio's PascalCase names, while our serializers use snake_case
+(the parser converts); the post-processing hook renames request properties so the published
+schema says what clients really send.
+"""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from core.parsers import pascal_case
+
+
+class TwilioBasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "core.auth.TwilioBasicAuthentication"
+    name = "twilioBasic"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "AccountSid:AuthToken, or ApiKeySid:ApiKeySecret with the AccountSid in the path.",
+        }
+
+
+def pascal_case_requests(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and "properties" in component:
+            component["properties"] = {pascal_case(k): v for k, v in component["properties"].items()}
+            if "required" in component:
+                component["required"] = [pascal_case(k) for k in component["required"]]
+    return result
