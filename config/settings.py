@@ -84,10 +84,10 @@ DATABASE_ROLES = DatabaseRoles(
     secret=SECRET_KEY,
 )
 DATABASES = {
-    "default": DATABASE_ROLES.django_config(DATABASE_ROLES.app, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)),
-    "owner": DATABASE_ROLES.django_config(DATABASE_ROLES.owner, conn_max_age=0),
+    "default": DATABASE_ROLES.django_config(DATABASE_ROLES.app, pool_size=env_int("DB_POOL_SIZE", 10)),
+    "owner": DATABASE_ROLES.django_config(DATABASE_ROLES.owner),
     # Operator tasks that must cross tenants (key rotation, verifying every chain); never the web or workers.
-    "admin": DATABASE_ROLES.django_config(None, conn_max_age=0),
+    "admin": DATABASE_ROLES.django_config(None),
 }
 DATABASE_ROUTERS: list[str] = []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -133,6 +133,7 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SWITCHBOARD_MAX_BODY_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
+RECORDINGS_DIR = Path(env_str("SWITCHBOARD_RECORDINGS_DIR", str(DATA_DIR / "recordings")))
 PUBLIC_BASE_URL = env_str("SWITCHBOARD_PUBLIC_URL", "http://127.0.0.1:8000")
 API_RATE_PER_SECOND = env_int("SWITCHBOARD_API_RATE_PER_SECOND", 100)
 WEBHOOK_TIMEOUT_SECONDS = 15.0
@@ -157,7 +158,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": ["GET", "POST"], "AccountStatusEnum": "tenants.models.Account.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "HttpMethodEnum": ["GET", "POST"],
+        "AccountStatusEnum": "tenants.models.Account.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.pascal_case_requests",

@@ -8,7 +8,6 @@ from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASE_ROLES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 API_RATE_PER_SECOND = int(os.environ.get("SWITCHBOARD_API_RATE_PER_SECOND", "1000"))
 assert DATABASE_ROLES.name.endswith("_test"), "tests must never run against a non-test database"
 LOGGING = {**LOGGING, "loggers": {"django.request": {"level": "ERROR"}}}  # noqa: F405  (4xx are expected)

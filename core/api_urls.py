@@ -8,6 +8,7 @@ from core.errors import not_found
 
 class UnknownResourceView(APIView):
     schema = None  # not part of the published API
+
     def dispatch_unknown(self, request: Request, *args: object, **kwargs: object) -> None:
         raise not_found(request.path)
 

@@ -13,13 +13,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import BooleanField, Model, QuerySet
+from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
 from core.errors import TwilioError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 10_000  # deeper pages must come by PageToken, never by OFFSET
 PAGING_PARAMS = frozenset({"Page", "PageSize", "PageToken"})
 
 
@@ -65,20 +67,19 @@ def paginate(
     direction = "after"
     if token:
         direction, created, pk = _decode_token(token)
+        # A row comparison, unlike the equivalent OR, is an index range condition: the page reads
+        # page_size rows however deep it is.
         if direction == "after":
-            rows = list(
-                newest_first.filter(Q(date_created__lt=created) | Q(date_created=created, id__lt=pk))[
-                    : page_size + 1
-                ]
-            )
+            after = RawSQL("(date_created, id) < (%s, %s)", [created, pk], output_field=BooleanField())
+            rows = list(newest_first.filter(after)[: page_size + 1])
         else:
-            older_first = queryset.order_by("date_created", "id")
-            rows = list(
-                older_first.filter(Q(date_created__gt=created) | Q(date_created=created, id__gt=pk))[
-                    : page_size + 1
-                ]
-            )
+            before = RawSQL("(date_created, id) > (%s, %s)", [created, pk], output_field=BooleanField())
+            rows = list(queryset.order_by("date_created", "id").filter(before)[: page_size + 1])
     else:
+        if page * page_size > MAX_OFFSET:
+            raise TwilioError(
+                20422, f"Page {page} is too deep without a PageToken; follow next_page_uri", 400
+            )
         rows = list(newest_first[page * page_size : page * page_size + page_size + 1])
     has_extra = len(rows) > page_size
     rows = rows[:page_size]

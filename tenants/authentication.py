@@ -102,7 +102,7 @@ def authenticate_api(request: HttpRequest) -> TenantContext:
         if principal.status != Account.Status.ACTIVE:
             raise TwilioError(20005, "Account not active", 403)
         account = target
-    tenant_activate(account.id)
+    # The transaction is already scoped to `account`: it was the last one looked up.
     return TenantContext(account=account, principal=principal, api_key=api_key)
 
 

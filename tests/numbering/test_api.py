@@ -172,9 +172,13 @@ def test_non_utf8_query_string_is_refused(api_a: TwilioClient) -> None:
     assert response.json()["code"] == 20422
 
 
-def test_bad_page_token_and_size(api_a: TwilioClient) -> None:
+def test_bad_page_token_size_and_depth(api_a: TwilioClient) -> None:
     assert api_a.get(api_a.url(NUMBERS), PageToken="PTnonsense").json()["code"] == 21481
     assert api_a.get(api_a.url(NUMBERS), PageSize=5000).json()["code"] == 20007
+    # Deep pages come by PageToken (an index range), never by an OFFSET the database must walk.
+    too_deep = api_a.get(api_a.url(NUMBERS), Page=201, PageSize=50)
+    assert too_deep.status_code == 400 and too_deep.json()["code"] == 20422
+    assert api_a.get(api_a.url(NUMBERS), Page=200, PageSize=50).status_code == 200
 
 
 def test_unknown_resource_is_twilio_404(api_a: TwilioClient) -> None:
