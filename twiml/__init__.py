@@ -1,1 +1,81 @@
-"""Twilio-compatible TwiML: parse, validate and build documents. Plain Python, no Django."""
+"""Twilio-compatible TwiML: parse, validate and build documents. Plain Python, no Django.
+
+Modules: `verbs` (the typed dataclasses), `errors` (codes; which are errors and which warnings),
+`values` and `schema` (what each element accepts), `parser` (`parse_voice`, `parse_messaging`) and
+`builder` (`to_xml`).
+"""
+
+from twiml.builder import to_xml
+from twiml.errors import Code, TwimlError, TwimlWarning
+from twiml.parser import MAX_DOCUMENT_BYTES, ParseResult, parse_messaging, parse_voice
+from twiml.verbs import (
+    Client,
+    Conference,
+    Connect,
+    Dial,
+    DialNoun,
+    Enqueue,
+    Gather,
+    Hangup,
+    Leave,
+    Message,
+    MessagingResponse,
+    MessagingVerb,
+    Number,
+    Parameter,
+    Pause,
+    Play,
+    Queue,
+    Record,
+    Redirect,
+    Reject,
+    Response,
+    Say,
+    Sip,
+    Sms,
+    Start,
+    Stop,
+    Stream,
+    VoiceVerb,
+    attribute_name,
+)
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "Client",
+    "Code",
+    "Conference",
+    "Connect",
+    "Dial",
+    "DialNoun",
+    "Enqueue",
+    "Gather",
+    "Hangup",
+    "Leave",
+    "Message",
+    "MessagingResponse",
+    "MessagingVerb",
+    "Number",
+    "Parameter",
+    "ParseResult",
+    "Pause",
+    "Play",
+    "Queue",
+    "Record",
+    "Redirect",
+    "Reject",
+    "Response",
+    "Say",
+    "Sip",
+    "Sms",
+    "Start",
+    "Stop",
+    "Stream",
+    "TwimlError",
+    "TwimlWarning",
+    "VoiceVerb",
+    "attribute_name",
+    "parse_messaging",
+    "parse_voice",
+    "to_xml",
+]

@@ -1,0 +1,129 @@
+"""Twilio's TwiML error and warning codes, the exception that stops a document and the warning that doesn't.
+
+Which condition is which (titles from Twilio's error dictionary; see `docs` in the reference):
+
+Errors raise `TwimlError`; the interpreter treats them as Twilio's "application error" (log a
+Notification at level ERROR and end the call, or skip the reply for messaging):
+
+| code  | condition |
+|-------|-----------|
+| 11750 | document larger than 64 KiB (65,536 bytes of UTF-8) |
+| 12100 | not well-formed XML, not UTF-8 (bytes or declared encoding), empty, DOCTYPE or ENTITY present |
+| 12102 | root element is not `<Response>` |
+| 12200 | a known element where it cannot be (e.g. `<Number>` under `<Response>`, `<Say>` under `<Play>`),
+|       | a required body or attribute missing, or a bad value with no more specific code |
+| 13xxx | a bad value for a known attribute or body; the most specific code in `Code` below, e.g. 13313 for
+|       | `<Gather timeout="abc">`, 13320 for `<Gather><Dial/></Gather>`, 13215 for `<Dial><Say/></Dial>` |
+| 14xxx | the same for Sms/Message (141xx), Enqueue (1420x) and Dial->Queue (1421x) |
+
+Warnings are returned next to the parsed document; the element or attribute is ignored and the
+document runs on, as Twilio documents for schema warnings:
+
+| code  | condition |
+|-------|-----------|
+| 12200 | unknown or wrongly cased element (`<say>`, `<Foo>`), skipped with its content |
+| 12200 | unknown attribute, or a Twilio attribute or noun Switchboard does not implement, ignored |
+| 12200 | stray text where only elements belong; SSML inside `<Say>` (spoken as its plain text) |
+| 13615 | `transcribe="true"` with `maxLength` above 120 s: recorded, but not transcribed |
+| 14110 | a voice verb in a messaging document, skipped |
+
+Why invalid values are errors although Twilio's dictionary files most 13xxx codes as warnings: Twilio
+does not document what it substitutes, and running a call with timing, recording or dialing other than
+what the author wrote is worse than stopping with the code that names the mistake.
+"""
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Code(IntEnum):
+    """Every code this library raises or warns with."""
+
+    RESPONSE_TOO_LARGE = 11750
+    PARSE_FAILURE = 12100
+    ROOT_NOT_RESPONSE = 12102
+    SCHEMA = 12200
+    CONFERENCE_MIXED = 13000
+    DIAL_METHOD = 13210
+    DIAL_TIMEOUT = 13212
+    DIAL_HANGUP_ON_STAR = 13213
+    DIAL_CALLER_ID = 13214
+    DIAL_NESTED = 13215
+    DIAL_TIME_LIMIT = 13216
+    DIAL_RECORD = 13217
+    DIAL_SEQUENTIAL = 13218
+    DIAL_ANSWER_ON_BRIDGE = 13219
+    DIAL_RING_TONE = 13220
+    NUMBER_METHOD = 13221
+    NUMBER_SEND_DIGITS = 13222
+    NUMBER_FORMAT = 13223
+    CONFERENCE_MUTED = 13230
+    CONFERENCE_END_ON_EXIT = 13231
+    CONFERENCE_START_ON_ENTER = 13232
+    CONFERENCE_WAIT_METHOD = 13234
+    CONFERENCE_BEEP = 13235
+    CONFERENCE_NAME = 13237
+    CONFERENCE_TRIM = 13239
+    SIP_METHOD = 13241
+    SIP_URI = 13243
+    GATHER_FINISH_ON_KEY = 13310
+    GATHER_METHOD = 13312
+    GATHER_TIMEOUT = 13313
+    GATHER_NUM_DIGITS = 13314
+    GATHER_NESTED = 13320
+    GATHER_SAY_VOICE = 13321
+    GATHER_SAY_LOOP = 13322
+    GATHER_INPUT = 13326
+    GATHER_SPEECH_TIMEOUT = 13327
+    GATHER_MAX_SPEECH_TIME = 13328
+    GATHER_PARTIAL_RESULT_METHOD = 13329
+    GATHER_LANGUAGE = 13331
+    GATHER_BARGE_IN = 13332
+    GATHER_PROFANITY_FILTER = 13333
+    GATHER_ACTION_ON_EMPTY_RESULT = 13338
+    PLAY_LOOP = 13410
+    PLAY_DIGITS = 13430
+    SAY_LOOP = 13510
+    SAY_VOICE = 13511
+    SAY_TEXT = 13520
+    RECORD_METHOD = 13610
+    RECORD_TIMEOUT = 13611
+    RECORD_MAX_LENGTH = 13612
+    RECORD_FINISH_ON_KEY = 13613
+    RECORD_TRANSCRIBE = 13614
+    RECORD_TOO_LONG_TO_TRANSCRIBE = 13615
+    RECORD_PLAY_BEEP = 13616
+    RECORDING_STATUS_CALLBACK_EVENT = 13621
+    RECORD_TRIM = 13699
+    REDIRECT_METHOD = 13710
+    REJECT_REASON = 13810
+    PAUSE_LENGTH = 13910
+    MESSAGE_TO = 14101
+    MESSAGE_FROM = 14102
+    MESSAGE_BODY = 14103
+    MESSAGE_METHOD = 14104
+    MESSAGE_INVALID_VERB = 14110
+    ENQUEUE_METHOD = 14201
+    ENQUEUE_NAME_TOO_SHORT = 14204
+    ENQUEUE_NAME_TOO_LONG = 14205
+    ENQUEUE_WAIT_URL_METHOD = 14206
+    QUEUE_METHOD = 14210
+    QUEUE_NAME_TOO_SHORT = 14212
+    QUEUE_NAME_TOO_LONG = 14213
+
+
+class TwimlError(Exception):
+    """The document cannot run; `code` is Twilio's, `message` says where and why."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = int(code)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TwimlWarning:
+    """Something was ignored and the document runs on; log it as a Notification at level WARNING."""
+
+    code: int
+    message: str
