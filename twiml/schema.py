@@ -340,7 +340,10 @@ CONFERENCE = spec(
 )
 QUEUE = spec(
     verbs.Queue,
-    body=(v.sized(1, 64, too_short=Code.QUEUE_NAME_TOO_SHORT, too_long=Code.QUEUE_NAME_TOO_LONG), S),
+    body=(
+        v.sized(1, 64, too_short=Code.QUEUE_NAME_TOO_SHORT, too_long=Code.QUEUE_NAME_TOO_LONG),
+        Code.QUEUE_NAME_TOO_SHORT,
+    ),
     url=URL,
     method=(v.method, Code.QUEUE_METHOD),
     reservation_sid=(v.text, S),
@@ -389,7 +392,10 @@ DIAL = spec(
 )
 ENQUEUE = spec(
     verbs.Enqueue,
-    body=(v.sized(1, 64, too_short=Code.ENQUEUE_NAME_TOO_SHORT, too_long=Code.ENQUEUE_NAME_TOO_LONG), S),
+    body=(
+        v.sized(1, 64, too_short=Code.ENQUEUE_NAME_TOO_SHORT, too_long=Code.ENQUEUE_NAME_TOO_LONG),
+        Code.ENQUEUE_NAME_TOO_SHORT,
+    ),
     unsupported_attrs=("workflowSid",),
     action=URL,
     method=(v.method, Code.ENQUEUE_METHOD),
