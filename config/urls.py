@@ -7,6 +7,15 @@ from core.api_urls import UnknownResourceView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
 from tenants.api.views import AccountDetailView, AccountListView, KeyDetailView, KeyListView
+from voice import demo
+from voice.api.views import (
+    CallDetailView,
+    CallListView,
+    CallRecordingListView,
+    RecordingDetailView,
+    RecordingListView,
+    RecordingMediaView,
+)
 
 ACCOUNT = "2010-04-01/Accounts/<str:account_sid>"
 
@@ -19,6 +28,15 @@ api_patterns = [
     path(f"{ACCOUNT}/Keys/<str:sid>.json", KeyDetailView.as_view()),
     path(f"{ACCOUNT}/Notifications.json", NotificationListView.as_view()),
     path(f"{ACCOUNT}/Notifications/<str:sid>.json", NotificationDetailView.as_view()),
+    path(f"{ACCOUNT}/Calls.json", CallListView.as_view()),
+    path(f"{ACCOUNT}/Calls/<str:sid>.json", CallDetailView.as_view()),
+    path(f"{ACCOUNT}/Calls/<str:call_sid>/Recordings.json", CallRecordingListView.as_view()),
+    path(f"{ACCOUNT}/Recordings.json", RecordingListView.as_view()),
+    path(f"{ACCOUNT}/Recordings/<str:sid>.json", RecordingDetailView.as_view()),
+    re_path(
+        r"^2010-04-01/Accounts/(?P<account_sid>[^/]+)/Recordings/(?P<sid>RE[0-9a-fA-F]{32})(?:\.wav)?$",
+        RecordingMediaView.as_view(),
+    ),
     re_path(r"^2010-04-01/.*$", UnknownResourceView.as_view()),
 ]
 
@@ -28,4 +46,7 @@ urlpatterns = [
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
+    path("demo/ivr/", demo.ivr_greeting),
+    path("demo/ivr/menu/", demo.ivr_menu),
+    path("demo/ivr/recorded/", demo.ivr_recorded),
 ]

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
-from django.conf import settings
 
 Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
+TIMEOUT_SECONDS = 15.0  # Twilio's: the whole request, connection included
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:
@@ -56,24 +56,37 @@ class WebhookResponse:
         return self.error_code is None
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    url: str
+    body: str | None
+    headers: dict[str, str]
+
+
+def build_request(*, url: str, method: str, params: Params, auth_token: str) -> SignedRequest:
+    """The signed request for `params`: in the query string for GET, a form body otherwise."""
+    method = method.upper()
+    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+    if method == "GET":
+        target = url_with_query(url, params)
+        headers["X-Twilio-Signature"] = signature(target, {}, auth_token)
+        return SignedRequest(method, target, None, headers)
+    headers["X-Twilio-Signature"] = signature(url, params, auth_token)
+    headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+    return SignedRequest(method, url, urlencode(_pairs(params)), headers)
+
+
 def send(
     *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
 ) -> WebhookResponse:
     """Make one signed request; never raises for network or HTTP failures, it reports them."""
-    method = method.upper()
-    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
-    if method == "GET":
-        target, body = url_with_query(url, params), None
-        headers["X-Twilio-Signature"] = signature(target, {}, auth_token)
-    else:
-        target, body = url, urlencode(_pairs(params))
-        headers["X-Twilio-Signature"] = signature(url, params, auth_token)
-        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+    request = build_request(url=url, method=method, params=params, auth_token=auth_token)
     try:
-        with httpx.Client(
-            timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
-        ) as client:
-            response = client.request(method, target, content=body, headers=headers)
+        with httpx.Client(timeout=timeout or TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = client.request(
+                request.method, request.url, content=request.body, headers=request.headers
+            )
     except httpx.TimeoutException as exc:
         return WebhookResponse(None, "", "", f"timed out: {exc}", 11205)
     except httpx.HTTPError as exc:
@@ -83,3 +96,25 @@ def send(
     if response.status_code >= 400:
         return WebhookResponse(response.status_code, body, header_text, f"HTTP {response.status_code}", 11200)
     return WebhookResponse(response.status_code, body, header_text)
+
+
+def _port_variants(url: str) -> list[str]:
+    """The URL as given, without its port, and with the scheme's default port (Twilio accepts each)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    variants = [url, bare]
+    if default and parts.port is None:
+        variants.append(
+            urlunsplit((parts.scheme, f"{host}:{default}", parts.path, parts.query, parts.fragment))
+        )
+    return variants
+
+
+def is_valid_signature(url: str, params: Params, auth_token: str, received: str) -> bool:
+    """Check an incoming X-Twilio-Signature in constant time, as Twilio's own validators do."""
+    return any(
+        hmac.compare_digest(signature(candidate, params, auth_token), received)
+        for candidate in _port_variants(url)
+    )

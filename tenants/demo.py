@@ -3,14 +3,18 @@
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from core.tenancy import tenant_activate
+from numbering.models import IncomingPhoneNumber
+from numbering.services import number_create
 from tenants.models import Account, Membership, Role, User
 from tenants.services import account_create, membership_add, user_create
 
 DEMO_ACCOUNT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://switchboard.invalid/demo-account")
 DEMO_EMAIL = "owner@demo.example"
+DEMO_NUMBER = "+12025550100"
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105  (a published demo login, printed at start-up)
 
 
@@ -35,4 +39,12 @@ def demo_tenant_ensure() -> DemoTenant:
         )
         if not Membership.objects.filter(account=account, user=user).exists():
             membership_add(account=account, user=user, role=Role.OWNER, actor="system:demo")
+        if not IncomingPhoneNumber.objects.filter(phone_number=DEMO_NUMBER).exists():
+            number_create(
+                account=account,
+                actor="system:demo",
+                phone_number=DEMO_NUMBER,
+                friendly_name="Demo IVR",
+                voice_url=f"{settings.PUBLIC_BASE_URL}/demo/ivr/",
+            )
     return DemoTenant(account=account, email=DEMO_EMAIL, password=DEMO_PASSWORD)

@@ -71,7 +71,9 @@ class Call(TenantModel):
 
     ENDED = frozenset({Status.COMPLETED, Status.BUSY, Status.FAILED, Status.NO_ANSWER, Status.CANCELED})
 
-    parent_call = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    parent_call = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     phone_number = models.ForeignKey(
         "numbering.IncomingPhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -93,7 +95,9 @@ class Call(TenantModel):
     status_callback_events = models.JSONField(default=list)
     timeout_seconds = models.PositiveIntegerField(default=60)
     is_recorded = models.BooleanField(default=False)
-    media_server = models.ForeignKey(MediaServer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    media_server = models.ForeignKey(
+        MediaServer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     channel_id = models.CharField(max_length=128, blank=True, db_index=True)
     callback_sequence = models.PositiveIntegerField(default=0)
 
@@ -152,6 +156,7 @@ class Recording(TenantModel):
     media_sha256 = models.CharField(max_length=64, blank=True)
     plaintext_sha256 = models.CharField(max_length=64, blank=True)
     content_type = models.CharField(max_length=64, default="audio/x-wav")
+    data_key_encrypted = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="recording_account_paging")]

@@ -1,0 +1,1 @@
+"""The only code that speaks ARI: the client, event routing and call control."""

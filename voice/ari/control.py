@@ -1,0 +1,267 @@
+"""CallControl over ARI for one channel: each method issues REST calls and waits on the call's events."""
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from voice.ari.client import AriClient, AriError
+from voice.ari.router import EventRouter
+from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
+
+Event = dict[str, Any]
+END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+DIAL_STATUS = {
+    "BUSY": "busy",
+    "NOANSWER": "no-answer",
+    "CANCEL": "canceled",
+    "CHANUNAVAIL": "failed",
+    "CONGESTION": "failed",
+}
+
+
+class AriCallControl:
+    def __init__(
+        self, client: AriClient, router: EventRouter, channel_id: str, *, answered: bool = False
+    ) -> None:
+        self.client = client
+        self.router = router
+        self.channel_id = channel_id
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.is_answered = answered
+        self.is_gone = False
+        self.on_answer: Callable[[], Awaitable[None]] | None = None
+        self._playbacks: set[str] = set()
+        self._claimed = [channel_id]
+        router.claim(channel_id, self.events)
+
+    def claim(self, resource_id: str) -> None:
+        self.router.claim(resource_id, self.events)
+        self._claimed.append(resource_id)
+
+    def release_all(self) -> None:
+        self.router.release(*self._claimed)
+
+    def _is_end(self, event: Event) -> bool:
+        return event.get("type") in END_EVENTS and event.get("channel", {}).get("id") == self.channel_id
+
+    async def next_event(self, timeout: float | None) -> Event | None:
+        """The next event for this call, None on timeout; raises CallHungUp when the channel ends."""
+        if self.is_gone:
+            raise CallHungUp()
+        try:
+            event = (
+                await asyncio.wait_for(self.events.get(), timeout)
+                if timeout is not None
+                else await self.events.get()
+            )
+        except TimeoutError:
+            return None
+        if self._is_end(event):
+            self.is_gone = True
+            raise CallHungUp()
+        return event
+
+    async def answer(self) -> None:
+        if not self.is_answered:
+            await self._rest(self.client.answer(self.channel_id))
+            self.is_answered = True
+            if self.on_answer is not None:
+                await self.on_answer()
+
+    async def hangup(self) -> None:
+        await self.client.hangup(self.channel_id)
+
+    async def reject(self, reason: str) -> None:
+        await self.client.hangup(self.channel_id, reason="busy" if reason == "busy" else "normal")
+
+    async def _rest(self, call: Any) -> Any:
+        try:
+            return await call
+        except AriError as exc:
+            if exc.status == 404:  # the channel is gone under us
+                self.is_gone = True
+                raise CallHungUp() from exc
+            raise
+
+    async def play(self, media: Sequence[str], *, interruptible: bool) -> str:
+        for item in media:
+            playback_id = f"pb-{uuid.uuid4().hex}"
+            self.claim(playback_id)
+            self._playbacks.add(playback_id)
+            try:
+                await self._rest(self.client.play(self.channel_id, item, playback_id))
+                while True:
+                    event = await self.next_event(None)
+                    kind = event["type"] if event else ""
+                    if kind == "ChannelDtmfReceived" and interruptible:
+                        await self.client.stop_playback(playback_id)
+                        return str(event["digit"])  # type: ignore[index]
+                    if kind == "PlaybackFinished" and event["playback"]["id"] == playback_id:  # type: ignore[index]
+                        break
+            finally:
+                self._playbacks.discard(playback_id)
+        return ""
+
+    async def stop_all_playbacks(self) -> None:
+        for playback_id in list(self._playbacks):
+            await self.client.stop_playback(playback_id)
+        self._playbacks.clear()
+
+    async def collect_digits(
+        self, *, first: str, num_digits: int | None, timeout: float, finish_on_key: str
+    ) -> DigitsOutcome:
+        digits = ""
+        pending = [first] if first else []
+        while True:
+            if pending:
+                digit = pending.pop()
+            else:
+                event = await self.next_event(timeout)
+                if event is None:
+                    return DigitsOutcome(digits, "")
+                if event["type"] != "ChannelDtmfReceived":
+                    continue
+                digit = str(event["digit"])
+            if finish_on_key and digit in finish_on_key:
+                return DigitsOutcome(digits, digit)
+            digits += digit
+            if num_digits is not None and len(digits) >= num_digits:
+                return DigitsOutcome(digits, "")
+
+    async def pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            await self.next_event(left)
+
+    async def record(
+        self, *, name: str, max_length: int, silence_timeout: int, finish_on_key: str, play_beep: bool
+    ) -> RecordOutcome:
+        self.claim(name)
+        await self._rest(
+            self.client.record(
+                self.channel_id,
+                name=name,
+                max_duration=max_length,
+                max_silence=silence_timeout,
+                terminate_on=finish_on_key,
+                beep=play_beep,
+            )
+        )
+        ended_by, last_digit = "max-length", ""
+        try:
+            while True:
+                event = await self.next_event(max_length + 10)
+                if event is None:
+                    await self.client.stop_recording(name)
+                    continue
+                if event["type"] == "ChannelDtmfReceived" and event["digit"] in finish_on_key:
+                    last_digit = str(event["digit"])
+                if (
+                    event["type"] in ("RecordingFinished", "RecordingFailed")
+                    and event["recording"]["name"] == name
+                ):
+                    duration = int(event["recording"].get("duration") or 0)
+                    silence = int(event["recording"].get("silence_duration") or 0)
+                    ended_by = last_digit or (
+                        "timeout" if silence else "max-length" if duration >= max_length else ""
+                    )
+                    break
+        except CallHungUp:
+            # Asterisk finishes the file when the channel goes; it is still worth keeping.
+            ended_by = "hangup"
+        audio = await self._fetch_recording(name)
+        duration = _wav_seconds(audio)
+        return RecordOutcome(
+            name=name, duration_seconds=duration, audio=audio, ended_by=ended_by or "timeout"
+        )
+
+    async def _fetch_recording(self, name: str) -> bytes:
+        for _ in range(20):  # after a hangup the file can take a moment to be closed
+            try:
+                audio = await self.client.stored_recording(name)
+                await self.client.delete_stored_recording(name)
+                return audio
+            except AriError:
+                await asyncio.sleep(0.1)
+        return b""
+
+    async def send_digits(self, digits: str) -> None:
+        await self._rest(self.client.send_dtmf(self.channel_id, digits.replace("w", ",")))
+
+    async def dial(
+        self,
+        *,
+        endpoint: str,
+        leg_id: str,
+        caller_id: str,
+        timeout: int,
+        time_limit: int,
+        record_name: str | None,
+    ) -> DialOutcome:
+        bridge_id = f"br-{leg_id}"
+        self.claim(leg_id)
+        self.claim(bridge_id)
+        await self.client.create_channel(
+            endpoint=endpoint,
+            channel_id=leg_id,
+            app_args="dial-leg",
+            caller_id=caller_id,
+            originator=self.channel_id,
+        )
+        await self.client.create_bridge(bridge_id)
+        try:
+            await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
+            await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
+            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name)
+        finally:
+            await self.client.hangup(leg_id)
+            await self.client.destroy_bridge(bridge_id)
+        if record_name and outcome.duration_seconds:
+            return dataclasses.replace(outcome, recording=await self._fetch_recording(record_name))
+        return outcome
+
+    async def _follow_dial(
+        self, leg_id: str, bridge_id: str, timeout: int, time_limit: int, record_name: str | None
+    ) -> DialOutcome:
+        answered_at = None
+        deadline = time.monotonic() + timeout + 5
+        try:
+            while True:
+                limit = (answered_at + time_limit) if answered_at else deadline
+                event = await self.next_event(max(0.0, limit - time.monotonic()))
+                if event is None:
+                    status = "completed" if answered_at else "no-answer"
+                    return DialOutcome(status, _since(answered_at), leg_id, caller_hung_up=False)
+                kind = event["type"]
+                leg_event = (event.get("peer") or event.get("channel") or {}).get("id") == leg_id
+                if kind == "Dial" and leg_event:
+                    status = event.get("dialstatus", "")
+                    if status == "ANSWER":
+                        answered_at = time.monotonic()
+                        if record_name:
+                            self.claim(record_name)
+                            await self.client.record_bridge(bridge_id, name=record_name)
+                    elif status in DIAL_STATUS:
+                        return DialOutcome(DIAL_STATUS[status], 0, leg_id, caller_hung_up=False)
+                elif kind in END_EVENTS and leg_event:
+                    status = "completed" if answered_at else "failed"
+                    return DialOutcome(status, _since(answered_at), leg_id, caller_hung_up=False)
+        except CallHungUp:
+            return DialOutcome(
+                "completed" if answered_at else "canceled", _since(answered_at), leg_id, caller_hung_up=True
+            )
+
+
+def _since(started: float | None) -> int:
+    return round(time.monotonic() - started) if started else 0
+
+
+def _wav_seconds(audio: bytes) -> int:
+    """Duration of a PCM WAV from its header (Asterisk writes 8 kHz 16-bit mono)."""
+    if len(audio) < 44 or audio[:4] != b"RIFF":
+        return 0
+    byte_rate = int.from_bytes(audio[28:32], "little") or 16000
+    return round((len(audio) - 44) / byte_rate)

@@ -1,0 +1,98 @@
+"""Prompts as files Asterisk can play: Say rendered offline by espeak-ng, Play URLs fetched once.
+
+Both land as 8 kHz mono 16-bit WAV in the media server's sounds folder (`sounds/switchboard/…`),
+named by a digest of what produced them, so a prompt is rendered or downloaded once and then played
+from local disk by every call.
+"""
+
+import asyncio
+import hashlib
+import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+SOX = shutil.which("sox") or "/usr/bin/sox"
+ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
+ESPEAK_VOICES = {"man": "en-us", "woman": "en-us+f3", "alice": "en-us+f2"}
+MAX_PLAY_BYTES = 50 * 1024 * 1024
+
+
+class MediaError(Exception):
+    """A prompt could not be produced; `code` is Twilio's error for it."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def _to_telephony_wav(source: Path, target: Path) -> None:
+    tmp = target.with_suffix(".part.wav")
+    subprocess.run(
+        [SOX, str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    tmp.replace(target)  # atomic: a concurrent call never plays a half-written file
+
+
+class MediaCache:
+    def __init__(self, sounds_dir: str, http: httpx.AsyncClient) -> None:
+        self.root = Path(sounds_dir)
+        self.http = http
+        for folder in ("tts", "play"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+    async def say(self, text: str, *, voice: str, language: str) -> str:
+        name = _digest(voice, language, text)
+        target = self.root / "tts" / f"{name}.wav"
+        if not target.exists():
+            await asyncio.to_thread(self._render, text, ESPEAK_VOICES.get(voice, "en-us"), target)
+        return f"sound:switchboard/tts/{name}"
+
+    @staticmethod
+    def _render(text: str, espeak_voice: str, target: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "speech.wav"
+            subprocess.run(
+                [ESPEAK, "-v", espeak_voice, "-s", "160", "-w", str(raw), text],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            _to_telephony_wav(raw, target)
+
+    async def play(self, url: str) -> str:
+        name = _digest(url)
+        target = self.root / "play" / f"{name}.wav"
+        if not target.exists():
+            try:
+                response = await self.http.get(url, timeout=15, follow_redirects=True)
+            except httpx.HTTPError as exc:
+                raise MediaError(11205, f"Could not fetch {url}: {exc}") from exc
+            if response.status_code >= 400:
+                raise MediaError(11200, f"Fetching {url} returned HTTP {response.status_code}")
+            if len(response.content) > MAX_PLAY_BYTES:
+                raise MediaError(11751, f"Media at {url} is too large")
+            await asyncio.to_thread(self._store, response.content, target, url)
+        return f"sound:switchboard/play/{name}"
+
+    @staticmethod
+    def _store(content: bytes, target: Path, url: str) -> None:
+        with tempfile.NamedTemporaryFile(suffix=Path(url.split("?")[0]).suffix or ".wav") as source:
+            source.write(content)
+            source.flush()
+            try:
+                _to_telephony_wav(Path(source.name), target)
+            except subprocess.CalledProcessError as exc:
+                raise MediaError(13420, f"Media at {url} is not audio this platform can play") from exc

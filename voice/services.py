@@ -1,0 +1,510 @@
+"""Every write about calls and recordings: opened, status changes, timeline events, recordings stored.
+
+The ARI worker calls these from its asyncio tasks through `sync_to_async`; each opens its own
+tenant-scoped transaction and queues status callbacks on commit through the webhook outbox.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.services import audit_record
+from core import sealed
+from core.dates import rfc2822
+from core.phone import to_e164
+from core.sids import make_sid
+from core.tenancy import tenant_scope
+from monitor.models import Notification
+from monitor.services import notification_record, webhook_enqueue
+from numbering.models import IncomingPhoneNumber, NumberRoute
+from tenants.models import Account
+from voice.models import Call, CallEvent, MediaServer, Recording
+
+CONTROL_CHANNEL = "switchboard:call-control"  # Redis pub/sub: API -> the ARI worker running the call
+CALLBACK_EVENT_FOR_STATUS: dict[str, str] = {
+    Call.Status.INITIATED: "initiated",
+    Call.Status.RINGING: "ringing",
+    Call.Status.IN_PROGRESS: "answered",
+}
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """What a call task needs to run a call, read once when the call starts."""
+
+    account_id: uuid.UUID
+    call_id: uuid.UUID
+    call_sid: str
+    account_sid: str
+    auth_token: str
+    from_number: str
+    to_number: str
+    direction: str
+    url: str
+    method: str
+    fallback_url: str
+    fallback_method: str
+    twiml: str
+
+
+def _setup(call: Call, account: Account) -> CallSetup:
+    return CallSetup(
+        account_id=account.id,
+        call_id=call.id,
+        call_sid=call.sid,
+        account_sid=account.sid,
+        auth_token=account.auth_token,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        direction=call.direction,
+        url=call.url,
+        method=call.method,
+        fallback_url=call.fallback_url,
+        fallback_method=call.fallback_method,
+        twiml=call.twiml,
+    )
+
+
+def route_number(dialled: str) -> uuid.UUID | None:
+    """The account that owns a dialled number (the one lookup made before any tenant is known)."""
+    e164 = to_e164(dialled if dialled.startswith("+") else f"+{dialled}")
+    route = NumberRoute.objects.filter(phone_number=e164).first() if e164 else None
+    return route.account_id if route else None
+
+
+def inbound_call_open(
+    *, account_id: uuid.UUID, from_number: str, to_number: str, channel_id: str, media_server_id: int | None
+) -> CallSetup | None:
+    e164 = to_e164(to_number if to_number.startswith("+") else f"+{to_number}") or to_number
+    with tenant_scope(account_id):
+        number = IncomingPhoneNumber.objects.filter(phone_number=e164).first()
+        if number is None:
+            return None
+        account = Account.objects.get(id=account_id)
+        call = Call.objects.create(
+            account=account,
+            phone_number=number,
+            direction=Call.Direction.INBOUND,
+            from_number=from_number,
+            to_number=e164,
+            status=Call.Status.RINGING,
+            start_time=timezone.now(),
+            url=number.voice_url,
+            method=number.voice_method,
+            fallback_url=number.voice_fallback_url,
+            fallback_method=number.voice_fallback_method,
+            status_callback=number.status_callback,
+            status_callback_method=number.status_callback_method,
+            status_callback_events=["completed"],
+            media_server_id=media_server_id,
+            channel_id=channel_id,
+        )
+        _event(call, CallEvent.Kind.STATUS, "ringing", {"from": from_number, "to": e164})
+        return _setup(call, account)
+
+
+def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSetup | None:
+    with tenant_scope(account_id):
+        call = Call.objects.filter(id=call_id).first()
+        return _setup(call, Account.objects.get(id=account_id)) if call else None
+
+
+def _event(call: Call, kind: str, name: str, detail: dict[str, Any]) -> None:
+    CallEvent.objects.create(account_id=call.account_id, call=call, kind=kind, name=name, detail=detail)
+
+
+def call_event_add(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, kind: str, name: str, detail: dict[str, Any]
+) -> None:
+    with tenant_scope(account_id):
+        CallEvent.objects.create(account_id=account_id, call_id=call_id, kind=kind, name=name, detail=detail)
+
+
+def call_error(
+    *,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    code: int,
+    message: str,
+    url: str = "",
+    method: str = "",
+    warning: bool = False,
+) -> None:
+    """A runtime error for the call's timeline and the account's error log (Twilio's debugger)."""
+    with tenant_scope(account_id):
+        call = Call.objects.get(id=call_id)
+        _event(call, CallEvent.Kind.ERROR, str(code), {"message": message, "url": url})
+        notification_record(
+            account_id=account_id,
+            error_code=code,
+            message=message,
+            call_sid=call.sid,
+            request_url=url,
+            request_method=method,
+            log=Notification.Log.WARNING if warning else Notification.Log.ERROR,
+        )
+
+
+def status_params(call: Call, account_sid: str) -> dict[str, str]:
+    """Twilio's standard voice parameters for this call as it is now."""
+    return {
+        "CallSid": call.sid,
+        "AccountSid": account_sid,
+        "From": call.from_number,
+        "To": call.to_number,
+        "Caller": call.from_number,
+        "Called": call.to_number,
+        "CallStatus": call.status,
+        "Direction": call.direction,
+        "ApiVersion": "2010-04-01",
+        **({"ParentCallSid": make_sid("CA", call.parent_call_id)} if call.parent_call_id else {}),
+    }
+
+
+def _callback(call: Call, event_name: str) -> None:
+    if not call.status_callback or event_name not in call.status_callback_events:
+        return
+    account = Account.objects.get(id=call.account_id)
+    params = {
+        **status_params(call, account.sid),
+        "CallbackSource": "call-progress-events",
+        "SequenceNumber": str(call.callback_sequence),
+        "Timestamp": rfc2822(timezone.now()) or "",
+    }
+    if call.status in Call.ENDED:
+        duration = str(call.duration_seconds or 0)
+        params |= {"CallDuration": duration, "Duration": duration}
+    call.callback_sequence += 1
+    call.save(update_fields=["callback_sequence"])
+    webhook_enqueue(
+        account=account,
+        url=call.status_callback,
+        method=call.status_callback_method,
+        params=params,
+        call_sid=call.sid,
+    )
+
+
+def call_status_set(*, account_id: uuid.UUID, call_id: uuid.UUID, status: str) -> None:
+    """Move a live call forward (initiated, ringing, in-progress); ended calls go through call_finish."""
+    with tenant_scope(account_id):
+        call = Call.objects.select_for_update().get(id=call_id)
+        if call.status in Call.ENDED or call.status == status:
+            return
+        call.status = status
+        now = timezone.now()
+        if status == Call.Status.IN_PROGRESS:
+            call.answered_at = now
+        if call.start_time is None:
+            call.start_time = now
+        call.save(update_fields=["status", "answered_at", "start_time", "date_updated"])
+        _event(call, CallEvent.Kind.STATUS, status, {})
+        _callback(call, CALLBACK_EVENT_FOR_STATUS.get(status, status))
+
+
+def call_finish(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, status: str | None = None, reason: str = ""
+) -> bool:
+    """End a call exactly once: completed if it was answered, else `status`. False if already ended."""
+    with tenant_scope(account_id):
+        call = Call.objects.select_for_update().get(id=call_id)
+        if call.status in Call.ENDED:
+            return False
+        call.status = Call.Status.COMPLETED if call.answered_at else (status or Call.Status.FAILED)
+        call.end_time = timezone.now()
+        call.save(update_fields=["status", "end_time", "date_updated"])
+        _event(call, CallEvent.Kind.STATUS, call.status, {"reason": reason} if reason else {})
+        _callback(call, "completed")
+        return True
+
+
+def child_call_open(
+    *,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    to_number: str,
+    from_number: str,
+    media_server_id: int | None,
+) -> uuid.UUID:
+    """The outbound-dial leg of a <Dial>; its SID is also its ARI channel id."""
+    with tenant_scope(account_id):
+        child = Call(
+            account_id=account_id,
+            parent_call_id=call_id,
+            direction=Call.Direction.OUTBOUND_DIAL,
+            to_number=to_number,
+            from_number=from_number,
+            status=Call.Status.INITIATED,
+            start_time=timezone.now(),
+            media_server_id=media_server_id,
+        )
+        child.channel_id = child.sid
+        child.save(force_insert=True)
+        _event(child, CallEvent.Kind.STATUS, "initiated", {})
+        return child.id
+
+
+def callback_enqueue(
+    *, account_id: uuid.UUID, url: str, method: str, params: dict[str, str], call_sid: str
+) -> None:
+    with tenant_scope(account_id):
+        webhook_enqueue(
+            account=Account.objects.get(id=account_id),
+            url=url,
+            method=method,
+            params=params,
+            call_sid=call_sid,
+        )
+
+
+def media_server_seen(*, server_id: int) -> None:
+    MediaServer.objects.filter(id=server_id).update(state=MediaServer.State.UP, last_seen_at=timezone.now())
+
+
+def live_calls_on(*, media_server_id: int) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(account id, call id, channel id) of calls not yet ended on a media server, across tenants.
+
+    Used only by the worker's reconciliation after a reconnect; it reads through the admin
+    connection because it must see every tenant's calls to clean up after a crash.
+    """
+    rows = Call.objects.using("admin").filter(media_server_id=media_server_id).exclude(status__in=Call.ENDED)
+    return [(r.account_id, r.id, r.channel_id) for r in rows.only("account_id", "id", "channel_id")]
+
+
+def recording_store(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, audio: bytes, duration_seconds: int, source: str
+) -> Recording:
+    """Seal the audio to disk, record its digests in the audit chain, and return the Recording."""
+    with transaction.atomic(), tenant_scope(account_id):
+        recording = Recording(
+            account_id=account_id,
+            call_id=call_id,
+            status=Recording.Status.COMPLETED,
+            source=source,
+            duration_seconds=duration_seconds,
+        )
+        blob, wrapped = sealed.seal(audio, blob_id=recording.sid, key_aad=recording_key_aad(recording))
+        folder = settings.RECORDINGS_DIR / str(account_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{recording.sid}.sealed"
+        path.write_bytes(blob)
+        recording.media_path = str(path)
+        recording.data_key_encrypted = wrapped
+        recording.media_sha256 = hashlib.sha256(blob).hexdigest()
+        recording.plaintext_sha256 = hashlib.sha256(audio).hexdigest()
+        recording.save(force_insert=True)
+        audit_record(
+            account_id=account_id,
+            actor="worker:voice",
+            action="recording.create",
+            object_sid=recording.sid,
+            payload={"sha256": recording.plaintext_sha256, "sealed_sha256": recording.media_sha256},
+        )
+    return recording
+
+
+def recording_key_aad(recording: Recording) -> str:
+    return f"{recording.account_id}|voice_recording|data_key|{recording.id}"
+
+
+def recording_audio(recording: Recording) -> bytes:
+    blob = open(recording.media_path, "rb").read()  # noqa: SIM115
+    return sealed.unseal(
+        blob,
+        blob_id=recording.sid,
+        wrapped_key=recording.data_key_encrypted,
+        key_aad=recording_key_aad(recording),
+    )
+
+
+def recording_delete(*, recording: Recording, actor: str) -> None:
+    with transaction.atomic():
+        audit_record(
+            account_id=recording.account_id, actor=actor, action="recording.delete", object_sid=recording.sid
+        )
+        path = recording.media_path
+        recording.delete()
+        transaction.on_commit(lambda: _unlink(path))
+
+
+def _unlink(path: str) -> None:
+    import os
+
+    if path and os.path.exists(path):
+        os.unlink(path)
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    to_number: str
+    from_number: str
+    url: str
+    method: str
+    fallback_url: str
+    fallback_method: str
+    twiml: str
+    status_callback: str
+    status_callback_method: str
+    status_callback_events: list[str]
+    timeout_seconds: int
+    is_recorded: bool
+
+
+def call_create(*, account: Account, actor: str, request: OutboundRequest) -> Call:
+    """Queue an outbound call (Calls API); Celery originates it once this transaction commits."""
+    from voice.tasks import call_originate_task
+
+    with transaction.atomic():
+        call = Call.objects.create(
+            account=account,
+            direction=Call.Direction.OUTBOUND_API,
+            to_number=request.to_number,
+            from_number=request.from_number,
+            status=Call.Status.QUEUED,
+            url=request.url,
+            method=request.method,
+            fallback_url=request.fallback_url,
+            fallback_method=request.fallback_method,
+            twiml=request.twiml,
+            status_callback=request.status_callback,
+            status_callback_method=request.status_callback_method,
+            status_callback_events=request.status_callback_events,
+            timeout_seconds=request.timeout_seconds,
+            is_recorded=request.is_recorded,
+        )
+        call.channel_id = call.sid
+        call.save(update_fields=["channel_id"])
+        _event(call, CallEvent.Kind.STATUS, "queued", {})
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="call.create",
+            object_sid=call.sid,
+            payload={"to": request.to_number, "from": request.from_number},
+        )
+        transaction.on_commit(lambda: call_originate_task.delay(str(account.id), str(call.id)))
+    return call
+
+
+def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
+    """Create the call's channel on a media server and dial it; the ARI worker takes it from there.
+
+    Idempotent: only a call still `queued` is originated, so a redelivered task does nothing.
+    """
+    import httpx
+
+    with tenant_scope(account_id):
+        call = Call.objects.select_for_update().get(id=call_id)
+        if call.status != Call.Status.QUEUED:
+            return
+        server = MediaServer.objects.filter(is_enabled=True).order_by("-state", "id").first()
+        if server is None:
+            call_error_and_fail(call, 21214, "No media server is available to place the call")
+            return
+        call.media_server = server
+        call.status = Call.Status.INITIATED
+        call.start_time = timezone.now()
+        call.save(update_fields=["media_server", "status", "start_time", "date_updated"])
+        _event(call, CallEvent.Kind.STATUS, "initiated", {"media_server": server.name})
+        _callback(call, "initiated")
+    trunk = server.trunk_uri.removeprefix("sip:")
+    try:
+        with httpx.Client(
+            base_url=server.ari_url, auth=(server.ari_username, server.ari_password), timeout=10
+        ) as ari:
+            created = ari.post(
+                "/channels/create",
+                params={
+                    "endpoint": f"PJSIP/trunk/sip:{call.to_number}@{trunk}",
+                    "app": server.ari_app,
+                    "appArgs": f"outbound,{account_id}",
+                    "channelId": call.sid,
+                    "callerId": call.from_number,
+                },
+            )
+            created.raise_for_status()
+            dialled = ari.post(f"/channels/{call.sid}/dial", params={"timeout": call.timeout_seconds})
+            dialled.raise_for_status()
+    except httpx.HTTPError as exc:
+        with tenant_scope(account_id):
+            call_error_and_fail(Call.objects.get(id=call_id), 21214, f"Could not originate the call: {exc}")
+
+
+def call_error_and_fail(call: Call, code: int, message: str) -> None:
+    """Inside the call's tenant scope: log the error and end the call as failed."""
+    notification_record(account_id=call.account_id, error_code=code, message=message, call_sid=call.sid)
+    _event(call, CallEvent.Kind.ERROR, str(code), {"message": message})
+    if call.status not in Call.ENDED:
+        call.status = Call.Status.FAILED
+        call.end_time = timezone.now()
+        call.save(update_fields=["status", "end_time", "date_updated"])
+        _callback(call, "completed")
+
+
+def call_update(
+    *,
+    call: Call,
+    actor: str,
+    url: str = "",
+    method: str = "POST",
+    twiml: str = "",
+    status: str = "",
+    status_callback: str | None = None,
+) -> Call:
+    """Redirect a live call to new TwiML, or end it (`canceled` before answer, `completed` any time)."""
+    from core.errors import TwilioError
+
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(id=call.id)
+        if status_callback is not None:
+            call.status_callback = status_callback
+            call.save(update_fields=["status_callback", "date_updated"])
+        if status == Call.Status.CANCELED and call.status not in (
+            Call.Status.QUEUED,
+            Call.Status.RINGING,
+            Call.Status.INITIATED,
+        ):
+            raise TwilioError(21220, "Call is not queued or ringing; cannot cancel", 400)
+        if (status or url or twiml) and call.status in Call.ENDED:
+            raise TwilioError(21220, "Call is not in-progress. Cannot redirect.", 400)
+        command: dict[str, str] = {}
+        if status in (Call.Status.CANCELED, Call.Status.COMPLETED):
+            if call.status == Call.Status.QUEUED:
+                call.status = Call.Status.CANCELED
+                call.end_time = timezone.now()
+                call.save(update_fields=["status", "end_time", "date_updated"])
+                _event(call, CallEvent.Kind.STATUS, "canceled", {})
+            else:
+                command = {"action": "hangup"}
+        elif url or twiml:
+            command = {"action": "redirect", "url": url, "method": method, "twiml": twiml}
+        audit_record(
+            account_id=call.account_id,
+            actor=actor,
+            action="call.update",
+            object_sid=call.sid,
+            payload={
+                "status": status,
+                "url": url,
+                "twiml_sha256": hashlib.sha256(twiml.encode()).hexdigest(),
+            },
+        )
+        if command and call.media_server_id:
+            message = {**command, "call_sid": call.sid, "channel_id": call.channel_id}
+            transaction.on_commit(lambda: _publish_control(call.media_server_id, message))
+    return call
+
+
+def _publish_control(media_server_id: int | None, message: dict[str, str]) -> None:
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.publish(f"{CONTROL_CHANNEL}:{media_server_id}", json.dumps(message))
+    client.close()

@@ -1,0 +1,271 @@
+"""The ARI worker: one per media server, holding its events websocket and running each call as a task.
+
+It reconciles after every (re)connection, because Asterisk keeps calls in Stasis while we are away
+but does not replay the events we missed: channels nobody is running are hung up, and calls the
+database still thinks are live but Asterisk no longer has are finished. A crash inside one call's task
+is logged and that channel is hung up; the other calls carry on.
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from voice import services
+from voice.ari.client import AriClient, AriError
+from voice.ari.control import AriCallControl
+from voice.ari.router import EventRouter
+from voice.control import CallHungUp
+from voice.interpreter import Fetch, Interpreter
+from voice.media import MediaCache
+from voice.models import MediaServer
+from voice.store import ServiceCallStore
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+def _db(function: Any) -> Any:
+    return sync_to_async(function, thread_sensitive=False)
+
+
+class CallTask:
+    """One live call: its control, its store, and the interpreter run that a redirect can replace."""
+
+    def __init__(self, worker: "VoiceWorker", control: AriCallControl, setup: services.CallSetup) -> None:
+        self.worker = worker
+        self.control = control
+        self.setup = setup
+        self.store = ServiceCallStore(setup, media_server_id=worker.server.id)
+        control.on_answer = self.store.answered
+        self.interpreter = Interpreter(
+            setup, control, worker.media, worker.http, self.store, trunk_host=worker.trunk_host
+        )
+        self.flow: asyncio.Task[None] | None = None
+        self.next_source: Fetch | str | None = None
+
+    async def run(self) -> None:
+        """Run the call's TwiML; a redirect cancels the running flow and starts the new document."""
+        source: Fetch | str | None = None
+        while True:
+            self.flow = asyncio.create_task(self.interpreter.run(source))
+            try:
+                await self.flow
+                return
+            except asyncio.CancelledError:
+                if self.next_source is None:
+                    raise
+                source, self.next_source = self.next_source, None
+                await self.control.stop_all_playbacks()
+
+    def redirect(self, source: Fetch | str) -> None:
+        """Replace the TwiML now running (Calls API update with Url or Twiml)."""
+        self.next_source = source
+        if self.flow is not None:
+            self.flow.cancel()
+
+
+class VoiceWorker:
+    def __init__(self, server: MediaServer) -> None:
+        self.server = server
+        self.client = AriClient(server.ari_url, server.ari_username, server.ari_password, server.ari_app)
+        self.router = EventRouter(self._on_new_channel)
+        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        self.media = MediaCache(server.sounds_dir, self.http)
+        self.trunk_host = server.trunk_uri.removeprefix("sip:")
+        self.calls: dict[str, CallTask] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        control_listener = asyncio.create_task(self._listen_for_control())
+        try:
+            await self.client.run_events(self.router.route, self._reconcile, stop=self.stop)
+        finally:
+            control_listener.cancel()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            await self.http.aclose()
+            await self.client.close()
+
+    def spawn(self, channel_id: str, work: Any) -> None:
+        task = asyncio.create_task(self._guard(channel_id, work))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _guard(self, channel_id: str, work: Any) -> None:
+        """Run one call's coroutine so that its crash costs only that call."""
+        try:
+            await work
+        except (asyncio.CancelledError, CallHungUp):
+            raise
+        except Exception:
+            log.exception("call task for channel %s crashed; hanging up", channel_id)
+            try:
+                await self.client.hangup(channel_id)
+            except Exception:
+                log.exception("could not hang up %s", channel_id)
+
+    # New channels
+
+    def _on_new_channel(self, event: Event) -> None:
+        channel = event["channel"]
+        args = event.get("args") or []
+        kind = args[0] if args else ""
+        if kind == "inbound":
+            self.spawn(channel["id"], self._inbound(channel))
+        elif kind == "outbound" and len(args) >= 2:
+            self.spawn(channel["id"], self._outbound(channel, uuid.UUID(args[1])))
+        else:
+            log.warning("hanging up unexpected channel %s (args %s)", channel["id"], args)
+            self.spawn(channel["id"], self.client.hangup(channel["id"]))
+
+    async def _inbound(self, channel: Event) -> None:
+        channel_id = channel["id"]
+        control = AriCallControl(self.client, self.router, channel_id)
+        try:
+            dialled = channel.get("dialplan", {}).get("exten", "")
+            caller = channel.get("caller", {}).get("number", "") or "anonymous"
+            from_number = caller if caller.startswith(("+", "anonymous")) else f"+{caller}"
+            account_id = await _db(services.route_number)(dialled)
+            setup = None
+            if account_id is not None:
+                setup = await _db(services.inbound_call_open)(
+                    account_id=account_id,
+                    from_number=from_number,
+                    to_number=dialled,
+                    channel_id=channel_id,
+                    media_server_id=self.server.id,
+                )
+            if setup is None:
+                log.info("rejecting call to unknown number %r from %r", dialled, from_number)
+                await self.client.hangup(channel_id, reason="unallocated")
+                return
+            await self._run_call(control, setup)
+        finally:
+            control.release_all()
+
+    async def _outbound(self, channel: Event, account_id: uuid.UUID) -> None:
+        """A call created by the Calls API: follow the dial until it is answered, then run its TwiML."""
+        channel_id = channel["id"]
+        control = AriCallControl(self.client, self.router, channel_id)
+        try:
+            call_id = uuid.UUID(channel_id[2:])
+            setup = await _db(services.outbound_call_setup)(account_id=account_id, call_id=call_id)
+            if setup is None:
+                await self.client.hangup(channel_id)
+                return
+            store = ServiceCallStore(setup, media_server_id=self.server.id)
+            status = await self._await_answer(control, store)
+            if status != "answered":
+                await store.finish(status=status)
+                return
+            control.is_answered = True
+            await store.answered()
+            await self._run_call(control, setup)
+        finally:
+            control.release_all()
+
+    async def _await_answer(self, control: AriCallControl, store: ServiceCallStore) -> str:
+        try:
+            while True:
+                event = await control.next_event(None)
+                if event is None or event.get("type") != "Dial":
+                    continue
+                dial_status = event.get("dialstatus", "")
+                if dial_status in ("RINGING", "PROGRESS"):
+                    await _db(services.call_status_set)(
+                        account_id=store.setup.account_id, call_id=store.setup.call_id, status="ringing"
+                    )
+                elif dial_status == "ANSWER":
+                    return "answered"
+                elif dial_status:
+                    return {"BUSY": "busy", "NOANSWER": "no-answer", "CANCEL": "canceled"}.get(
+                        dial_status, "failed"
+                    )
+        except CallHungUp:
+            return "no-answer"
+
+    async def _run_call(self, control: AriCallControl, setup: services.CallSetup) -> None:
+        task = CallTask(self, control, setup)
+        self.calls[setup.call_sid] = task
+        try:
+            await task.run()
+            await self._wait_for_end(control)
+        finally:
+            self.calls.pop(setup.call_sid, None)
+            await task.store.finish(reason="")
+
+    async def _wait_for_end(self, control: AriCallControl) -> None:
+        """After the flow, the channel is hanging up: wait (briefly) for Asterisk to confirm."""
+        try:
+            while not control.is_gone:
+                if await control.next_event(5) is None:
+                    await self.client.hangup(control.channel_id)
+                    return
+        except CallHungUp:
+            return
+
+    # Reconnection and live control
+
+    async def _reconcile(self) -> None:
+        """After (re)connecting: hang up orphans, finish vanished calls, wake tasks whose channel went."""
+        try:
+            live = set(await self.client.app_channel_ids())
+        except AriError:
+            log.exception("could not list channels to reconcile")
+            return
+        for channel_id in live:
+            if not self.router.owns(channel_id):
+                log.warning("hanging up orphaned channel %s", channel_id)
+                await self.client.hangup(channel_id)
+        for account_id, call_id, channel_id in await _db(services.live_calls_on)(
+            media_server_id=self.server.id
+        ):
+            if channel_id not in live and not self.router.owns(channel_id):
+                await _db(services.call_finish)(
+                    account_id=account_id,
+                    call_id=call_id,
+                    status="failed",
+                    reason="channel lost while the worker was away",
+                )
+        for sid, task in list(self.calls.items()):
+            if task.control.channel_id not in live:
+                task.control.events.put_nowait(
+                    {"type": "ChannelDestroyed", "channel": {"id": task.control.channel_id}}
+                )
+                log.info("call %s ended while disconnected", sid)
+        await _db(services.media_server_seen)(server_id=self.server.id)
+
+    async def _listen_for_control(self) -> None:
+        """Commands from the API (redirect or end a live call), published on Redis after commit."""
+        connection = aioredis.from_url(settings.REDIS_URL)
+        pubsub = connection.pubsub()
+        await pubsub.subscribe(f"{services.CONTROL_CHANNEL}:{self.server.id}")
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    await self._apply_control(json.loads(message["data"]))
+        finally:
+            await pubsub.aclose()
+            await connection.aclose()
+
+    async def _apply_control(self, command: dict[str, str]) -> None:
+        task = self.calls.get(command.get("call_sid", ""))
+        channel_id = command.get("channel_id", "")
+        if command.get("action") == "hangup":
+            await self.client.hangup(channel_id)
+        elif task is not None and command.get("action") == "redirect":
+            source: Fetch | str = (
+                command["twiml"]
+                if command.get("twiml")
+                else Fetch(command["url"], command.get("method", "POST"), {})
+            )
+            task.redirect(source)
