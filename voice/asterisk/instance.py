@@ -223,9 +223,9 @@ class AsteriskInstance:
             raise AsteriskError(f"ARI {self.ari_url} answered no JSON") from exc
         return info
 
-    def ari_ready(self) -> bool:
+    def ari_ready(self, *, timeout: float = 1.0) -> bool:
         try:
-            self.ari_info(timeout=1.0)
+            self.ari_info(timeout=timeout)
         except AsteriskError:
             return False
         return True

@@ -1,0 +1,153 @@
+"""RTP captures for sipp's play_pcap_audio: μ-law silence and RFC 4733 DTMF events, as pcap bytes.
+
+One stream, one SSRC, sequence numbers and timestamps strictly rising, 20 ms packets. The capture
+opens with silence so Asterisk's strict-RTP learning (a few in-order packets) is over before the first
+digit. sipp replays the packets with the pcap's own timing, and only swaps in the addresses and ports.
+"""
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+SAMPLE_RATE = 8000
+PACKET_MS = 20
+SAMPLES_PER_PACKET = SAMPLE_RATE * PACKET_MS // 1000
+PT_PCMU = 0
+PT_TELEPHONE_EVENT = 101  # the UAC scenarios offer telephone-event/8000 as 101
+ULAW_SILENCE = b"\xff" * SAMPLES_PER_PACKET
+EVENT_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
+END_REPEATS = 3  # RFC 4733 §2.5.1.4: the end packet is sent three times
+EPOCH = 1_700_000_000  # capture time of the first packet; sipp only uses differences
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    at_ms: int
+    sequence: int
+    timestamp: int
+    payload_type: int
+    marker: bool
+    payload: bytes
+
+
+def rtp_stream(
+    digits: str,
+    *,
+    lead_in_ms: int = 200,
+    tone_ms: int = 100,
+    gap_ms: int = 100,
+    tail_ms: int = 200,
+    volume: int = 10,
+    first_sequence: int = 1000,
+    first_timestamp: int = 16000,
+) -> list[RtpPacket]:
+    """Silence, then each digit as an RFC 4733 event followed by silence; packets every 20 ms."""
+    for digit in digits:
+        if digit.upper() not in EVENT_CODES:
+            raise ValueError(f"not a DTMF digit: {digit!r}")
+    packets: list[RtpPacket] = []
+    slot = 0  # 20 ms slots since the start
+
+    def emit(payload_type: int, timestamp_slot: int, payload: bytes, marker: bool = False) -> None:
+        nonlocal slot
+        packets.append(
+            RtpPacket(
+                at_ms=slot * PACKET_MS,
+                sequence=(first_sequence + len(packets)) & 0xFFFF,
+                timestamp=(first_timestamp + timestamp_slot * SAMPLES_PER_PACKET) & 0xFFFFFFFF,
+                payload_type=payload_type,
+                marker=marker,
+                payload=payload,
+            )
+        )
+        slot += 1
+
+    def silence(ms: int) -> None:
+        for _ in range(ms // PACKET_MS):
+            emit(PT_PCMU, slot, ULAW_SILENCE)
+
+    silence(lead_in_ms)
+    for digit in digits:
+        code = EVENT_CODES[digit.upper()]
+        start = slot  # every packet of one event carries the event's start timestamp
+        steps = max(1, tone_ms // PACKET_MS)
+        for step in range(1, steps + 1):
+            duration = step * SAMPLES_PER_PACKET
+            emit(PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, volume & 0x3F, duration), step == 1)
+        for _ in range(END_REPEATS):
+            emit(PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, 0x80 | (volume & 0x3F), duration))
+        silence(gap_ms)
+    silence(tail_ms)
+    return packets
+
+
+def rtp_bytes(packet: RtpPacket, ssrc: int) -> bytes:
+    first = 0x80  # version 2, no padding, no extension, no CSRC
+    second = (0x80 if packet.marker else 0) | packet.payload_type
+    return struct.pack("!BBHII", first, second, packet.sequence, packet.timestamp, ssrc) + packet.payload
+
+
+def _ip_checksum(header: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _frame(payload: bytes, ident: int, src_port: int, dst_port: int) -> bytes:
+    """Ethernet + IPv4 + UDP around one RTP packet, 127.0.0.1 to 127.0.0.1 (sipp rewrites both)."""
+    udp = struct.pack("!HHHH", src_port, dst_port, 8 + len(payload), 0) + payload  # checksum 0: none
+    loopback = bytes([127, 0, 0, 1])
+    header = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), ident & 0xFFFF, 0x4000, 64, 17, 0, loopback, loopback
+    )
+    header = header[:10] + struct.pack("!H", _ip_checksum(header)) + header[12:]
+    ethernet = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + struct.pack("!H", 0x0800)
+    return ethernet + header + udp
+
+
+def pcap_bytes(
+    packets: list[RtpPacket], *, ssrc: int = 0x5B0A1D11, src_port: int = 40000, dst_port: int = 40002
+) -> bytes:
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # pcap v2.4, link type Ethernet
+    for index, packet in enumerate(packets):
+        frame = _frame(rtp_bytes(packet, ssrc), index, src_port, dst_port)
+        seconds, millis = divmod(packet.at_ms, 1000)
+        out.append(struct.pack("<IIII", EPOCH + seconds, millis * 1000, len(frame), len(frame)))
+        out.append(frame)
+    return b"".join(out)
+
+
+def dtmf_pcap(digits: str, *, ssrc: int = 0x5B0A1D11, **timing: int) -> bytes:
+    """A pcap of silence and the given digits (0-9 * # A-D) as RFC 4733 events with PT 101.
+
+    `timing` goes to `rtp_stream` (lead_in_ms, tone_ms, gap_ms, tail_ms, ...).
+    """
+    return pcap_bytes(rtp_stream(digits, **timing), ssrc=ssrc)
+
+
+def silence_pcap(ms: int = 200) -> bytes:
+    return pcap_bytes(rtp_stream("", lead_in_ms=ms, tail_ms=0))
+
+
+def read_rtp(pcap: bytes) -> Iterator[tuple[float, dict[str, int]]]:
+    """(capture time in s, RTP header fields) per packet of a pcap made here; for checking it."""
+    offset = 24
+    while offset < len(pcap):
+        sec, usec, length, _ = struct.unpack_from("<IIII", pcap, offset)
+        frame = pcap[offset + 16 : offset + 16 + length]
+        rtp = frame[14 + 20 + 8 :]
+        first, second, sequence, timestamp, ssrc = struct.unpack_from("!BBHII", rtp)
+        fields = {
+            "version": first >> 6,
+            "marker": second >> 7,
+            "payload_type": second & 0x7F,
+            "sequence": sequence,
+            "timestamp": timestamp,
+            "ssrc": ssrc,
+        }
+        if fields["payload_type"] == PT_TELEPHONE_EVENT:
+            event, flags, duration = struct.unpack_from("!BBH", rtp, 12)
+            fields.update(event=event, end=flags >> 7, duration=duration)
+        yield sec + usec / 1e6, fields
+        offset += 16 + length

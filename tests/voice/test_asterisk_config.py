@@ -1,0 +1,147 @@
+"""Instance settings, rendered config files and folders, without running Asterisk."""
+
+from pathlib import Path
+
+import pytest
+
+from voice.asterisk import AsteriskInstance
+from voice.asterisk.config import FALLBACK_PROMPT, NOLOAD, render
+from voice.asterisk.servers import instance_for
+from voice.models import MediaServer
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A stand-in chroot: just the modules folder that config rendering looks for."""
+    (tmp_path / "usr/lib/x86_64-linux-gnu/asterisk/modules").mkdir(parents=True)
+    return tmp_path
+
+
+def make(root: Path, **overrides: object) -> AsteriskInstance:
+    settings: dict[str, object] = {
+        "name": "unit",
+        "root": root,
+        "sip_port": 5070,
+        "ari_port": 8098,
+        "rtp_start": 30000,
+        "rtp_end": 30999,
+        "ari_username": "sb",
+        "ari_password": "s3cret-pw",
+        "ari_app": "switchboard",
+        "trunk_uri": "sip:127.0.0.1:5092",
+    }
+    settings.update(overrides)
+    return AsteriskInstance(**settings)  # type: ignore[arg-type]
+
+
+def test_asterisk_conf_gives_the_instance_its_own_folders(root: Path) -> None:
+    text = render(make(root))["asterisk.conf"]
+
+    for line in (
+        "astetcdir => /etc/asterisk-unit",
+        "astspooldir => /var/spool/asterisk-unit",
+        "astrundir => /run/asterisk-unit",
+        "astlogdir => /var/log/asterisk-unit",
+        "astdbdir => /var/lib/asterisk-unit",
+        "astdatadir => /usr/share/asterisk",
+        "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules",
+    ):
+        assert line in text
+
+
+def test_ports_credentials_and_trunk_are_rendered(root: Path) -> None:
+    files = render(make(root))
+
+    assert "bindaddr = 127.0.0.1\nbindport = 8098\nsessionlimit = 1000" in files["http.conf"]
+    assert (
+        "[sb]\ntype = user\nread_only = no\npassword = s3cret-pw\npassword_format = plain"
+        in files["ari.conf"]
+    )
+    assert "rtpstart = 30000\nrtpend = 30999\nicesupport = no" in files["rtp.conf"]
+    pjsip = files["pjsip.conf"]
+    assert "bind = 127.0.0.1:5070" in pjsip
+    assert "contact = sip:127.0.0.1:5092" in pjsip
+    for setting in (
+        "context = from-trunk",
+        "message_context = messages-in",
+        "direct_media = no",
+        "dtmf_mode = rfc4733",
+        "allow = ulaw,alaw",
+        "rtp_symmetric = yes",
+        "match = 127.0.0.1",
+    ):
+        assert setting in pjsip
+
+
+def test_dialplan_sends_numbers_to_the_app_with_a_fallback(root: Path) -> None:
+    text = render(make(root))["extensions.conf"]
+
+    assert "exten => dialplan-bench,1,Answer()\n same => n,Read(DIGIT,beep,1,,1,5)" in text
+    assert "exten => _[+0-9a-zA-Z].,1,Stasis(switchboard,inbound)" in text
+    assert f"Playback({FALLBACK_PROMPT})" in text
+    assert text.rstrip().endswith("[messages-in]")  # no extensions: SIP MESSAGE goes to ARI
+
+
+def test_modules_conf_autoloads_but_skips_port_binding_modules() -> None:
+    assert {"chan_iax2.so", "pbx_dundi.so", "chan_unistim.so"} <= set(NOLOAD)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "Bad Name"},
+        {"ari_password": "with;comment"},
+        {"ari_password": ""},
+        {"trunk_uri": "127.0.0.1:5092"},
+        {"sip_port": 8098},
+        {"sip_port": 30500},
+        {"rtp_start": 31000},
+    ],
+)
+def test_unsafe_or_clashing_settings_are_refused(root: Path, overrides: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        make(root, **overrides)
+
+
+def test_write_config_makes_folders_and_drops_stale_files(root: Path) -> None:
+    instance = make(root)
+    etc = instance.write_config()
+    (etc / "stale.conf").write_text("")
+
+    instance.write_config()
+
+    assert etc == root / "etc/asterisk-unit"
+    assert (etc / "pjsip.conf").read_text() == render(instance)["pjsip.conf"]
+    assert not (etc / "stale.conf").exists()
+    assert (root / "run/asterisk-unit").is_dir()
+    assert instance.recording_dir == root / "var/spool/asterisk-unit/recording"
+    assert instance.sounds_dir == root / "var/lib/asterisk/sounds/switchboard"
+    assert instance.sounds_dir.is_dir()
+
+
+def test_urls_and_addresses(root: Path) -> None:
+    instance = make(root)
+
+    assert instance.ari_url == "http://127.0.0.1:8098/ari"
+    assert instance.events_url == "ws://127.0.0.1:8098/ari/events?app=switchboard&api_key=sb:s3cret-pw"
+    assert instance.sip_address == "127.0.0.1:5070"
+    assert instance.server_argv()[-3:] == ["-f", "-C", "/etc/asterisk-unit/asterisk.conf"]
+    assert "-c" not in instance.server_argv()
+
+
+def test_instance_for_takes_ports_from_the_media_server(root: Path) -> None:
+    server = MediaServer(
+        name="edge-1", ari_url="http://127.0.0.1:8188/ari", sip_port=5160, trunk_uri="sip:127.0.0.1:5190"
+    )
+    server.set_ari_password("pw-from-db")
+
+    instance = instance_for(server, root=root)
+
+    assert (instance.name, instance.ari_port, instance.sip_port) == ("edge-1", 8188, 5160)
+    assert (instance.ari_username, instance.ari_password, instance.ari_app) == (
+        "switchboard",
+        "pw-from-db",
+        "switchboard",
+    )
+    assert instance.trunk_uri == "sip:127.0.0.1:5190"
+    assert instance_for(server, root=root, name="other").name == "other"
