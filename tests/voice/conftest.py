@@ -1,14 +1,17 @@
 """Voice fixtures: one Asterisk test instance for the session, a sipp UAS on the trunk, an ARI probe.
 
 The instance is named `test` and uses ports apart from the dev platform's (SIP 5060, ARI 8088), so a
-running platform and the suite share the chroot without clashing. Set SWITCHBOARD_SKIP_ASTERISK=1 to
+running platform and the suite share the chroot without clashing; concurrent test sessions on one
+machine take turns (a lock held for the session). Set SWITCHBOARD_SKIP_ASTERISK=1 to
 skip the end-to-end voice tests on a machine that cannot run them (not root, no sipp).
 """
 
+import fcntl
 import os
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ TEST_SIP_PORT = 5070
 TEST_ARI_PORT = 8098
 TEST_RTP = (30000, 30999)
 TRUNK_UAS_PORT = 5092  # the test instance's trunk_uri: where originated calls go
+LOCK_WAIT_S = 240.0
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +46,47 @@ def asterisk() -> Iterator[AsteriskInstance]:
         ari_app="switchboard-test",
         trunk_uri=f"sip:127.0.0.1:{TRUNK_UAS_PORT}",
     )
-    started = time.monotonic()
-    ensure_root(instance.root)
-    root_s = time.monotonic() - started
-    instance.stop()  # one left over from an interrupted run has another password
-    start_s = instance.start(timeout=30)
-    print(f"\nasterisk test instance: chroot ready in {root_s:.2f} s, started in {start_s:.2f} s")
-    try:
-        yield instance
-    finally:
-        instance.stop()
+    with _session_lock(instance.root):
+        started = time.monotonic()
+        ensure_root(instance.root)
+        root_s = time.monotonic() - started
+        instance.stop()  # one left over from an interrupted run has another password
+        start_s = instance.start(timeout=30)
+        print(f"\nasterisk test instance: chroot ready in {root_s:.2f} s, started in {start_s:.2f} s")
+        try:
+            yield instance
+        finally:
+            instance.stop()
+
+
+@contextmanager
+def _session_lock(root: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """One test session at a time owns the `test` instance (developers share machines).
+
+    Without it a second session would stop the first one's Asterisk. The lock dies with its process,
+    so an interrupted run never leaves it held.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}-test-instance.lock", "w") as handle:
+        deadline = time.monotonic() + wait_s
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"another test session has held the Asterisk test instance for {wait_s:.0f} s"
+                    )
+                if not announced:
+                    print("\nwaiting for another test session to release the Asterisk test instance")
+                    announced = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture
