@@ -46,6 +46,7 @@ urlpatterns = [
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
+    path("calls/", include("voice.urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),

@@ -1,0 +1,197 @@
+"""Portal pages for calls: the log, one call's timeline and legs, and its recordings' audio."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.db.models import BooleanField, Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from compliance.services import audit_record
+from core.sids import make_sid, sid_to_uuid
+from monitor.models import Notification
+from tenants.models import Account, Role
+from tenants.portal import portal_view, render_page
+from voice.forms import CallFilterForm
+from voice.models import Call, CallEvent, Recording
+from voice.services import recording_audio
+
+PAGE_SIZE = 50
+# Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,
+# until agents' own calls can be told apart (they would otherwise hear every caller's recordings).
+CALL_VIEWER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR, Role.AUDITOR})
+PAGING_PARAMS = ("before", "after")
+
+
+@dataclass(frozen=True)
+class CallPage:
+    calls: Sequence[Call]
+    older_url: str | None
+    newer_url: str | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A CallEvent, a Notification, or an error event with the Notification it wrote (shown once)."""
+
+    at: datetime
+    kind: str  # a CallEvent.Kind, or "notification" for an error-log entry with no event of its own
+    event: CallEvent | None = None
+    notification: Notification | None = None
+
+
+def _call(account: Account, sid: str) -> Call:
+    call_id = sid_to_uuid(sid, Call.SID_PREFIX)
+    call = Call.objects.for_account(account).filter(id=call_id).first() if call_id else None
+    if call is None:
+        raise Http404("No such call")
+    return call
+
+
+def _older_than(cursor: Call) -> RawSQL:
+    """A row comparison rather than the equivalent OR: the paging index serves it as one range."""
+    params = [cursor.date_created, cursor.id]
+    return RawSQL("(date_created, id) < (%s, %s)", params, output_field=BooleanField())
+
+
+def _newer_than(cursor: Call) -> RawSQL:
+    params = [cursor.date_created, cursor.id]
+    return RawSQL("(date_created, id) > (%s, %s)", params, output_field=BooleanField())
+
+
+def _page(request: HttpRequest, calls: QuerySet[Call], account: Account) -> CallPage:
+    """Newest first, PAGE_SIZE at a time; `before=<CallSid>` pages older, `after=<CallSid>` newer.
+
+    A cursor naming a call the account cannot see is ignored (first page), never an error.
+    """
+    recording_count = (
+        Recording.objects.filter(call_id=OuterRef("pk"))
+        .order_by()
+        .values("call_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    calls = calls.annotate(recording_count=Coalesce(Subquery(recording_count), Value(0)))
+    older_sid, newer_sid = request.GET.get("before", ""), request.GET.get("after", "")
+    cursor_id = sid_to_uuid(older_sid or newer_sid, Call.SID_PREFIX)
+    cursor = Call.objects.for_account(account).filter(id=cursor_id).first() if cursor_id else None
+
+    if cursor is not None and not older_sid:
+        rows = list(calls.filter(_newer_than(cursor)).order_by("date_created", "id")[: PAGE_SIZE + 1])
+        if len(rows) > PAGE_SIZE:
+            return _links(request, rows[:PAGE_SIZE][::-1], has_older=True, has_newer=True)
+        cursor = None  # back at the top: show a full first page rather than a short one
+    newest_first = calls.order_by("-date_created", "-id")
+    if cursor is not None:
+        newest_first = newest_first.filter(_older_than(cursor))
+    rows = list(newest_first[: PAGE_SIZE + 1])
+    return _links(request, rows[:PAGE_SIZE], has_older=len(rows) > PAGE_SIZE, has_newer=cursor is not None)
+
+
+def _links(request: HttpRequest, rows: Sequence[Call], *, has_older: bool, has_newer: bool) -> CallPage:
+    """The page with Older/Newer links that keep the filters and replace the cursor."""
+    kept = [(k, v) for k, v in request.GET.items() if k not in PAGING_PARAMS and v]
+
+    def link(param: str, call: Call) -> str:
+        return f"{request.path}?{urlencode([*kept, (param, call.sid)])}"
+
+    return CallPage(
+        calls=rows,
+        older_url=link("before", rows[-1]) if has_older and rows else None,
+        newer_url=link("after", rows[0]) if has_newer and rows else None,
+    )
+
+
+def _timeline(events: list[CallEvent], notifications: list[Notification]) -> list[TimelineEntry]:
+    """Events and error-log entries in time order.
+
+    An error event and the Notification written with it (same code and message) become one entry;
+    Notifications with no event (a status callback that failed to deliver, say) stand alone.
+    """
+    unpaired = list(notifications)
+    entries = []
+    for event in events:
+        paired = None
+        if event.kind == CallEvent.Kind.ERROR:
+            message = event.detail.get("message") if isinstance(event.detail, dict) else None
+            paired = next(
+                (n for n in unpaired if str(n.error_code) == event.name and n.message_text == message), None
+            )
+            if paired is not None:
+                unpaired.remove(paired)
+        entry = TimelineEntry(at=event.date_created, kind=event.kind, event=event, notification=paired)
+        entries.append(entry)
+    entries += [TimelineEntry(at=n.date_created, kind="notification", notification=n) for n in unpaired]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+@portal_view(roles=CALL_VIEWER_ROLES)
+def calls_view(request: HttpRequest) -> HttpResponse:
+    account = request.tenant.account  # type: ignore[attr-defined]
+    form = CallFilterForm(request.GET)
+    page = _page(request, form.filter(Call.objects.for_account(account)), account)
+    response = render_page(
+        request, "voice/calls.html", "voice/partials/calls.html", {"form": form, "page": page}
+    )
+    # The same URL answers with a page or a fragment: caches and the back button must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@portal_view(roles=CALL_VIEWER_ROLES)
+def call_detail_view(request: HttpRequest, sid: str) -> HttpResponse:
+    account = request.tenant.account  # type: ignore[attr-defined]
+    call = _call(account, sid)
+    events = list(CallEvent.objects.for_account(account).filter(call=call).order_by("date_created", "id"))
+    notifications = list(
+        Notification.objects.for_account(account).filter(call_sid=call.sid).order_by("date_created", "id")
+    )
+    children = Call.objects.for_account(account).filter(parent_call=call).order_by("date_created", "id")
+    recordings = Recording.objects.for_account(account).filter(call=call).order_by("date_created", "id")
+    context = {
+        "call": call,
+        "parent_sid": make_sid(Call.SID_PREFIX, call.parent_call_id) if call.parent_call_id else None,
+        "timeline": _timeline(events, notifications),
+        "children": list(children),
+        "recordings": list(recordings),
+    }
+    return render(request, "voice/call_detail.html", context)
+
+
+@require_GET
+@never_cache
+@portal_view(roles=CALL_VIEWER_ROLES)
+def recording_audio_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """The decrypted WAV, for the owning account only; every fetch is a PHI read in the audit chain."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    recording_id = sid_to_uuid(sid, Recording.SID_PREFIX)
+    recording = (
+        Recording.objects.for_account(tenant.account)
+        .filter(id=recording_id, status=Recording.Status.COMPLETED)
+        .exclude(media_path="")
+        .first()
+        if recording_id
+        else None
+    )
+    if recording is None:
+        raise Http404("No such recording")
+    try:
+        audio = recording_audio(recording)
+    except FileNotFoundError as exc:
+        raise Http404("This recording's audio is missing") from exc
+    audit_record(
+        account_id=recording.account_id,
+        actor=tenant.actor,
+        action="recording.listen",
+        object_sid=recording.sid,
+    )
+    response = HttpResponse(audio, content_type="audio/x-wav")
+    response["Content-Disposition"] = f'inline; filename="{recording.sid}.wav"'
+    return response
