@@ -10,7 +10,7 @@ from config.settings import DATABASE_ROLES  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_RATE_PER_SECOND = int(os.environ.get("SWITCHBOARD_API_RATE_PER_SECOND", "1000"))
 assert DATABASE_ROLES.name.endswith("_test"), "tests must never run against a non-test database"
-LOGGING = {**LOGGING, "loggers": {"django.request": {"level": "ERROR"}}}  # noqa: F405  (4xx are expected)
+LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # type: ignore[index]  # noqa: F405  (4xx are expected)
 # Keep test traffic apart from a platform that may be running against the same Redis.
 CELERY_TASK_DEFAULT_QUEUE = "switchboard-test"
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405

@@ -13,8 +13,8 @@ SB_LOG="$SB_DATA/logs/bootstrap.log"
 # Add packages here. Each list is installed only where one of its packages is missing.
 SB_APT_PYTHON=(python3 python3-venv)   # only when `python3` is missing, too old, or lacks venv
 SB_APT_NODE=(nodejs npm)               # only when `npm` is missing
+SB_APT_VOICE=(debootstrap sip-tester espeak-ng sox)  # Asterisk's chroot, sipp calls, offline speech
 SB_APT_TEST=(chromium)                 # for scripts/test: Playwright drives /usr/bin/chromium
-# e.g. later: SB_APT_TEST+=(sip-tester)
 
 sb_say() { printf '==> %s\n' "$*" >&2; }
 sb_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -69,6 +69,7 @@ sb_system_packages() {  # $1 = "test" to add the test-only packages
     sb_python_ok || sb_die "python3 ($(command -v python3 || echo none)) must be 3.11 or newer with venv and ensurepip"
   fi
   command -v npm >/dev/null || { sb_apt_install "${SB_APT_NODE[@]}"; hash -r; }
+  sb_apt_install "${SB_APT_VOICE[@]}"
   if [[ "${1:-}" == test ]]; then
     sb_apt_install "${SB_APT_TEST[@]}"
     [[ -x /usr/bin/chromium ]] || sb_die "/usr/bin/chromium is missing after installing the chromium package"

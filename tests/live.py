@@ -101,3 +101,28 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
     finally:
         _stop(process)
         log.close()
+
+
+@contextmanager
+def ari_worker(server_name: str, **env: str) -> Iterator[subprocess.Popen]:
+    """`manage.py ari_worker` for one media server; yields once it has connected and reconciled."""
+    log_path = ROOT / ".data" / f"test-ari-worker-{os.getpid()}-{time.monotonic_ns()}.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "ari_worker", "--server", server_name],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "ARI events connected" not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ARI worker did not connect; see {log_path}")
+            time.sleep(0.1)
+        time.sleep(0.3)  # let the first reconciliation finish
+        yield process
+    finally:
+        _stop(process)
+        log.close()

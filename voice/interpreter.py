@@ -286,6 +286,7 @@ class Interpreter:
             play_beep=verb.play_beep,
         )
         if not outcome.audio or outcome.duration_seconds == 0 and outcome.ended_by != "hangup":
+            log.info("Record on %s captured no audio (%s); continuing", self.setup.call_sid, outcome.ended_by)
             return None
         recording_sid = await self.store.recording(outcome.audio, outcome.duration_seconds, "RecordVerb")
         recording_url = f"{self._api_base()}/Recordings/{recording_sid}"

@@ -229,12 +229,10 @@ class VoiceWorker:
         for account_id, call_id, channel_id in await _db(services.live_calls_on)(
             media_server_id=self.server.id
         ):
-            if channel_id not in live and not self.router.owns(channel_id):
+            if not self.router.owns(channel_id):  # nobody here runs it: hung up above, or already gone
+                reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
                 await _db(services.call_finish)(
-                    account_id=account_id,
-                    call_id=call_id,
-                    status="failed",
-                    reason="channel lost while the worker was away",
+                    account_id=account_id, call_id=call_id, status="failed", reason=reason
                 )
         for sid, task in list(self.calls.items()):
             if task.control.channel_id not in live:

@@ -5,6 +5,7 @@ opens with silence so Asterisk's strict-RTP learning (a few in-order packets) is
 digit. sipp replays the packets with the pcap's own timing, and only swaps in the addresses and ports.
 """
 
+import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,3 +152,33 @@ def read_rtp(pcap: bytes) -> Iterator[tuple[float, dict[str, int]]]:
             fields.update(event=event, end=flags >> 7, duration=duration)
         yield sec + usec / 1e6, fields
         offset += 16 + length
+
+
+def _ulaw(sample: int) -> int:
+    """G.711 μ-law encoding of one 16-bit linear sample."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(0, magnitude.bit_length() - 8)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def tone_pcap(ms: int, *, hz: int = 440, amplitude: int = 8000) -> bytes:
+    """A pcap of `ms` of a PCMU sine tone: audio that silence detection keeps, for Record tests."""
+    packets = []
+    for index in range(ms // PACKET_MS):
+        payload = bytes(
+            _ulaw(int(amplitude * math.sin(2 * math.pi * hz * (index * SAMPLES_PER_PACKET + n) / 8000)))
+            for n in range(SAMPLES_PER_PACKET)
+        )
+        packets.append(
+            RtpPacket(
+                at_ms=index * PACKET_MS,
+                sequence=1000 + index,
+                timestamp=16000 + index * SAMPLES_PER_PACKET,
+                payload_type=PT_PCMU,
+                marker=index == 0,
+                payload=payload,
+            )
+        )
+    return pcap_bytes(packets)

@@ -41,7 +41,6 @@ RECORDING_CONSTANTS = {
 
 class CallCreateInput(serializers.Serializer):
     to = PhoneNumberField(error_code=21211)
-    from_ = PhoneNumberField(error_code=21212)
     url = CallbackUrlField()
     method = HttpMethodField(default="POST")
     twiml = serializers.CharField(required=False, allow_blank=False)
@@ -57,7 +56,8 @@ class CallCreateInput(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["from"] = self.fields.pop("from_")  # `From` on the wire
+        # `From` on the wire; not a Python name, so the field is added here rather than declared.
+        self.fields["from"] = PhoneNumberField(error_code=21212, source="from_number")
 
     def validate_twiml(self, value: str) -> str:
         if len(value) > MAX_INLINE_TWIML:

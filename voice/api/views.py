@@ -60,7 +60,11 @@ class CallListView(CallViewBase):
     def post(self, request: Request, account_sid: str) -> Response:
         data = self.validated(CallCreateInput, request)
         account = self.tenant.account
-        if not IncomingPhoneNumber.objects.for_account(account).filter(phone_number=data["from"]).exists():
+        if (
+            not IncomingPhoneNumber.objects.for_account(account)
+            .filter(phone_number=data["from_number"])
+            .exists()
+        ):
             raise TwilioError(
                 21210,
                 f"The source phone number provided, {data['from']}, is not yet verified for your account",
@@ -68,7 +72,7 @@ class CallListView(CallViewBase):
             )
         outbound = OutboundRequest(
             to_number=data["to"],
-            from_number=data["from"],
+            from_number=data["from_number"],
             url=data.get("url", ""),
             method=data["method"],
             fallback_url=data.get("fallback_url", ""),

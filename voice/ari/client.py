@@ -154,14 +154,7 @@ class AriClient:
                 raise
 
     async def record(
-        self,
-        channel_id: str,
-        *,
-        name: str,
-        max_duration: int,
-        max_silence: int,
-        terminate_on: str,
-        beep: bool,
+        self, channel_id: str, *, name: str, max_duration: int, max_silence: int, beep: bool
     ) -> None:
         await self.request(
             "POST",
@@ -171,7 +164,7 @@ class AriClient:
                 "format": "wav",
                 "maxDurationSeconds": max_duration,
                 "maxSilenceSeconds": max_silence,
-                "terminateOn": terminate_on or "none",
+                "terminateOn": "none",
                 "beep": "true" if beep else "false",
                 "ifExists": "overwrite",
             },

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,6 +13,7 @@ from voice.ari.router import EventRouter
 from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
 
 Event = dict[str, Any]
+log = logging.getLogger(__name__)
 END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
 DIAL_STATUS = {
     "BUSY": "busy",
@@ -146,7 +148,6 @@ class AriCallControl:
                 name=name,
                 max_duration=max_length,
                 max_silence=silence_timeout,
-                terminate_on=finish_on_key,
                 beep=play_beep,
             )
         )
@@ -158,7 +159,9 @@ class AriCallControl:
                     await self.client.stop_recording(name)
                     continue
                 if event["type"] == "ChannelDtmfReceived" and event["digit"] in finish_on_key:
+                    # ARI's terminateOn knows only none/any/*/#, so Twilio's key set is ours to apply.
                     last_digit = str(event["digit"])
+                    await self.client.stop_recording(name)
                 if (
                     event["type"] in ("RecordingFinished", "RecordingFailed")
                     and event["recording"]["name"] == name
@@ -179,13 +182,16 @@ class AriCallControl:
         )
 
     async def _fetch_recording(self, name: str) -> bytes:
+        failure: Exception | None = None
         for _ in range(20):  # after a hangup the file can take a moment to be closed
             try:
                 audio = await self.client.stored_recording(name)
                 await self.client.delete_stored_recording(name)
                 return audio
-            except AriError:
+            except AriError as exc:
+                failure = exc
                 await asyncio.sleep(0.1)
+        log.warning("recording %s could not be fetched: %s", name, failure)
         return b""
 
     async def send_digits(self, digits: str) -> None:
