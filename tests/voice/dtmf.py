@@ -31,6 +31,62 @@ class RtpPacket:
     payload: bytes
 
 
+class _Stream:
+    """Builds one RTP stream: 20 ms packets, rising sequence numbers and timestamps, one SSRC."""
+
+    def __init__(self, first_sequence: int, first_timestamp: int) -> None:
+        self.packets: list[RtpPacket] = []
+        self.slot = 0  # 20 ms slots since the start
+        self.first_sequence = first_sequence
+        self.first_timestamp = first_timestamp
+
+    def emit(self, payload_type: int, timestamp_slot: int, payload: bytes, marker: bool = False) -> None:
+        self.packets.append(
+            RtpPacket(
+                at_ms=self.slot * PACKET_MS,
+                sequence=(self.first_sequence + len(self.packets)) & 0xFFFF,
+                timestamp=(self.first_timestamp + timestamp_slot * SAMPLES_PER_PACKET) & 0xFFFFFFFF,
+                payload_type=payload_type,
+                marker=marker,
+                payload=payload,
+            )
+        )
+        self.slot += 1
+
+    def silence(self, ms: int) -> None:
+        for _ in range(ms // PACKET_MS):
+            self.emit(PT_PCMU, self.slot, ULAW_SILENCE)
+
+    def tone(self, ms: int, *, hz: int = 440, amplitude: int = 8000) -> None:
+        for _ in range(ms // PACKET_MS):
+            first = self.slot * SAMPLES_PER_PACKET
+            payload = bytes(
+                _ulaw(int(amplitude * math.sin(2 * math.pi * hz * (first + n) / SAMPLE_RATE)))
+                for n in range(SAMPLES_PER_PACKET)
+            )
+            self.emit(PT_PCMU, self.slot, payload)
+
+    def digit(self, digit: str, *, tone_ms: int, gap_ms: int, volume: int) -> None:
+        code = EVENT_CODES[digit.upper()]
+        start = self.slot  # every packet of one event carries the event's start timestamp
+        steps = max(1, tone_ms // PACKET_MS)
+        duration = 0
+        for step in range(1, steps + 1):
+            duration = step * SAMPLES_PER_PACKET
+            self.emit(
+                PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, volume & 0x3F, duration), step == 1
+            )
+        for _ in range(END_REPEATS):
+            self.emit(PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, 0x80 | (volume & 0x3F), duration))
+        self.silence(gap_ms)
+
+
+def _check_digits(digits: str) -> None:
+    for digit in digits:
+        if digit.upper() not in EVENT_CODES:
+            raise ValueError(f"not a DTMF digit: {digit!r}")
+
+
 def rtp_stream(
     digits: str,
     *,
@@ -43,43 +99,30 @@ def rtp_stream(
     first_timestamp: int = 16000,
 ) -> list[RtpPacket]:
     """Silence, then each digit as an RFC 4733 event followed by silence; packets every 20 ms."""
+    _check_digits(digits)
+    stream = _Stream(first_sequence, first_timestamp)
+    stream.silence(lead_in_ms)
     for digit in digits:
-        if digit.upper() not in EVENT_CODES:
-            raise ValueError(f"not a DTMF digit: {digit!r}")
-    packets: list[RtpPacket] = []
-    slot = 0  # 20 ms slots since the start
+        stream.digit(digit, tone_ms=tone_ms, gap_ms=gap_ms, volume=volume)
+    stream.silence(tail_ms)
+    return stream.packets
 
-    def emit(payload_type: int, timestamp_slot: int, payload: bytes, marker: bool = False) -> None:
-        nonlocal slot
-        packets.append(
-            RtpPacket(
-                at_ms=slot * PACKET_MS,
-                sequence=(first_sequence + len(packets)) & 0xFFFF,
-                timestamp=(first_timestamp + timestamp_slot * SAMPLES_PER_PACKET) & 0xFFFFFFFF,
-                payload_type=payload_type,
-                marker=marker,
-                payload=payload,
-            )
-        )
-        slot += 1
 
-    def silence(ms: int) -> None:
-        for _ in range(ms // PACKET_MS):
-            emit(PT_PCMU, slot, ULAW_SILENCE)
-
-    silence(lead_in_ms)
-    for digit in digits:
-        code = EVENT_CODES[digit.upper()]
-        start = slot  # every packet of one event carries the event's start timestamp
-        steps = max(1, tone_ms // PACKET_MS)
-        for step in range(1, steps + 1):
-            duration = step * SAMPLES_PER_PACKET
-            emit(PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, volume & 0x3F, duration), step == 1)
-        for _ in range(END_REPEATS):
-            emit(PT_TELEPHONE_EVENT, start, struct.pack("!BBH", code, 0x80 | (volume & 0x3F), duration))
-        silence(gap_ms)
-    silence(tail_ms)
-    return packets
+def script_pcap(*steps: tuple[str, int | str]) -> bytes:
+    """A caller following a script: ("wait", ms) of silence, ("talk", ms) of tone, ("press", digits)."""
+    stream = _Stream(1000, 16000)
+    for action, value in steps:
+        if action == "wait":
+            stream.silence(int(value))
+        elif action == "talk":
+            stream.tone(int(value))
+        elif action == "press":
+            _check_digits(str(value))
+            for digit in str(value):
+                stream.digit(digit, tone_ms=100, gap_ms=100, volume=10)
+        else:
+            raise ValueError(f"unknown step {action!r}")
+    return pcap_bytes(stream.packets)
 
 
 def rtp_bytes(packet: RtpPacket, ssrc: int) -> bytes:
@@ -163,22 +206,6 @@ def _ulaw(sample: int) -> int:
     return ~(sign | (exponent << 4) | mantissa) & 0xFF
 
 
-def tone_pcap(ms: int, *, hz: int = 440, amplitude: int = 8000) -> bytes:
-    """A pcap of `ms` of a PCMU sine tone: audio that silence detection keeps, for Record tests."""
-    packets = []
-    for index in range(ms // PACKET_MS):
-        payload = bytes(
-            _ulaw(int(amplitude * math.sin(2 * math.pi * hz * (index * SAMPLES_PER_PACKET + n) / 8000)))
-            for n in range(SAMPLES_PER_PACKET)
-        )
-        packets.append(
-            RtpPacket(
-                at_ms=index * PACKET_MS,
-                sequence=1000 + index,
-                timestamp=16000 + index * SAMPLES_PER_PACKET,
-                payload_type=PT_PCMU,
-                marker=index == 0,
-                payload=payload,
-            )
-        )
-    return pcap_bytes(packets)
+def tone_pcap(ms: int) -> bytes:
+    """`ms` of a PCMU tone: audio that silence detection keeps, for Record tests."""
+    return script_pcap(("talk", ms))

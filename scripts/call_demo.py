@@ -1,0 +1,38 @@
+"""Place a SIP call with sipp to the demo IVR on a running platform, pressing keys like a caller.
+
+`scripts/call-demo 1` asks for the time; `scripts/call-demo 2` (the default) leaves a three-second
+message that then appears under Recordings in the API and on the portal's Calls page.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.voice import sipp  # noqa: E402
+from tests.voice.dtmf import script_pcap  # noqa: E402
+
+DEMO_NUMBER = "+12025550100"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("choice", nargs="?", default="2", choices=["1", "2"])
+    parser.add_argument("--sip", default="127.0.0.1:5060", help="where inbound calls enter (host:port)")
+    args = parser.parse_args()
+    if args.choice == "1":
+        steps = [("wait", 2000), ("press", "1"), ("wait", 14000)]
+    else:  # press 2 in the greeting, then speak (a tone) after the prompt and beep, then go quiet
+        steps = [("wait", 2000), ("press", "2"), ("wait", 6500), ("talk", 3000), ("wait", 5000)]
+    with tempfile.TemporaryDirectory() as workdir:
+        result = sipp.run_uac(
+            args.sip, DEMO_NUMBER, workdir=Path(workdir), pcap=script_pcap(*steps), timeout_s=60
+        )
+    print("call completed" if result.ok else f"call failed:\n{result.explain()}")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
