@@ -14,3 +14,4 @@ LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # type: ignore[index]
 # Keep test traffic apart from a platform that may be running against the same Redis.
 CELERY_TASK_DEFAULT_QUEUE = "switchboard-test"
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
+RECORDINGS_DIR = DATA_DIR / "test-recordings"  # noqa: F405

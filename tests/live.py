@@ -103,26 +103,49 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
         log.close()
 
 
-@contextmanager
-def ari_worker(server_name: str, **env: str) -> Iterator[subprocess.Popen]:
-    """`manage.py ari_worker` for one media server; yields once it has connected and reconciled."""
-    log_path = ROOT / ".data" / f"test-ari-worker-{os.getpid()}-{time.monotonic_ns()}.log"
-    log = open(log_path, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "ari_worker", "--server", server_name],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+class AriWorker:
+    """`manage.py ari_worker` for one media server, which a test may crash and start again."""
+
+    def __init__(self, server_name: str, **env: str) -> None:
+        self.server_name = server_name
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / ".data" / "test-ari-worker.log"
+
+    def start(self) -> None:
+        self.log_path = ROOT / ".data" / f"test-ari-worker-{os.getpid()}-{time.monotonic_ns()}.log"
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "ari_worker", "--server", self.server_name],
+                cwd=ROOT,
+                env=process_env(**self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
-        while "ARI events connected" not in log_path.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ARI worker did not connect; see {log_path}")
+        while "ARI events connected" not in self.log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ARI worker did not connect; see {self.log_path}")
             time.sleep(0.1)
         time.sleep(0.3)  # let the first reconciliation finish
-        yield process
+
+    def crash(self) -> None:
+        """SIGKILL: no clean shutdown, as after a real crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            _stop(self.process)
+
+
+@contextmanager
+def ari_worker(server_name: str, **env: str) -> Iterator[AriWorker]:
+    """A started AriWorker, stopped on exit."""
+    worker = AriWorker(server_name, **env)
+    worker.start()
+    try:
+        yield worker
     finally:
-        _stop(process)
-        log.close()
+        worker.stop()

@@ -7,6 +7,8 @@ from monitor.services import notification_record
 from numbering.services import number_create
 from tenants.services import api_key_create
 from tests.conftest import Tenant, TwilioClient, make_subaccount
+from voice.models import Call
+from voice.services import recording_store
 
 
 @pytest.fixture
@@ -15,7 +17,28 @@ def a_sids(tenant_a: Tenant) -> dict[str, str]:
     number = number_create(account=tenant_a.account, actor="test", phone_number="+15017122661")
     key = api_key_create(account=tenant_a.account, friendly_name="k", actor="test").key
     note = notification_record(account_id=tenant_a.account.id, error_code=11200, message="boom")
-    return {"account": tenant_a.sid, "number": number.sid, "key": key.sid, "notification": note.sid}
+    call = Call.objects.create(
+        account=tenant_a.account,
+        direction="inbound",
+        from_number="+15557654321",
+        to_number="+15017122661",
+        status="completed",
+    )
+    recording = recording_store(
+        account_id=tenant_a.account.id,
+        call_id=call.id,
+        audio=b"RIFF....WAVE",
+        duration_seconds=1,
+        source="RecordVerb",
+    )
+    return {
+        "account": tenant_a.sid,
+        "number": number.sid,
+        "key": key.sid,
+        "notification": note.sid,
+        "call": call.sid,
+        "recording": recording.sid,
+    }
 
 
 def _paths(a: dict[str, str], path_account: str) -> list[str]:
@@ -24,7 +47,23 @@ def _paths(a: dict[str, str], path_account: str) -> list[str]:
         f"{base}/IncomingPhoneNumbers/{a['number']}.json",
         f"{base}/Keys/{a['key']}.json",
         f"{base}/Notifications/{a['notification']}.json",
+        f"{base}/Calls/{a['call']}.json",
+        f"{base}/Recordings/{a['recording']}.json",
+        f"{base}/Recordings/{a['recording']}",
     ]
+
+
+def _methods(path: str) -> tuple[str, ...]:
+    """The methods each resource supports (others would be 405 whoever asks)."""
+    if path.endswith("s.json"):
+        return ("get",) if "/Notifications" in path or "/Recordings" in path else ("get", "post")
+    if "/Recordings/" in path and not path.endswith(".json"):
+        return ("get",)  # the audio itself
+    if "/Notifications/" in path or "/Recordings/" in path:
+        return ("get", "delete")
+    if "/Calls/" in path:
+        return ("get", "post")
+    return ("get", "post", "delete")
 
 
 def test_other_tenants_sids_are_not_found_on_every_resource(
@@ -35,13 +74,13 @@ def test_other_tenants_sids_are_not_found_on_every_resource(
         f"/2010-04-01/Accounts/{a_sids['account']}/IncomingPhoneNumbers.json",
         f"/2010-04-01/Accounts/{a_sids['account']}/Keys.json",
         f"/2010-04-01/Accounts/{a_sids['account']}/Notifications.json",
+        f"/2010-04-01/Accounts/{a_sids['account']}/Calls.json",
+        f"/2010-04-01/Accounts/{a_sids['account']}/Recordings.json",
         *_paths(a_sids, a_sids["account"]),  # A's account in the path
         *_paths(a_sids, api_b.tenant.sid),  # B's own account in the path, A's resource SIDs
     ]
     for path in paths:
-        methods = ("get", "post") if path.endswith("s.json") else ("get", "post", "delete")
-        if "/Notifications" in path:
-            methods = ("get",) if path.endswith("s.json") else ("get", "delete")
+        methods = _methods(path)
         for method in methods:
             response = getattr(api_b, method)(path)
             assert response.status_code == 404, (method, path, response.content)

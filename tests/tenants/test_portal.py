@@ -84,3 +84,9 @@ def test_account_switcher_only_reaches_member_accounts(tenant_a: Tenant, tenant_
     )
     client.post("/switch/", {"account_id": str(tenant_b.account.id)})
     assert tenant_b.sid in client.get("/").content.decode()
+
+
+def test_htmx_history_restore_gets_the_whole_page(tenant_a: Tenant) -> None:
+    client = _member(tenant_a, "dev@a.example", Role.DEVELOPER)
+    restored = client.get("/numbers/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true").content
+    assert b"<html" in restored

@@ -15,7 +15,7 @@ from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, make_tenant
-from tests.live import ari_worker, celery_worker
+from tests.live import AriWorker, ari_worker, celery_worker
 from tests.voice import sipp
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
@@ -51,9 +51,9 @@ def media_server(
 
 
 @pytest.fixture(scope="module")
-def worker(media_server: MediaServer) -> Iterator[None]:
-    with ari_worker(media_server.name):
-        yield
+def worker(media_server: MediaServer) -> Iterator[AriWorker]:
+    with ari_worker(media_server.name) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -304,32 +304,27 @@ def test_outbound_call_from_the_official_sdk_with_status_callbacks(
 
 
 def test_worker_restart_mid_call_leaves_no_call_stuck(
-    media_server: MediaServer,
+    worker: AriWorker,
     asterisk: AsteriskInstance,
     app: TwimlApp,
     tenant: Tenant,
     tmp_path: Path,
     django_db_blocker: pytest.FixtureRequest,
 ) -> None:
-    import signal
-
     app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
     _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    with ari_worker(media_server.name) as first:
-        caller = sipp.start_uac(
-            asterisk.sip_address, NUMBER, workdir=tmp_path, calls=3, rate_per_s=10, timeout_s=60
-        )
-        app.wait_for("/voice", count=3)
-        time.sleep(1)
-        first.send_signal(signal.SIGKILL)  # a crash: no clean shutdown
-        first.wait()
-    with ari_worker(media_server.name):
-        result = caller.wait(30)
-        calls = _calls(tenant, django_db_blocker)
-        left_in_asterisk = _app_channels(asterisk)
+    caller = sipp.start_uac(
+        asterisk.sip_address, NUMBER, workdir=tmp_path, calls=3, rate_per_s=10, timeout_s=60
+    )
+    app.wait_for("/voice", count=3)
+    time.sleep(1)
+    worker.crash()
+    worker.start()
+    result = caller.wait(30)
+    calls = _calls(tenant, django_db_blocker)
     assert result.successful_calls == 3, result.explain()
     assert len(calls) == 3 and all(c.status in Call.ENDED and c.end_time for c in calls)
-    assert left_in_asterisk == []
+    assert _app_channels(asterisk) == []
 
 
 def _app_channels(asterisk: AsteriskInstance) -> list[str]:
@@ -340,3 +335,97 @@ def _app_channels(asterisk: AsteriskInstance) -> list[str]:
         auth=(asterisk.ari_username, asterisk.ari_password),
     )
     return list(response.json().get("channel_ids", []))
+
+
+def test_dial_bridges_the_caller_to_a_number_through_the_trunk(
+    worker: None,
+    celery: None,
+    asterisk: AsteriskInstance,
+    app: TwimlApp,
+    tenant: Tenant,
+    tmp_path: Path,
+    django_db_blocker: pytest.FixtureRequest,
+) -> None:
+    from tests.voice.conftest import TRUNK_UAS_PORT
+
+    app.routes["/voice"] = twiml(
+        '<Response><Dial action="/dialled" timeout="10">+14155550123</Dial></Response>'
+    )
+    app.routes["/dialled"] = twiml("<Response/>")
+    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    with sipp.start_uas(TRUNK_UAS_PORT, workdir=tmp_path / "uas") as far_end:
+        caller = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "uac", hangup_after_ms=4000)
+        callee = far_end.wait()
+    assert caller.ok, caller.explain()
+    assert callee.ok, callee.explain()
+    dialled = app.wait_for("/dialled")[0].form
+    assert dialled["DialCallStatus"] == "completed" and dialled["DialCallSid"].startswith("CA")
+    calls = {c.direction: c for c in _calls(tenant, django_db_blocker)}
+    leg = calls["outbound-dial"]
+    assert leg.sid == dialled["DialCallSid"] and leg.parent_call_id == calls["inbound"].id
+    assert leg.to_number == "+14155550123" and leg.status == "completed"
+
+
+def test_dial_to_a_busy_number_reports_busy_and_continues(
+    worker: None,
+    asterisk: AsteriskInstance,
+    app: TwimlApp,
+    tenant: Tenant,
+    tmp_path: Path,
+    django_db_blocker: pytest.FixtureRequest,
+) -> None:
+    from tests.voice.conftest import TRUNK_UAS_PORT
+
+    app.routes["/voice"] = twiml('<Response><Dial action="/dialled">+14155550123</Dial></Response>')
+    app.routes["/dialled"] = twiml("<Response><Say>The line is busy.</Say><Hangup/></Response>")
+    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    with sipp.start_uas(TRUNK_UAS_PORT, workdir=tmp_path / "uas", busy=True):
+        caller = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "uac")
+    assert caller.ok, caller.explain()
+    assert app.wait_for("/dialled")[0].form["DialCallStatus"] == "busy"
+
+
+def test_play_of_an_unreachable_url_is_logged_and_the_call_goes_on(
+    worker: None,
+    asterisk: AsteriskInstance,
+    app: TwimlApp,
+    tenant: Tenant,
+    tmp_path: Path,
+    django_db_blocker: pytest.FixtureRequest,
+) -> None:
+    app.routes["/voice"] = twiml(
+        "<Response><Play>http://127.0.0.1:9/missing.wav</Play><Redirect>/after</Redirect></Response>"
+    )
+    app.routes["/after"] = twiml("<Response><Hangup/></Response>")
+    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path).ok
+    app.wait_for("/after")
+    with django_db_blocker.unblock(), tenant_scope(tenant.account.id):  # type: ignore[attr-defined]
+        assert list(Notification.objects.values_list("error_code", "log")) == [
+            (11205, Notification.Log.WARNING)
+        ]
+
+
+def test_asterisk_restart_mid_call_is_reconciled(
+    worker: None,
+    asterisk: AsteriskInstance,
+    app: TwimlApp,
+    tenant: Tenant,
+    tmp_path: Path,
+    django_db_blocker: pytest.FixtureRequest,
+) -> None:
+    app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
+    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    caller = sipp.start_uac(
+        asterisk.sip_address, NUMBER, workdir=tmp_path, calls=2, rate_per_s=10, timeout_s=30
+    )
+    app.wait_for("/voice", count=2)
+    time.sleep(1)
+    asterisk.stop()
+    asterisk.start(timeout=30)
+    caller.stop()
+    calls = _calls(tenant, django_db_blocker)
+    assert len(calls) == 2 and all(c.status in Call.ENDED and c.end_time for c in calls)
+    # The worker is connected again and takes new calls.
+    app.routes["/voice"] = twiml("<Response><Say>Back.</Say><Hangup/></Response>")
+    assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "after").ok

@@ -14,6 +14,7 @@ from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
 
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
+CAUSE_STATUS = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "busy"}
 END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
 DIAL_STATUS = {
     "BUSY": "busy",
@@ -233,6 +234,7 @@ class AriCallControl:
         self, leg_id: str, bridge_id: str, timeout: int, time_limit: int, record_name: str | None
     ) -> DialOutcome:
         answered_at = None
+        leg_cause = 0
         deadline = time.monotonic() + timeout + 5
         try:
             while True:
@@ -243,7 +245,9 @@ class AriCallControl:
                     return DialOutcome(status, _since(answered_at), leg_id, caller_hung_up=False)
                 kind = event["type"]
                 leg_event = (event.get("peer") or event.get("channel") or {}).get("id") == leg_id
-                if kind == "Dial" and leg_event:
+                if kind == "ChannelHangupRequest" and leg_event and event.get("cause"):
+                    leg_cause = int(event["cause"])  # StasisEnd, which may follow, carries no cause
+                elif kind == "Dial" and leg_event:
                     status = event.get("dialstatus", "")
                     if status == "ANSWER":
                         answered_at = time.monotonic()
@@ -253,8 +257,11 @@ class AriCallControl:
                     elif status in DIAL_STATUS:
                         return DialOutcome(DIAL_STATUS[status], 0, leg_id, caller_hung_up=False)
                 elif kind in END_EVENTS and leg_event:
-                    status = "completed" if answered_at else "failed"
-                    return DialOutcome(status, _since(answered_at), leg_id, caller_hung_up=False)
+                    if answered_at:
+                        return DialOutcome("completed", _since(answered_at), leg_id, caller_hung_up=False)
+                    # Unanswered: the Q.850 cause says why (a 486 from the far end arrives as 17).
+                    status = CAUSE_STATUS.get(leg_cause or int(event.get("cause") or 0), "failed")
+                    return DialOutcome(status, 0, leg_id, caller_hung_up=False)
         except CallHungUp:
             return DialOutcome(
                 "completed" if answered_at else "canceled", _since(answered_at), leg_id, caller_hung_up=True
