@@ -45,5 +45,10 @@ def portal_view(*, roles: Collection[Role] | None = None) -> Callable[[View], Vi
 
 
 def render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
-    """The full page, or only its `partial` block when htmx asks (one helper decides, as in NetBox)."""
-    return render(request, partial if getattr(request, "htmx", False) else template, context)
+    """The full page, or only its `partial` block when htmx asks (one helper decides, as in NetBox).
+
+    A history-restore request (the back button after htmx's cache is gone) needs the whole page.
+    """
+    htmx = getattr(request, "htmx", None)
+    wants_fragment = bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+    return render(request, partial if wants_fragment else template, context)
