@@ -14,7 +14,7 @@ from core.tenancy import tenant_scope
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, TwilioClient, make_tenant
 from tests.live import AriWorker, ari_worker, celery_worker
 from tests.voice import sipp
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
@@ -429,3 +429,29 @@ def test_asterisk_restart_mid_call_is_reconciled(
     # The worker is connected again and takes new calls.
     app.routes["/voice"] = twiml("<Response><Say>Back.</Say><Hangup/></Response>")
     assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "after").ok
+
+
+def test_live_call_is_redirected_then_ended_through_the_api(
+    worker: AriWorker,
+    asterisk: AsteriskInstance,
+    app: TwimlApp,
+    tenant: Tenant,
+    tmp_path: Path,
+    django_db_blocker: pytest.FixtureRequest,
+) -> None:
+    app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
+    app.routes["/redirected"] = twiml('<Response><Say>New instructions.</Say><Pause length="60"/></Response>')
+    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    caller = sipp.start_uac(asterisk.sip_address, NUMBER, workdir=tmp_path, timeout_s=40)
+    sid = app.wait_for("/voice")[0].form["CallSid"]
+    time.sleep(0.5)
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        api = TwilioClient(tenant)
+        redirected = api.post(api.url(f"Calls/{sid}.json"), {"Url": app.url + "/redirected"})
+        assert redirected.status_code == 200, redirected.content
+        assert app.wait_for("/redirected")[0].form["CallSid"] == sid
+        ended = api.post(api.url(f"Calls/{sid}.json"), {"Status": "completed"})
+        assert ended.status_code == 200
+    assert caller.wait(15).ok
+    [call] = _calls(tenant, django_db_blocker)
+    assert call.status == "completed" and call.end_time is not None

@@ -68,7 +68,8 @@ class CallListView(CallViewBase):
         ):
             raise TwilioError(
                 21210,
-                f"The source phone number provided, {data['from']}, is not yet verified for your account",
+                f"The source phone number provided, {data['from_number']}, is not yet verified "
+                "for your account",
                 400,
             )
         outbound = OutboundRequest(

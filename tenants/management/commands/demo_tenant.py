@@ -5,7 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tenants.demo import demo_tenant_ensure
+from tenants.demo import DEMO_NUMBER, demo_tenant_ensure
+from voice.models import MediaServer
 
 
 class Command(BaseCommand):
@@ -14,6 +15,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_tenant_ensure()
         base = settings.PUBLIC_BASE_URL
+        server = MediaServer.objects.filter(is_enabled=True).order_by("id").first()
+        sip = server.sip_address if server else "(no media server: run `manage.py asterisk setup`)"
         self.stdout.write(
             "\n".join(
                 [
@@ -25,6 +28,8 @@ class Command(BaseCommand):
                     f"  API docs:     {base}/api/docs/",
                     f"  AccountSid:   {demo.account.sid}",
                     f"  AuthToken:    {demo.account.auth_token}",
+                    f"  Calls enter:  SIP {sip}; the demo IVR answers {DEMO_NUMBER}",
+                    "                (place a call: scripts/call-demo 2; then see Calls in the portal)",
                     "",
                 ]
             )
