@@ -191,9 +191,12 @@ class Interpreter:
             log.info("TwiML warning %s at %s: %s", warning.code, url, warning.message)
         return list(result.response.verbs)
 
+    def _absolute(self, url: str) -> str:
+        """TwiML URLs may be relative to the document they came in."""
+        return urljoin(self.document_url, url)
+
     def _action(self, action: str | None, method: str, params: dict[str, str]) -> Fetch:
-        url = urljoin(self.document_url, action) if action else self.document_url
-        return Fetch(url, method, params)
+        return Fetch(self._absolute(action) if action else self.document_url, method, params)
 
     # Verbs: each returns the next document's source, None to continue, or raises _End.
 
@@ -223,7 +226,7 @@ class Interpreter:
                 media += [uri] * (item.loop or MAX_LOOP)
             elif isinstance(item, verbs.Play) and item.url:
                 try:
-                    uri = await self.media.play(item.url)
+                    uri = await self.media.play(self._absolute(item.url))
                 except MediaError as exc:
                     await self.store.error(exc.code, str(exc), url=item.url, method="GET", warning=True)
                     continue
@@ -299,7 +302,7 @@ class Interpreter:
         }
         if verb.recording_status_callback:
             await self._notify(
-                verb.recording_status_callback,
+                self._absolute(verb.recording_status_callback),
                 verb.recording_status_callback_method,
                 {
                     "RecordingSid": recording_sid,

@@ -2,21 +2,28 @@
 tenant's TwiML fetched from a real HTTP app; outbound calls go from the official SDK through Celery."""
 
 import io
+import math
 import time
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from django.test import Client
 
 from core.tenancy import tenant_scope
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, TwilioClient, make_tenant
-from tests.live import AriWorker, ari_worker, celery_worker
+from tests.live import AriWorker, ari_worker, asgi_server, celery_worker
+from tests.numbering.test_twilio_sdk import sdk
 from tests.voice import sipp
+from tests.voice.conftest import TRUNK_UAS_PORT
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
 from voice.asterisk import AsteriskInstance
@@ -25,6 +32,7 @@ from voice.models import Call, CallEvent, MediaServer, Recording
 pytestmark = pytest.mark.e2e
 
 NUMBER = "+12065550142"  # used only here: committed numbers are global across tests
+FAR_END = "+14155550123"
 
 
 @pytest.fixture(scope="module")
@@ -62,73 +70,97 @@ def celery(django_db_setup: None) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def app() -> Iterator[TwimlApp]:
-    with TwimlApp() as twiml_app:
-        yield twiml_app
+@dataclass
+class Lab:
+    """One test's world: Asterisk, the tenant's TwiML app, the tenant, and helpers to call and look."""
+
+    asterisk: AsteriskInstance
+    app: TwimlApp
+    tenant: Tenant
+    workdir: Path
+    blocker: Any
+    _runs: Any = None
+
+    def __post_init__(self) -> None:
+        self._runs = count()
+
+    @contextmanager
+    def db(self) -> Iterator[None]:
+        """Committed reads and writes in the tenant's scope (the worker runs in another process)."""
+        with self.blocker.unblock(), tenant_scope(self.tenant.account.id):
+            yield
+
+    def serve(self, **documents: str) -> None:
+        """TwiML for each path of the app: serve(voice="<Response>…")."""
+        for path, document in documents.items():
+            self.app.routes[f"/{path}"] = twiml(document)
+
+    def give_number(self, **settings: str) -> None:
+        settings.setdefault("voice_url", self.app.url + "/voice")
+        with self.db():
+            number_create(account=self.tenant.account, actor="test", phone_number=NUMBER, **settings)
+
+    def start_call(self, number: str = NUMBER, **options: Any) -> sipp.SippRun:
+        workdir = self.workdir / f"uac-{next(self._runs)}"
+        return sipp.start_uac(self.asterisk.sip_address, number, workdir=workdir, **options)
+
+    def call(self, number: str = NUMBER, **options: Any) -> sipp.SippResult:
+        return self.start_call(number, **options).wait()
+
+    def far_end(self, **options: Any) -> sipp.SippRun:
+        """A sipp UAS where the trunk sends outbound legs."""
+        return sipp.start_uas(TRUNK_UAS_PORT, workdir=self.workdir / f"uas-{next(self._runs)}", **options)
+
+    def calls(self) -> list[Call]:
+        """The tenant's calls, once every one of them has ended (or after 15 s)."""
+        deadline = time.monotonic() + 15
+        while True:
+            with self.db():
+                calls = list(Call.objects.order_by("date_created"))
+            if (calls and all(c.status in Call.ENDED for c in calls)) or time.monotonic() > deadline:
+                return calls
+            time.sleep(0.1)
+
+    def notifications(self) -> list[tuple[int, int]]:
+        with self.db():
+            return list(Notification.objects.order_by("date_created").values_list("error_code", "log"))
+
+    def app_channels(self) -> list[str]:
+        """Channels still in our Stasis app, as Asterisk sees it."""
+        a = self.asterisk
+        response = httpx.get(f"{a.ari_url}/applications/{a.ari_app}", auth=(a.ari_username, a.ari_password))
+        return list(response.json().get("channel_ids", []))
 
 
 @pytest.fixture
-def tenant(django_db_blocker: pytest.FixtureRequest, app: TwimlApp) -> Iterator[Tenant]:
-    """A tenant owning NUMBER, whose voice URL is the test app's /voice."""
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+def lab(
+    worker: AriWorker, asterisk: AsteriskInstance, tmp_path: Path, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[Lab]:
+    with TwimlApp() as app, django_db_blocker.unblock():  # type: ignore[attr-defined]
         tenant = make_tenant("Voice clinic")
-        yield tenant
+        yield Lab(asterisk, app, tenant, tmp_path, django_db_blocker)
         with tenant_scope(tenant.account.id):  # numbers are global: free it for the next test
             IncomingPhoneNumber.objects.filter(phone_number=NUMBER).delete()
 
 
-def _give_number(tenant: Tenant, django_db_blocker: pytest.FixtureRequest, **settings: str) -> None:
-    with django_db_blocker.unblock(), tenant_scope(tenant.account.id):  # type: ignore[attr-defined]
-        number_create(account=tenant.account, actor="test", phone_number=NUMBER, **settings)
-
-
-def _calls(
-    tenant: Tenant, django_db_blocker: pytest.FixtureRequest, *, wait_ended: bool = True
-) -> list[Call]:
-    deadline = time.monotonic() + 15
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        while True:
-            with tenant_scope(tenant.account.id):
-                calls = list(Call.objects.order_by("date_created"))
-            if (
-                not wait_ended
-                or (calls and all(c.status in Call.ENDED for c in calls))
-                or time.monotonic() > deadline
-            ):
-                return calls
-            time.sleep(0.1)
-
-
-def test_gather_collects_rfc4733_digits_and_posts_them_to_the_action(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml(
-        '<Response><Gather numDigits="4" action="/gathered" timeout="5">'
-        "<Say>Please enter your four digit code.</Say></Gather>"
-        "<Say>No input.</Say></Response>"
+def test_gather_collects_rfc4733_digits_and_posts_them_to_the_action(lab: Lab) -> None:
+    lab.serve(
+        voice='<Response><Gather numDigits="4" action="/gathered" timeout="5">'
+        "<Say>Please enter your four digit code.</Say></Gather><Say>No input.</Say></Response>",
+        gathered="<Response><Say>Thank you.</Say><Hangup/></Response>",
     )
-    app.routes["/gathered"] = twiml("<Response><Say>Thank you.</Say><Hangup/></Response>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    lab.give_number()
 
-    result = sipp.run_uac(
-        asterisk.sip_address, NUMBER, workdir=tmp_path, pcap=dtmf_pcap("1234", lead_in_ms=500)
-    )
+    result = lab.call(pcap=dtmf_pcap("1234", lead_in_ms=500))
 
     assert result.ok, result.explain()
-    first = app.wait_for("/voice")[0]
+    first = lab.app.wait_for("/voice")[0]
     assert first.form["CallStatus"] == "ringing" and first.form["To"] == NUMBER
-    assert first.form["AccountSid"] == tenant.sid and first.form["Direction"] == "inbound"
-    gathered = app.wait_for("/gathered")[0]
-    assert gathered.form["Digits"] == "1234"
-    assert gathered.form["CallStatus"] == "in-progress"
-    assert app.is_signed(first, tenant.token) and app.is_signed(gathered, tenant.token)
-    [call] = _calls(tenant, django_db_blocker)
+    assert first.form["AccountSid"] == lab.tenant.sid and first.form["Direction"] == "inbound"
+    gathered = lab.app.wait_for("/gathered")[0]
+    assert gathered.form["Digits"] == "1234" and gathered.form["CallStatus"] == "in-progress"
+    assert lab.app.is_signed(first, lab.tenant.token) and lab.app.is_signed(gathered, lab.tenant.token)
+    [call] = lab.calls()
     assert call.sid == first.form["CallSid"] and call.status == "completed"
     assert call.answered_at is not None and call.duration_seconds is not None
 
@@ -139,319 +171,214 @@ def _tone_wav(seconds: float = 0.5) -> bytes:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
-        import math
-
-        frames = b"".join(
-            int(8000 * math.sin(2 * math.pi * 440 * i / 8000)).to_bytes(2, "little", signed=True)
-            for i in range(int(8000 * seconds))
+        out.writeframes(
+            b"".join(
+                int(8000 * math.sin(2 * math.pi * 440 * i / 8000)).to_bytes(2, "little", signed=True)
+                for i in range(int(8000 * seconds))
+            )
         )
-        out.writeframes(frames)
     return buffer.getvalue()
 
 
-def test_say_play_record_hangup_and_the_recording_through_the_api(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
+def test_say_play_record_hangup_and_the_recording_through_the_api(lab: Lab, celery: None) -> None:
     tone = _tone_wav()
-    app.routes["/tone.wav"] = lambda form: (200, "audio/wav", tone)
-    app.routes["/voice"] = twiml(
-        f"<Response><Say>Leave a message.</Say><Play>{app.url}/tone.wav</Play>"
-        '<Record maxLength="2" timeout="5" action="/recorded" playBeep="false"/></Response>'
+    lab.app.routes["/tone.wav"] = lambda form: (200, "audio/wav", tone)
+    lab.serve(
+        voice=f"<Response><Say>Leave a message.</Say><Play>{lab.app.url}/tone.wav</Play>"
+        '<Record maxLength="2" timeout="5" action="/recorded" playBeep="false"'
+        ' recordingStatusCallback="/recording-status"/></Response>',
+        recorded="<Response><Hangup/></Response>",
     )
-    app.routes["/recorded"] = twiml("<Response><Hangup/></Response>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+    lab.serve(**{"recording-status": "<Response/>"})
+    lab.give_number()
 
-    result = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path, pcap=tone_pcap(9000))
+    result = lab.call(pcap=tone_pcap(9000))
 
     assert result.ok, result.explain()
-    recorded = app.wait_for("/recorded")[0].form
+    recorded = lab.app.wait_for("/recorded")[0].form
     assert recorded["RecordingSid"].startswith("RE") and int(recorded["RecordingDuration"]) >= 1
-    assert app.requests_to("/tone.wav"), "Play fetched the media URL"
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        client = Client()
-        base = f"/2010-04-01/Accounts/{tenant.sid}"
-        listed = client.get(
-            f"{base}/Recordings.json", {"CallSid": recorded["CallSid"]}, **tenant.auth()
-        ).json()
-        assert [r["sid"] for r in listed["recordings"]] == [recorded["RecordingSid"]]
-        audio = client.get(f"{base}/Recordings/{recorded['RecordingSid']}", **tenant.auth())
-        assert audio.status_code == 200 and audio["Content-Type"] == "audio/x-wav"
-        with wave.open(io.BytesIO(audio.content)) as wav:
-            assert wav.getframerate() == 8000 and wav.getnframes() >= 8000
-        with tenant_scope(tenant.account.id):
-            stored = Recording.objects.get(id=recorded["RecordingSid"][2:])
-        assert audio.content[:4] == b"RIFF" and audio.content not in Path(stored.media_path).read_bytes()
+    assert lab.app.requests_to("/tone.wav"), "Play fetched the media URL"
+    status = lab.app.wait_for("/recording-status")[0].form
+    assert status["RecordingStatus"] == "completed" and status["RecordingSid"] == recorded["RecordingSid"]
+    with lab.db():
+        api = TwilioClient(lab.tenant)
+        listed = api.get(api.url("Recordings.json"), CallSid=recorded["CallSid"]).json()["recordings"]
+        assert [r["sid"] for r in listed] == [recorded["RecordingSid"]]
+        audio = api.get(api.url(f"Recordings/{recorded['RecordingSid']}"))
+        stored = Recording.objects.get(id=recorded["RecordingSid"][2:])
+    assert audio.status_code == 200 and audio["Content-Type"] == "audio/x-wav"
+    with wave.open(io.BytesIO(audio.content)) as wav:
+        assert wav.getframerate() == 8000 and wav.getnframes() >= 8000
+    assert audio.content not in Path(stored.media_path).read_bytes()  # sealed at rest
 
 
-def test_malformed_twiml_ends_with_the_application_error_and_a_12100_entry(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml("<Response><Say>unclosed")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
+def test_malformed_twiml_ends_with_the_application_error_and_a_12100_entry(lab: Lab) -> None:
+    lab.serve(voice="<Response><Say>unclosed")
+    lab.give_number()
 
-    result = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path)
+    assert lab.call().ok
 
-    assert result.ok, result.explain()
-    [call] = _calls(tenant, django_db_blocker)
+    [call] = lab.calls()
     assert call.status == "completed"
-    with django_db_blocker.unblock(), tenant_scope(tenant.account.id):  # type: ignore[attr-defined]
-        errors = list(Notification.objects.values_list("error_code", "call_sid"))
-        spoken = CallEvent.objects.filter(call=call, kind="error", name="12100").exists()
-    assert errors == [(12100, call.sid)] and spoken
+    with lab.db():
+        assert CallEvent.objects.filter(call=call, kind="error", name="12100").exists()
+        assert list(Notification.objects.values_list("error_code", "call_sid")) == [(12100, call.sid)]
 
 
-def test_failing_app_falls_back_to_the_fallback_url(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = lambda form: (500, "text/plain", b"boom")
-    app.routes["/fallback"] = twiml("<Response><Say>Backup line.</Say><Hangup/></Response>")
-    _give_number(
-        tenant, django_db_blocker, voice_url=app.url + "/voice", voice_fallback_url=app.url + "/fallback"
-    )
+def test_failing_app_falls_back_to_the_fallback_url(lab: Lab) -> None:
+    lab.app.routes["/voice"] = lambda form: (500, "text/plain", b"boom")
+    lab.serve(fallback="<Response><Say>Backup line.</Say><Hangup/></Response>")
+    lab.give_number(voice_fallback_url=lab.app.url + "/fallback")
 
-    assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path).ok
-    fallback = app.wait_for("/fallback")[0].form
-    assert fallback["ErrorCode"] == "11200" and fallback["ErrorUrl"] == app.url + "/voice"
-    with django_db_blocker.unblock(), tenant_scope(tenant.account.id):  # type: ignore[attr-defined]
-        assert list(Notification.objects.values_list("error_code", "log")) == [
-            (11200, Notification.Log.WARNING)
-        ]
+    assert lab.call().ok
+
+    fallback = lab.app.wait_for("/fallback")[0].form
+    assert fallback["ErrorCode"] == "11200" and fallback["ErrorUrl"] == lab.app.url + "/voice"
+    assert lab.notifications() == [(11200, Notification.Log.WARNING)]
 
 
-def test_unknown_number_is_rejected(worker: None, asterisk: AsteriskInstance, tmp_path: Path) -> None:
-    result = sipp.run_uac(asterisk.sip_address, "+15559990000", workdir=tmp_path, timeout_s=10)
+def test_unknown_number_is_rejected(lab: Lab) -> None:
+    result = lab.call("+15559990000", timeout_s=10)
     assert result.successful_calls == 0 and result.failed_calls == 1
+    assert lab.calls() == []
 
 
-def test_caller_hanging_up_mid_gather_ends_the_call_once(
-    worker: None,
-    celery: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml(
-        '<Response><Gather action="/never"><Say loop="5">Long menu.</Say></Gather></Response>'
+def test_caller_hanging_up_mid_gather_ends_the_call_once(lab: Lab, celery: None) -> None:
+    lab.serve(
+        voice='<Response><Gather action="/never"><Say loop="5">Long menu.</Say></Gather></Response>',
+        status="<Response/>",
     )
-    app.routes["/status"] = twiml("<Response/>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice", status_callback=app.url + "/status")
+    lab.give_number(status_callback=lab.app.url + "/status")
 
-    result = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path, hangup_after_ms=1500)
+    assert lab.call(hangup_after_ms=1500).ok
 
-    assert result.ok, result.explain()
-    [call] = _calls(tenant, django_db_blocker)
+    [call] = lab.calls()
     assert call.status == "completed"
-    status = app.wait_for("/status", timeout=20)
+    status = lab.app.wait_for("/status", timeout=20)
     time.sleep(1)
-    assert [h.form["CallStatus"] for h in app.requests_to("/status")] == ["completed"]
+    assert [h.form["CallStatus"] for h in lab.app.requests_to("/status")] == ["completed"]
     assert status[0].form["CallbackSource"] == "call-progress-events"
-    assert not app.requests_to("/never")
+    assert not lab.app.requests_to("/never")
 
 
-def test_outbound_call_from_the_official_sdk_with_status_callbacks(
-    worker: None,
-    celery: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    from tests.live import asgi_server
-    from tests.numbering.test_twilio_sdk import sdk
-    from tests.voice.conftest import TRUNK_UAS_PORT
-
-    app.routes["/outbound"] = twiml(
-        "<Response><Say>This is your appointment reminder.</Say><Hangup/></Response>"
+def test_outbound_call_from_the_official_sdk_with_status_callbacks(lab: Lab, celery: None) -> None:
+    lab.serve(
+        outbound="<Response><Say>This is your appointment reminder.</Say><Hangup/></Response>",
+        status="<Response/>",
     )
-    app.routes["/status"] = twiml("<Response/>")
-    _give_number(tenant, django_db_blocker)
-    with sipp.start_uas(TRUNK_UAS_PORT, workdir=tmp_path / "uas") as far_end, asgi_server() as server:
-        call = sdk(server, tenant.sid, tenant.token).calls.create(
-            to="+14155550123",
+    lab.give_number()
+    with lab.far_end() as far_end, asgi_server() as server:
+        client = sdk(server, lab.tenant.sid, lab.tenant.token)
+        call = client.calls.create(
+            to=FAR_END,
             from_=NUMBER,
-            url=app.url + "/outbound",
-            status_callback=app.url + "/status",
+            url=lab.app.url + "/outbound",
+            status_callback=lab.app.url + "/status",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
         )
         assert call.sid.startswith("CA") and call.status == "queued"
-        callbacks = app.wait_for("/status", count=4, timeout=30)
+        callbacks = lab.app.wait_for("/status", count=4, timeout=30)
         assert far_end.wait().ok
-        fetched = sdk(server, tenant.sid, tenant.token).calls(call.sid).fetch()
+        fetched = client.calls(call.sid).fetch()
     assert [h.form["CallStatus"] for h in callbacks] == ["initiated", "ringing", "in-progress", "completed"]
     assert [h.form["SequenceNumber"] for h in callbacks] == ["0", "1", "2", "3"]
-    assert all(app.is_signed(hit, tenant.token) for hit in callbacks)
-    assert app.wait_for("/outbound")[0].form["CallStatus"] == "in-progress"
+    assert all(lab.app.is_signed(hit, lab.tenant.token) for hit in callbacks)
+    assert lab.app.wait_for("/outbound")[0].form["CallStatus"] == "in-progress"
     assert fetched.status == "completed" and fetched.direction == "outbound-api"
-    assert int(fetched.duration) >= 1 and fetched.to == "+14155550123"
+    assert int(fetched.duration) >= 1 and fetched.to == FAR_END
 
 
-def test_worker_restart_mid_call_leaves_no_call_stuck(
-    worker: AriWorker,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    caller = sipp.start_uac(
-        asterisk.sip_address, NUMBER, workdir=tmp_path, calls=3, rate_per_s=10, timeout_s=60
-    )
-    app.wait_for("/voice", count=3)
+def test_worker_crash_mid_call_leaves_no_call_stuck(lab: Lab, worker: AriWorker) -> None:
+    lab.serve(voice='<Response><Pause length="60"/></Response>')
+    lab.give_number()
+    caller = lab.start_call(calls=3, rate_per_s=10, timeout_s=60)
+    lab.app.wait_for("/voice", count=3)
     time.sleep(1)
+
     worker.crash()
     worker.start()
+
     result = caller.wait(30)
-    calls = _calls(tenant, django_db_blocker)
     assert result.successful_calls == 3, result.explain()
+    calls = lab.calls()
     assert len(calls) == 3 and all(c.status in Call.ENDED and c.end_time for c in calls)
-    assert _app_channels(asterisk) == []
+    assert lab.app_channels() == []
 
 
-def _app_channels(asterisk: AsteriskInstance) -> list[str]:
-    import httpx
+def test_asterisk_restart_mid_call_is_reconciled(lab: Lab) -> None:
+    lab.serve(voice='<Response><Pause length="60"/></Response>')
+    lab.give_number()
+    caller = lab.start_call(calls=2, rate_per_s=10, timeout_s=30)
+    lab.app.wait_for("/voice", count=2)
+    time.sleep(1)
 
-    response = httpx.get(
-        f"{asterisk.ari_url}/applications/{asterisk.ari_app}",
-        auth=(asterisk.ari_username, asterisk.ari_password),
+    lab.asterisk.stop()
+    lab.asterisk.start(timeout=30)
+    caller.stop()
+
+    calls = lab.calls()
+    assert len(calls) == 2 and all(c.status in Call.ENDED and c.end_time for c in calls)
+    lab.serve(voice="<Response><Say>Back.</Say><Hangup/></Response>")
+    assert lab.call().ok  # the worker reconnected and takes new calls
+
+
+def test_dial_bridges_the_caller_to_a_number_through_the_trunk(lab: Lab, celery: None) -> None:
+    lab.serve(
+        voice=f'<Response><Dial action="/dialled" timeout="10">{FAR_END}</Dial></Response>',
+        dialled="<Response/>",
     )
-    return list(response.json().get("channel_ids", []))
-
-
-def test_dial_bridges_the_caller_to_a_number_through_the_trunk(
-    worker: None,
-    celery: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    from tests.voice.conftest import TRUNK_UAS_PORT
-
-    app.routes["/voice"] = twiml(
-        '<Response><Dial action="/dialled" timeout="10">+14155550123</Dial></Response>'
-    )
-    app.routes["/dialled"] = twiml("<Response/>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    with sipp.start_uas(TRUNK_UAS_PORT, workdir=tmp_path / "uas") as far_end:
-        caller = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "uac", hangup_after_ms=4000)
+    lab.give_number()
+    with lab.far_end() as far_end:
+        caller = lab.call(hangup_after_ms=4000)
         callee = far_end.wait()
     assert caller.ok, caller.explain()
     assert callee.ok, callee.explain()
-    dialled = app.wait_for("/dialled")[0].form
+    dialled = lab.app.wait_for("/dialled")[0].form
     assert dialled["DialCallStatus"] == "completed" and dialled["DialCallSid"].startswith("CA")
-    calls = {c.direction: c for c in _calls(tenant, django_db_blocker)}
+    calls = {c.direction: c for c in lab.calls()}
     leg = calls["outbound-dial"]
     assert leg.sid == dialled["DialCallSid"] and leg.parent_call_id == calls["inbound"].id
-    assert leg.to_number == "+14155550123" and leg.status == "completed"
+    assert leg.to_number == FAR_END and leg.status == "completed"
 
 
-def test_dial_to_a_busy_number_reports_busy_and_continues(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    from tests.voice.conftest import TRUNK_UAS_PORT
-
-    app.routes["/voice"] = twiml('<Response><Dial action="/dialled">+14155550123</Dial></Response>')
-    app.routes["/dialled"] = twiml("<Response><Say>The line is busy.</Say><Hangup/></Response>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    with sipp.start_uas(TRUNK_UAS_PORT, workdir=tmp_path / "uas", busy=True):
-        caller = sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "uac")
+def test_dial_to_a_busy_number_reports_busy_and_continues(lab: Lab) -> None:
+    lab.serve(
+        voice=f'<Response><Dial action="/dialled">{FAR_END}</Dial></Response>',
+        dialled="<Response><Say>The line is busy.</Say><Hangup/></Response>",
+    )
+    lab.give_number()
+    with lab.far_end(busy=True):
+        caller = lab.call()
     assert caller.ok, caller.explain()
-    assert app.wait_for("/dialled")[0].form["DialCallStatus"] == "busy"
+    assert lab.app.wait_for("/dialled")[0].form["DialCallStatus"] == "busy"
 
 
-def test_play_of_an_unreachable_url_is_logged_and_the_call_goes_on(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml(
-        "<Response><Play>http://127.0.0.1:9/missing.wav</Play><Redirect>/after</Redirect></Response>"
+def test_play_of_an_unreachable_url_is_logged_and_the_call_goes_on(lab: Lab) -> None:
+    lab.serve(
+        voice="<Response><Play>http://127.0.0.1:9/missing.wav</Play><Redirect>/after</Redirect></Response>",
+        after="<Response><Hangup/></Response>",
     )
-    app.routes["/after"] = twiml("<Response><Hangup/></Response>")
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path).ok
-    app.wait_for("/after")
-    with django_db_blocker.unblock(), tenant_scope(tenant.account.id):  # type: ignore[attr-defined]
-        assert list(Notification.objects.values_list("error_code", "log")) == [
-            (11205, Notification.Log.WARNING)
-        ]
+    lab.give_number()
+    assert lab.call().ok
+    lab.app.wait_for("/after")
+    assert lab.notifications() == [(11205, Notification.Log.WARNING)]
 
 
-def test_asterisk_restart_mid_call_is_reconciled(
-    worker: None,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    caller = sipp.start_uac(
-        asterisk.sip_address, NUMBER, workdir=tmp_path, calls=2, rate_per_s=10, timeout_s=30
+def test_live_call_is_redirected_then_ended_through_the_api(lab: Lab) -> None:
+    lab.serve(
+        voice='<Response><Pause length="60"/></Response>',
+        redirected='<Response><Say>New instructions.</Say><Pause length="60"/></Response>',
     )
-    app.wait_for("/voice", count=2)
-    time.sleep(1)
-    asterisk.stop()
-    asterisk.start(timeout=30)
-    caller.stop()
-    calls = _calls(tenant, django_db_blocker)
-    assert len(calls) == 2 and all(c.status in Call.ENDED and c.end_time for c in calls)
-    # The worker is connected again and takes new calls.
-    app.routes["/voice"] = twiml("<Response><Say>Back.</Say><Hangup/></Response>")
-    assert sipp.run_uac(asterisk.sip_address, NUMBER, workdir=tmp_path / "after").ok
-
-
-def test_live_call_is_redirected_then_ended_through_the_api(
-    worker: AriWorker,
-    asterisk: AsteriskInstance,
-    app: TwimlApp,
-    tenant: Tenant,
-    tmp_path: Path,
-    django_db_blocker: pytest.FixtureRequest,
-) -> None:
-    app.routes["/voice"] = twiml('<Response><Pause length="60"/></Response>')
-    app.routes["/redirected"] = twiml('<Response><Say>New instructions.</Say><Pause length="60"/></Response>')
-    _give_number(tenant, django_db_blocker, voice_url=app.url + "/voice")
-    caller = sipp.start_uac(asterisk.sip_address, NUMBER, workdir=tmp_path, timeout_s=40)
-    sid = app.wait_for("/voice")[0].form["CallSid"]
+    lab.give_number()
+    caller = lab.start_call(timeout_s=40)
+    sid = lab.app.wait_for("/voice")[0].form["CallSid"]
     time.sleep(0.5)
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        api = TwilioClient(tenant)
-        redirected = api.post(api.url(f"Calls/{sid}.json"), {"Url": app.url + "/redirected"})
+    with lab.blocker.unblock():  # autocommit, like a real API client: the command is sent on commit
+        api = TwilioClient(lab.tenant)
+        redirected = api.post(api.url(f"Calls/{sid}.json"), {"Url": lab.app.url + "/redirected"})
         assert redirected.status_code == 200, redirected.content
-        assert app.wait_for("/redirected")[0].form["CallSid"] == sid
-        ended = api.post(api.url(f"Calls/{sid}.json"), {"Status": "completed"})
-        assert ended.status_code == 200
+        assert lab.app.wait_for("/redirected")[0].form["CallSid"] == sid
+        assert api.post(api.url(f"Calls/{sid}.json"), {"Status": "completed"}).status_code == 200
     assert caller.wait(15).ok
-    [call] = _calls(tenant, django_db_blocker)
+    [call] = lab.calls()
     assert call.status == "completed" and call.end_time is not None
