@@ -22,6 +22,7 @@ def main() -> int:
     parser.add_argument("choice", nargs="?", default="2", choices=["1", "2"])
     parser.add_argument("--sip", default="127.0.0.1:5060", help="where inbound calls enter (host:port)")
     args = parser.parse_args()
+    steps: list[tuple[str, int | str]]
     if args.choice == "1":
         steps = [("wait", 2000), ("press", "1"), ("wait", 14000)]
     else:  # press 2 in the greeting, then speak (a tone) after the prompt and beep, then go quiet
