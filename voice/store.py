@@ -10,7 +10,8 @@ from voice import services
 from voice.services import CallSetup
 
 
-def _db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run a synchronous service from a call task: in a worker thread, with that thread's connection."""
     return sync_to_async(function, thread_sensitive=False)
 
 
@@ -21,36 +22,36 @@ class ServiceCallStore:
         self._ids = {"account_id": setup.account_id, "call_id": setup.call_id}
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
-        await _db(services.call_event_add)(**self._ids, kind=kind, name=name, detail=detail)
+        await db(services.call_event_add)(**self._ids, kind=kind, name=name, detail=detail)
 
     async def error(
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
     ) -> None:
-        await _db(services.call_error)(
+        await db(services.call_error)(
             **self._ids, code=code, message=message, url=url, method=method, warning=warning
         )
 
     async def answered(self) -> None:
-        await _db(services.call_status_set)(**self._ids, status="in-progress")
+        await db(services.call_status_set)(**self._ids, status="in-progress")
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
-        recording = await _db(services.recording_store)(
+        recording = await db(services.recording_store)(
             **self._ids, audio=audio, duration_seconds=duration_seconds, source=source
         )
         return str(recording.sid)
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]]:
-        child_id: uuid.UUID = await _db(services.child_call_open)(
+        child_id: uuid.UUID = await db(services.child_call_open)(
             **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
         )
 
         async def finish(status: str) -> None:
-            await _db(services.call_finish)(account_id=self.setup.account_id, call_id=child_id, status=status)
+            await db(services.call_finish)(account_id=self.setup.account_id, call_id=child_id, status=status)
 
         return "CA" + child_id.hex, finish
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
-        await _db(services.callback_enqueue)(
+        await db(services.callback_enqueue)(
             account_id=self.setup.account_id,
             url=url,
             method=method,
@@ -59,4 +60,4 @@ class ServiceCallStore:
         )
 
     async def finish(self, status: str | None = None, reason: str = "") -> None:
-        await _db(services.call_finish)(**self._ids, status=status, reason=reason)
+        await db(services.call_finish)(**self._ids, status=status, reason=reason)

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from voice import services
@@ -26,13 +25,10 @@ from voice.interpreter import Fetch, Interpreter
 from voice.media import MediaCache
 from voice.models import MediaServer
 from voice.store import ServiceCallStore
+from voice.store import db as _db
 
 log = logging.getLogger(__name__)
 Event = dict[str, Any]
-
-
-def _db(function: Any) -> Any:
-    return sync_to_async(function, thread_sensitive=False)
 
 
 class CallTask:
