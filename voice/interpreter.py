@@ -123,7 +123,7 @@ class Interpreter:
     async def _load(self, source: Fetch | str) -> list[Any] | None:
         if isinstance(source, str):
             try:
-                return self._parse(source.encode(), url="(inline TwiML)")
+                return await self._parse(source.encode(), url="(inline TwiML)")
             except FetchFailed as failure:
                 await self._application_error(failure, "", "")
                 return None
@@ -180,15 +180,16 @@ class Interpreter:
         if len(response.content) > MAX_TWIML_BYTES:
             raise FetchFailed(11750, "TwiML response body is larger than 64 kB")
         self.document_url = str(response.url)
-        return self._parse(response.content, url=source.url)
+        return await self._parse(response.content, url=source.url)
 
-    def _parse(self, body: bytes, *, url: str) -> list[Any]:
+    async def _parse(self, body: bytes, *, url: str) -> list[Any]:
+        """The document's verbs; what TwiML ignored goes to the error log as warnings, as Twilio's does."""
         try:
             result = parse_voice(body)
         except TwimlError as exc:
             raise FetchFailed(exc.code, f"{exc.message} ({url})") from exc
         for warning in result.warnings:
-            log.info("TwiML warning %s at %s: %s", warning.code, url, warning.message)
+            await self.store.error(warning.code, f"{warning.message} ({url})", url=url, warning=True)
         return list(result.response.verbs)
 
     def _absolute(self, url: str) -> str:

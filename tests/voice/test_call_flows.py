@@ -146,7 +146,7 @@ def lab(
 def test_gather_collects_rfc4733_digits_and_posts_them_to_the_action(lab: Lab) -> None:
     lab.serve(
         voice='<Response><Gather numDigits="4" action="/gathered" timeout="5">'
-        "<Say>Please enter your four digit code.</Say></Gather><Say>No input.</Say></Response>",
+        '<Say bogus="1">Please enter your four digit code.</Say></Gather><Say>No input.</Say></Response>',
         gathered="<Response><Say>Thank you.</Say><Hangup/></Response>",
     )
     lab.give_number()
@@ -163,6 +163,9 @@ def test_gather_collects_rfc4733_digits_and_posts_them_to_the_action(lab: Lab) -
     [call] = lab.calls()
     assert call.sid == first.form["CallSid"] and call.status == "completed"
     assert call.answered_at is not None and call.duration_seconds is not None
+    assert lab.notifications() == [
+        (12200, Notification.Log.WARNING)
+    ]  # the unknown attribute, as Twilio logs it
 
 
 def _tone_wav(seconds: float = 0.5) -> bytes:
