@@ -1,0 +1,1 @@
+"""Benchmarks: one command each (bench/api, bench/voice), figures in bench/RESULTS.md."""
