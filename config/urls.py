@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from core.api_urls import UnknownResourceView
+from core.api import UnknownResourceView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
 from tenants.api.views import AccountDetailView, AccountListView, KeyDetailView, KeyListView

@@ -100,3 +100,14 @@ class TwilioView(APIView):
         serializer = serializer_class(data=request.data, **kwargs)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+
+class UnknownResourceView(APIView):
+    """Any other path under /2010-04-01: Twilio's 20404, after authentication like every resource."""
+
+    schema = None  # not part of the published API
+
+    def dispatch_unknown(self, request: Request, *args: object, **kwargs: object) -> None:
+        raise not_found(request.path)
+
+    get = post = put = patch = delete = dispatch_unknown
