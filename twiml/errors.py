@@ -1,35 +1,78 @@
 """Twilio's TwiML error and warning codes, the exception that stops a document and the warning that doesn't.
 
-Which condition is which (titles from Twilio's error dictionary; see `docs` in the reference):
+Twilio reports these codes through its debugger (Notifications), most 13xxx/14xxx codes at level
+WARNING: it logs the code and runs the verb with the attribute's default. Switchboard promises that
+Twilio apps run unchanged, so it does the same. The rule, element by element:
 
-Errors raise `TwimlError`; the interpreter treats them as Twilio's "application error" (log a
-Notification at level ERROR and end the call, or skip the reply for messaging):
+- An invalid value of a known attribute that has a default (`<Gather timeout="abc">`, `<Dial
+  timeout="3">`, `<Say loop="-1">`, `<Record maxLength="0">`, a bad `method`) is a `TwimlWarning` with
+  the attribute's own code; its message names the attribute, the bad value and the default used, and
+  the verb runs with that default, exactly as if the attribute were absent.
+- What cannot run at all raises `TwimlError`: document-level failures, a known element where it cannot
+  be, a required text or attribute missing, and an invalid value with no sensible default: an element's
+  text (what to say, dial, enqueue or send) and the few attributes that are the verb's content or
+  addressee (`schema.spec(strict=...)`): Play `digits`, Stream `url`, Sms/Message `to` and `from`.
+
+Raised (`TwimlError`); the interpreter logs a Notification at level ERROR and ends the call (or sends no
+reply):
 
 | code  | condition |
 |-------|-----------|
 | 11750 | document larger than 64 KiB (65,536 bytes of UTF-8) |
 | 12100 | not well-formed XML, not UTF-8 (bytes or declared encoding), empty, DOCTYPE or ENTITY present |
 | 12102 | root element is not `<Response>` |
-| 12200 | a known element where it cannot be (e.g. `<Number>` under `<Response>`, `<Say>` under `<Play>`),
-|       | a required body or attribute missing, or a bad value with no more specific code |
-| 13xxx | a bad value for a known attribute or body; the most specific code in `Code` below, e.g. 13313 for
-|       | `<Gather timeout="abc">`, 13320 for `<Gather><Dial/></Gather>`, 13215 for `<Dial><Say/></Dial>` |
-| 14xxx | the same for Sms/Message (141xx), Enqueue (1420x) and Dial->Queue (1421x) |
+| 12200 | a known element where it cannot be (`<Number>` under `<Response>`, `<Say>` under `<Play>`); a
+|       | required text or attribute missing (`<Redirect/>`, `<Play/>`, Stream without url, Parameter
+|       | without name); Stream url not wss://; text and a text element both given; over 10 `<Media>` |
+| 13000 | `<Conference>` with another noun in its `<Dial>` |
+| 13215 | a verb inside `<Dial>`, nothing to dial, text and nouns both, `<Queue>` with another noun, over 10
+|       | `<Number>` |
+| 13223 | `<Number>` (or `<Dial>` text) not a phone number |
+| 13237 | `<Conference>` without a name |
+| 13243 | `<Sip>` text not a sip:/sips: URI |
+| 13320 | a verb other than Say, Play, Pause inside `<Gather>` |
+| 13430 | `<Play digits>` not DTMF (what Play plays: no default) |
+| 13520 | `<Say>` text empty or over 4,096 characters |
+| 14101 | Sms/Message `to` invalid (the default recipient is someone else) |
+| 14102 | Sms/Message `from` invalid (likewise the default sender) |
+| 14103 | Sms/Message body missing or over 1,600 characters |
+| 14204 | `<Enqueue>` without a queue name; 14205 name over 64 characters |
+| 14212 | `<Dial><Queue>` without a queue name; 14213 name over 64 characters |
 
-Warnings are returned next to the parsed document; the element or attribute is ignored and the
-document runs on, as Twilio documents for schema warnings:
+Warned (`TwimlWarning`, returned next to the parsed document); log a Notification at level WARNING.
+Attribute values fall back to the default of the field in `twiml.verbs`:
 
 | code  | condition |
 |-------|-----------|
 | 12200 | unknown or wrongly cased element (`<say>`, `<Foo>`), skipped with its content |
 | 12200 | unknown attribute, or a Twilio attribute or noun Switchboard does not implement, ignored |
 | 12200 | stray text where only elements belong; SSML inside `<Say>` (spoken as its plain text) |
+| 12200 | an invalid value of an attribute with no code of its own: Say `language`, Stream `track` (and
+|       | under Connect anything but inbound_track), Dial `trim` and `recordingTrack`, Conference `record`
+|       | and `maxParticipants`, Enqueue `maxQueueSize`, every `statusCallbackEvent`, and the methods
+|       | without their own code (`statusCallbackMethod`, Client `method`, Start/Connect `method`, ...) |
+| 13210 | Dial `method`; 13212 `timeout` (5-600); 13213 `hangupOnStar`; 13214 `callerId`; 13216 `timeLimit`;
+|       | 13217 `record`; 13218 `sequential`; 13219 `answerOnBridge`; 13220 `ringTone` |
+| 13221 | Number `method`; 13222 `sendDigits` |
+| 13230 | Conference `muted`; 13231 `endConferenceOnExit`; 13232 `startConferenceOnEnter`; 13234
+|       | `waitMethod`; 13235 `beep`; 13239 `trim` |
+| 13241 | Sip `method` |
+| 13310 | Gather `finishOnKey`; 13312 `method`; 13313 `timeout`; 13314 `numDigits`; 13326 `input`; 13327
+|       | `speechTimeout`; 13328 `maxSpeechTime`; 13329 `partialResultCallbackMethod`; 13331 `language`;
+|       | 13332 `bargeIn`; 13333 `profanityFilter`; 13338 `actionOnEmptyResult` |
+| 13321 | Say `voice` inside Gather; 13322 its `loop` |
+| 13410 | Play `loop` |
+| 13510 | Say `loop`; 13511 `voice` |
+| 13610 | Record `method`; 13611 `timeout`; 13612 `maxLength`; 13613 `finishOnKey`; 13614 `transcribe`;
+|       | 13616 `playBeep`; 13621 `recordingStatusCallbackEvent`; 13699 `trim` |
 | 13615 | `transcribe="true"` with `maxLength` above 120 s: recorded, but not transcribed |
+| 13710 | Redirect `method` (voice) |
+| 13810 | Reject `reason` |
+| 13910 | Pause `length` |
+| 14104 | Sms/Message `method`, and Redirect `method` in a messaging document |
 | 14110 | a voice verb in a messaging document, skipped |
-
-Why invalid values are errors although Twilio's dictionary files most 13xxx codes as warnings: Twilio
-does not document what it substitutes, and running a call with timing, recording or dialing other than
-what the author wrote is worse than stopping with the code that names the mistake.
+| 14201 | Enqueue `method`; 14206 `waitUrlMethod` |
+| 14210 | Dial Queue `method` |
 """
 
 from dataclasses import dataclass

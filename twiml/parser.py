@@ -141,13 +141,16 @@ class _Walker:
         values[field_name] = self.value(spec.attrs[field_name], raw, f"{self.path}: {name}")
 
     def value(self, attr: schema.Attr, raw: str, where: str) -> Any:
+        """The parsed value; if invalid, the fallback (the default) with a warning, or if strict an error."""
         try:
             return attr.parse(raw)
         except ValueError as exc:
             shown = raw if len(raw) <= 40 else raw[:40] + "…"
-            raise TwimlError(
-                getattr(exc, "code", attr.code), f"{where} must be {exc}, not {shown!r}"
-            ) from None
+            code, problem = getattr(exc, "code", attr.code), f"{where} must be {exc}, not {shown!r}"
+            if attr.fallback is schema.STRICT:
+                raise TwimlError(code, problem) from None
+            self.warn(code, f"{problem}; {schema.using(attr.fallback)}")
+            return attr.fallback
 
     def children(self, el: ET.Element, spec: schema.Spec, path: str, values: dict[str, Any]) -> None:
         collected: dict[str, list[Any]] = {}

@@ -1,6 +1,8 @@
 """What each TwiML element may carry: attributes with their value parsers and error codes, body, children.
 
 Ranges Twilio does not document are ours and marked "(ours)"; they only bound absurd values.
+An invalid attribute value falls back to the field's default with a warning unless the attribute is
+`strict`; see `twiml.errors` for the rule and which codes warn or raise.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -24,10 +26,23 @@ class Context(Protocol):
 Check = Callable[[dict[str, Any], Context], None]
 
 
+class _Strict:
+    """The marker for "no fallback": an invalid value raises instead of falling back to a default."""
+
+    def __repr__(self) -> str:
+        return "STRICT"
+
+
+STRICT: Any = _Strict()
+
+
 @dataclass(frozen=True)
 class Attr:
+    """How to read one attribute or body; `fallback` is what an invalid value becomes (with a warning)."""
+
     parse: v.Parse
     code: int
+    fallback: Any = STRICT
 
 
 @dataclass(frozen=True)
@@ -59,17 +74,30 @@ def spec(
     unsupported_attrs: Iterable[str] = (),
     unsupported_children: Iterable[str] = (),
     check: Check | None = None,
+    strict: Iterable[str] = (),
     **attrs: tuple[v.Parse, int],
 ) -> Spec:
-    """A Spec for dataclass `make`; attribute keywords are its field names, each `(parser, code)`."""
+    """A Spec for dataclass `make`; attribute keywords are its field names, each `(parser, code)`.
+
+    An invalid attribute value falls back to the field's default with a warning, as Twilio does, except
+    for the fields named in `strict` (and fields without a default), whose invalid values raise.
+    Bodies are always strict.
+    """
     by_name = {f.name: f for f in fields(make)}
+    strict_names = frozenset(strict)
+
+    def attr(name: str, parse: v.Parse, code: int) -> Attr:
+        default = by_name[name].default
+        return Attr(parse, code, STRICT if name in strict_names or default is MISSING else default)
+
     if body_field is None:
         body_field = next((f.name for f in by_name.values() if f.metadata.get("twiml") == "body"), None)
     assert set(attrs) <= set(by_name), f"{make.__name__}: no fields {set(attrs) - set(by_name)}"
+    assert strict_names <= set(attrs), f"{make.__name__}: no attributes {strict_names - set(attrs)}"
     return Spec(
         tag=make.__name__,
         make=make,
-        attrs={name: Attr(*pair) for name, pair in attrs.items()},
+        attrs={name: attr(name, *pair) for name, pair in attrs.items()},
         body=Attr(*body) if body else None,
         body_field=body_field,
         body_required=body_field in by_name and by_name[body_field].default is MISSING,
@@ -110,6 +138,19 @@ def vocabulary(root: Spec) -> frozenset[str]:
 
 def _fail(code: int, ctx: Context, message: str) -> TwimlError:
     return TwimlError(code, f"{ctx.path}: {message}")
+
+
+def using(default: Any) -> str:
+    """How a warning names the default an invalid value fell back to, in TwiML's spelling."""
+    if default is None:
+        return "ignored, as if absent"
+    if isinstance(default, bool):
+        shown = str(default).lower()
+    elif isinstance(default, tuple):
+        shown = " ".join(default)
+    else:
+        shown = str(default)
+    return f"using the default {shown!r}"
 
 
 S = Code.SCHEMA
@@ -187,8 +228,10 @@ def _stream_url(kw: dict[str, Any], ctx: Context) -> None:
 
 def _connect_stream(kw: dict[str, Any], ctx: Context) -> None:
     _stream_url(kw, ctx)
-    if kw.get("track", "inbound_track") != "inbound_track":
-        raise _fail(S, ctx, "<Connect><Stream> carries only inbound_track")
+    track = kw.pop("track", "inbound_track")
+    if track != "inbound_track":
+        message = f"track must be inbound_track under <Connect>, not {track!r}; {using('inbound_track')}"
+        ctx.warn(S, f"{ctx.path}: {message}")
 
 
 def _stop_stream(kw: dict[str, Any], ctx: Context) -> None:
@@ -204,6 +247,7 @@ STREAM = spec(
     verbs.Stream,
     children=kids("parameters", PARAMETER),
     unsupported_attrs=("connectorName", "audioFormat", "sampleRate"),
+    strict=("url",),  # where the media goes: no default
     url=(v.websocket_url, S),
     name=(v.text, S),
     track=(v.choice("inbound_track", "outbound_track", "both_tracks"), S),
@@ -225,6 +269,7 @@ PLAY = spec(
     verbs.Play,
     body=URL,
     check=_play_needs_something,
+    strict=("digits",),  # what <Play> plays, like its URL text
     loop=(LOOP, Code.PLAY_LOOP),
     digits=(v.dtmf, Code.PLAY_DIGITS),
 )
@@ -406,6 +451,7 @@ ENQUEUE = spec(
 SMS = spec(
     verbs.Sms,
     body=(v.sized(1, 1600, too_short=Code.MESSAGE_BODY, too_long=Code.MESSAGE_BODY), Code.MESSAGE_BODY),
+    strict=("to", "from_"),  # the default parties are others than the ones written
     to=(v.address, Code.MESSAGE_TO),
     from_=(v.address, Code.MESSAGE_FROM),
     action=URL,
@@ -455,6 +501,7 @@ MESSAGE = spec(
         **kids("media", text_noun("Media", required=True)),
     },
     check=_message_content,
+    strict=("to", "from_"),  # the default parties are others than the ones written
     to=(v.address, Code.MESSAGE_TO),
     from_=(v.address, Code.MESSAGE_FROM),
     action=URL,
