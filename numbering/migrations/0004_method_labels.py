@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('numbering', '0003_row_level_security'),
+        ("numbering", "0003_row_level_security"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='incomingphonenumber',
-            name='sms_fallback_method',
-            field=models.CharField(choices=[('GET', 'GET'), ('POST', 'POST')], default='POST', max_length=4),
+            model_name="incomingphonenumber",
+            name="sms_fallback_method",
+            field=models.CharField(choices=[("GET", "GET"), ("POST", "POST")], default="POST", max_length=4),
         ),
         migrations.AlterField(
-            model_name='incomingphonenumber',
-            name='sms_method',
-            field=models.CharField(choices=[('GET', 'GET'), ('POST', 'POST')], default='POST', max_length=4),
+            model_name="incomingphonenumber",
+            name="sms_method",
+            field=models.CharField(choices=[("GET", "GET"), ("POST", "POST")], default="POST", max_length=4),
         ),
         migrations.AlterField(
-            model_name='incomingphonenumber',
-            name='status_callback_method',
-            field=models.CharField(choices=[('GET', 'GET'), ('POST', 'POST')], default='POST', max_length=4),
+            model_name="incomingphonenumber",
+            name="status_callback_method",
+            field=models.CharField(choices=[("GET", "GET"), ("POST", "POST")], default="POST", max_length=4),
         ),
         migrations.AlterField(
-            model_name='incomingphonenumber',
-            name='voice_fallback_method',
-            field=models.CharField(choices=[('GET', 'GET'), ('POST', 'POST')], default='POST', max_length=4),
+            model_name="incomingphonenumber",
+            name="voice_fallback_method",
+            field=models.CharField(choices=[("GET", "GET"), ("POST", "POST")], default="POST", max_length=4),
         ),
         migrations.AlterField(
-            model_name='incomingphonenumber',
-            name='voice_method',
-            field=models.CharField(choices=[('GET', 'GET'), ('POST', 'POST')], default='POST', max_length=4),
+            model_name="incomingphonenumber",
+            name="voice_method",
+            field=models.CharField(choices=[("GET", "GET"), ("POST", "POST")], default="POST", max_length=4),
         ),
     ]
