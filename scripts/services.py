@@ -32,7 +32,8 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -304,40 +305,54 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+@dataclass(frozen=True)
+class Service:
+    key: str  # "postgres" or "redis": what `stop` takes
+    label: str
+    env_var: str
+    check: Callable[[str], None]
+    local: Callable[[], str | None]
+    embedded: Callable[[], tuple[str, bool]]
+    data_dir: Path
+
+
+SERVICES = (
+    Service(
+        "postgres",
+        "PostgreSQL",
+        "DATABASE_URL",
+        postgres_check,
+        postgres_local_url,
+        postgres_embedded_url,
+        PG_DATA,
+    ),
+    Service("redis", "Redis", "REDIS_URL", redis_check, redis_local_url, redis_embedded_url, REDIS_DIR),
+)
+
+
+def resolve(service: Service, *, forced: bool, started: list[str]) -> tuple[str, str]:
+    """(URL, where it came from): the environment's, else a local server's, else an embedded one."""
+    url = os.environ.get(service.env_var, "").strip()
+    if forced and url:
+        note(f"services: SWITCHBOARD_EMBEDDED=1, so {service.env_var} from the environment is not used")
+        url = ""
+    if url:
+        service.check(url)
+        return url, f"from {service.env_var}"
+    if not forced and (local := service.local()):
+        return local, f"local {service.label}"
+    url, started_now = service.embedded()
+    if started_now:
+        started.append(service.key)
+    return url, f"embedded {service.label}, data in {service.data_dir}"
+
+
 def command_start() -> int:
     forced = env_flag("SWITCHBOARD_EMBEDDED")
     started: list[str] = []
-
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if forced and database_url:
-        note("services: SWITCHBOARD_EMBEDDED=1, so DATABASE_URL from the environment is not used")
-        database_url = ""
-    if database_url:
-        postgres_check(database_url)
-        database_from = "from DATABASE_URL"
-    elif not forced and (local := postgres_local_url()):
-        database_url, database_from = local, "local PostgreSQL"
-    else:
-        database_url, started_now = postgres_embedded_url()
-        database_from = f"embedded PostgreSQL, data in {PG_DATA}"
-        if started_now:
-            started.append("postgres")
-
-    redis_url = os.environ.get("REDIS_URL", "").strip()
-    if forced and redis_url:
-        note("services: SWITCHBOARD_EMBEDDED=1, so REDIS_URL from the environment is not used")
-        redis_url = ""
-    if redis_url:
-        redis_check(redis_url)
-        redis_from = "from REDIS_URL"
-    elif not forced and (local := redis_local_url()):
-        redis_url, redis_from = local, "local Redis"
-    else:
-        redis_url, started_now = redis_embedded_url()
-        redis_from = f"embedded Redis, data in {REDIS_DIR}"
-        if started_now:
-            started.append("redis")
-
+    (database_url, database_from), (redis_url, redis_from) = (
+        resolve(service, forced=forced, started=started) for service in SERVICES
+    )
     note(f"database: {masked(database_url)}  ({database_from})")
     note(f"redis:    {masked(redis_url)}  ({redis_from})")
     print(f"export DATABASE_URL={shlex.quote(database_url)}")
