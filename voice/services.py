@@ -70,17 +70,18 @@ def _setup(call: Call, account: Account) -> CallSetup:
     )
 
 
-def route_number(dialled: str) -> uuid.UUID | None:
-    """The account that owns a dialled number (the one lookup made before any tenant is known)."""
+def inbound_call_open(
+    *, from_number: str, dialled: str, channel_id: str, media_server_id: int | None
+) -> CallSetup | None:
+    """Route the dialled number to its account and open the call; None for a number nobody owns.
+
+    The route is the one lookup made before any tenant is known (numbering_numberroute has no RLS).
+    """
     e164 = to_e164(dialled if dialled.startswith("+") else f"+{dialled}")
     route = NumberRoute.objects.filter(phone_number=e164).first() if e164 else None
-    return route.account_id if route else None
-
-
-def inbound_call_open(
-    *, account_id: uuid.UUID, from_number: str, to_number: str, channel_id: str, media_server_id: int | None
-) -> CallSetup | None:
-    e164 = to_e164(to_number if to_number.startswith("+") else f"+{to_number}") or to_number
+    if route is None or e164 is None:
+        return None
+    account_id = route.account_id
     with tenant_scope(account_id):
         number = IncomingPhoneNumber.objects.filter(phone_number=e164).first()
         if number is None:

@@ -1,13 +1,23 @@
-"""The interpreter's CallStore over voice.services, for asyncio call tasks (ORM calls run in threads)."""
+"""The interpreter's CallStore over voice.services, for asyncio call tasks (ORM calls run in threads).
 
+Writes that the call does not need an answer from (timeline events, status changes, errors,
+callbacks) go to an ordered per-call queue that one background task drains, so a prompt never waits
+for the database; `finish()` drains the queue, so nothing is lost or reordered when the call ends.
+"""
+
+import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
 
 from voice import services
 from voice.services import CallSetup
+
+log = logging.getLogger(__name__)
 
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -20,27 +30,68 @@ class ServiceCallStore:
         self.setup = setup
         self.media_server_id = media_server_id
         self._ids = {"account_id": setup.account_id, "call_id": setup.call_id}
+        self._writes: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    def _later(self, function: Callable[..., Any], **kwargs: Any) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_in_order())
+        self._writes.put_nowait(partial(function, **kwargs))
+
+    async def _write_in_order(self) -> None:
+        while (write := await self._writes.get()) is not None:
+            try:
+                await db(write)()
+            except Exception:
+                log.exception("writing call %s failed", self.setup.call_sid)
+
+    async def _drain(self) -> None:
+        if self._writer is not None:
+            self._writes.put_nowait(None)
+            await self._writer
+            self._writer = None
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
-        await db(services.call_event_add)(**self._ids, kind=kind, name=name, detail=detail)
+        self._later(services.call_event_add, **self._ids, kind=kind, name=name, detail=detail)
 
     async def error(
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
     ) -> None:
-        await db(services.call_error)(
-            **self._ids, code=code, message=message, url=url, method=method, warning=warning
+        self._later(
+            services.call_error,
+            **self._ids,
+            code=code,
+            message=message,
+            url=url,
+            method=method,
+            warning=warning,
         )
 
     async def answered(self) -> None:
-        await db(services.call_status_set)(**self._ids, status="in-progress")
+        self._later(services.call_status_set, **self._ids, status="in-progress")
+
+    async def status(self, status: str) -> None:
+        self._later(services.call_status_set, **self._ids, status=status)
+
+    async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
+        self._later(
+            services.callback_enqueue,
+            account_id=self.setup.account_id,
+            url=url,
+            method=method,
+            params=params,
+            call_sid=self.setup.call_sid,
+        )
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
+        await self._drain()  # the recording's audit entry follows what came before it
         recording = await db(services.recording_store)(
             **self._ids, audio=audio, duration_seconds=duration_seconds, source=source
         )
         return str(recording.sid)
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]]:
+        await self._drain()
         child_id: uuid.UUID = await db(services.child_call_open)(
             **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
         )
@@ -50,14 +101,6 @@ class ServiceCallStore:
 
         return "CA" + child_id.hex, finish
 
-    async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
-        await db(services.callback_enqueue)(
-            account_id=self.setup.account_id,
-            url=url,
-            method=method,
-            params=params,
-            call_sid=self.setup.call_sid,
-        )
-
     async def finish(self, status: str | None = None, reason: str = "") -> None:
+        await self._drain()
         await db(services.call_finish)(**self._ids, status=status, reason=reason)

@@ -34,11 +34,17 @@ Event = dict[str, Any]
 class CallTask:
     """One live call: its control, its store, and the interpreter run that a redirect can replace."""
 
-    def __init__(self, worker: "VoiceWorker", control: AriCallControl, setup: services.CallSetup) -> None:
+    def __init__(
+        self,
+        worker: "VoiceWorker",
+        control: AriCallControl,
+        setup: services.CallSetup,
+        store: ServiceCallStore,
+    ) -> None:
         self.worker = worker
         self.control = control
         self.setup = setup
-        self.store = ServiceCallStore(setup, media_server_id=worker.server.id)
+        self.store = store
         control.on_answer = self.store.answered
         self.interpreter = Interpreter(
             setup, control, worker.media, worker.http, self.store, trunk_host=worker.trunk_host
@@ -130,21 +136,17 @@ class VoiceWorker:
             dialled = channel.get("dialplan", {}).get("exten", "")
             caller = channel.get("caller", {}).get("number", "") or "anonymous"
             from_number = caller if caller.startswith(("+", "anonymous")) else f"+{caller}"
-            account_id = await _db(services.route_number)(dialled)
-            setup = None
-            if account_id is not None:
-                setup = await _db(services.inbound_call_open)(
-                    account_id=account_id,
-                    from_number=from_number,
-                    to_number=dialled,
-                    channel_id=channel_id,
-                    media_server_id=self.server.id,
-                )
+            setup = await _db(services.inbound_call_open)(
+                from_number=from_number,
+                dialled=dialled,
+                channel_id=channel_id,
+                media_server_id=self.server.id,
+            )
             if setup is None:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
-            await self._run_call(control, setup)
+            await self._run_call(control, ServiceCallStore(setup, media_server_id=self.server.id))
         finally:
             control.release_all()
 
@@ -165,7 +167,7 @@ class VoiceWorker:
                 return
             control.is_answered = True
             await store.answered()
-            await self._run_call(control, setup)
+            await self._run_call(control, store)
         finally:
             control.release_all()
 
@@ -177,9 +179,7 @@ class VoiceWorker:
                     continue
                 dial_status = event.get("dialstatus", "")
                 if dial_status in ("RINGING", "PROGRESS"):
-                    await _db(services.call_status_set)(
-                        account_id=store.setup.account_id, call_id=store.setup.call_id, status="ringing"
-                    )
+                    await store.status("ringing")
                 elif dial_status == "ANSWER":
                     return "answered"
                 elif dial_status:
@@ -189,8 +189,9 @@ class VoiceWorker:
         except CallHungUp:
             return "no-answer"
 
-    async def _run_call(self, control: AriCallControl, setup: services.CallSetup) -> None:
-        task = CallTask(self, control, setup)
+    async def _run_call(self, control: AriCallControl, store: ServiceCallStore) -> None:
+        setup = store.setup
+        task = CallTask(self, control, setup, store)
         self.calls[setup.call_sid] = task
         try:
             await task.run()
@@ -214,6 +215,7 @@ class VoiceWorker:
     async def _reconcile(self) -> None:
         """After (re)connecting: hang up orphans, finish vanished calls, wake tasks whose channel went."""
         try:
+            await self.client.ignore_events("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine")
             live = set(await self.client.app_channel_ids())
         except AriError:
             log.exception("could not list channels to reconcile")

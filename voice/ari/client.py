@@ -243,6 +243,14 @@ class AriClient:
             params={"name": name, "format": "wav", "ifExists": "overwrite", "terminateOn": "none"},
         )
 
+    async def ignore_events(self, *types: str) -> None:
+        """Ask Asterisk not to send event types we never use (each costs a websocket frame and a parse)."""
+        await self.request(
+            "PUT",
+            f"/applications/{self.app}/eventFilter",
+            body={"disallowed": [{"type": kind} for kind in types]},
+        )
+
     async def app_channel_ids(self) -> list[str]:
         app = await self.request("GET", f"/applications/{self.app}")
         return list(app.get("channel_ids", []))
