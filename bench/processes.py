@@ -1,0 +1,26 @@
+"""What both benchmarks do with the processes they start: read their CPU time, stop them."""
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, all threads; NaN once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def terminate(proc: subprocess.Popen, *, grace_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `grace_s`."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
