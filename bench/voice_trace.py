@@ -51,7 +51,7 @@ def install() -> None:
     from voice.interpreter import Interpreter
 
     # 1. service functions: wall and thread CPU, inside the executor thread
-    for name in ("route_number", "inbound_call_open", "call_event_add", "call_status_set", "call_finish"):
+    for name in ("inbound_call_open", "call_event_add", "call_status_set", "call_finish"):
         original = getattr(services, name)
 
         @functools.wraps(original)
