@@ -82,6 +82,8 @@ class VoiceWorker:
         self.media = MediaCache(server.sounds_dir, self.http)
         self.trunk_host = server.trunk_uri.removeprefix("sip:")
         self.calls: dict[str, CallTask] = {}
+        self.max_inbound_calls = settings.VOICE_MAX_INBOUND_CALLS_PER_WORKER
+        self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.stop = asyncio.Event()
 
@@ -121,7 +123,12 @@ class VoiceWorker:
         channel = event["channel"]
         args = event.get("args") or []
         kind = args[0] if args else ""
-        if kind == "inbound":
+        if kind == "inbound" and self.inbound_in_flight >= self.max_inbound_calls:
+            # Admission control: past what this worker can run, a fast 503 beats a slow call for everyone.
+            log.warning("at %d inbound calls: refusing %s", self.inbound_in_flight, channel["id"])
+            self.spawn(channel["id"], self.client.hangup(channel["id"], reason="congestion"))
+        elif kind == "inbound":
+            self.inbound_in_flight += 1  # counted now, not when the task first runs: calls come in bursts
             self.spawn(channel["id"], self._inbound(channel))
         elif kind == "outbound" and len(args) >= 2:
             self.spawn(channel["id"], self._outbound(channel, uuid.UUID(args[1])))
@@ -148,6 +155,7 @@ class VoiceWorker:
                 return
             await self._run_call(control, ServiceCallStore(setup, media_server_id=self.server.id))
         finally:
+            self.inbound_in_flight -= 1
             control.release_all()
 
     async def _outbound(self, channel: Event, account_id: uuid.UUID) -> None:

@@ -385,3 +385,19 @@ def test_live_call_is_redirected_then_ended_through_the_api(lab: Lab) -> None:
     assert caller.wait(15).ok
     [call] = lab.calls()
     assert call.status == "completed" and call.end_time is not None
+
+
+def test_a_worker_at_its_limit_refuses_new_calls_with_503(lab: Lab, worker: AriWorker) -> None:
+    lab.serve(voice='<Response><Pause length="4"/><Hangup/></Response>')
+    lab.give_number()
+    worker.stop()
+    try:
+        with ari_worker(worker.server_name, SWITCHBOARD_MAX_INBOUND_CALLS="1"):
+            first = lab.start_call(timeout_s=20)
+            lab.app.wait_for("/voice")
+            refused = lab.call(timeout_s=10)
+            assert first.wait().ok
+    finally:
+        worker.start()
+    assert refused.successful_calls == 0 and "503" in refused.messages
+    assert len(lab.calls()) == 1
