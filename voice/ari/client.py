@@ -55,9 +55,13 @@ class AriClient:
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        gone_ok: bool = False,
     ) -> Any:
+        """One REST call; with `gone_ok`, a 404 (the thing is already gone) is success, not an error."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         response = await self._http.request(method, path, params=clean, json=body)
+        if response.status_code == 404 and gone_ok:
+            return None
         if response.status_code >= 400:
             raise AriError(response.status_code, response.text[:300])
         if response.status_code == 204 or not response.content:
@@ -128,18 +132,8 @@ class AriClient:
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")
 
-    async def ring(self, channel_id: str) -> None:
-        await self.request("POST", f"/channels/{channel_id}/ring")
-
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        try:
-            await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
-        except AriError as exc:
-            if exc.status != 404:  # already gone is what we wanted
-                raise
-
-    async def continue_in_dialplan(self, channel_id: str) -> None:
-        await self.request("POST", f"/channels/{channel_id}/continue")
+        await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason}, gone_ok=True)
 
     async def play(self, channel_id: str, media: str, playback_id: str) -> None:
         await self.request(
@@ -147,11 +141,7 @@ class AriClient:
         )
 
     async def stop_playback(self, playback_id: str) -> None:
-        try:
-            await self.request("DELETE", f"/playbacks/{playback_id}")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        await self.request("DELETE", f"/playbacks/{playback_id}", gone_ok=True)
 
     async def record(
         self, channel_id: str, *, name: str, max_duration: int, max_silence: int, beep: bool
@@ -171,21 +161,13 @@ class AriClient:
         )
 
     async def stop_recording(self, name: str) -> None:
-        try:
-            await self.request("POST", f"/recordings/live/{name}/stop")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        await self.request("POST", f"/recordings/live/{name}/stop", gone_ok=True)
 
     async def stored_recording(self, name: str) -> bytes:
         return bytes(await self.request("GET", f"/recordings/stored/{name}/file"))
 
     async def delete_stored_recording(self, name: str) -> None:
-        try:
-            await self.request("DELETE", f"/recordings/stored/{name}")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        await self.request("DELETE", f"/recordings/stored/{name}", gone_ok=True)
 
     async def create_channel(
         self,
@@ -230,11 +212,7 @@ class AriClient:
         )
 
     async def destroy_bridge(self, bridge_id: str) -> None:
-        try:
-            await self.request("DELETE", f"/bridges/{bridge_id}")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        await self.request("DELETE", f"/bridges/{bridge_id}", gone_ok=True)
 
     async def record_bridge(self, bridge_id: str, *, name: str) -> None:
         await self.request(
@@ -254,11 +232,3 @@ class AriClient:
     async def app_channel_ids(self) -> list[str]:
         app = await self.request("GET", f"/applications/{self.app}")
         return list(app.get("channel_ids", []))
-
-    async def channel(self, channel_id: str) -> Event | None:
-        try:
-            return dict(await self.request("GET", f"/channels/{channel_id}"))
-        except AriError as exc:
-            if exc.status == 404:
-                return None
-            raise
