@@ -93,6 +93,12 @@ class VoiceWorker:
             await self.client.run_events(self.router.route, self._reconcile, stop=self.stop)
         finally:
             control_listener.cancel()
+            # Stopping (not crashing): end our calls now rather than leave callers in silence until
+            # the next worker's reconciliation; each call's task then finishes its record.
+            await asyncio.gather(
+                *(self.client.hangup(task.control.channel_id) for task in self.calls.values()),
+                return_exceptions=True,
+            )
             for task in list(self.tasks):
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -401,3 +401,19 @@ def test_a_worker_at_its_limit_refuses_new_calls_with_503(lab: Lab, worker: AriW
         worker.start()
     assert refused.successful_calls == 0 and "503" in refused.messages
     assert len(lab.calls()) == 1
+
+
+def test_stopping_the_worker_ends_its_calls_cleanly(lab: Lab, worker: AriWorker) -> None:
+    lab.serve(voice='<Response><Pause length="60"/></Response>')
+    lab.give_number()
+    caller = lab.start_call(timeout_s=30)
+    lab.app.wait_for("/voice")
+    time.sleep(0.5)
+    worker.stop()  # SIGTERM, as honcho or systemd would send
+    try:
+        assert caller.wait(10).ok  # the caller got a BYE, not minutes of silence
+        [call] = lab.calls()
+        assert call.status == "completed" and call.end_time is not None
+        assert lab.app_channels() == []
+    finally:
+        worker.start()
