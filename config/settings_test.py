@@ -12,6 +12,6 @@ API_RATE_PER_SECOND = int(os.environ.get("SWITCHBOARD_API_RATE_PER_SECOND", "100
 assert DATABASE_ROLES.name.endswith("_test"), "tests must never run against a non-test database"
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # type: ignore[index]  # noqa: F405  (4xx are expected)
 # Keep test traffic apart from a platform that may be running against the same Redis.
-CELERY_TASK_DEFAULT_QUEUE = "switchboard-test"
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{DATABASE_ROLES.name}"  # one queue per test database
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
 RECORDINGS_DIR = DATA_DIR / "test-recordings"  # noqa: F405

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -81,7 +82,7 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
             "-l",
             "info",
             "-Q",
-            "switchboard-test",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

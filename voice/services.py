@@ -25,7 +25,15 @@ from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
 from voice.models import Call, CallEvent, MediaServer, Recording
 
-CONTROL_CHANNEL = "switchboard:call-control"  # Redis pub/sub: API -> the ARI worker running the call
+
+def control_channel(media_server_id: int | None) -> str:
+    """Redis pub/sub channel from the API to the ARI worker running a media server's calls.
+
+    Named by database too, so two deployments (or test runs) sharing one Redis never cross.
+    """
+    return f"switchboard:{settings.DATABASE_ROLES.name}:call-control:{media_server_id}"
+
+
 CALLBACK_EVENT_FOR_STATUS: dict[str, str] = {
     Call.Status.INITIATED: "initiated",
     Call.Status.RINGING: "ringing",
@@ -507,5 +515,5 @@ def _publish_control(media_server_id: int | None, message: dict[str, str]) -> No
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.publish(f"{CONTROL_CHANNEL}:{media_server_id}", json.dumps(message))
+    client.publish(control_channel(media_server_id), json.dumps(message))
     client.close()

@@ -258,7 +258,7 @@ class VoiceWorker:
         """Commands from the API (redirect or end a live call), published on Redis after commit."""
         connection = aioredis.from_url(settings.REDIS_URL)
         pubsub = connection.pubsub()
-        await pubsub.subscribe(f"{services.CONTROL_CHANNEL}:{self.server.id}")
+        await pubsub.subscribe(services.control_channel(self.server.id))
         try:
             async for message in pubsub.listen():
                 if message.get("type") == "message":
