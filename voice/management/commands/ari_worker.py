@@ -5,6 +5,7 @@ import logging
 import signal
 from typing import Any
 
+import uvloop
 from django.core.management.base import BaseCommand, CommandParser
 
 from voice.models import MediaServer
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         if not workers:
             self.stderr.write("no enabled media servers: run `manage.py asterisk setup` first")
             return
-        asyncio.run(self._run(workers))
+        uvloop.run(self._run(workers))  # libuv's loop: less CPU per event than asyncio's own
 
     async def _run(self, workers: list[VoiceWorker]) -> None:
         loop = asyncio.get_running_loop()
