@@ -8,6 +8,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core.parsers import pascal_case
+
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
 
 
@@ -50,14 +52,10 @@ def _first_validation_error(detail: Any) -> tuple[str, Any]:
     return "", detail
 
 
-def _twilio_params(field: str) -> str:
-    return "".join(part.capitalize() for part in field.split("_"))
-
-
 def _from_validation(exc: exceptions.ValidationError) -> TwilioError:
     field, detail = _first_validation_error(exc.detail)
     code = getattr(detail, "code", "")
-    param = _twilio_params(field) if field and field != "non_field_errors" else ""
+    param = pascal_case(field) if field and field != "non_field_errors" else ""
     if isinstance(code, str) and code.isdigit():
         return TwilioError(int(code), str(detail), 400)
     if code == "required":

@@ -22,7 +22,7 @@ from twiml.errors import TwimlError
 from twiml.parser import parse_voice
 from voice.control import CallControl, CallHungUp
 from voice.media import MediaCache, MediaError
-from voice.services import CallSetup
+from voice.services import CallSetup, voice_params
 
 log = logging.getLogger(__name__)
 
@@ -106,19 +106,15 @@ class Interpreter:
     # Documents
 
     def base_params(self) -> dict[str, str]:
-        status = "in-progress" if self.control.is_answered else "ringing"
         s = self.setup
-        return {
-            "CallSid": s.call_sid,
-            "AccountSid": s.account_sid,
-            "From": s.from_number,
-            "To": s.to_number,
-            "Caller": s.from_number,
-            "Called": s.to_number,
-            "CallStatus": status,
-            "Direction": s.direction,
-            "ApiVersion": "2010-04-01",
-        }
+        return voice_params(
+            call_sid=s.call_sid,
+            account_sid=s.account_sid,
+            from_number=s.from_number,
+            to_number=s.to_number,
+            direction=s.direction,
+            status="in-progress" if self.control.is_answered else "ringing",
+        )
 
     async def _load(self, source: Fetch | str) -> list[Any] | None:
         if isinstance(source, str):

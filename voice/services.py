@@ -159,20 +159,36 @@ def call_error(
         )
 
 
-def status_params(call: Call, account_sid: str) -> dict[str, str]:
-    """Twilio's standard voice parameters for this call as it is now."""
+def voice_params(
+    *, call_sid: str, account_sid: str, from_number: str, to_number: str, status: str, direction: str
+) -> dict[str, str]:
+    """Twilio's standard voice parameters, sent with every voice webhook and status callback."""
     return {
-        "CallSid": call.sid,
+        "CallSid": call_sid,
         "AccountSid": account_sid,
-        "From": call.from_number,
-        "To": call.to_number,
-        "Caller": call.from_number,
-        "Called": call.to_number,
-        "CallStatus": call.status,
-        "Direction": call.direction,
+        "From": from_number,
+        "To": to_number,
+        "Caller": from_number,
+        "Called": to_number,
+        "CallStatus": status,
+        "Direction": direction,
         "ApiVersion": "2010-04-01",
-        **({"ParentCallSid": make_sid("CA", call.parent_call_id)} if call.parent_call_id else {}),
     }
+
+
+def status_params(call: Call, account_sid: str) -> dict[str, str]:
+    """The standard parameters for this call as it is now."""
+    params = voice_params(
+        call_sid=call.sid,
+        account_sid=account_sid,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        status=call.status,
+        direction=call.direction,
+    )
+    if call.parent_call_id:
+        params["ParentCallSid"] = make_sid("CA", call.parent_call_id)
+    return params
 
 
 def _callback(call: Call, event_name: str) -> None:
