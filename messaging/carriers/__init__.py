@@ -1,0 +1,1 @@
+"""Carrier connectors: the ways a text message leaves and enters the platform (SMPP, SIP MESSAGE)."""
