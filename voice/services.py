@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from conversations.services import conversation_log_call, conversation_log_recording
 from core import sealed
 from core.dates import rfc2822
 from core.phone import to_e164
@@ -114,6 +115,7 @@ def inbound_call_open(
             channel_id=channel_id,
         )
         _event(call, CallEvent.Kind.STATUS, "ringing", {"from": from_number, "to": e164})
+        transaction.on_commit(lambda: conversation_log_call(call=call), robust=True)
         return _setup(call, account)
 
 
@@ -330,6 +332,7 @@ def recording_store(
             object_sid=recording.sid,
             payload={"sha256": recording.plaintext_sha256, "sealed_sha256": recording.media_sha256},
         )
+        transaction.on_commit(lambda: conversation_log_recording(recording=recording), robust=True)
     return recording
 
 
@@ -413,6 +416,7 @@ def call_create(*, account: Account, actor: str, request: OutboundRequest) -> Ca
             payload={"to": request.to_number, "from": request.from_number},
         )
         transaction.on_commit(lambda: call_originate_task.delay(str(account.id), str(call.id)))
+        transaction.on_commit(lambda: conversation_log_call(call=call), robust=True)
     return call
 
 

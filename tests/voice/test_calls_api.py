@@ -36,7 +36,7 @@ def test_create_queues_the_call_in_twilio_shape(
     assert body["to"] == "+14155550123" and body["from"] == caller_id
     assert body["to_formatted"] == "(415) 555-0123" and body["duration"] is None
     assert body["uri"] == f"/2010-04-01/Accounts/{api_a.tenant.sid}/Calls/{body['sid']}.json"
-    assert len(callbacks) == 1  # the originate task, queued only once the row is committed
+    assert len(callbacks) == 2  # the originate task and the conversation log, only once the row is committed
     call = Call.objects.get(id=body["sid"][2:])
     assert call.status_callback_events == ["initiated", "completed"] and call.channel_id == body["sid"]
 

@@ -1,0 +1,116 @@
+"""Contacts, conversations (one per tenant number and contact) and their timelines.
+
+A timeline item points at the call, recording, message or note it shows and copies nothing from
+it: the call's status, a message's body and a recording's state are read through the join, so a
+redacted body or a deleted recording leaves no trace here. A page of a timeline is one query on
+the `item_timeline` index, newest first by (`occurred_at`, `id`).
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
+from django.db import models
+from django.db.models import Q
+
+from core.models import TenantModel
+
+# One text-search configuration for every indexed column and every query: PostgreSQL uses an
+# expression index only when the query's expression is the same, configuration included.
+SEARCH_CONFIG = "english"
+
+
+def search_vector(column: str) -> SearchVector:
+    return SearchVector(column, config=SEARCH_CONFIG)
+
+
+class Contact(TenantModel):
+    """Someone a tenant talks to, known by their E.164 number."""
+
+    SID_PREFIX = "CT"
+
+    phone_number = models.CharField(max_length=16)
+    name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "phone_number"], name="contact_unique_number")
+        ]
+
+
+class Conversation(TenantModel):
+    """Everything between one of the tenant's numbers and one contact, across calls and texts."""
+
+    SID_PREFIX = "CV"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    tenant_number = models.CharField(max_length=16)
+    last_activity_at = models.DateTimeField()
+    # The inbox's preview is the newest item itself, read through the join (never a copied body).
+    last_item = models.ForeignKey("Item", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    unread_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "tenant_number", "contact"], name="conversation_unique_thread"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "-last_activity_at", "-id"], name="conversation_inbox"),
+        ]
+
+
+class Note(TenantModel):
+    """An agent's note on a conversation; searchable like message bodies."""
+
+    SID_PREFIX = "NT"
+    MAX_LENGTH = 4000
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey("tenants.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+
+    class Meta:
+        indexes = [GinIndex(search_vector("text"), name="note_text_search")]
+
+
+class Item(TenantModel):
+    """One entry in a conversation's timeline; exactly one of its references is set, per `kind`."""
+
+    SID_PREFIX = "TI"
+
+    class Kind(models.TextChoices):
+        CALL = "call"
+        RECORDING = "recording"
+        NOTE = "note"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    # No plain indexes on the references: the partial unique indexes below serve every lookup.
+    call = models.ForeignKey(
+        "voice.Call", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    recording = models.ForeignKey(
+        "voice.Recording", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    note = models.OneToOneField(Note, null=True, blank=True, on_delete=models.CASCADE, related_name="item")
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "-occurred_at", "-id"], name="item_timeline")]
+        # One item per call, recording or note: logging the same thing twice changes nothing.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call"], condition=Q(call__isnull=False), name="item_unique_call"
+            ),
+            models.UniqueConstraint(
+                fields=["recording"], condition=Q(recording__isnull=False), name="item_unique_recording"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="call", call__isnull=False, recording__isnull=True, note__isnull=True)
+                    | Q(kind="recording", call__isnull=True, recording__isnull=False, note__isnull=True)
+                    | Q(kind="note", call__isnull=True, recording__isnull=True, note__isnull=False)
+                ),
+                name="item_one_reference",
+            ),
+        ]

@@ -1,0 +1,158 @@
+"""Every write to conversation history: the hooks other apps call, notes, and marking a thread read.
+
+The `conversation_log_*` hooks are what voice (and messaging) call after their own transaction
+commits. Each opens its own tenant-scoped transaction, is idempotent (logging the same call twice
+leaves one item) and does nothing for a party that has no E.164 number (`anonymous`, a SIP URI).
+"""
+
+import re
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, Exists, F, Q, Value, When
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from compliance.services import audit_record
+from conversations.models import Contact, Conversation, Item, Note
+from core.tenancy import tenant_scope
+from tenants.models import Account, User
+from voice.models import Call, Recording
+
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+
+
+def _thread(*, direction: str, from_number: str, to_number: str) -> tuple[str, str] | None:
+    """(the tenant's number, the contact's number): the contact is the remote party.
+
+    That is `From` for inbound traffic and `To` for outbound; None when either is not E.164.
+    """
+    tenant_number, contact_number = (
+        (to_number, from_number) if direction == "inbound" else (from_number, to_number)
+    )
+    if not (E164.match(tenant_number) and E164.match(contact_number)):
+        return None
+    return tenant_number, contact_number
+
+
+def _conversation(
+    *, account_id: uuid.UUID, tenant_number: str, contact_number: str, first_at: datetime
+) -> Conversation:
+    """The thread for this pair, created (with its contact) the first time they talk."""
+    found = Conversation.objects.filter(
+        account_id=account_id, tenant_number=tenant_number, contact__phone_number=contact_number
+    ).first()
+    if found is not None:
+        return found
+    contact, _ = Contact.objects.get_or_create(account_id=account_id, phone_number=contact_number)
+    conversation, _ = Conversation.objects.get_or_create(
+        account_id=account_id,
+        tenant_number=tenant_number,
+        contact=contact,
+        defaults={"last_activity_at": first_at},
+    )
+    return conversation
+
+
+def _append(conversation: Conversation, item: Item, *, is_inbound: bool) -> bool:
+    """Insert `item` unless its call/recording/note is already logged; True if it was added.
+
+    The conversation's last activity, newest item and unread count move only when the insert
+    happened, in one UPDATE whose right-hand sides all read the row as it was before it.
+    """
+    Item.objects.bulk_create([item], ignore_conflicts=True)
+    is_newest = Q(last_item__isnull=True) | Q(last_activity_at__lte=item.occurred_at)
+    return bool(
+        Conversation.objects.filter(id=conversation.id)
+        .filter(Exists(Item.objects.filter(id=item.id)))
+        .update(
+            last_item_id=Case(When(is_newest, then=Value(item.id)), default=F("last_item_id")),
+            last_activity_at=Greatest(F("last_activity_at"), Value(item.occurred_at)),
+            unread_count=F("unread_count") + int(is_inbound),
+            date_updated=timezone.now(),
+        )
+    )
+
+
+def _call_conversation(call: Call) -> Conversation | None:
+    """A call's thread; a <Dial> leg (`outbound-dial`) has none, it is part of its parent call."""
+    if call.direction == Call.Direction.OUTBOUND_DIAL:
+        return None
+    thread = _thread(direction=call.direction, from_number=call.from_number, to_number=call.to_number)
+    if thread is None:
+        return None
+    tenant_number, contact_number = thread
+    return _conversation(
+        account_id=call.account_id,
+        tenant_number=tenant_number,
+        contact_number=contact_number,
+        first_at=call.date_created,
+    )
+
+
+def conversation_log_call(*, call: Call) -> None:
+    """Put a call in its conversation (once): inbound calls when opened, outbound ones when created."""
+    with tenant_scope(call.account_id):
+        conversation = _call_conversation(call)
+        if conversation is None:
+            return
+        item = Item(
+            account_id=call.account_id,
+            conversation=conversation,
+            kind=Item.Kind.CALL,
+            call=call,
+            occurred_at=call.date_created,
+        )
+        _append(conversation, item, is_inbound=call.direction == Call.Direction.INBOUND)
+
+
+def conversation_log_recording(*, recording: Recording) -> None:
+    """Put a stored recording in its call's conversation (once)."""
+    if recording.call_id is None:
+        return
+    with tenant_scope(recording.account_id):
+        call = Call.objects.get(id=recording.call_id)
+        conversation = _call_conversation(call)
+        if conversation is None:
+            return
+        item = Item(
+            account_id=recording.account_id,
+            conversation=conversation,
+            kind=Item.Kind.RECORDING,
+            recording=recording,
+            occurred_at=recording.date_created,
+        )
+        _append(conversation, item, is_inbound=False)
+
+
+def note_add(
+    *, account: Account, conversation: Conversation, author: User | None, text: str, actor: str
+) -> Note:
+    """An agent's note in the timeline; `author` is None for a note added with account credentials."""
+    with transaction.atomic():
+        note = Note.objects.create(account=account, conversation=conversation, author=author, text=text)
+        item = Item(
+            account=account,
+            conversation=conversation,
+            kind=Item.Kind.NOTE,
+            note=note,
+            occurred_at=note.date_created,
+        )
+        _append(conversation, item, is_inbound=False)
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="note.create",
+            object_sid=note.sid,
+            payload={"conversation": conversation.sid, "text": text},
+        )
+    return note
+
+
+def conversation_mark_read(*, conversation: Conversation) -> None:
+    """Someone has seen the thread: its inbound calls and texts no longer count as unread."""
+    Conversation.objects.filter(id=conversation.id, unread_count__gt=0).update(
+        unread_count=0, date_updated=timezone.now()
+    )
+    conversation.unread_count = 0

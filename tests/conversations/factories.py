@@ -1,0 +1,74 @@
+"""Calls, recordings and notes made through the real voice and conversations services.
+
+Services run their on-commit hooks here as they would after a real commit (the test's own
+transaction never commits), which is how calls and recordings reach their conversations.
+"""
+
+import io
+import wave
+
+from django.test import TestCase
+
+from core.tenancy import tenant_activate
+from numbering.models import IncomingPhoneNumber
+from numbering.services import number_create
+from tests.conftest import Tenant
+from voice.models import Call, Recording
+from voice.services import OutboundRequest, call_create, inbound_call_open, recording_store
+
+
+def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
+    tenant_activate(tenant.account.id)
+    return number_create(account=tenant.account, actor="test", phone_number=phone_number)
+
+
+def inbound_call(from_number: str, to_number: str) -> Call:
+    """An inbound call as the ARI worker opens it."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        setup = inbound_call_open(
+            from_number=from_number, dialled=to_number, channel_id=f"ch-{from_number}", media_server_id=None
+        )
+    assert setup is not None, f"nobody owns {to_number}"
+    return Call.objects.get(id=setup.call_id)
+
+
+def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
+    """A call placed through the Calls API's service; needs the `eager_tasks` fixture (no media server:
+    originating it fails at once, without the network)."""
+    tenant_activate(tenant.account.id)
+    request = OutboundRequest(
+        to_number=to_number,
+        from_number=from_number,
+        url="https://clinic.example/voice",
+        method="POST",
+        fallback_url="",
+        fallback_method="POST",
+        twiml="",
+        status_callback="",
+        status_callback_method="POST",
+        status_callback_events=["completed"],
+        timeout_seconds=30,
+        is_recorded=False,
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call = call_create(account=tenant.account, actor="test", request=request)
+    call.refresh_from_db()
+    return call
+
+
+def wav() -> bytes:
+    """A quarter second of 8 kHz 16-bit mono."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(range(256)) * 16)
+    return buffer.getvalue()
+
+
+def recording(call: Call) -> Recording:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return recording_store(
+            account_id=call.account_id, call_id=call.id, audio=wav(), duration_seconds=3, source="RecordVerb"
+        )
