@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 
 from core.errors import error_response
 
-API_PREFIX = "/2010-04-01/"
+# The Twilio-compatible API and the native one; both authenticate with the account's credentials.
+API_PREFIXES = ("/2010-04-01/", "/api/v1/")
 
 
 class TwilioRequestGuardMiddleware:
@@ -18,7 +19,7 @@ class TwilioRequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(API_PREFIXES):
             length = request.META.get("CONTENT_LENGTH") or "0"
             if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
                 return error_response(20422, "Request body too large", 413)

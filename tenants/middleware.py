@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from core.errors import TwilioError
-from core.middleware import API_PREFIX
+from core.middleware import API_PREFIXES
 from tenants.authentication import authenticate_api, portal_context
 
 
@@ -24,7 +24,7 @@ class TenantMiddleware:
         with transaction.atomic():
             request.tenant = None  # type: ignore[attr-defined]
             request.tenant_error = None  # type: ignore[attr-defined]
-            if request.path.startswith(API_PREFIX):
+            if request.path.startswith(API_PREFIXES):
                 try:
                     request.tenant = authenticate_api(request)  # type: ignore[attr-defined]
                 except TwilioError as error:

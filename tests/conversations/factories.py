@@ -9,7 +9,7 @@ import wave
 
 from django.test import TestCase
 
-from core.tenancy import tenant_activate
+from core.tenancy import tenant_activate, tenant_scope
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
@@ -29,7 +29,8 @@ def inbound_call(from_number: str, to_number: str) -> Call:
             from_number=from_number, dialled=to_number, channel_id=f"ch-{from_number}", media_server_id=None
         )
     assert setup is not None, f"nobody owns {to_number}"
-    return Call.objects.get(id=setup.call_id)
+    with tenant_scope(setup.account_id):
+        return Call.objects.get(id=setup.call_id)
 
 
 def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
