@@ -31,6 +31,11 @@ class IncomingPhoneNumber(TenantModel):
     sms_method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
     sms_fallback_url = models.URLField(max_length=1024, blank=True)
     sms_fallback_method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
+    # The carrier connection its texts leave through; none means the default connector. A connector
+    # that numbers still name cannot be deleted (the foreign key refuses).
+    sms_connector = models.ForeignKey(
+        "messaging.Connector", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="number_account_paging")]

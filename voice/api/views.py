@@ -1,7 +1,5 @@
 """The Calls and Recordings resources, including a call's recordings and a recording's audio."""
 
-from datetime import datetime
-
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -10,29 +8,12 @@ from rest_framework.response import Response
 from compliance.services import audit_record
 from core.api import TwilioView
 from core.errors import TwilioError
+from core.filters import date_filters
 from core.sids import sid_to_uuid
 from numbering.models import IncomingPhoneNumber
 from voice.api.serializers import CallCreateInput, CallOutput, CallUpdateInput, RecordingOutput
 from voice.models import Call, Recording
 from voice.services import OutboundRequest, call_create, call_update, recording_audio, recording_delete
-
-DATE_FILTERS = {"": "exact", ">": "gte", "<": "lte"}
-
-
-def _date_filters(request: Request, param: str, field: str) -> dict[str, object]:
-    """Twilio's `StartTime`, `StartTime>` and `StartTime<` (dates or datetimes)."""
-    found: dict[str, object] = {}
-    for suffix, lookup in DATE_FILTERS.items():
-        raw = request.query_params.get(param + suffix)
-        if raw:
-            try:
-                value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError as exc:
-                raise TwilioError(20422, f"Invalid {param}{suffix}: {raw}", 400) from exc
-            found[f"{field}__date" if len(raw) == 10 and lookup == "exact" else f"{field}__{lookup}"] = (
-                value.date() if len(raw) == 10 and lookup == "exact" else value
-            )
-    return found
 
 
 class CallViewBase(TwilioView):
@@ -52,8 +33,8 @@ class CallListView(CallViewBase):
         if params.get("ParentCallSid"):
             calls = calls.filter(parent_call_id=sid_to_uuid(params["ParentCallSid"], "CA"))
         calls = calls.filter(
-            **_date_filters(request, "StartTime", "start_time"),
-            **_date_filters(request, "EndTime", "end_time"),
+            **date_filters(request, "StartTime", "start_time"),
+            **date_filters(request, "EndTime", "end_time"),
         )
         return self.render_page(request, calls)
 
@@ -124,7 +105,7 @@ class RecordingListView(RecordingViewBase):
         if call_filter:
             call_id = sid_to_uuid(call_filter, "CA")
             recordings = recordings.filter(call_id=call_id) if call_id else recordings.none()
-        recordings = recordings.filter(**_date_filters(request, "DateCreated", "date_created"))
+        recordings = recordings.filter(**date_filters(request, "DateCreated", "date_created"))
         return self.render_page(request, recordings)
 
 

@@ -1,0 +1,28 @@
+"""Twilio's list filters on dates: `DateSent=`, `DateSent<` (on or before), `DateSent>` (on or after)."""
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework.request import Request
+
+from core.errors import TwilioError
+
+DATE_LOOKUPS = {"": "exact", ">": "gte", "<": "lte"}
+
+
+def date_filters(request: Request, param: str, field: str) -> dict[str, Any]:
+    """ORM lookups for `param`, `param<` and `param>`; a bare date (YYYY-MM-DD) means that whole day."""
+    found: dict[str, Any] = {}
+    for suffix, lookup in DATE_LOOKUPS.items():
+        raw = request.query_params.get(param + suffix)
+        if not raw:
+            continue
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise TwilioError(20422, f"Invalid {param}{suffix}: {raw}", 400) from exc
+        if len(raw) == 10:
+            found[f"{field}__date__{lookup}"] = value.date()
+        else:
+            found[f"{field}__{lookup}"] = value
+    return found

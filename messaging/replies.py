@@ -1,0 +1,248 @@
+"""An inbound message's SMS webhook, and the MessagingResponse it returns carried out.
+
+Twilio's parameters go to the number's `sms_url` (then `sms_fallback_url`, with `ErrorCode` and
+`ErrorUrl`), signed like every webhook. In the reply, `<Message>` creates an `outbound-reply` message
+(to the sender, from the number, unless it says otherwise) and `<Redirect>` fetches the next
+document. Failures go to the account's error log the way Twilio's debugger shows them: 11200/11205
+for the fetch, 12100 and friends for the document, 21610 and the other create errors for a reply
+that cannot be sent. The message body is never copied into that log, so a redacted body is gone.
+"""
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import phonenumbers
+
+from core import webhooks
+from core.errors import TwilioError
+from core.tenancy import tenant_scope
+from messaging.consent import OPT_OUT_TYPE, keyword_of
+from messaging.models import Message
+from messaging.services import message_create
+from monitor.models import Notification
+from monitor.services import notification_record
+from tenants.models import Account
+from twiml import verbs
+from twiml.errors import TwimlError
+from twiml.parser import parse_messaging
+
+log = logging.getLogger(__name__)
+
+MAX_DOCUMENTS = 10  # a Redirect loop ends here
+ACTOR = "worker:messaging"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What running one message's webhook needs, read once when the task claims it."""
+
+    account_id: uuid.UUID
+    message_sid: str
+    from_number: str
+    to_number: str
+    auth_token: str
+    url: str
+    method: str
+    fallback_url: str
+    fallback_method: str
+    params: dict[str, str]
+
+
+class FetchFailed(Exception):
+    def __init__(self, code: int, message: str, response: webhooks.WebhookResponse) -> None:
+        super().__init__(message)
+        self.code = code
+        self.response = response
+
+
+def _country(number: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def sms_params(message: Message, account_sid: str, media: list[tuple[str, str]]) -> dict[str, str]:
+    """Twilio's incoming-message webhook parameters."""
+    params = {
+        "MessageSid": message.sid,
+        "SmsSid": message.sid,
+        "SmsMessageSid": message.sid,
+        "AccountSid": account_sid,
+        "From": message.from_number,
+        "To": message.to_number,
+        "Body": message.body,
+        "NumSegments": str(message.num_segments),
+        "NumMedia": str(len(media)),
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        "FromCountry": _country(message.from_number),
+        "ToCountry": _country(message.to_number),
+    }
+    for index, (url, content_type) in enumerate(media):
+        params[f"MediaUrl{index}"] = url
+        params[f"MediaContentType{index}"] = content_type
+    keyword = keyword_of(message.body)
+    if keyword:
+        params["OptOutType"] = OPT_OUT_TYPE[keyword.action]
+    return params
+
+
+def _claim(account_id: uuid.UUID, message_id: uuid.UUID) -> Inbound | None:
+    """Take the webhook owed for this message, once: a second task for it finds nothing to do."""
+    with tenant_scope(account_id):
+        if not Message.objects.filter(id=message_id, is_webhook_pending=True).update(
+            is_webhook_pending=False
+        ):
+            return None
+        message = Message.objects.select_related("phone_number").get(id=message_id)
+        number = message.phone_number
+        if number is None:  # released since the message came in
+            return None
+        account = Account.objects.get(id=account_id)
+        media = list(message.media.order_by("date_created").values_list("url", "content_type"))
+        return Inbound(
+            account_id=account_id,
+            message_sid=message.sid,
+            from_number=message.from_number,
+            to_number=message.to_number,
+            auth_token=account.auth_token,
+            url=number.sms_url or number.sms_fallback_url,
+            method=number.sms_method if number.sms_url else number.sms_fallback_method,
+            fallback_url=number.sms_fallback_url if number.sms_url else "",
+            fallback_method=number.sms_fallback_method,
+            params=sms_params(message, account.sid, media),
+        )
+
+
+def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    """POST the SMS webhook and carry out the reply. At most once per message (see `_claim`)."""
+    inbound = _claim(account_id, message_id)
+    if inbound is None:
+        return
+    document = _first_document(inbound)
+    url = inbound.url
+    for _ in range(MAX_DOCUMENTS):
+        if document is None:
+            return
+        following = _execute(inbound, document, url)
+        if following is None:
+            return
+        url, method = following
+        try:
+            document = _fetch(inbound, url, method, inbound.params)
+        except FetchFailed as failure:
+            _error(inbound, failure.code, str(failure), url=url, method=method, response=failure.response)
+            return
+    _error(inbound, 12400, f"Too many documents fetched for one message (redirect loop?) at {url}", url=url)
+
+
+def _fetch(inbound: Inbound, url: str, method: str, params: dict[str, str]) -> str:
+    result = webhooks.send(url=url, method=method, params=params, auth_token=inbound.auth_token)
+    if not result.is_success:
+        raise FetchFailed(result.error_code or 11200, f"SMS webhook {url} failed: {result.error}", result)
+    return result.body
+
+
+def _first_document(inbound: Inbound) -> str | None:
+    """The reply from the SMS URL, else from the fallback URL; None (logged) when both fail."""
+    try:
+        return _fetch(inbound, inbound.url, inbound.method, inbound.params)
+    except FetchFailed as failure:
+        if not inbound.fallback_url:
+            _error(
+                inbound,
+                failure.code,
+                str(failure),
+                url=inbound.url,
+                method=inbound.method,
+                response=failure.response,
+            )
+            return None
+        _error(
+            inbound,
+            failure.code,
+            str(failure),
+            url=inbound.url,
+            method=inbound.method,
+            response=failure.response,
+            warning=True,
+        )
+        params = {**inbound.params, "ErrorCode": str(failure.code), "ErrorUrl": inbound.url}
+        try:
+            return _fetch(inbound, inbound.fallback_url, inbound.fallback_method, params)
+        except FetchFailed as fallback_failure:
+            _error(
+                inbound,
+                fallback_failure.code,
+                str(fallback_failure),
+                url=inbound.fallback_url,
+                method=inbound.fallback_method,
+                response=fallback_failure.response,
+            )
+            return None
+
+
+def _execute(inbound: Inbound, document: str, url: str) -> tuple[str, str] | None:
+    """Send the document's replies in order; returns where a `<Redirect>` leads, if one is reached."""
+    if not document.strip():
+        return None  # an empty 200 means "no reply", as for Twilio
+    try:
+        parsed = parse_messaging(document)
+    except TwimlError as exc:
+        _error(inbound, exc.code, f"{exc.message} ({url})", url=url)
+        return None
+    for warning in parsed.warnings:
+        _error(inbound, warning.code, f"{warning.message} ({url})", url=url, warning=True)
+    for verb in parsed.response.verbs:
+        if isinstance(verb, verbs.Redirect):
+            return urljoin(url, verb.url), verb.method
+        _reply(inbound, verb, url)
+    return None
+
+
+def _reply(inbound: Inbound, verb: verbs.Message, url: str) -> None:
+    callback = verb.action or verb.status_callback
+    try:
+        with tenant_scope(inbound.account_id):
+            message_create(
+                account=Account.objects.get(id=inbound.account_id),
+                to=verb.to or inbound.from_number,
+                from_=verb.from_ or inbound.to_number,
+                body=verb.body,
+                media_urls=[urljoin(url, media) for media in verb.media],
+                status_callback=urljoin(url, callback) if callback else "",
+                status_callback_method=verb.method,
+                direction=Message.Direction.OUTBOUND_REPLY,
+                actor=ACTOR,
+            )
+    except TwilioError as exc:
+        _error(inbound, exc.twilio_code, f"Reply to {inbound.message_sid} not sent: {exc.message}", url=url)
+
+
+def _error(
+    inbound: Inbound,
+    code: int,
+    message: str,
+    *,
+    url: str = "",
+    method: str = "",
+    response: webhooks.WebhookResponse | None = None,
+    warning: bool = False,
+) -> None:
+    log.info("message %s: %s %s", inbound.message_sid, code, message)
+    variables = {name: value for name, value in inbound.params.items() if name != "Body"}
+    with tenant_scope(inbound.account_id):
+        notification_record(
+            account_id=inbound.account_id,
+            error_code=code,
+            message=message,
+            log=Notification.Log.WARNING if warning else Notification.Log.ERROR,
+            request_method=method,
+            request_url=url,
+            request_variables=json.dumps(variables, sort_keys=True),
+            response=response,
+        )

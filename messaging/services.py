@@ -1,0 +1,759 @@
+"""Every write about messages: create (validated), hand over to a carrier, claim, the carrier's reports,
+inbound messages with their consent keywords, scheduling, cancel, redact and delete.
+
+Functions that take an `account_id` open their own tenant-scoped transaction (Celery tasks, the
+carrier gateway); those that take a model run in the caller's (an API request). Statuses only move
+forward (`RANK`): a late `sent` never overwrites `delivered`, and every move queues the message's
+status callback through the webhook outbox in the same transaction. The validators are small
+functions of their own so that a bulk sender can apply them to a list without creating one by one.
+"""
+
+import logging
+import mimetypes
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from compliance.services import audit_record
+from core.errors import TwilioError
+from core.phone import to_e164
+from core.sids import SID_RE, sid_to_uuid
+from core.tenancy import tenant_scope
+from messaging import consent, streams
+from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
+from messaging.models import CarrierRoute, Connector, Media, Message, PendingMessage
+from messaging.segments import segment
+from monitor.services import webhook_enqueue
+from numbering.models import IncomingPhoneNumber, NumberRoute
+from tenants.models import Account
+from voice.models import Call
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 1600
+MAX_MEDIA = 10
+DEFAULT_VALIDITY_SECONDS = 36000
+# Twilio's scheduling window (error 35114); Twilio also wants a Messaging Service, we do not have any.
+SEND_AT_EARLIEST = timedelta(seconds=300)
+SEND_AT_LATEST = timedelta(days=35)
+
+S = Message.Status
+RANK: dict[str, int] = {
+    S.ACCEPTED: 0,
+    S.SCHEDULED: 0,
+    S.RECEIVING: 0,
+    S.QUEUED: 1,
+    S.SENDING: 2,
+    S.SENT: 3,
+    S.DELIVERED: 4,
+    S.UNDELIVERED: 4,
+    S.FAILED: 4,
+    S.CANCELED: 4,
+    S.RECEIVED: 4,
+}
+ERROR_MESSAGES = {
+    21610: "Attempt to send to unsubscribed recipient",
+    30001: "Queue overflow: the message was not sent within its validity period",
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered by the carrier",
+    30008: "Unknown error",
+}
+
+
+# Validation ---------------------------------------------------------------------------------------
+
+
+def recipient_validate(to: str) -> str:
+    """The recipient in E.164 (21604 when missing, 21211 when not a valid number)."""
+    if not to:
+        raise TwilioError(21604, "A 'To' phone number is required.", 400)
+    e164 = to_e164(to)
+    if e164 is None:
+        raise TwilioError(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+    return e164
+
+
+def sender_get(
+    *, account: Account, from_: str | None, messaging_service_sid: str | None
+) -> IncomingPhoneNumber:
+    """The account's number a message leaves from (21603 none given, 21606 not the account's).
+
+    Switchboard has no Messaging Services, so a MessagingServiceSid is kept on the message but a
+    sender must still be named with From.
+    """
+    if messaging_service_sid and not (
+        SID_RE.match(messaging_service_sid) and messaging_service_sid[:2] == "MG"
+    ):
+        raise TwilioError(21705, f"The Messaging Service Sid {messaging_service_sid} is invalid.", 400)
+    if not from_:
+        raise TwilioError(21603, "A 'From' phone number is required.", 400)
+    e164 = to_e164(from_) or from_
+    number = IncomingPhoneNumber.objects.filter(account=account, phone_number=e164).first()
+    if number is None:
+        raise TwilioError(
+            21606,
+            f"The From phone number {from_} is not a valid, SMS-capable inbound phone number "
+            "or short code for your account.",
+            400,
+        )
+    return number
+
+
+def content_validate(*, body: str, media_urls: Sequence[str]) -> None:
+    if not body and not media_urls:
+        raise TwilioError(21602, "Message body is required.", 400)
+    if len(body) > MAX_BODY_CHARS:
+        raise TwilioError(21617, "The concatenated message body exceeds the 1600 character limit.", 400)
+    if len(media_urls) > MAX_MEDIA:
+        raise TwilioError(21623, f"Too many media URLs: at most {MAX_MEDIA} per message.", 400)
+    for url in media_urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise TwilioError(
+                21620, f"Media urls: {url} are invalid. Please use only valid http and https urls", 400
+            )
+
+
+def validity_validate(seconds: int | None) -> int:
+    if seconds is None:
+        return DEFAULT_VALIDITY_SECONDS
+    if not 1 <= seconds <= DEFAULT_VALIDITY_SECONDS:
+        raise TwilioError(21624, "ValidityPeriod must be between 1 and 36000 seconds.", 400)
+    return seconds
+
+
+def send_at_validate(send_at: datetime, *, now: datetime) -> None:
+    if not now + SEND_AT_EARLIEST <= send_at <= now + SEND_AT_LATEST:
+        raise TwilioError(
+            35114, "SendAt time must be between 300 seconds and 35 days (3024000 seconds) in the future.", 400
+        )
+
+
+def consent_check(*, account_id: uuid.UUID, sender: str, recipient: str) -> None:
+    if consent.is_opted_out(account_id=account_id, sender=sender, recipient=recipient):
+        raise TwilioError(21610, ERROR_MESSAGES[21610], 400)
+
+
+# Creating -----------------------------------------------------------------------------------------
+
+
+def message_create(
+    *,
+    account: Account,
+    to: str,
+    from_: str | None = None,
+    messaging_service_sid: str | None = None,
+    body: str = "",
+    media_urls: Sequence[str] = (),
+    status_callback: str = "",
+    status_callback_method: str = "POST",
+    send_at: datetime | None = None,
+    validity_period: int | None = None,
+    direction: str = Message.Direction.OUTBOUND_API,
+    call: Call | None = None,
+    actor: str,
+) -> Message:
+    """Validate and queue (or schedule) one outbound message; nothing is stored for refused input.
+
+    The send task is queued once the transaction commits; the gateway's sweep hands the message over
+    anyway if that task is lost.
+    """
+    with tenant_scope(account.id):
+        recipient = recipient_validate(to)
+        number = sender_get(account=account, from_=from_, messaging_service_sid=messaging_service_sid)
+        content_validate(body=body, media_urls=media_urls)
+        validity = validity_validate(validity_period)
+        if send_at is not None:
+            send_at_validate(send_at, now=timezone.now())
+        consent_check(account_id=account.id, sender=number.phone_number, recipient=recipient)
+        return _insert(
+            account=account,
+            number=number,
+            to=recipient,
+            body=body,
+            media_urls=media_urls,
+            direction=direction,
+            actor=actor,
+            status_callback=status_callback,
+            status_callback_method=status_callback_method,
+            send_at=send_at,
+            validity=validity,
+            call=call,
+            messaging_service_sid=messaging_service_sid or "",
+        )
+
+
+def carried_text(body: str, media_urls: Sequence[str]) -> str:
+    """What the carrier gets: SMS carries no media, so their URLs follow the body as links."""
+    return "\n".join(filter(None, [body, *media_urls]))
+
+
+def _insert(
+    *,
+    account: Account,
+    number: IncomingPhoneNumber,
+    to: str,
+    body: str,
+    direction: str,
+    actor: str,
+    media_urls: Sequence[str] = (),
+    status_callback: str = "",
+    status_callback_method: str = "POST",
+    send_at: datetime | None = None,
+    validity: int = DEFAULT_VALIDITY_SECONDS,
+    call: Call | None = None,
+    messaging_service_sid: str = "",
+    is_consent_reply: bool = False,
+) -> Message:
+    from messaging.tasks import message_send_task
+
+    counted = segment(carried_text(body, media_urls))
+    message = Message(
+        account=account,
+        direction=direction,
+        from_number=number.phone_number,
+        to_number=to,
+        body=body,
+        status=S.SCHEDULED if send_at else S.QUEUED,
+        encoding=counted.encoding,
+        num_segments=counted.num_segments,
+        num_media=len(media_urls),
+        messaging_service_sid=messaging_service_sid,
+        status_callback=status_callback,
+        status_callback_method=status_callback_method,
+        send_at=send_at,
+        validity_period=validity,
+        phone_number=number,
+        call=call,
+        is_consent_reply=is_consent_reply,
+    )
+    message.save(force_insert=True)
+    _media_add(message, media_urls)
+    audit_record(
+        account_id=account.id,
+        actor=actor,
+        action="message.create",
+        object_sid=message.sid,
+        payload={
+            "to": to,
+            "from": number.phone_number,
+            "direction": direction,
+            "num_segments": counted.num_segments,
+            "num_media": len(media_urls),
+            "send_at": send_at.isoformat() if send_at else "",
+        },
+    )
+    _callback(message, account)
+    if message.status == S.QUEUED:
+        transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)))
+    return message
+
+
+def _media_add(message: Message, urls: Sequence[str]) -> None:
+    Media.objects.bulk_create(
+        Media(
+            account_id=message.account_id,
+            message=message,
+            url=url,
+            content_type=mimetypes.guess_type(url.split("?")[0])[0] or "application/octet-stream",
+        )
+        for url in urls
+    )
+
+
+# Status and callbacks -----------------------------------------------------------------------------
+
+
+def status_params(message: Message, account_sid: str) -> dict[str, str]:
+    """Twilio's status callback parameters for the message as it is now."""
+    params = {
+        "MessageSid": message.sid,
+        "SmsSid": message.sid,
+        "MessageStatus": message.status,
+        "SmsStatus": message.status,
+        "AccountSid": account_sid,
+        "From": message.from_number,
+        "To": message.to_number,
+        "ApiVersion": "2010-04-01",
+    }
+    if message.messaging_service_sid:
+        params["MessagingServiceSid"] = message.messaging_service_sid
+    if message.error_code:
+        params["ErrorCode"] = str(message.error_code)
+    return params
+
+
+def _callback(message: Message, account: Account | None = None) -> None:
+    if not message.status_callback:
+        return
+    account = account or Account.objects.get(id=message.account_id)
+    webhook_enqueue(
+        account=account,
+        url=message.status_callback,
+        method=message.status_callback_method,
+        params=status_params(message, account.sid),
+    )
+
+
+def _advance(
+    message: Message,
+    status: str,
+    account: Account | None = None,
+    *,
+    regardless: dict[str, Any] | None = None,
+    **with_status: Any,
+) -> bool:
+    """Move the (locked) message forward to `status` with `with_status`; `regardless` is saved either
+    way. False, and no callback, when `status` is not ahead of where the message is."""
+    moved = RANK[status] > RANK[message.status]
+    changes = {**(regardless or {}), **(with_status if moved else {})}
+    if moved:
+        changes["status"] = status
+    if not changes:
+        return False
+    for name, value in changes.items():
+        setattr(message, name, value)
+    message.save(update_fields=[*changes, "date_updated"])
+    if moved:
+        _callback(message, account)
+    return moved
+
+
+def _fail(message: Message, code: int, detail: str = "", account: Account | None = None) -> bool:
+    return _advance(
+        message,
+        S.FAILED,
+        account,
+        error_code=code,
+        error_message=detail or ERROR_MESSAGES.get(code, ERROR_MESSAGES[30008]),
+    )
+
+
+def _locked(ids: Iterable[uuid.UUID], **filters: Any) -> list[Message]:
+    return list(
+        Message.objects.select_for_update().filter(id__in=list(ids), **filters).order_by("date_created")
+    )
+
+
+def _locked_sid(sid: str) -> Message | None:
+    message_id = sid_to_uuid(sid, Message.SID_PREFIX)
+    return Message.objects.select_for_update().filter(id=message_id).first() if message_id else None
+
+
+# Handing over to the carrier gateway --------------------------------------------------------------
+
+
+def _connector_names(messages: Sequence[Message]) -> dict[uuid.UUID, str | None]:
+    """Each message's connector: its number's, else the default one; None while none is enabled.
+
+    A number whose connector is disabled waits for it (no silent detour through another carrier).
+    """
+    enabled = dict(Connector.objects.filter(is_enabled=True).values_list("id", "name"))
+    default = (
+        Connector.objects.filter(is_enabled=True, is_default=True).values_list("name", flat=True).first()
+    )
+    chosen = dict(
+        IncomingPhoneNumber.objects.filter(id__in={m.phone_number_id for m in messages}).values_list(
+            "id", "sms_connector_id"
+        )
+    )
+    names: dict[uuid.UUID, str | None] = {}
+    for message in messages:
+        connector_id = chosen.get(message.phone_number_id) if message.phone_number_id else None
+        names[message.id] = enabled.get(connector_id) if connector_id else default
+    return names
+
+
+def _expired(message: Message, now: datetime) -> bool:
+    return (message.send_at or message.date_created) + timedelta(seconds=message.validity_period) <= now
+
+
+def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
+    """Re-check queued messages and append them to their connector's stream after commit.
+
+    Idempotent: only `queued` messages are considered, and handing one over twice is harmless because
+    the gateway claims each SID once. One that expired or whose recipient opted out since it was
+    created fails here; one without an enabled connector stays queued for the sweep to retry.
+    """
+    entries: dict[str, list[streams.HandOver]] = defaultdict(list)
+    with tenant_scope(account_id):
+        messages = _locked(message_ids, status=S.QUEUED)
+        if not messages:
+            return
+        now = timezone.now()
+        opted_out = {
+            (sender, recipient)
+            for sender in {m.from_number for m in messages}
+            for recipient in consent.opted_out_among(
+                account_id=account_id, sender=sender, recipients={m.to_number for m in messages}
+            )
+        }
+        names = _connector_names(messages)
+        handed: dict[str | None, list[uuid.UUID]] = defaultdict(list)
+        for message in messages:
+            if _expired(message, now):
+                _fail(message, 30001)
+            elif (message.from_number, message.to_number) in opted_out and not message.is_consent_reply:
+                _fail(message, 21610)
+            else:
+                name = names[message.id]
+                handed[name].append(message.id)
+                if name:
+                    entries[name].append(_hand_over_entry(message, now))
+        for name, ids in handed.items():
+            Message.objects.filter(id__in=ids).update(connector=name or "", handed_over_at=now)
+        if None in handed:
+            log.warning(
+                "no enabled carrier connector for %d queued message(s); will retry", len(handed[None])
+            )
+        transaction.on_commit(lambda: _publish(entries))
+
+
+def _hand_over_entry(message: Message, now: datetime) -> streams.HandOver:
+    return streams.HandOver(
+        sid=message.sid,
+        account=str(message.account_id),
+        from_=message.from_number,
+        to=message.to_number,
+        body=message.body,
+        validity=_remaining_validity(message, now),
+    )
+
+
+def _remaining_validity(message: Message, now: datetime) -> int:
+    end = (message.send_at or message.date_created) + timedelta(seconds=message.validity_period)
+    return max(1, int((end - now).total_seconds()))
+
+
+def _publish(entries: dict[str, list[streams.HandOver]]) -> None:
+    for name, batch in entries.items():
+        streams.hand_over(name, batch)
+
+
+def message_release_due(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
+    """Scheduled messages whose SendAt has come: queued (with their callback), then handed over."""
+    with tenant_scope(account_id):
+        due = _locked(message_ids, status=S.SCHEDULED, send_at__lte=timezone.now())
+        for message in due:
+            _advance(message, S.QUEUED)
+        if due:
+            message_send(account_id=account_id, message_ids=[m.id for m in due])
+
+
+# The carrier gateway's side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    account_id: uuid.UUID
+    sms: OutboundSms
+
+
+def message_claim(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID], gateway: str) -> list[Claimed]:
+    """Claim queued, unexpired messages for submission: `queued -> sending` in one conditional UPDATE.
+
+    Only the rows this statement changed come back, so however often a message was handed over, and
+    however many gateways read its stream, it is submitted once. Returned in the order given.
+    """
+    with tenant_scope(account_id), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Message._meta.db_table}
+               SET status = 'sending', gateway = %s, handed_over_at = now(), date_updated = now()
+             WHERE id = ANY(%s) AND status = 'queued'
+               AND COALESCE(send_at, date_created) + validity_period * interval '1 second' > now()
+            RETURNING id
+            """,
+            [gateway, list(message_ids)],
+        )
+        claimed = {row[0] for row in cursor.fetchall()}
+        if not claimed:
+            return []
+        messages = {m.id: m for m in Message.objects.filter(id__in=claimed)}
+        account = Account.objects.get(id=account_id)
+        for message in messages.values():
+            _callback(message, account)
+        return _outbound(account_id, [messages[i] for i in message_ids if i in messages])
+
+
+def _outbound(account_id: uuid.UUID, messages: Sequence[Message]) -> list[Claimed]:
+    media: dict[uuid.UUID, list[str]] = defaultdict(list)
+    with_media = [m.id for m in messages if m.num_media]
+    for message_id, url in (
+        Media.objects.filter(message_id__in=with_media)
+        .order_by("date_created")
+        .values_list("message_id", "url")
+    ):
+        media[message_id].append(url)
+    now = timezone.now()
+    return [
+        Claimed(
+            account_id,
+            OutboundSms(
+                message_sid=m.sid,
+                from_number=m.from_number,
+                to=m.to_number,
+                body=carried_text(m.body, media[m.id]),
+                validity_period=_remaining_validity(m, now),
+            ),
+        )
+        for m in messages
+    ]
+
+
+def messages_in_flight(*, gateway: str) -> list[Claimed]:
+    """Messages this gateway claimed but never saw submitted (it stopped or died): to submit again.
+
+    This is the one window where a message may reach the carrier twice: submitted just before the
+    gateway died, before the carrier's answer was recorded.
+    """
+    by_account: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for row in PendingMessage.objects.filter(status=S.SENDING, gateway=gateway).order_by("since"):
+        by_account[row.account_id].append(row.message_id)
+    claimed: list[Claimed] = []
+    for account_id, ids in by_account.items():
+        with tenant_scope(account_id):
+            messages = _locked(ids, status=S.SENDING, gateway=gateway)
+            claimed += _outbound(account_id, messages)
+    return claimed
+
+
+def message_unclaim(*, account_id: uuid.UUID, message_id: uuid.UUID, gateway: str) -> None:
+    """Give back a claim the connector never took (its `send` failed), for the sweep to hand over again.
+
+    The one move backwards, and only from this gateway's own `sending`.
+    """
+    with tenant_scope(account_id):
+        Message.objects.filter(id=message_id, status=S.SENDING, gateway=gateway).update(
+            status=S.QUEUED, gateway="", handed_over_at=timezone.now()
+        )
+
+
+def account_of_pending(message_sid: str) -> uuid.UUID | None:
+    """The account of a message still owed work, from the global table (no tenant needed)."""
+    message_id = sid_to_uuid(message_sid, Message.SID_PREFIX)
+    if message_id is None:
+        return None
+    return PendingMessage.objects.filter(message_id=message_id).values_list("account_id", flat=True).first()
+
+
+def message_submitted(
+    *, account_id: uuid.UUID, message_sid: str, connector: str, carrier_message_ids: Sequence[str]
+) -> None:
+    """The carrier accepted every segment: `sent`, with its ids (which route the receipts back)."""
+    with tenant_scope(account_id):
+        message = _locked_sid(message_sid)
+        if message is not None:
+            _advance(
+                message,
+                S.SENT,
+                regardless={"carrier_message_ids": list(carrier_message_ids), "connector": connector},
+                date_sent=timezone.now(),
+            )
+
+
+def message_refused(*, account_id: uuid.UUID, message_sid: str, error_code: int, detail: str) -> None:
+    with tenant_scope(account_id):
+        message = _locked_sid(message_sid)
+        if message is not None:
+            _fail(message, error_code, detail)
+
+
+def message_receipt(*, receipt: DeliveryReceipt, connector: str) -> bool:
+    """Apply a delivery receipt; False when no message (yet) has that carrier id.
+
+    A message is `delivered` once every segment is; the first segment that is not makes the whole
+    message `undelivered` or `failed` with the carrier's error code.
+    """
+    route = CarrierRoute.objects.filter(
+        connector=connector, carrier_message_id=receipt.carrier_message_id
+    ).first()
+    if route is None:
+        return False
+    with tenant_scope(route.account_id):
+        found = _locked([route.message_id])
+        if not found:
+            return True
+        message = found[0]
+        receipts = {**message.segment_receipts, receipt.carrier_message_id: receipt.status}
+        if receipt.status != S.DELIVERED:
+            code = receipt.error_code or 30008
+            _advance(
+                message,
+                receipt.status,
+                regardless={"segment_receipts": receipts},
+                error_code=code,
+                error_message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[30008]),
+            )
+        elif all(receipts.get(i) == S.DELIVERED for i in message.carrier_message_ids):
+            _advance(message, S.DELIVERED, regardless={"segment_receipts": receipts})
+        else:
+            _advance(message, message.status, regardless={"segment_receipts": receipts})
+    return True
+
+
+# Inbound ------------------------------------------------------------------------------------------
+
+
+def _e164_or_raw(number: str) -> str:
+    """Carriers often drop the '+'; alphanumeric senders stay as they are."""
+    return to_e164(number if number.startswith("+") else f"+{number}") or number
+
+
+def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
+    """Store an inbound message for the number's tenant, apply consent keywords, queue its webhook.
+
+    None when no tenant owns the number (the route is the one lookup made before a tenant is known).
+    """
+    from messaging.tasks import message_webhook_task
+
+    to = _e164_or_raw(sms.to)
+    route = NumberRoute.objects.filter(phone_number=to).first()
+    if route is None:
+        log.info("inbound message for unknown number %s on %s dropped", to, connector)
+        return None
+    with tenant_scope(route.account_id):
+        number = IncomingPhoneNumber.objects.get(id=route.number_id)
+        account = Account.objects.get(id=route.account_id)
+        counted = segment(sms.body)
+        message = Message(
+            account=account,
+            direction=Message.Direction.INBOUND,
+            from_number=_e164_or_raw(sms.from_number),
+            to_number=to,
+            body=sms.body,
+            status=S.RECEIVED,
+            encoding=counted.encoding,
+            num_segments=counted.num_segments,
+            num_media=len(sms.media_urls),
+            connector=connector,
+            carrier_message_ids=[sms.carrier_message_id] if sms.carrier_message_id else [],
+            phone_number=number,
+            date_sent=timezone.now(),
+            is_webhook_pending=bool(number.sms_url or number.sms_fallback_url),
+        )
+        message.save(force_insert=True)
+        _media_add(message, sms.media_urls)
+        audit_record(
+            account_id=account.id,
+            actor=f"carrier:{connector}",
+            action="message.receive",
+            object_sid=message.sid,
+            payload={"from": message.from_number, "to": to, "num_segments": counted.num_segments},
+        )
+        keyword = consent.keyword_of(sms.body)
+        reply = (
+            consent.consent_record(message=message, keyword=keyword, account_name=account.friendly_name)
+            if keyword
+            else None
+        )
+        if reply:
+            _insert(
+                account=account,
+                number=number,
+                to=message.from_number,
+                body=reply,
+                direction=Message.Direction.OUTBOUND_REPLY,
+                actor="worker:messaging",
+                is_consent_reply=True,
+            )
+        if message.is_webhook_pending:
+            transaction.on_commit(lambda: message_webhook_task.delay(str(account.id), str(message.id)))
+        return message
+
+
+def message_webhook_requeue(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
+    """Queue again the SMS webhooks of messages whose task never ran (lost with Redis or a worker)."""
+    from messaging.tasks import message_webhook_task
+
+    with tenant_scope(account_id):
+        ids = list(
+            Message.objects.filter(id__in=list(message_ids), is_webhook_pending=True).values_list(
+                "id", flat=True
+            )
+        )
+        Message.objects.filter(id__in=ids).update(handed_over_at=timezone.now())
+        for message_id in ids:
+            transaction.on_commit(partial(message_webhook_task.delay, str(account_id), str(message_id)))
+
+
+# The sweep ----------------------------------------------------------------------------------------
+
+
+def messages_sweep(*, stale_seconds: float, limit: int = 1000) -> dict[str, int]:
+    """Find the work nobody is doing, across tenants, and do it per tenant: hand over queued messages
+    not handed over for `stale_seconds`, release scheduled ones now due, re-queue owed webhooks.
+
+    Run periodically by the carrier gateway (Celery beat is not needed, and a SendAt is never an ETA:
+    Redis would redeliver anything held past its one-hour visibility timeout).
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=stale_seconds)
+    rows = (
+        PendingMessage.objects.filter(status=S.SCHEDULED, since__lte=now)
+        | PendingMessage.objects.filter(status__in=[S.QUEUED, S.RECEIVED], since__lte=stale)
+    ).order_by("since")[:limit]
+    work: dict[tuple[str, uuid.UUID], list[uuid.UUID]] = defaultdict(list)
+    for row in rows:
+        work[(row.status, row.account_id)].append(row.message_id)
+    counts: dict[str, int] = defaultdict(int)
+    for (status, account_id), ids in work.items():
+        if status == S.SCHEDULED:
+            message_release_due(account_id=account_id, message_ids=ids)
+        elif status == S.QUEUED:
+            message_send(account_id=account_id, message_ids=ids)
+        else:
+            message_webhook_requeue(account_id=account_id, message_ids=ids)
+        counts[status] += len(ids)
+    return dict(counts)
+
+
+# The API's updates --------------------------------------------------------------------------------
+
+
+def message_cancel(*, message: Message, actor: str) -> Message:
+    """Cancel a scheduled message (Twilio's 30409 once it has left `scheduled`)."""
+    with transaction.atomic():
+        locked = _locked([message.id])[0]
+        if locked.status != S.SCHEDULED:
+            raise TwilioError(30409, "This message cannot be canceled", 400)
+        _advance(locked, S.CANCELED)
+        audit_record(
+            account_id=locked.account_id, actor=actor, action="message.cancel", object_sid=locked.sid
+        )
+    return locked
+
+
+def _require_final(message: Message, verb: str) -> None:
+    if not message.is_final:
+        raise TwilioError(20009, f"Cannot {verb} this message before it is complete", 409)
+
+
+def message_redact(*, message: Message, actor: str) -> Message:
+    """Empty the body of a finished message; nothing of it is kept (the audit chain never held it)."""
+    with transaction.atomic():
+        locked = _locked([message.id])[0]
+        _require_final(locked, "redact")
+        locked.body = ""
+        locked.save(update_fields=["body", "date_updated"])
+        audit_record(
+            account_id=locked.account_id, actor=actor, action="message.redact", object_sid=locked.sid
+        )
+    return locked
+
+
+def message_delete(*, message: Message, actor: str) -> None:
+    with transaction.atomic():
+        _require_final(message, "delete")
+        audit_record(
+            account_id=message.account_id, actor=actor, action="message.delete", object_sid=message.sid
+        )
+        message.delete()

@@ -1,0 +1,23 @@
+"""Celery tasks for messaging: hand a message to its carrier, run an inbound message's SMS webhook."""
+
+import uuid
+
+from celery import shared_task
+
+from messaging.replies import message_webhook_run
+from messaging.services import message_send
+
+
+@shared_task(name="messaging.message_send", acks_late=True)
+def message_send_task(account_id: str, message_id: str) -> None:
+    """Idempotent (only a queued message is handed over, and the gateway submits a SID once), so it
+    acknowledges late: a worker killed mid-task hands the message over again, never twice to the carrier."""
+    message_send(account_id=uuid.UUID(account_id), message_ids=[uuid.UUID(message_id)])
+
+
+@shared_task(name="messaging.message_webhook")
+def message_webhook_task(account_id: str, message_id: str) -> None:
+    """Not idempotent (the tenant's app would see the message twice and may reply twice), so it
+    acknowledges early; the task claims the webhook first, and the gateway's sweep re-queues one whose
+    task never started."""
+    message_webhook_run(account_id=uuid.UUID(account_id), message_id=uuid.UUID(message_id))
