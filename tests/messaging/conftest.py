@@ -1,4 +1,5 @@
-"""Fixtures for messaging tests: a tenant number to send from."""
+"""Fixtures for messaging tests: `smsc` and `smsc_factory`, the SMPP carrier sandbox (see
+tests/messaging/smsc.py), and a tenant number to send from."""
 
 import pytest
 
@@ -6,6 +7,7 @@ from core.tenancy import tenant_activate
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
+from tests.messaging.smsc import smsc, smsc_factory  # noqa: F401
 
 SENDER = "+15017122661"
 RECIPIENT = "+14155550123"
