@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from core.api import UnknownResourceView
+from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
 from tenants.api.views import AccountDetailView, AccountListView, KeyDetailView, KeyListView
@@ -31,6 +32,10 @@ api_patterns = [
     path(f"{ACCOUNT}/Calls.json", CallListView.as_view()),
     path(f"{ACCOUNT}/Calls/<str:sid>.json", CallDetailView.as_view()),
     path(f"{ACCOUNT}/Calls/<str:call_sid>/Recordings.json", CallRecordingListView.as_view()),
+    path(f"{ACCOUNT}/Messages.json", MessageListView.as_view()),
+    path(f"{ACCOUNT}/Messages/<str:sid>.json", MessageDetailView.as_view()),
+    path(f"{ACCOUNT}/Messages/<str:message_sid>/Media.json", MediaListView.as_view()),
+    path(f"{ACCOUNT}/Messages/<str:message_sid>/Media/<str:sid>.json", MediaDetailView.as_view()),
     path(f"{ACCOUNT}/Recordings.json", RecordingListView.as_view()),
     path(f"{ACCOUNT}/Recordings/<str:sid>.json", RecordingDetailView.as_view()),
     re_path(
