@@ -73,6 +73,12 @@ def test_ports_credentials_and_trunk_are_rendered(root: Path) -> None:
         assert setting in pjsip
 
 
+def test_the_trunk_is_identified_by_its_own_host(root: Path) -> None:
+    pjsip = render(make(root, trunk_uri="sip:carrier@192.0.2.10:5060"))["pjsip.conf"]
+
+    assert "type = identify\nendpoint = trunk\nmatch = 192.0.2.10\n" in pjsip
+
+
 def test_dialplan_sends_numbers_to_the_app_with_a_fallback(root: Path) -> None:
     text = render(make(root))["extensions.conf"]
 

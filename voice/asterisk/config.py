@@ -239,11 +239,18 @@ rtp_symmetric = yes
 force_rport = yes
 rewrite_contact = yes
 
+; Requests from the trunk's address (calls and SIP MESSAGE alike) are the trunk endpoint's.
 [trunk]
 type = identify
 endpoint = trunk
-match = 127.0.0.1
+match = {trunk_host(instance.trunk_uri)}
 """
+
+
+def trunk_host(trunk_uri: str) -> str:
+    """The host of a sip: URI: `sip:carrier@192.0.2.10:5060` -> `192.0.2.10`."""
+    host_port = trunk_uri.removeprefix("sip:").rpartition("@")[2]
+    return host_port.rsplit(":", 1)[0] if host_port.count(":") == 1 else host_port
 
 
 def rtp_conf(instance: "AsteriskInstance") -> str:
