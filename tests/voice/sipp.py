@@ -245,6 +245,36 @@ def start_uas(
     return run
 
 
+def start_scenario(
+    scenario: Path,
+    *,
+    workdir: Path,
+    local_port: int,
+    target: str | None = None,
+    service: str | None = None,
+    keys: dict[str, str] | None = None,
+    calls: int = 1,
+    timeout_s: float = 20.0,
+) -> SippRun:
+    """Run any scenario file (other test packages keep their own) for `calls` calls, without media.
+
+    With a `target` (host:port) sipp is a client; without one it serves on `local_port` and this
+    returns once it is listening. `keys` fill the scenario's [key] placeholders.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [SIPP, *([target] if target else []), "-sf", str(scenario), "-m", str(calls)]
+    if service is not None:
+        argv += ["-s", service]
+    for key, value in (keys or {}).items():
+        argv += ["-key", key, value]
+    run = SippRun(
+        [*argv, *_common_args(workdir, local_port=local_port, timeout_s=timeout_s)], workdir, timeout_s
+    )
+    if target is None:
+        _wait_bound(run, local_port)
+    return run
+
+
 def _wait_bound(run: SippRun, port: int, timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
