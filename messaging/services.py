@@ -454,6 +454,7 @@ def message_release_due(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUI
 @dataclass(frozen=True)
 class Claimed:
     account_id: uuid.UUID
+    connector: str
     sms: OutboundSms
 
 
@@ -497,6 +498,7 @@ def _outbound(account_id: uuid.UUID, messages: Sequence[Message]) -> list[Claime
     return [
         Claimed(
             account_id,
+            m.connector,
             OutboundSms(
                 message_sid=m.sid,
                 from_number=m.from_number,

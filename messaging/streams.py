@@ -31,8 +31,8 @@ def stream_key(connector: str) -> str:
 
 @cache
 def client() -> redis.Redis:
-    """One connection pool per process (redis-py's pool is thread-safe)."""
-    return redis.Redis.from_url(settings.REDIS_URL)
+    """One connection pool per process (redis-py's pool is thread-safe); strings in and out."""
+    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 
 
 def hand_over(connector: str, entries: Sequence[HandOver]) -> None:

@@ -29,10 +29,10 @@ BEGIN
     ELSIF TG_OP = 'UPDATE' THEN
         DELETE FROM messaging_pendingmessage WHERE message_id = NEW.id;
     END IF;
-    IF NEW.status IN ('delivered', 'undelivered', 'failed', 'canceled') THEN
-        DELETE FROM messaging_carrierroute WHERE message_id = NEW.id;
-    ELSIF NEW.direction <> 'inbound' AND NEW.connector <> ''
-          AND NEW.carrier_message_ids IS DISTINCT FROM OLD.carrier_message_ids THEN
+    -- Routes stay while the message exists: a late receipt for a finished message is then found
+    -- (and ignored) rather than retried as unknown.
+    IF NEW.direction <> 'inbound' AND NEW.connector <> ''
+       AND NEW.carrier_message_ids IS DISTINCT FROM OLD.carrier_message_ids THEN
         INSERT INTO messaging_carrierroute (connector, carrier_message_id, account_id, message_id)
         SELECT NEW.connector, carrier_id, NEW.account_id, NEW.id FROM unnest(NEW.carrier_message_ids) AS carrier_id
         ON CONFLICT (connector, carrier_message_id) DO UPDATE

@@ -1,16 +1,30 @@
 """Fixtures for messaging tests: `smsc` and `smsc_factory`, the SMPP carrier sandbox (see
-tests/messaging/smsc.py), and a tenant number to send from."""
+tests/messaging/smsc.py); a tenant number to send from; and `Live`, committed data for tests whose
+other half (the carrier gateway, Celery, the ASGI server) runs in other threads or processes."""
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from core.tenancy import tenant_activate
+from core.tenancy import tenant_activate, tenant_scope
+from messaging import streams
+from messaging.gateway import CarrierGateway, connector_factory
+from messaging.models import Connector, Message
+from messaging.services import message_create
+from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
-from tests.conftest import Tenant
-from tests.messaging.smsc import smsc, smsc_factory  # noqa: F401
+from tests.conftest import Tenant, make_tenant
+from tests.messaging.smsc import Smsc, smsc, smsc_factory  # noqa: F401
 
 SENDER = "+15017122661"
 RECIPIENT = "+14155550123"
+_numbers = itertools.count(100)  # committed numbers are global: each live test takes new ones
 
 
 @pytest.fixture
@@ -18,3 +32,114 @@ def sender(tenant_a: Tenant) -> IncomingPhoneNumber:
     """Tenant A's number, inside the test's transaction (which is scoped to tenant A)."""
     tenant_activate(tenant_a.account.id)
     return number_create(account=tenant_a.account, actor="test", phone_number=SENDER)
+
+
+def new_number() -> str:
+    return f"+1646555{next(_numbers):04d}"
+
+
+@dataclass
+class Live:
+    """A committed tenant with a number of its own, and helpers to send and to look."""
+
+    tenant: Tenant
+    number: str
+
+    @contextmanager
+    def db(self) -> Iterator[None]:
+        with tenant_scope(self.tenant.account.id):
+            yield
+
+    def give_number(self, **settings: Any) -> IncomingPhoneNumber:
+        with self.db():
+            return number_create(
+                account=self.tenant.account, actor="test", phone_number=new_number(), **settings
+            )
+
+    def send(self, body: str = "Hello", to: str = RECIPIENT, **options: Any) -> Message:
+        options.setdefault("from_", self.number)
+        with self.db():
+            return message_create(account=self.tenant.account, to=to, body=body, actor="test", **options)
+
+    def get(self, sid: str) -> Message:
+        with self.db():
+            return Message.objects.get(id=sid[2:])
+
+    def messages(self, **filters: Any) -> list[Message]:
+        with self.db():
+            return list(Message.objects.filter(**filters).order_by("date_created"))
+
+    def wait(self, sid: str, *statuses: str, timeout: float = 20) -> Message:
+        deadline = time.monotonic() + timeout
+        while (message := self.get(sid)).status not in statuses:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{sid} is {message.status} ({message.error_code}), not {statuses}")
+            time.sleep(0.05)
+        return message
+
+    def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while not (found := predicate()):
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}")
+            time.sleep(0.05)
+        return found
+
+    def callbacks(self, sid: str) -> list[dict[str, str]]:
+        """The status callbacks queued for a message, in order."""
+        with self.db():
+            deliveries = WebhookDelivery.objects.order_by("date_created", "id")
+            return [d.params for d in deliveries if d.params.get("MessageSid") == sid]
+
+
+@pytest.fixture
+def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[Live]:
+    """Unblocks the database for the whole test (other threads use it too)."""
+    with django_db_blocker.unblock():
+        tenant = make_tenant("Texting clinic")
+        found = Live(tenant, "")
+        found.number = found.give_number().phone_number
+        yield found
+        # Whatever the test left unfinished must not be picked up by a later test's sweep.
+        with found.db():
+            Message.objects.exclude(status__in=Message.FINAL).update(status=Message.Status.FAILED)
+
+
+def smpp_connector(running: Smsc, name: str = "smsc", *, is_default: bool = True) -> Connector:
+    """A committed Connector row for a running SMSC, with an empty stream."""
+    if is_default:
+        Connector.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
+    row, _ = Connector.objects.update_or_create(
+        name=name,
+        defaults={
+            "kind": Connector.Kind.SMPP,
+            "host": running.host,
+            "port": running.port,
+            "system_id": running.system_id,
+            "is_default": is_default,
+            "is_enabled": True,
+        },
+    )
+    row.set_password(running.password)
+    row.save()
+    streams.client().delete(streams.stream_key(name))
+    return row
+
+
+@contextmanager
+def running_gateway(*rows: Connector, name: str = "gw-test", **options: Any) -> Iterator[CarrierGateway]:
+    """The carrier gateway in this process (its threads), started on `rows` and shut down after."""
+    options.setdefault("stale_seconds", 30)
+    options.setdefault("sweep_seconds", 0.2)
+    gateway = CarrierGateway(
+        name=name, connectors={row.name: connector_factory(row) for row in rows}, **options
+    )
+    gateway.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not all(c.is_connected for c in gateway.connectors.values()):
+            assert time.monotonic() < deadline, "the gateway's connectors did not bind"
+            time.sleep(0.05)
+        yield gateway
+    finally:
+        gateway.shutdown()

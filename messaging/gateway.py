@@ -1,0 +1,344 @@
+"""The carrier gateway (`manage.py carrier_gateway`): the one process that talks to carriers.
+
+For each enabled `Connector` it runs the connector and a reader thread on that connector's Redis
+stream (consumer group `gateway`, one consumer per gateway name). A reader takes a batch of entries,
+claims the messages in PostgreSQL (`queued -> sending` in one conditional UPDATE per tenant, see
+`services.message_claim`), hands only the claimed ones to `connector.send`, then acknowledges and
+deletes the entries. So a SID handed over any number of times, read by any number of gateways, is
+submitted once; the stream is only a doorbell.
+
+The connectors report through `GatewayEvents`, on their own threads and in the carrier's order,
+straight into messaging.services: the write is done before the connector answers the carrier, so a
+receipt or an inbound message is never acknowledged and then lost. A receipt that arrives before
+the submission it answers is recorded (carriers may send it on another bind, to another gateway) is
+kept and tried again for a while. A sweeper thread does the work nobody else is doing
+(`services.messages_sweep`). On start the gateway resubmits the messages it
+had claimed but not seen submitted before it last stopped: the one at-least-once window.
+
+The gateway crosses tenants but never bypasses row-level security: it reads the two global tables
+(ids only) and does every tenant's work inside that tenant's `tenant_scope`.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+import redis
+from django.db import close_old_connections
+from django.utils.module_loading import import_string
+
+from messaging import services, streams
+from messaging.carriers.base import CarrierEvents, DeliveryReceipt, InboundSms, OutboundSms
+from messaging.models import Connector
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CONNECTOR_CLASSES = {
+    Connector.Kind.SMPP: "messaging.carriers.smpp.SmppConnector",
+    Connector.Kind.SIP: "messaging.carriers.sip.SipMessageConnector",
+}
+BATCH_SIZE = 200  # stream entries per read, so one claim UPDATE per tenant covers up to this many
+BLOCK_MS = 1000  # how long a read waits for entries; also how soon a reader notices `stop`
+STALE_SECONDS = 30.0  # a queued message not handed over for this long is handed over again
+SWEEP_SECONDS = 5.0
+TICK_SECONDS = 0.5  # how often deferred receipts are tried again
+# A carrier may send a receipt on another bind (another gateway) before the submission it answers is
+# recorded; such a receipt is tried again for this long before it is dropped as unknown.
+RECEIPT_RETRY_SECONDS = 120.0
+
+
+class CarrierConnector(Protocol):
+    """What the gateway needs of a connector (messaging/carriers/smpp.py, sip.py)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def send(self, sms: OutboundSms) -> None: ...
+
+    @property
+    def is_connected(self) -> bool: ...
+
+
+ConnectorFactory = Callable[[CarrierEvents], CarrierConnector]
+
+
+def connector_factory(row: Connector) -> ConnectorFactory:
+    """How to build the connector a `Connector` row describes, by kind."""
+    if row.kind == Connector.Kind.SMPP:
+        settings: dict[str, Any] = {
+            "host": row.host,
+            "port": row.port,
+            "system_id": row.system_id,
+            "password": row.password,
+            "system_type": row.system_type,
+            "window": row.window,
+            "max_per_second": row.max_per_second,
+            "enquire_link_seconds": row.enquire_link_seconds,
+        }
+    else:
+        settings = {
+            "ari_url": row.ari_url,
+            "ari_username": row.ari_username,
+            "ari_password": row.password,
+            "ari_app": row.ari_app,
+            "endpoint": row.endpoint,
+            "trunk_uri": row.trunk_uri,
+            "window": row.window,
+        }
+    cls = import_string(CONNECTOR_CLASSES[Connector.Kind(row.kind)])
+    return lambda events: cls(name=row.name, events=events, **settings)
+
+
+def _db_work(work: Callable[[], T]) -> T:
+    """Run one unit of database work from a long-lived thread, leaving no stale connection behind."""
+    close_old_connections()
+    try:
+        return work()
+    finally:
+        close_old_connections()
+
+
+class GatewayEvents:
+    """`CarrierEvents` for one connector, written through messaging.services as they arrive.
+
+    Raising from `received` or `receipt` makes the connector refuse the carrier's PDU, so the carrier
+    delivers it again: nothing is acknowledged before it is stored.
+    """
+
+    def __init__(self, gateway: "CarrierGateway", connector: str) -> None:
+        self.gateway = gateway
+        self.connector = connector
+
+    def _account(self, message_sid: str) -> uuid.UUID | None:
+        account_id = self.gateway.in_flight.pop(message_sid, None) or _db_work(
+            lambda: services.account_of_pending(message_sid)
+        )
+        if account_id is None:
+            log.warning("%s: report for unknown message %s ignored", self.connector, message_sid)
+        return account_id
+
+    def submitted(self, message_sid: str, carrier_message_ids: list[str]) -> None:
+        account_id = self._account(message_sid)
+        if account_id is not None:
+            _db_work(
+                lambda: services.message_submitted(
+                    account_id=account_id,
+                    message_sid=message_sid,
+                    connector=self.connector,
+                    carrier_message_ids=carrier_message_ids,
+                )
+            )
+
+    def refused(self, message_sid: str, error_code: int, detail: str) -> None:
+        account_id = self._account(message_sid)
+        if account_id is not None:
+            _db_work(
+                lambda: services.message_refused(
+                    account_id=account_id, message_sid=message_sid, error_code=error_code, detail=detail
+                )
+            )
+
+    def receipt(self, receipt: DeliveryReceipt) -> None:
+        if not _db_work(lambda: services.message_receipt(receipt=receipt, connector=self.connector)):
+            self.gateway.defer_receipt(self.connector, receipt)
+
+    def received(self, sms: InboundSms) -> None:
+        _db_work(lambda: services.message_receive(sms=sms, connector=self.connector))
+
+
+class CarrierGateway:
+    def __init__(
+        self,
+        *,
+        name: str,
+        connectors: Mapping[str, ConnectorFactory],
+        stale_seconds: float = STALE_SECONDS,
+        sweep_seconds: float = SWEEP_SECONDS,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.name = name
+        self.stale_seconds = stale_seconds
+        self.sweep_seconds = sweep_seconds
+        self.batch_size = batch_size
+        self.connectors: dict[str, CarrierConnector] = {
+            connector: build(GatewayEvents(self, connector)) for connector, build in connectors.items()
+        }
+        self.in_flight: dict[str, uuid.UUID] = {}  # SID -> account, until its submitted/refused report
+        self.deferred: list[tuple[float, str, DeliveryReceipt]] = []  # (first seen, connector, receipt)
+        self.deferred_lock = threading.Lock()
+        self.redis: redis.Redis = streams.client()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    # Running
+
+    def run(self) -> None:
+        """Start, serve until `stop()` (a signal handler calls it), then shut down cleanly."""
+        self.start()
+        self.stopping.wait()
+        self.shutdown()
+
+    def start(self) -> None:
+        for connector in self.connectors.values():
+            connector.start()
+        self.resubmit_in_flight()
+        for name in self.connectors:
+            self._ensure_group(name)
+            while self.read_once(name, pending=True):
+                pass
+            self._spawn(f"gateway-read-{name}", self._read_loop, name)
+        self._spawn("gateway-sweep", self._sweep_loop)
+        log.info(
+            "carrier gateway %s ready with connectors: %s", self.name, ", ".join(self.connectors) or "none"
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def shutdown(self) -> None:
+        """Stop reading, then stop the connectors (which unblocks a reader waiting in `send`)."""
+        self.stopping.set()
+        for connector in self.connectors.values():
+            connector.stop()
+        for thread in self.threads:
+            thread.join(timeout=BLOCK_MS / 1000 + 10)
+        log.info("carrier gateway %s stopped", self.name)
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _read_loop(self, connector: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.read_once(connector)
+            except Exception:
+                log.exception("reading the stream of %s failed; retrying", connector)
+                self.stopping.wait(1)
+
+    def _sweep_loop(self) -> None:
+        next_sweep = time.monotonic() + self.sweep_seconds
+        while not self.stopping.wait(min(TICK_SECONDS, self.sweep_seconds)):
+            try:
+                self.retry_receipts()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.sweep_seconds
+                    self.sweep_once()
+            except Exception:
+                log.exception("the sweep failed; retrying")
+
+    # Single steps (what the loops repeat; tests call them directly)
+
+    def _ensure_group(self, connector: str) -> None:
+        try:
+            self.redis.xgroup_create(streams.stream_key(connector), streams.GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def read_once(self, connector: str, *, pending: bool = False) -> int:
+        """Read one batch of the connector's stream, submit what can be claimed; entries handled.
+
+        `pending` re-reads entries this consumer read before but never acknowledged (it died).
+        """
+        key = streams.stream_key(connector)
+        found: Any = self.redis.xreadgroup(
+            streams.GROUP,
+            self.name,
+            {key: "0" if pending else ">"},
+            count=self.batch_size,
+            block=None if pending else BLOCK_MS,
+        )
+        entries = [entry for _, batch in found or [] for entry in batch]
+        if not entries:
+            return 0
+        by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for _, fields in entries:
+            try:
+                account_id = uuid.UUID(fields["account"])
+                message_id = uuid.UUID(fields["sid"][2:])
+            except (KeyError, TypeError, ValueError):  # TypeError: an entry deleted while pending
+                log.warning("%s: malformed stream entry %r dropped", connector, fields)
+                continue
+            by_account.setdefault(account_id, []).append(message_id)
+        for account_id, message_ids in by_account.items():
+            claimed = _db_work(
+                partial(
+                    services.message_claim, account_id=account_id, message_ids=message_ids, gateway=self.name
+                )
+            )
+            self._submit(connector, claimed)
+        ids = [entry_id for entry_id, _ in entries]
+        self.redis.xack(key, streams.GROUP, *ids)
+        self.redis.xdel(key, *ids)
+        return len(entries)
+
+    def _submit(self, connector: str, claimed: list[services.Claimed]) -> None:
+        for item in claimed:
+            sid = item.sms.message_sid
+            self.in_flight[sid] = item.account_id
+            try:
+                self.connectors[connector].send(item.sms)
+            except Exception:
+                log.exception("%s did not take %s; handing it back", connector, sid)
+                self.in_flight.pop(sid, None)
+                _db_work(
+                    partial(
+                        services.message_unclaim,
+                        account_id=item.account_id,
+                        message_id=uuid.UUID(sid[2:]),
+                        gateway=self.name,
+                    )
+                )
+
+    def resubmit_in_flight(self) -> int:
+        """Submit again what this gateway claimed and never saw submitted (see the module docstring)."""
+        claimed = _db_work(lambda: services.messages_in_flight(gateway=self.name))
+        by_connector: dict[str, list[services.Claimed]] = {}
+        for item in claimed:
+            if item.connector in self.connectors:
+                by_connector.setdefault(item.connector, []).append(item)
+            else:
+                log.warning(
+                    "message %s was claimed for connector %s, not run here",
+                    item.sms.message_sid,
+                    item.connector,
+                )
+        for connector, items in by_connector.items():
+            log.warning("resubmitting %d message(s) left in sending on %s", len(items), connector)
+            self._submit(connector, items)
+        return len(claimed)
+
+    def defer_receipt(self, connector: str, receipt: DeliveryReceipt) -> None:
+        with self.deferred_lock:
+            self.deferred.append((time.monotonic(), connector, receipt))
+
+    def retry_receipts(self) -> None:
+        """Apply the deferred receipts whose message is now known; drop those too old to hope for."""
+        with self.deferred_lock:
+            pending, self.deferred = self.deferred, []
+        still: list[tuple[float, str, DeliveryReceipt]] = []
+        for first_seen, connector, receipt in pending:
+            if _db_work(partial(services.message_receipt, receipt=receipt, connector=connector)):
+                continue
+            if time.monotonic() - first_seen < RECEIPT_RETRY_SECONDS:
+                still.append((first_seen, connector, receipt))
+            else:
+                log.warning(
+                    "%s: receipt for unknown carrier id %s dropped", connector, receipt.carrier_message_id
+                )
+        with self.deferred_lock:
+            self.deferred[:0] = still
+
+    def sweep_once(self) -> dict[str, int]:
+        done: dict[str, int] = _db_work(lambda: services.messages_sweep(stale_seconds=self.stale_seconds))
+        if done:
+            log.info("sweep: %s", done)
+        return done
