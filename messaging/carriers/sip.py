@@ -158,14 +158,8 @@ class SipMessageConnector:
         backoff = 0.2
         while not self._stop.is_set():
             try:
-                await self._client.request(
-                    "PUT",
-                    f"/applications/{app}/eventFilter",
-                    body={"allowed": [{"type": kind} for kind in EVENT_TYPES]},
-                )
-                await self._client.request(
-                    "POST", f"/applications/{app}/subscription", params={"eventSource": self._event_source}
-                )
+                await self._client.allow_events(*EVENT_TYPES)
+                await self._client.subscribe(self._event_source)
             except (AriError, httpx.HTTPError) as exc:
                 log.warning(
                     "connector %s: subscribing %s to %s failed (%s); again in %.1f s",
@@ -211,11 +205,13 @@ class SipMessageConnector:
         backoff = 0.2
         while True:
             try:
-                await self._client.request("PUT", "/endpoints/sendMessage", body=self._send_body(sms))
+                await self._client.send_message(
+                    to=f"pjsip:{self.endpoint}/sip:{sms.to}@{self._trunk_host}",
+                    from_=sms.from_number,  # Asterisk makes it <sip:number@its own address>
+                    body=sms.body,
+                    headers={SID_HEADER: sms.message_sid},
+                )
             except AriError as exc:
-                if exc.status == 0:  # sent over the websocket, no reply: unknown
-                    self._refuse_unknown(sms, exc)
-                    return
                 if exc.status not in RETRY_STATUSES:
                     self._emit(self.events.refused, sms.message_sid, UNKNOWN_ERROR, str(exc))
                     return
@@ -223,7 +219,8 @@ class SipMessageConnector:
             except NOT_SENT_ERRORS as exc:
                 reason = exc
             except httpx.TransportError as exc:
-                self._refuse_unknown(sms, exc)
+                detail = f"no answer from Asterisk ({exc!r}); the message may have gone out"
+                self._emit(self.events.refused, sms.message_sid, UNKNOWN_ERROR, detail)
                 return
             else:
                 self._emit(self.events.submitted, sms.message_sid, [sms.message_sid])
@@ -241,20 +238,6 @@ class SipMessageConnector:
             await _wait(self._draining, backoff)
             backoff = min(MAX_BACKOFF_S, backoff * 2)
 
-    def _send_body(self, sms: OutboundSms) -> dict[str, Any]:
-        # In the JSON body, not the query string: Asterisk answers 400 to a request line as long as a
-        # 1,600-character body makes it. `variables` become SIP headers of the MESSAGE.
-        return {
-            "to": f"pjsip:{self.endpoint}/sip:{sms.to}@{self._trunk_host}",
-            "from": sms.from_number,  # Asterisk makes it <sip:number@its own address>
-            "body": sms.body,
-            "variables": {SID_HEADER: sms.message_sid},
-        }
-
-    def _refuse_unknown(self, sms: OutboundSms, exc: Exception) -> None:
-        detail = f"no answer from Asterisk ({exc}); the message may have gone out"
-        self._emit(self.events.refused, sms.message_sid, UNKNOWN_ERROR, detail)
-
     async def _shutdown(self) -> None:
         self._draining.set()
         self._outbox.put_nowait(None)
@@ -266,15 +249,7 @@ class SipMessageConnector:
             log.warning("connector %s: %d messages not submitted at stop", self.name, left)
         if self._subscribed:
             with contextlib.suppress(AriError, httpx.HTTPError, TimeoutError):
-                await asyncio.wait_for(
-                    self._client.request(
-                        "DELETE",
-                        f"/applications/{self._client.app}/subscription",
-                        params={"eventSource": self._event_source},
-                        gone_ok=True,
-                    ),
-                    timeout=2.0,
-                )
+                await asyncio.wait_for(self._client.unsubscribe(self._event_source), timeout=2.0)
             self._subscribed = False
         self._stop.set()
 

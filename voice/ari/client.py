@@ -229,6 +229,41 @@ class AriClient:
             body={"disallowed": [{"type": kind} for kind in types]},
         )
 
+    async def allow_events(self, *types: str) -> None:
+        """Let only these event types reach the app (the other way round from `ignore_events`)."""
+        await self.request(
+            "PUT",
+            f"/applications/{self.app}/eventFilter",
+            body={"allowed": [{"type": kind} for kind in types]},
+        )
+
+    async def subscribe(self, event_source: str) -> None:
+        """Send the app the events of `event_source` (e.g. `endpoint:PJSIP/trunk`); Asterisk forgets
+        this when it restarts."""
+        await self.request(
+            "POST", f"/applications/{self.app}/subscription", params={"eventSource": event_source}
+        )
+
+    async def unsubscribe(self, event_source: str) -> None:
+        await self.request(
+            "DELETE",
+            f"/applications/{self.app}/subscription",
+            params={"eventSource": event_source},
+            gone_ok=True,
+        )
+
+    async def send_message(self, *, to: str, from_: str, body: str, headers: dict[str, str]) -> None:
+        """Send a text (SIP MESSAGE for a `pjsip:` destination), each of `headers` as a header of it.
+
+        202 means Asterisk queued it, not that the far end took it. The parameters travel in the JSON
+        body: a long text in the query string makes Asterisk answer 400.
+        """
+        await self.request(
+            "PUT",
+            "/endpoints/sendMessage",
+            body={"to": to, "from": from_, "body": body, "variables": headers},
+        )
+
     async def app_channel_ids(self) -> list[str]:
         app = await self.request("GET", f"/applications/{self.app}")
         return list(app.get("channel_ids", []))
