@@ -6,6 +6,9 @@ redacted body or a deleted recording leaves no trace here. A page of a timeline 
 the `item_timeline` index, newest first by (`occurred_at`, `id`).
 """
 
+import operator
+from functools import reduce
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -73,15 +76,25 @@ class Note(TenantModel):
         indexes = [GinIndex(search_vector("text"), name="note_text_search")]
 
 
+class ItemKind(models.TextChoices):
+    """What a timeline item shows; each value is also the name of the reference field it sets."""
+
+    CALL = "call"
+    MESSAGE = "message"
+    RECORDING = "recording"
+    NOTE = "note"
+
+
+def _only_reference(kind: str) -> Q:
+    return Q(kind=kind, **{f"{other}__isnull": other != kind for other in ItemKind.values})
+
+
 class Item(TenantModel):
-    """One entry in a conversation's timeline; exactly one of its references is set, per `kind`."""
+    """One entry in a conversation's timeline; exactly the reference named by `kind` is set."""
 
     SID_PREFIX = "TI"
 
-    class Kind(models.TextChoices):
-        CALL = "call"
-        RECORDING = "recording"
-        NOTE = "note"
+    Kind = ItemKind
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -90,6 +103,9 @@ class Item(TenantModel):
     call = models.ForeignKey(
         "voice.Call", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    message = models.ForeignKey(
+        "messaging.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     recording = models.ForeignKey(
         "voice.Recording", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -97,20 +113,16 @@ class Item(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "-occurred_at", "-id"], name="item_timeline")]
-        # One item per call, recording or note: logging the same thing twice changes nothing.
         constraints = [
-            models.UniqueConstraint(
-                fields=["call"], condition=Q(call__isnull=False), name="item_unique_call"
-            ),
-            models.UniqueConstraint(
-                fields=["recording"], condition=Q(recording__isnull=False), name="item_unique_recording"
+            # One item per call, message or recording: logging the same thing twice changes nothing.
+            *(
+                models.UniqueConstraint(
+                    fields=[kind], condition=Q(**{f"{kind}__isnull": False}), name=f"item_unique_{kind}"
+                )
+                for kind in ("call", "message", "recording")
             ),
             models.CheckConstraint(
-                condition=(
-                    Q(kind="call", call__isnull=False, recording__isnull=True, note__isnull=True)
-                    | Q(kind="recording", call__isnull=True, recording__isnull=False, note__isnull=True)
-                    | Q(kind="note", call__isnull=True, recording__isnull=True, note__isnull=False)
-                ),
+                condition=reduce(operator.or_, map(_only_reference, ItemKind.values)),
                 name="item_one_reference",
             ),
         ]

@@ -17,12 +17,13 @@ from django.db.models.expressions import RawSQL
 
 from conversations.models import SEARCH_CONFIG, Conversation, Item, Note, search_vector
 from core.sids import sid_to_uuid
+from messaging.models import Message
 from tenants.models import Account
 
 Row = TypeVar("Row", bound=Model)
 
 # What every timeline row shows, fetched in the page's one query.
-ITEM_RELATED = ("call", "recording", "note", "note__author")
+ITEM_RELATED = ("call", "message", "recording", "note", "note__author")
 
 
 class InvalidCursor(ValueError):
@@ -107,15 +108,27 @@ def item_list(*, conversation: Conversation, after: Cursor | None, size: int) ->
 
 
 def item_search(*, account: Account, text: str, after: Cursor | None, size: int) -> Page[Item]:
-    """Notes whose text matches a web-search style query (`"exact phrase" -word or`), newest first.
+    """Texts and notes matching a web-search style query (`"exact phrase" -word or`), newest first.
 
-    The match runs on the GIN expression index; the page's items are then read in a second query.
+    Bodies are searched in the messages table itself (a redacted body is simply gone), each source
+    on its GIN expression index; the page's items are then read with what they show in one query.
     """
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-    notes = Note.objects.for_account(account).annotate(match=search_vector("text")).filter(match=query)
-    hits = Item.objects.for_account(account).filter(note__in=notes.values("id"))
-    page = _page(hits.only("id", "occurred_at"), time_field="occurred_at", after=after, size=size)
-    by_id = Item.objects.select_related("conversation__contact", *ITEM_RELATED).in_bulk(
-        [r.id for r in page.rows]
-    )
-    return Page([by_id[row.id] for row in page.rows], page.next_cursor)
+    matches = {
+        "message": Message.objects.for_account(account).annotate(match=search_vector("body")),
+        "note": Note.objects.for_account(account).annotate(match=search_vector("text")),
+    }
+    hits = [
+        _older(
+            Item.objects.for_account(account)
+            .filter(**{f"{kind}__in": rows.filter(match=query).values("id")})
+            .only("id", "occurred_at"),
+            time_field="occurred_at",
+            after=after,
+        )
+        for kind, rows in matches.items()
+    ]
+    page = _first(hits[0].union(*hits[1:], all=True), time_field="occurred_at", size=size)
+    related = Item.objects.select_related("conversation__contact", *ITEM_RELATED)
+    found = related.in_bulk([row.id for row in page.rows])
+    return Page([found[row.id] for row in page.rows], page.next_cursor)

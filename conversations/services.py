@@ -1,8 +1,9 @@
 """Every write to conversation history: the hooks other apps call, notes, and marking a thread read.
 
-The `conversation_log_*` hooks are what voice (and messaging) call after their own transaction
-commits. Each opens its own tenant-scoped transaction, is idempotent (logging the same call twice
-leaves one item) and does nothing for a party that has no E.164 number (`anonymous`, a SIP URI).
+The `conversation_log_*` hooks are what voice and messaging call once a call, recording or
+message is stored. Each opens its own tenant-scoped transaction, is idempotent (logging the same
+call twice leaves one item) and does nothing for a party without an E.164 number (`anonymous`, a
+SIP URI, an alphanumeric sender).
 """
 
 import re
@@ -17,29 +18,26 @@ from django.utils import timezone
 from compliance.services import audit_record
 from conversations.models import Contact, Conversation, Item, Note
 from core.tenancy import tenant_scope
+from messaging.models import Message
 from tenants.models import Account, User
 from voice.models import Call, Recording
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 
-def _thread(*, direction: str, from_number: str, to_number: str) -> tuple[str, str] | None:
-    """(the tenant's number, the contact's number): the contact is the remote party.
+def _conversation(
+    *, account_id: uuid.UUID, direction: str, from_number: str, to_number: str, at: datetime
+) -> Conversation | None:
+    """The thread of the tenant's number and the remote party, created the first time they talk.
 
-    That is `From` for inbound traffic and `To` for outbound; None when either is not E.164.
+    The contact is the remote party: `From` for inbound traffic, `To` for outbound. None when
+    either side has no E.164 number.
     """
     tenant_number, contact_number = (
         (to_number, from_number) if direction == "inbound" else (from_number, to_number)
     )
     if not (E164.match(tenant_number) and E164.match(contact_number)):
         return None
-    return tenant_number, contact_number
-
-
-def _conversation(
-    *, account_id: uuid.UUID, tenant_number: str, contact_number: str, first_at: datetime
-) -> Conversation:
-    """The thread for this pair, created (with its contact) the first time they talk."""
     found = Conversation.objects.filter(
         account_id=account_id, tenant_number=tenant_number, contact__phone_number=contact_number
     ).first()
@@ -47,10 +45,7 @@ def _conversation(
         return found
     contact, _ = Contact.objects.get_or_create(account_id=account_id, phone_number=contact_number)
     conversation, _ = Conversation.objects.get_or_create(
-        account_id=account_id,
-        tenant_number=tenant_number,
-        contact=contact,
-        defaults={"last_activity_at": first_at},
+        account_id=account_id, tenant_number=tenant_number, contact=contact, defaults={"last_activity_at": at}
     )
     return conversation
 
@@ -79,15 +74,12 @@ def _call_conversation(call: Call) -> Conversation | None:
     """A call's thread; a <Dial> leg (`outbound-dial`) has none, it is part of its parent call."""
     if call.direction == Call.Direction.OUTBOUND_DIAL:
         return None
-    thread = _thread(direction=call.direction, from_number=call.from_number, to_number=call.to_number)
-    if thread is None:
-        return None
-    tenant_number, contact_number = thread
     return _conversation(
         account_id=call.account_id,
-        tenant_number=tenant_number,
-        contact_number=contact_number,
-        first_at=call.date_created,
+        direction=call.direction,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        at=call.date_created,
     )
 
 
@@ -105,6 +97,28 @@ def conversation_log_call(*, call: Call) -> None:
             occurred_at=call.date_created,
         )
         _append(conversation, item, is_inbound=call.direction == Call.Direction.INBOUND)
+
+
+def conversation_log_message(*, message: Message) -> None:
+    """Put a text in its conversation (once), inbound or outbound, whatever its status."""
+    with tenant_scope(message.account_id):
+        conversation = _conversation(
+            account_id=message.account_id,
+            direction=message.direction,
+            from_number=message.from_number,
+            to_number=message.to_number,
+            at=message.date_created,
+        )
+        if conversation is None:
+            return
+        item = Item(
+            account_id=message.account_id,
+            conversation=conversation,
+            kind=Item.Kind.MESSAGE,
+            message=message,
+            occurred_at=message.date_created,
+        )
+        _append(conversation, item, is_inbound=message.direction == Message.Direction.INBOUND)
 
 
 def conversation_log_recording(*, recording: Recording) -> None:
@@ -148,6 +162,25 @@ def note_add(
             payload={"conversation": conversation.sid, "text": text},
         )
     return note
+
+
+def conversation_reply(*, account: Account, conversation: Conversation, body: str, actor: str) -> Message:
+    """Text the contact from the conversation's number, with every check the Messages API makes
+    (opt-out, length); the text is in the timeline when this returns."""
+    # Imported here: messaging.services calls this module's hooks.
+    from messaging.services import message_create
+
+    with transaction.atomic():
+        message = message_create(
+            account=account,
+            to=conversation.contact.phone_number,
+            from_=conversation.tenant_number,
+            body=body,
+            direction=Message.Direction.OUTBOUND_API,
+            actor=actor,
+        )
+        conversation_log_message(message=message)
+    return message
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:

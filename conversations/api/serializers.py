@@ -12,6 +12,7 @@ from rest_framework import serializers
 from conversations.models import Contact, Conversation, Item, Note
 from core.api import account_path
 from core.sids import make_sid
+from messaging.models import Message
 from voice.models import Call, Recording
 
 API_ROOT = "/api/v1"
@@ -40,6 +41,17 @@ class CallSummary(serializers.Serializer):
     uri = serializers.CharField(help_text="The call in the Twilio-compatible API.")
 
 
+class MessageSummary(serializers.Serializer):
+    sid = serializers.CharField()
+    direction = serializers.CharField()
+    status = serializers.CharField()
+    from_number = serializers.CharField()
+    to_number = serializers.CharField()
+    body = serializers.CharField(help_text="Empty once the message is redacted.")
+    num_media = serializers.IntegerField()
+    uri = serializers.CharField(help_text="The message in the Twilio-compatible API.")
+
+
 class RecordingSummary(serializers.Serializer):
     sid = serializers.CharField()
     call_sid = serializers.CharField(allow_null=True)
@@ -66,6 +78,19 @@ def _call(call: Call, account: str) -> dict[str, Any]:
     }
 
 
+def _message(message: Message, account: str) -> dict[str, Any]:
+    return {
+        "sid": message.sid,
+        "direction": message.direction,
+        "status": message.status,
+        "from_number": message.from_number,
+        "to_number": message.to_number,
+        "body": message.body,
+        "num_media": message.num_media,
+        "uri": f"{account}/Messages/{message.sid}.json",
+    }
+
+
 def _recording(recording: Recording, account: str) -> dict[str, Any]:
     return {
         "sid": recording.sid,
@@ -88,6 +113,7 @@ class ItemOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Item.Kind.choices)
     occurred_at = serializers.DateTimeField()
     call = CallSummary(allow_null=True)
+    message = MessageSummary(allow_null=True)
     recording = RecordingSummary(allow_null=True)
     note = NoteSummary(allow_null=True)
 
@@ -99,6 +125,7 @@ class ItemOutput(serializers.Serializer):
             "kind": instance.kind,
             "occurred_at": iso(instance.occurred_at),
             "call": _call(instance.call, account) if instance.call else None,
+            "message": _message(instance.message, account) if instance.message else None,
             "recording": _recording(instance.recording, account) if instance.recording else None,
             "note": _note(instance.note) if instance.note else None,
         }

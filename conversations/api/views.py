@@ -118,12 +118,12 @@ class ConversationDetailView(NativeView):
 
 
 class ItemListView(NativeView):
-    """Calls (with their current status), recordings and notes in one timeline, newest first."""
+    """Calls and texts (with their current status), recordings and notes in one timeline, newest first."""
 
     @extend_schema(
         operation_id="listConversationItems",
         tags=TAGS,
-        summary="A conversation's timeline (calls, recordings, notes), newest first",
+        summary="A conversation's timeline (calls, texts, recordings, notes), newest first",
         parameters=PAGING,
         responses=ItemPageOutput,
     )
@@ -163,7 +163,7 @@ class SearchView(NativeView):
     @extend_schema(
         operation_id="searchConversations",
         tags=TAGS,
-        summary="Full-text search of notes, newest first",
+        summary="Full-text search of message bodies and notes, newest first",
         parameters=[
             OpenApiParameter(
                 "q",

@@ -1,7 +1,8 @@
 """Calls, recordings and notes made through the real voice and conversations services.
 
 Services run their on-commit hooks here as they would after a real commit (the test's own
-transaction never commits), which is how calls and recordings reach their conversations.
+transaction never commits), which is how calls and recordings reach their conversations. Texts are
+logged by calling the hook, which is idempotent: messaging's own call of it changes nothing.
 """
 
 import io
@@ -9,7 +10,11 @@ import wave
 
 from django.test import TestCase
 
+from conversations.services import conversation_log_message
 from core.tenancy import tenant_activate, tenant_scope
+from messaging.carriers.base import InboundSms
+from messaging.models import Message
+from messaging.services import message_create, message_receive
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
@@ -34,8 +39,7 @@ def inbound_call(from_number: str, to_number: str) -> Call:
 
 
 def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
-    """A call placed through the Calls API's service; needs the `eager_tasks` fixture (no media server:
-    originating it fails at once, without the network)."""
+    """A call placed through the Calls API's service; needs the `eager_tasks` fixture."""
     tenant_activate(tenant.account.id)
     request = OutboundRequest(
         to_number=to_number,
@@ -73,3 +77,19 @@ def recording(call: Call) -> Recording:
         return recording_store(
             account_id=call.account_id, call_id=call.id, audio=wav(), duration_seconds=3, source="RecordVerb"
         )
+
+
+def text_in(from_number: str, to_number: str, body: str) -> Message:
+    """A text as the carrier gateway receives it."""
+    sms = InboundSms(from_number=from_number, to=to_number, body=body, carrier_message_id=f"mo-{body[:20]}")
+    message = message_receive(sms=sms, connector="test")
+    assert message is not None, f"nobody owns {to_number}"
+    conversation_log_message(message=message)
+    return message
+
+
+def text_out(tenant: Tenant, from_number: str, to_number: str, body: str) -> Message:
+    """A text sent through the Messages API's service (its send task is never queued here)."""
+    message = message_create(account=tenant.account, to=to_number, from_=from_number, body=body, actor="test")
+    conversation_log_message(message=message)
+    return message

@@ -17,7 +17,7 @@ from conversations.selectors import Cursor, item_list, item_search
 from conversations.services import note_add
 from core.tenancy import tenant_activate
 from tests.conftest import Tenant
-from tests.conversations.factories import inbound_call, number, recording
+from tests.conversations.factories import inbound_call, number, recording, text_in, text_out
 from voice.services import call_finish
 
 CLINIC, PATIENT, OTHER_PATIENT = "+12025550100", "+14155550123", "+14155550188"
@@ -160,6 +160,57 @@ def test_adding_a_note_through_the_api_is_audited_and_searchable(api: NativeClie
     assert form.status_code == 201 and form.json()["note"]["text"] == "By form too"
 
 
+def test_timeline_shows_texts_both_ways_with_their_live_status(api: NativeClient) -> None:
+    question = text_in(PATIENT, CLINIC, "Running 10 minutes late")
+    answer = text_out(api.tenant, CLINIC, PATIENT, "No problem, see you soon")
+    conversation = Conversation.objects.get()
+
+    items = api.get(f"/conversations/{conversation.sid}/items").json()["items"]
+
+    account = f"/2010-04-01/Accounts/{api.tenant.sid}"
+    assert [item["message"] for item in items] == [
+        {
+            "sid": answer.sid,
+            "direction": "outbound-api",
+            "status": "queued",
+            "from_number": CLINIC,
+            "to_number": PATIENT,
+            "body": "No problem, see you soon",
+            "num_media": 0,
+            "uri": f"{account}/Messages/{answer.sid}.json",
+        },
+        {
+            "sid": question.sid,
+            "direction": "inbound",
+            "status": "received",
+            "from_number": PATIENT,
+            "to_number": CLINIC,
+            "body": "Running 10 minutes late",
+            "num_media": 0,
+            "uri": f"{account}/Messages/{question.sid}.json",
+        },
+    ]
+    assert {item["kind"] for item in items} == {"message"}
+    inbox = api.get("/conversations").json()["conversations"]
+    assert inbox[0]["last_item"]["message"]["body"] == "No problem, see you soon"
+
+
+def test_search_finds_message_bodies_and_notes_together(api: NativeClient) -> None:
+    text_in(PATIENT, CLINIC, "Is my prescription ready?")
+    conversation = Conversation.objects.get()
+    _note(api.tenant, conversation, "Prescription faxed to the pharmacy")
+    text_out(api.tenant, CLINIC, PATIENT, "Ready for pickup")
+
+    hits = api.get("/search", q="prescription").json()["items"]
+
+    shown = [hit["note"]["text"] if hit["note"] else hit["message"]["body"] for hit in hits]
+    assert shown == ["Prescription faxed to the pharmacy", "Is my prescription ready?"]
+    page = api.get("/search", q="prescription", page_size=1).json()
+    rest = api.get("/search", q="prescription", page_size=1, cursor=page["next_cursor"]).json()
+    assert [h["sid"] for h in page["items"] + rest["items"]] == [h["sid"] for h in hits]
+    assert rest["next_cursor"] is None
+
+
 def test_search_speaks_web_search_syntax_and_pages(api: NativeClient) -> None:
     inbound_call(PATIENT, CLINIC)
     conversation = Conversation.objects.get()
@@ -264,14 +315,19 @@ def test_a_timeline_page_is_one_query_however_long_the_timeline(api: NativeClien
 
     for n in range(60):
         _note(api.tenant, conversation, f"note {n}")
-    for _ in range(3):
+    for n in range(3):
         recording(inbound_call(PATIENT, CLINIC))
+        text_in(PATIENT, CLINIC, f"text {n}")
+        text_out(api.tenant, CLINIC, PATIENT, f"reply {n}")
     many = _timeline_queries(api, conversation)
 
     assert len(many) == len(few)
     ours = [sql for sql in many if "conversations_" in sql]
     assert len(ours) == 2  # the conversation, then the page of items with everything they show
-    assert "conversations_item" in ours[1] and "voice_call" in ours[1] and "conversations_note" in ours[1]
+    assert all(
+        table in ours[1]
+        for table in ("conversations_item", "voice_call", "messaging_message", "conversations_note")
+    )
 
 
 def test_timeline_runs_on_its_index_and_search_on_the_text_index_expression(api: NativeClient) -> None:
@@ -291,16 +347,20 @@ def test_timeline_runs_on_its_index_and_search_on_the_text_index_expression(api:
             return "\n".join(row[0] for row in cursor.fetchall())
 
         timeline, search = plan(timeline_sql), plan(search_sql)
-        cursor.execute("SELECT pg_get_indexdef('note_text_search'::regclass)")
-        index = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT pg_get_indexdef('note_text_search'::regclass), "
+            "pg_get_indexdef('message_body_search'::regclass)"
+        )
+        note_index, body_index = cursor.fetchone()
 
     # The page is one range on the timeline index: the cursor is part of the index condition.
     assert "item_timeline" in timeline and "ROW(" in timeline.split("Index Cond:")[1].split("\n")[0]
     # PostgreSQL uses an expression index only for the very same expression; which plan it picks
     # then depends on the table's statistics, which a test transaction cannot gather.
-    expression = index[index.index("gin (") + 5 : -1]
-    assert expression == "to_tsvector('english'::regconfig, COALESCE(text, ''::text))"
-    assert f"{expression} @@" in search
+    for index, column in ((note_index, "text"), (body_index, "body")):
+        expression = index[index.index("gin (") + 5 : -1]
+        assert expression == f"to_tsvector('english'::regconfig, COALESCE({column}, ''::text))"
+        assert f"{expression} @@" in search
 
 
 def test_schema_documents_the_native_api_in_snake_case(tmp_path: object, db: None) -> None:

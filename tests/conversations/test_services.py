@@ -5,16 +5,19 @@ from django.db import connection
 
 from compliance.models import AuditEntry
 from conversations.models import Contact, Conversation, Item, Note
+from conversations.selectors import item_search
 from conversations.services import (
     conversation_log_call,
+    conversation_log_message,
     conversation_log_recording,
     conversation_mark_read,
     note_add,
 )
 from core.tenancy import tenant_activate
+from messaging.services import message_delete, message_redact
 from tenants.services import user_create
 from tests.conftest import Tenant
-from tests.conversations.factories import inbound_call, number, outbound_call, recording
+from tests.conversations.factories import inbound_call, number, outbound_call, recording, text_in, text_out
 from voice.models import Call
 from voice.services import recording_delete
 
@@ -30,7 +33,9 @@ def clinic(tenant_a: Tenant) -> Tenant:
 
 def _items(conversation: Conversation) -> list[tuple[str, object]]:
     rows = Item.objects.filter(conversation=conversation).order_by("occurred_at", "id")
-    return [(item.kind, item.call_id or item.recording_id or item.note_id) for item in rows]
+    return [
+        (item.kind, item.call_id or item.message_id or item.recording_id or item.note_id) for item in rows
+    ]
 
 
 def test_calls_both_ways_share_the_thread_of_number_and_contact(clinic: Tenant, eager_tasks: None) -> None:
@@ -153,3 +158,56 @@ def test_conversation_is_invisible_to_other_tenant_in_the_database(clinic: Tenan
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM conversations_item")
         assert cursor.fetchone()[0] == 0
+
+
+def test_texts_both_ways_join_the_calls_thread_once_each(clinic: Tenant) -> None:
+    call = inbound_call(PATIENT, CLINIC)
+    question = text_in(PATIENT, CLINIC, "Can I move my appointment?")
+    answer = text_out(clinic, CLINIC, PATIENT, "Yes: Tuesday at 4 pm")
+    conversation_log_message(message=question)
+    conversation_log_message(message=answer)
+
+    thread = Conversation.objects.get()
+    assert _items(thread) == [("call", call.id), ("message", question.id), ("message", answer.id)]
+    assert thread.last_item.message_id == answer.id
+    assert thread.unread_count == 2  # the inbound call and the inbound text
+
+
+def test_texts_from_alphanumeric_senders_make_no_conversation(clinic: Tenant) -> None:
+    text_in("PHARMACY", CLINIC, "Your order is ready")
+    assert not Conversation.objects.exists()
+
+
+def _copies_of(text: str) -> dict[str, int]:
+    """Rows of every conversations table whose text form contains `text`."""
+    found = {}
+    with connection.cursor() as cursor:
+        for model in (Contact, Conversation, Item, Note):
+            table = model._meta.db_table
+            cursor.execute(f"SELECT count(*) FROM {table} t WHERE t::text ILIKE %s", [f"%{text}%"])
+            found[table] = cursor.fetchone()[0]
+    return found
+
+
+def test_a_redacted_body_leaves_no_copy_and_no_search_hit(clinic: Tenant) -> None:
+    message = text_in(PATIENT, CLINIC, "Is the biopsy benign?")
+    assert [
+        i.message_id for i in item_search(account=clinic.account, text="biopsy", after=None, size=10).rows
+    ] == [message.id]
+    assert set(_copies_of("biopsy").values()) == {0}  # bodies are never copied, only referenced
+
+    message_redact(message=message, actor="test")
+
+    assert item_search(account=clinic.account, text="biopsy", after=None, size=10).rows == []
+    [item] = Item.objects.select_related("message").filter(message=message)
+    assert item.message.body == ""
+
+
+def test_deleting_a_message_takes_it_out_of_the_timeline(clinic: Tenant) -> None:
+    call = inbound_call(PATIENT, CLINIC)
+    message = text_in(PATIENT, CLINIC, "Thanks!")
+
+    message_delete(message=message, actor="test")
+
+    thread = Conversation.objects.get()
+    assert _items(thread) == [("call", call.id)] and thread.last_item is None
