@@ -313,7 +313,7 @@ function onSubmit(session, pdu) {
 }
 
 let nextSessionId = 1;
-const server = smpp.createServer((session) => {
+const server = smpp.createServer({ noDelay: true }, (session) => {
   session.id = nextSessionId++;
   session.bound = false;
   session.outstanding = 0;
