@@ -53,6 +53,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
     path("calls/", include("voice.urls")),
+    path("inbox/", include("conversations.urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),

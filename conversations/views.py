@@ -1,0 +1,135 @@
+"""Portal pages: the inbox of conversations and one conversation's timeline, with note and reply boxes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from conversations.forms import NoteForm, ReplyForm
+from conversations.models import Conversation, Item
+from conversations.selectors import Cursor, InvalidCursor, conversation_get, conversation_list, item_list
+from conversations.services import conversation_mark_read, conversation_reply, note_add
+from core.errors import TwilioError
+from tenants.models import Role
+from tenants.portal import portal_view, render_page
+from voice.views import CALL_VIEWER_ROLES
+
+PAGE_SIZE = 50
+# A conversation holds calls and recordings, so whoever may see the calls log may see the inbox;
+# auditors only read.
+INBOX_VIEWER_ROLES = CALL_VIEWER_ROLES
+INBOX_WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
+
+
+def _cursor(request: HttpRequest) -> Cursor | None:
+    """The page's cursor; a damaged one shows the first page rather than an error."""
+    token = request.GET.get("before", "")
+    try:
+        return Cursor.decode(token) if token else None
+    except InvalidCursor:
+        return None
+
+
+def _conversation(request: HttpRequest, sid: str) -> Conversation:
+    found = conversation_get(account=request.tenant.account, sid=sid)  # type: ignore[attr-defined]
+    if found is None:
+        raise Http404("No such conversation")
+    return found
+
+
+@dataclass(frozen=True)
+class Timeline:
+    items: Sequence[Item]  # oldest first, as a conversation reads
+    earlier_url: str | None
+    is_latest: bool
+
+
+def _timeline(request: HttpRequest, conversation: Conversation) -> Timeline:
+    cursor = _cursor(request)
+    page = item_list(conversation=conversation, after=cursor, size=PAGE_SIZE)
+    base = reverse("conversation", args=[conversation.sid])  # also after a POST to the note box
+    earlier = f"{base}?before={page.next_cursor.encode()}" if page.next_cursor else None
+    return Timeline(items=page.rows[::-1], earlier_url=earlier, is_latest=cursor is None)
+
+
+@portal_view(roles=INBOX_VIEWER_ROLES)
+def inbox_view(request: HttpRequest) -> HttpResponse:
+    page = conversation_list(account=request.tenant.account, after=_cursor(request), size=PAGE_SIZE)  # type: ignore[attr-defined]
+    older = f"{request.path}?before={page.next_cursor.encode()}" if page.next_cursor else None
+    context = {"conversations": page.rows, "older_url": older, "is_first": "before" not in request.GET}
+    response = render_page(request, "conversations/inbox.html", "conversations/partials/inbox.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _thread_context(request: HttpRequest, conversation: Conversation, **forms: Any) -> dict[str, Any]:
+    role = request.tenant.membership.role  # type: ignore[attr-defined]
+    return {
+        "conversation": conversation,
+        "timeline": _timeline(request, conversation),
+        "can_write": role in INBOX_WRITER_ROLES,
+        "note_form": forms.get("note_form") or NoteForm(),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+    }
+
+
+@portal_view(roles=INBOX_VIEWER_ROLES)
+def thread_view(request: HttpRequest, sid: str) -> HttpResponse:
+    conversation = _conversation(request, sid)
+    conversation_mark_read(conversation=conversation)
+    context = _thread_context(request, conversation)
+    response = render_page(
+        request, "conversations/thread.html", "conversations/partials/thread.html", context
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+@portal_view(roles=INBOX_WRITER_ROLES)
+def note_add_view(request: HttpRequest, sid: str) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    conversation = _conversation(request, sid)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        note_add(
+            account=tenant.account,
+            conversation=conversation,
+            author=request.user,  # type: ignore[arg-type]
+            text=form.cleaned_data["text"],
+            actor=tenant.actor,
+        )
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect("conversation", sid=conversation.sid)
+        form = NoteForm()
+    context = _thread_context(request, conversation, note_form=form)
+    return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
+
+
+@require_POST
+@portal_view(roles=INBOX_WRITER_ROLES)
+def reply_view(request: HttpRequest, sid: str) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    conversation = _conversation(request, sid)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            conversation_reply(
+                account=tenant.account,
+                conversation=conversation,
+                body=form.cleaned_data["body"],
+                actor=tenant.actor,
+            )
+        except TwilioError as error:  # refused as the Messages API would refuse it: opted out, say
+            form.add_error("body", f"{error.message} ({error.twilio_code})")
+        else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("conversation", sid=conversation.sid)
+            form = ReplyForm()
+    context = _thread_context(request, conversation, reply_form=form)
+    return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
