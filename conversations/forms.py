@@ -1,8 +1,12 @@
-"""Portal forms on a conversation: an agent's note and a text to the contact."""
+"""Portal forms on a conversation: the contact's name, an agent's note and a text to the contact."""
 
 from django import forms
 
 from conversations.models import Note
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(max_length=64, required=False, label="Contact name")
 
 
 class NoteForm(forms.Form):

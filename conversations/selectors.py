@@ -15,7 +15,7 @@ from django.contrib.postgres.search import SearchQuery
 from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
-from conversations.models import SEARCH_CONFIG, Conversation, Item, Note, search_vector
+from conversations.models import SEARCH_CONFIG, Contact, Conversation, Item, Note, search_vector
 from core.sids import sid_to_uuid
 from messaging.models import Message
 from tenants.models import Account
@@ -99,6 +99,11 @@ def conversation_get(*, account: Account, sid: str) -> Conversation | None:
     if conversation_id is None:
         return None
     return _with_preview(account).filter(id=conversation_id).first()
+
+
+def contact_get(*, account: Account, sid: str) -> Contact | None:
+    contact_id = sid_to_uuid(sid, Contact.SID_PREFIX)
+    return Contact.objects.for_account(account).filter(id=contact_id).first() if contact_id else None
 
 
 def item_list(*, conversation: Conversation, after: Cursor | None, size: int) -> Page[Item]:

@@ -183,6 +183,21 @@ def conversation_reply(*, account: Account, conversation: Conversation, body: st
     return message
 
 
+def contact_update(*, account: Account, contact: Contact, name: str, actor: str) -> Contact:
+    """Name a contact (blank clears it); the inbox and timelines show the name instead of the number."""
+    with transaction.atomic():
+        contact.name = name
+        contact.save(update_fields=["name", "date_updated"])
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="contact.update",
+            object_sid=contact.sid,
+            payload={"name": name},
+        )
+    return contact
+
+
 def conversation_mark_read(*, conversation: Conversation) -> None:
     """Someone has seen the thread: its inbound calls and texts no longer count as unread."""
     Conversation.objects.filter(id=conversation.id, unread_count__gt=0).update(

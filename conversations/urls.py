@@ -9,4 +9,5 @@ urlpatterns = [
     path("<str:sid>/", views.thread_view, name="conversation"),
     path("<str:sid>/notes/", views.note_add_view, name="conversation-note"),
     path("<str:sid>/reply/", views.reply_view, name="conversation-reply"),
+    path("<str:sid>/contact/", views.contact_update_view, name="conversation-contact"),
 ]

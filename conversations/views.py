@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from conversations.forms import NoteForm, ReplyForm
+from conversations.forms import ContactForm, NoteForm, ReplyForm
 from conversations.models import Conversation, Item
 from conversations.selectors import Cursor, InvalidCursor, conversation_get, conversation_list, item_list
-from conversations.services import conversation_mark_read, conversation_reply, note_add
+from conversations.services import contact_update, conversation_mark_read, conversation_reply, note_add
 from core.errors import TwilioError
 from tenants.models import Role
 from tenants.portal import portal_view, render_page
@@ -75,6 +75,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation, **forms: A
         "can_write": role in INBOX_WRITER_ROLES,
         "note_form": forms.get("note_form") or NoteForm(),
         "reply_form": forms.get("reply_form") or ReplyForm(),
+        "contact_form": ContactForm(initial={"name": conversation.contact.name}),
     }
 
 
@@ -133,3 +134,20 @@ def reply_view(request: HttpRequest, sid: str) -> HttpResponse:
             form = ReplyForm()
     context = _thread_context(request, conversation, reply_form=form)
     return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
+
+
+@require_POST
+@portal_view(roles=INBOX_WRITER_ROLES)
+def contact_update_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """Name the conversation's contact; a name over 64 characters (the field's maxlength) changes nothing."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    conversation = _conversation(request, sid)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        contact_update(
+            account=tenant.account,
+            contact=conversation.contact,
+            name=form.cleaned_data["name"],
+            actor=tenant.actor,
+        )
+    return redirect("conversation", sid=conversation.sid)

@@ -188,3 +188,7 @@ class SearchPageOutput(_PageOutput):
 
 class NoteInput(serializers.Serializer):
     text = serializers.CharField(max_length=Note.MAX_LENGTH)
+
+
+class ContactInput(serializers.Serializer):
+    name = serializers.CharField(max_length=64, allow_blank=True)

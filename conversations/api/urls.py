@@ -10,6 +10,7 @@ urlpatterns = [
     path("conversations/<str:sid>", views.ConversationDetailView.as_view()),
     path("conversations/<str:sid>/items", views.ItemListView.as_view()),
     path("conversations/<str:sid>/notes", views.NoteListView.as_view()),
+    path("contacts/<str:sid>", views.ContactDetailView.as_view()),
     path("search", views.SearchView.as_view()),
     re_path(r"^.*$", UnknownResourceView.as_view()),
 ]

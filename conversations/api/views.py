@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.api.serializers import (
+    ContactInput,
+    ContactOutput,
     ConversationOutput,
     ConversationPageOutput,
     ItemOutput,
@@ -27,12 +29,13 @@ from conversations.selectors import (
     Cursor,
     InvalidCursor,
     Page,
+    contact_get,
     conversation_get,
     conversation_list,
     item_list,
     item_search,
 )
-from conversations.services import note_add
+from conversations.services import contact_update, note_add
 from core.api import TwilioView
 from core.errors import TwilioError, not_found
 from core.parsers import StrictFormParser
@@ -184,3 +187,24 @@ class SearchView(NativeView):
         cursor, size = self.paging()
         page = item_search(account=self.tenant.account, text=text, after=cursor, size=size)
         return self.render_keyset("items", page, SearchHitOutput)
+
+
+class ContactDetailView(NativeView):
+    """A contact appears in every conversation with them; a blank `name` clears it."""
+
+    @extend_schema(
+        operation_id="updateContact",
+        tags=TAGS,
+        summary="Name a contact",
+        request=ContactInput,
+        responses=ContactOutput,
+    )
+    def post(self, request: Request, sid: str) -> Response:
+        contact = contact_get(account=self.tenant.account, sid=sid)
+        if contact is None:
+            raise not_found(request.path)
+        name = self.validated_native(ContactInput)["name"]
+        updated = contact_update(
+            account=self.tenant.account, contact=contact, name=name, actor=self.tenant.actor
+        )
+        return Response(ContactOutput(updated).data)

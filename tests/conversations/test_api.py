@@ -299,6 +299,28 @@ def test_conversation_is_invisible_to_other_tenant(api: NativeClient, tenant_b: 
     assert Note.objects.count() == 1
 
 
+def test_naming_a_contact_is_audited_and_shows_in_its_conversations(
+    api: NativeClient, tenant_b: Tenant
+) -> None:
+    inbound_call(PATIENT, CLINIC)
+    contact = Conversation.objects.get().contact
+
+    response = api.post_json(f"/contacts/{contact.sid}", {"name": "Ada Lovelace"})
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"sid": contact.sid, "phone_number": PATIENT, "name": "Ada Lovelace"}
+    assert api.get("/conversations").json()["conversations"][0]["contact"]["name"] == "Ada Lovelace"
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert (entry.action, entry.object_sid) == ("contact.update", contact.sid)
+    assert api.post_json(f"/contacts/{contact.sid}", {"name": "x" * 65}).json()["code"] == 20422
+    assert api.post_json("/contacts/CTnope", {"name": "Bob"}).status_code == 404
+    other = NativeClient(tenant_b).post_json(f"/contacts/{contact.sid}", {"name": "Mallory"})
+    assert other.status_code == 404
+    tenant_activate(api.tenant.account.id)
+    contact.refresh_from_db()
+    assert contact.name == "Ada Lovelace"
+
+
 def _timeline_queries(api: NativeClient, conversation: Conversation) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         response = api.get(f"/conversations/{conversation.sid}/items", page_size=50)
@@ -374,6 +396,7 @@ def test_schema_documents_the_native_api_in_snake_case(tmp_path: object, db: Non
         "/api/v1/conversations/{sid}/items",
         "/api/v1/conversations/{sid}/notes",
         "/api/v1/search",
+        "/api/v1/contacts/{sid}",
     } <= set(schema["paths"])
     notes = schema["paths"]["/api/v1/conversations/{sid}/notes"]["post"]
     assert (

@@ -176,6 +176,20 @@ def test_adding_a_note_in_the_portal_is_audited_and_shown(clinic: Tenant) -> Non
     assert list(actions) == ["user:supervisor@a.example"] * 2
 
 
+def test_naming_the_contact_shows_the_name_in_the_inbox_and_thread(clinic: Tenant) -> None:
+    inbound_call(PATIENT, CLINIC)
+    conversation = _thread(clinic)
+    client = _signed_in(clinic, Role.SUPERVISOR)
+
+    response = client.post(f"/inbox/{conversation.sid}/contact/", {"name": "Grace Hopper"})
+
+    assert response.status_code == 302 and response["Location"] == f"/inbox/{conversation.sid}/"
+    assert "<h1>Grace Hopper</h1>" in client.get(response["Location"]).content.decode()
+    assert ">Grace Hopper</a>" in client.get("/inbox/").content.decode()
+    tenant_activate(clinic.account.id)
+    assert AuditEntry.objects.filter(action="contact.update").count() == 1
+
+
 def test_an_empty_note_is_refused_with_the_form_error(clinic: Tenant) -> None:
     inbound_call(PATIENT, CLINIC)
     conversation = _thread(clinic)
@@ -197,6 +211,7 @@ def test_auditors_read_but_do_not_write_and_agents_see_nothing(clinic: Tenant) -
     assert PATIENT in page and "Add note" not in page
     assert auditor.post(f"/inbox/{conversation.sid}/notes/", {"text": "x"}).status_code == 403
     assert auditor.post(f"/inbox/{conversation.sid}/reply/", {"body": "x"}).status_code == 403
+    assert auditor.post(f"/inbox/{conversation.sid}/contact/", {"name": "x"}).status_code == 403
     assert agent.get("/inbox/").status_code == 403
     assert agent.get(f"/inbox/{conversation.sid}/").status_code == 403
     tenant_activate(clinic.account.id)
@@ -212,6 +227,7 @@ def test_conversation_pages_are_invisible_to_other_tenant(clinic: Tenant, tenant
     assert other.get(f"/inbox/{conversation.sid}/").status_code == 404
     assert other.post(f"/inbox/{conversation.sid}/notes/", {"text": "x"}).status_code == 404
     assert other.post(f"/inbox/{conversation.sid}/reply/", {"body": "x"}).status_code == 404
+    assert other.post(f"/inbox/{conversation.sid}/contact/", {"name": "x"}).status_code == 404
     assert other.get("/inbox/CVnot-a-sid/").status_code == 404
     tenant_activate(clinic.account.id)
     assert not Note.objects.exists()
