@@ -199,6 +199,7 @@ def test_a_redacted_body_leaves_no_copy_and_no_search_hit(clinic: Tenant) -> Non
     message_redact(message=message, actor="test")
 
     assert item_search(account=clinic.account, text="biopsy", after=None, size=10).rows == []
+    assert set(_copies_of("biopsy").values()) == {0}
     [item] = Item.objects.select_related("message").filter(message=message)
     assert item.message.body == ""
 
