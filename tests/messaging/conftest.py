@@ -3,6 +3,10 @@ tests/messaging/smsc.py); a tenant number to send from; and `Live`, committed da
 other half (the carrier gateway, Celery, the ASGI server) runs in other threads or processes."""
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +24,7 @@ from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, make_tenant
+from tests.live import ROOT, process_env
 from tests.messaging.smsc import Smsc, smsc, smsc_factory  # noqa: F401
 
 SENDER = "+15017122661"
@@ -143,3 +148,57 @@ def running_gateway(*rows: Connector, name: str = "gw-test", **options: Any) -> 
         yield gateway
     finally:
         gateway.shutdown()
+
+
+class GatewayProcess:
+    """`manage.py carrier_gateway` as its own process, which a test may stop, kill and start again."""
+
+    def __init__(self, name: str = "gw-e2e", *, stale_seconds: float = 3, sweep_seconds: float = 0.5) -> None:
+        self.args = [
+            sys.executable, "manage.py", "carrier_gateway", "--name", name,
+            "--stale-seconds", str(stale_seconds), "--sweep-seconds", str(sweep_seconds),
+        ]  # fmt: skip
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / ".data" / "test-gateway.log"
+
+    def start(self) -> None:
+        self.log_path = ROOT / ".data" / f"test-gateway-{os.getpid()}-{time.monotonic_ns()}.log"
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while (
+            "ready with connectors" not in self.log_path.read_text()
+            or "bound to" not in self.log_path.read_text()
+        ):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the carrier gateway did not start; see {self.log_path}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as after a real crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def terminate(self, timeout: float = 20) -> int:
+        """SIGTERM, as the process manager stops it; returns the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def gateway_process(**options: Any) -> Iterator[GatewayProcess]:
+    gateway = GatewayProcess(**options)
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
