@@ -27,11 +27,13 @@ ITEM_RELATED = ("call", "message", "recording", "note", "note__author")
 
 
 class InvalidCursor(ValueError):
-    pass
+    """A cursor that was not made by `Cursor.encode` (or was damaged on the way)."""
 
 
 @dataclass(frozen=True)
 class Cursor:
+    """Where a list continues: the time and id of the last row shown, opaque to clients."""
+
     at: datetime
     id: uuid.UUID
 

@@ -1,4 +1,5 @@
-"""Every write to conversation history: the hooks other apps call, notes, and marking a thread read.
+"""Every write to conversation history: the hooks other apps call, notes, replies, contact names,
+and marking a thread read.
 
 The `conversation_log_*` hooks are what voice and messaging call once a call, recording or
 message is stored. Each opens its own tenant-scoped transaction, is idempotent (logging the same
@@ -50,23 +51,19 @@ def _conversation(
     return conversation
 
 
-def _append(conversation: Conversation, item: Item, *, is_inbound: bool) -> bool:
-    """Insert `item` unless its call/recording/note is already logged; True if it was added.
+def _append(conversation: Conversation, item: Item, *, is_inbound: bool) -> None:
+    """Insert `item` unless what it shows is already in a timeline (a unique index says so).
 
     The conversation's last activity, newest item and unread count move only when the insert
     happened, in one UPDATE whose right-hand sides all read the row as it was before it.
     """
     Item.objects.bulk_create([item], ignore_conflicts=True)
     is_newest = Q(last_item__isnull=True) | Q(last_activity_at__lte=item.occurred_at)
-    return bool(
-        Conversation.objects.filter(id=conversation.id)
-        .filter(Exists(Item.objects.filter(id=item.id)))
-        .update(
-            last_item_id=Case(When(is_newest, then=Value(item.id)), default=F("last_item_id")),
-            last_activity_at=Greatest(F("last_activity_at"), Value(item.occurred_at)),
-            unread_count=F("unread_count") + int(is_inbound),
-            date_updated=timezone.now(),
-        )
+    Conversation.objects.filter(id=conversation.id).filter(Exists(Item.objects.filter(id=item.id))).update(
+        last_item_id=Case(When(is_newest, then=Value(item.id)), default=F("last_item_id")),
+        last_activity_at=Greatest(F("last_activity_at"), Value(item.occurred_at)),
+        unread_count=F("unread_count") + int(is_inbound),
+        date_updated=timezone.now(),
     )
 
 

@@ -1,9 +1,10 @@
 """Portal pages: the inbox of conversations and one conversation's timeline, with note and reply boxes."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,6 +16,7 @@ from conversations.models import Conversation, Item
 from conversations.selectors import Cursor, InvalidCursor, conversation_get, conversation_list, item_list
 from conversations.services import contact_update, conversation_mark_read, conversation_reply, note_add
 from core.errors import TwilioError
+from tenants.context import TenantContext
 from tenants.models import Role
 from tenants.portal import portal_view, render_page
 from voice.views import CALL_VIEWER_ROLES
@@ -59,7 +61,8 @@ def _timeline(request: HttpRequest, conversation: Conversation) -> Timeline:
 
 @portal_view(roles=INBOX_VIEWER_ROLES)
 def inbox_view(request: HttpRequest) -> HttpResponse:
-    page = conversation_list(account=request.tenant.account, after=_cursor(request), size=PAGE_SIZE)  # type: ignore[attr-defined]
+    account = request.tenant.account  # type: ignore[attr-defined]
+    page = conversation_list(account=account, after=_cursor(request), size=PAGE_SIZE)
     older = f"{request.path}?before={page.next_cursor.encode()}" if page.next_cursor else None
     context = {"conversations": page.rows, "older_url": older, "is_first": "before" not in request.GET}
     response = render_page(request, "conversations/inbox.html", "conversations/partials/inbox.html", context)
@@ -67,14 +70,14 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _thread_context(request: HttpRequest, conversation: Conversation, **forms: Any) -> dict[str, Any]:
+def _thread_context(request: HttpRequest, conversation: Conversation, **boxes: forms.Form) -> dict[str, Any]:
     role = request.tenant.membership.role  # type: ignore[attr-defined]
     return {
         "conversation": conversation,
         "timeline": _timeline(request, conversation),
         "can_write": role in INBOX_WRITER_ROLES,
-        "note_form": forms.get("note_form") or NoteForm(),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "note_form": boxes.get("note_form") or NoteForm(),
+        "reply_form": boxes.get("reply_form") or ReplyForm(),
         "contact_form": ContactForm(initial={"name": conversation.contact.name}),
     }
 
@@ -91,49 +94,55 @@ def thread_view(request: HttpRequest, sid: str) -> HttpResponse:
     return response
 
 
+def _thread_post(
+    request: HttpRequest,
+    sid: str,
+    form_class: type[forms.Form],
+    context_name: str,
+    act: Callable[[TenantContext, Conversation, dict[str, Any]], object],
+) -> HttpResponse:
+    """A box on the thread page: valid input is acted on, then the page is shown again (the thread
+    fragment with an empty box for htmx, a redirect otherwise); errors are shown in the box."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    conversation = _conversation(request, sid)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(tenant, conversation, form.cleaned_data)
+        except TwilioError as error:  # refused as the API would refuse it: an opted-out contact, say
+            form.add_error(None, f"{error.message} ({error.twilio_code})")
+        else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("conversation", sid=conversation.sid)
+            form = form_class()
+    context = _thread_context(request, conversation, **{context_name: form})
+    return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
+
+
 @require_POST
 @portal_view(roles=INBOX_WRITER_ROLES)
 def note_add_view(request: HttpRequest, sid: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    conversation = _conversation(request, sid)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        note_add(
+    def add(tenant: TenantContext, conversation: Conversation, data: dict[str, Any]) -> object:
+        return note_add(
             account=tenant.account,
             conversation=conversation,
-            author=request.user,  # type: ignore[arg-type]
-            text=form.cleaned_data["text"],
+            author=tenant.user,
+            text=data["text"],
             actor=tenant.actor,
         )
-        if not request.htmx:  # type: ignore[attr-defined]
-            return redirect("conversation", sid=conversation.sid)
-        form = NoteForm()
-    context = _thread_context(request, conversation, note_form=form)
-    return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
+
+    return _thread_post(request, sid, NoteForm, "note_form", add)
 
 
 @require_POST
 @portal_view(roles=INBOX_WRITER_ROLES)
 def reply_view(request: HttpRequest, sid: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    conversation = _conversation(request, sid)
-    form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            conversation_reply(
-                account=tenant.account,
-                conversation=conversation,
-                body=form.cleaned_data["body"],
-                actor=tenant.actor,
-            )
-        except TwilioError as error:  # refused as the Messages API would refuse it: opted out, say
-            form.add_error("body", f"{error.message} ({error.twilio_code})")
-        else:
-            if not request.htmx:  # type: ignore[attr-defined]
-                return redirect("conversation", sid=conversation.sid)
-            form = ReplyForm()
-    context = _thread_context(request, conversation, reply_form=form)
-    return render_page(request, "conversations/thread.html", "conversations/partials/thread.html", context)
+    def send(tenant: TenantContext, conversation: Conversation, data: dict[str, Any]) -> object:
+        return conversation_reply(
+            account=tenant.account, conversation=conversation, body=data["body"], actor=tenant.actor
+        )
+
+    return _thread_post(request, sid, ReplyForm, "reply_form", send)
 
 
 @require_POST

@@ -92,6 +92,8 @@ class NativeView(TwilioView):
             field, [error, *_] = next(iter(serializer.errors.items()))
             if error.code == "required":
                 raise TwilioError(20001, f"Missing required parameter {field}", 400)
+            if field == "non_field_errors":  # the body is not an object at all
+                raise TwilioError(20422, str(error), 400)
             raise TwilioError(20422, f"Invalid parameter {field}: {error}", 400)
         return dict(serializer.validated_data)
 
