@@ -125,11 +125,18 @@ def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None
         return
     document = _first_document(inbound)
     url = inbound.url
-    for _ in range(MAX_DOCUMENTS):
-        if document is None:
-            return
+    fetched = 1
+    while document is not None:
         following = _execute(inbound, document, url)
         if following is None:
+            return
+        if fetched == MAX_DOCUMENTS:
+            _error(
+                inbound,
+                12400,
+                f"Too many documents fetched for one message (redirect loop?) at {url}",
+                url=url,
+            )
             return
         url, method = following
         try:
@@ -137,7 +144,7 @@ def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None
         except FetchFailed as failure:
             _error(inbound, failure.code, str(failure), url=url, method=method, response=failure.response)
             return
-    _error(inbound, 12400, f"Too many documents fetched for one message (redirect loop?) at {url}", url=url)
+        fetched += 1
 
 
 def _fetch(inbound: Inbound, url: str, method: str, params: dict[str, str]) -> str:

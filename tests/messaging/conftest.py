@@ -108,6 +108,7 @@ def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[Live]:
         # Whatever the test left unfinished must not be picked up by a later test's sweep.
         with found.db():
             Message.objects.exclude(status__in=Message.FINAL).update(status=Message.Status.FAILED)
+            Message.objects.filter(is_webhook_pending=True).update(is_webhook_pending=False)
 
 
 def smpp_connector(running: Smsc, name: str = "smsc", *, is_default: bool = True) -> Connector:
