@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from conversations.services import conversation_log_message
 from core.errors import TwilioError
 from core.phone import to_e164
 from core.sids import SID_RE, sid_to_uuid
@@ -254,6 +255,7 @@ def _insert(
     _callback(message, account)
     if message.status == S.QUEUED:
         transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)))
+    transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
     return message
 
 
@@ -667,6 +669,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
                 actor="worker:messaging",
                 is_consent_reply=True,
             )
+        transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
         if message.is_webhook_pending:
             transaction.on_commit(lambda: message_webhook_task.delay(str(account.id), str(message.id)))
         return message

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from config.celery import app as celery_app
+from conversations.models import Item
 from messaging.carriers.base import InboundSms
 from messaging.models import Message
 from messaging.replies import message_webhook_run
@@ -228,3 +229,14 @@ def test_an_mo_message_is_answered_through_the_carrier(texting: Live, app: Twiml
     )
     (inbound,) = texting.messages(direction="inbound")
     assert (inbound.body, inbound.status, inbound.from_number) == ("Is 10:00 fine?", "received", CUSTOMER)
+
+
+def test_texts_both_ways_land_in_one_conversation(texting: Live, app: TwimlApp) -> None:
+    app.routes["/sms"] = twiml("<Response><Message>Hello back</Message></Response>")
+    inbound = receive(texting, "Hello")
+    run_webhook(texting, inbound)
+    (reply,) = replies(texting)
+    with texting.db():
+        items = list(Item.objects.filter(message_id__in=[inbound.id, reply.id]).order_by("occurred_at"))
+    assert [i.message_id for i in items] == [inbound.id, reply.id]
+    assert items[0].conversation_id == items[1].conversation_id

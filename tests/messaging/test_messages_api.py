@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from twilio.base.exceptions import TwilioRestException
 
 from compliance.models import AuditEntry
+from conversations.models import Item
 from core.tenancy import tenant_activate, tenant_scope
 from messaging.models import ConsentState, Media, Message
 from monitor.models import WebhookDelivery
@@ -88,11 +89,12 @@ def test_create_queues_the_message_in_twilio_shape(
     message = Message.objects.get(id=sid[2:])
     assert (message.encoding, message.phone_number_id) == ("UCS-2", sender.id)
     assert audit_count(api_a.tenant) == before + 1
-    # The queued callback is in the outbox; the send task and its delivery go to Celery on commit.
+    # The queued callback is in the outbox; on commit its delivery and the send task go to Celery and
+    # the message enters its conversation.
     delivery = WebhookDelivery.objects.get()
     assert delivery.url == "https://example.com/s" and delivery.params["MessageStatus"] == "queued"
     assert delivery.params["MessageSid"] == delivery.params["SmsSid"] == sid
-    assert len(callbacks) == 2
+    assert len(callbacks) == 3
 
 
 def test_segments_are_counted_as_carriers_count_them(
@@ -183,7 +185,10 @@ def test_a_scheduled_message_waits_and_can_be_canceled_once(
     assert response.status_code == 201, response.content
     scheduled = response.json()
     assert scheduled["status"] == "scheduled"
-    assert callbacks == []  # nothing to send yet: the gateway's sweep releases it when due
+    # Only its conversation entry: nothing to send yet (the gateway's sweep releases it when due).
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert Item.objects.filter(message_id=scheduled["sid"][2:]).exists()
     url = scheduled["uri"]
     canceled = api_a.post(url, {"Status": "canceled"})
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
