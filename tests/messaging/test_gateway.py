@@ -4,15 +4,17 @@ task is `services.message_send`, called directly (test_send_pipeline.py runs the
 
 import time
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 from django.utils import timezone
 
 from messaging import services, streams
 from messaging.carriers.base import DeliveryReceipt
-from messaging.models import ConsentState, Message, PendingMessage
+from messaging.models import Connector, ConsentState, Message, PendingMessage
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
 
@@ -245,3 +247,23 @@ def test_the_global_work_tables_hold_no_content_and_are_read_only_to_the_app(liv
     ):
         with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
             connection.cursor().execute(statement)
+
+
+def test_the_connector_command_configures_what_the_gateway_runs(live: Live, smsc: Smsc) -> None:
+    out = StringIO()
+    args = ["--kind", "smpp", "--host", smsc.host, "--port", str(smsc.port), "--system-id", smsc.system_id]
+    call_command(
+        "carrier_connector", "from-command", *args, "--password", smsc.password, "--default", stdout=out
+    )
+    assert out.getvalue().strip() == "connector from-command (smpp, enabled, default) saved"
+    call_command("carrier_connector", "from-command", "--window", "5", stdout=out)  # the password is kept
+    row = Connector.objects.get(name="from-command")
+    assert (row.window, row.password, row.is_default) == (5, smsc.password, True)
+    assert row.password_encrypted != smsc.password
+    assert Connector.objects.filter(is_default=True).count() == 1
+    streams.client().delete(streams.stream_key(row.name))
+    message = live.send("configured from the command line")
+    with running_gateway(row):
+        hand_over(live, message)
+        live.wait(message.sid, "delivered")
+    assert accepted_texts(smsc) == ["configured from the command line"]
