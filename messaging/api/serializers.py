@@ -127,6 +127,10 @@ class MessageOutput(serializers.ModelSerializer):
             "subresource_uris",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = serializers.CharField(source="from_number")  # `from` is not a Python name
+
     def to_representation(self, instance: Message) -> dict[str, Any]:
         uri = message_uri(instance)
         base = uri.removesuffix(".json")
