@@ -6,7 +6,7 @@ throttling pause is on; the session's reader handles every PDU that arrives (sub
 deliver_sm, enquire_link, unbind) and calls the `CarrierEvents`, in the order the SMSC sent them.
 
 Delivery guarantees:
-- A message leaves once its SID is handed over. ESME_RTHROTTLED/ESME_RMSGQFUL resend the same part
+- A SID handed over twice while queued is taken once. ESME_RTHROTTLED/ESME_RMSGQFUL resend the same part
   after a pause (as long as it takes); other temporary errors a few times; anything else is a refusal
   (`smpp_codec.submit_outcome`, table in docs/messaging-carriers.md).
 - At-least-once window: when the connection drops, parts sent but not yet answered are sent again
@@ -50,7 +50,7 @@ UNBIND_WAIT_S = 2.0
 DRAIN_S = 5.0  # stop(): how long to wait for answers to what is in flight
 THROTTLE_PAUSE_S = (0.05, 5.0)  # first and longest pause after ESME_RTHROTTLED, doubling between
 BIND_REFUSED_RETRY_S = (15.0, 300.0)  # wrong credentials: retrying soon cannot help
-MO_ASSEMBLY_S = 600.0  # parts of a concatenated MO message older than this are given up
+MO_ASSEMBLY_S = 600.0  # parts of a concatenated MO message still incomplete then are delivered as they are
 ESME_RX_T_APPN = 0x64
 
 
