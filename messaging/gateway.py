@@ -7,23 +7,28 @@ claims the messages in PostgreSQL (`queued -> sending` in one conditional UPDATE
 deletes the entries. So a SID handed over any number of times, read by any number of gateways, is
 submitted once; the stream is only a doorbell.
 
-The connectors report through `GatewayEvents`, on their own threads and in the carrier's order,
-straight into messaging.services: the write is done before the connector answers the carrier, so a
-receipt or an inbound message is never acknowledged and then lost. A receipt that arrives before
-the submission it answers is recorded (carriers may send it on another bind, to another gateway) is
-kept and tried again for a while. A sweeper thread does the work nobody else is doing
-(`services.messages_sweep`). On start the gateway resubmits the messages it
-had claimed but not seen submitted before it last stopped: the one at-least-once window.
+The connectors report through `GatewayEvents` on their own threads. Submission outcomes and receipts
+go to a writer thread that records whatever queued up while it wrote the last batch, one transaction
+per tenant, so a connector never waits for PostgreSQL; an inbound message is stored before the
+connector acknowledges it, so it is never acknowledged and then lost. A receipt can arrive before
+the submission it answers is recorded (carriers may send it on another bind, to another gateway): it
+is kept and tried again for a while. A sweeper thread does the work nobody else is doing
+(`services.messages_sweep`). Stopping, the gateway stops the connectors and writes every report they
+made. On start it resubmits the messages it had claimed but not seen submitted before it last
+stopped: the one at-least-once window.
 
 The gateway crosses tenants but never bypasses row-level security: it reads the two global tables
 (ids only) and does every tenant's work inside that tenant's `tenant_scope`.
 """
 
+import itertools
 import logging
+import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -34,6 +39,7 @@ from django.utils.module_loading import import_string
 from messaging import services, streams
 from messaging.carriers.base import CarrierEvents, DeliveryReceipt, InboundSms, OutboundSms
 from messaging.models import Connector
+from messaging.services import SubmitOutcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +53,9 @@ BLOCK_MS = 1000  # how long a read waits for entries; also how soon a reader not
 STALE_SECONDS = 30.0  # a queued message not handed over for this long is handed over again
 SWEEP_SECONDS = 5.0
 TICK_SECONDS = 0.5  # how often deferred receipts are tried again
+WRITE_BATCH = 1000  # carrier reports written together
+WRITE_ATTEMPTS = 10  # a batch the database keeps refusing is dropped after this many tries
+REPORT_QUEUE_LIMIT = 100_000  # beyond, connectors wait for the writer (backpressure)
 # A carrier may send a receipt on another bind (another gateway) before the submission it answers is
 # recorded; such a receipt is tried again for this long before it is dropped as unknown.
 RECEIPT_RETRY_SECONDS = 120.0
@@ -105,51 +114,40 @@ def _db_work(work: Callable[[], T]) -> T:
 
 
 class GatewayEvents:
-    """`CarrierEvents` for one connector, written through messaging.services as they arrive.
+    """`CarrierEvents` for one connector.
 
-    Raising from `received` or `receipt` makes the connector refuse the carrier's PDU, so the carrier
-    delivers it again: nothing is acknowledged before it is stored.
+    Submission outcomes and receipts are queued for the gateway's writer (a connector's reader thread
+    must not wait for PostgreSQL: it also reads the answers that open the send window). An inbound
+    message is stored before this returns, so a failure makes the connector refuse the carrier's PDU
+    and the carrier delivers it again.
     """
 
     def __init__(self, gateway: "CarrierGateway", connector: str) -> None:
         self.gateway = gateway
         self.connector = connector
 
-    def _account(self, message_sid: str) -> uuid.UUID | None:
-        account_id = self.gateway.in_flight.pop(message_sid, None) or _db_work(
-            lambda: services.account_of_pending(message_sid)
-        )
-        if account_id is None:
-            log.warning("%s: report for unknown message %s ignored", self.connector, message_sid)
-        return account_id
-
     def submitted(self, message_sid: str, carrier_message_ids: list[str]) -> None:
-        account_id = self._account(message_sid)
-        if account_id is not None:
-            _db_work(
-                lambda: services.message_submitted(
-                    account_id=account_id,
-                    message_sid=message_sid,
-                    connector=self.connector,
-                    carrier_message_ids=carrier_message_ids,
-                )
-            )
+        self.gateway.reports.put(
+            Report(self.connector, SubmitOutcome(message_sid, tuple(carrier_message_ids)))
+        )
 
     def refused(self, message_sid: str, error_code: int, detail: str) -> None:
-        account_id = self._account(message_sid)
-        if account_id is not None:
-            _db_work(
-                lambda: services.message_refused(
-                    account_id=account_id, message_sid=message_sid, error_code=error_code, detail=detail
-                )
-            )
+        self.gateway.reports.put(
+            Report(self.connector, SubmitOutcome(message_sid, error_code=error_code, detail=detail))
+        )
 
     def receipt(self, receipt: DeliveryReceipt) -> None:
-        if not _db_work(lambda: services.message_receipt(receipt=receipt, connector=self.connector)):
-            self.gateway.defer_receipt(self.connector, receipt)
+        self.gateway.reports.put(Report(self.connector, receipt))
 
     def received(self, sms: InboundSms) -> None:
         _db_work(lambda: services.message_receive(sms=sms, connector=self.connector))
+
+
+@dataclass(frozen=True)
+class Report:
+    connector: str
+    item: SubmitOutcome | DeliveryReceipt
+    at: float = field(default_factory=time.monotonic)
 
 
 class CarrierGateway:
@@ -170,8 +168,11 @@ class CarrierGateway:
             connector: build(GatewayEvents(self, connector)) for connector, build in connectors.items()
         }
         self.in_flight: dict[str, uuid.UUID] = {}  # SID -> account, until its submitted/refused report
-        self.deferred: list[tuple[float, str, DeliveryReceipt]] = []  # (first seen, connector, receipt)
-        self.deferred_lock = threading.Lock()
+        self.reports: queue.Queue[Report] = queue.Queue(maxsize=REPORT_QUEUE_LIMIT)
+        self.deferred: list[Report] = []  # receipts for carrier ids not known yet (writer thread only)
+        self.deferred_tried_at = 0.0
+        self.writer_done = threading.Event()
+        self.writer: threading.Thread | None = None
         self.redis: redis.Redis = streams.client()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -194,6 +195,8 @@ class CarrierGateway:
                 pass
             self._spawn(f"gateway-read-{name}", self._read_loop, name)
         self._spawn("gateway-sweep", self._sweep_loop)
+        self.writer = threading.Thread(target=self._write_loop, name="gateway-write", daemon=True)
+        self.writer.start()
         log.info(
             "carrier gateway %s ready with connectors: %s", self.name, ", ".join(self.connectors) or "none"
         )
@@ -202,12 +205,16 @@ class CarrierGateway:
         self.stopping.set()
 
     def shutdown(self) -> None:
-        """Stop reading, then stop the connectors (which unblocks a reader waiting in `send`)."""
+        """Stop reading, stop the connectors (which unblocks a reader waiting in `send` and lets the
+        connectors report what they had in flight), then write every report still queued."""
         self.stopping.set()
         for connector in self.connectors.values():
             connector.stop()
         for thread in self.threads:
             thread.join(timeout=BLOCK_MS / 1000 + 10)
+        self.writer_done.set()
+        if self.writer is not None:
+            self.writer.join(timeout=60)
         log.info("carrier gateway %s stopped", self.name)
 
     def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
@@ -224,15 +231,36 @@ class CarrierGateway:
                 self.stopping.wait(1)
 
     def _sweep_loop(self) -> None:
-        next_sweep = time.monotonic() + self.sweep_seconds
-        while not self.stopping.wait(min(TICK_SECONDS, self.sweep_seconds)):
+        while not self.stopping.wait(self.sweep_seconds):
             try:
-                self.retry_receipts()
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.sweep_seconds
-                    self.sweep_once()
+                self.sweep_once()
             except Exception:
                 log.exception("the sweep failed; retrying")
+
+    def _write_loop(self) -> None:
+        """Write the connectors' reports in batches: what queued up while the last batch was written."""
+        while True:
+            try:
+                batch = [self.reports.get(timeout=TICK_SECONDS)]
+            except queue.Empty:
+                if self.writer_done.is_set():
+                    return
+                batch = []
+            while len(batch) < WRITE_BATCH:
+                try:
+                    batch.append(self.reports.get_nowait())
+                except queue.Empty:
+                    break
+            for attempt in itertools.count(1):
+                try:
+                    self.write(batch)
+                    break
+                except Exception:
+                    log.exception("writing %d carrier report(s) failed (attempt %d)", len(batch), attempt)
+                    if attempt == WRITE_ATTEMPTS:
+                        log.error("dropped %d carrier report(s)", len(batch))
+                        break
+                    time.sleep(min(5.0, 0.1 * 2**attempt))
 
     # Single steps (what the loops repeat; tests call them directly)
 
@@ -316,26 +344,56 @@ class CarrierGateway:
             self._submit(connector, items)
         return len(claimed)
 
-    def defer_receipt(self, connector: str, receipt: DeliveryReceipt) -> None:
-        with self.deferred_lock:
-            self.deferred.append((time.monotonic(), connector, receipt))
-
-    def retry_receipts(self) -> None:
-        """Apply the deferred receipts whose message is now known; drop those too old to hope for."""
-        with self.deferred_lock:
-            pending, self.deferred = self.deferred, []
-        still: list[tuple[float, str, DeliveryReceipt]] = []
-        for first_seen, connector, receipt in pending:
-            if _db_work(partial(services.message_receipt, receipt=receipt, connector=connector)):
+    def write(self, batch: list[Report]) -> None:
+        """Record submission outcomes (one transaction per tenant), then receipts, including deferred
+        ones now due for another try; a receipt whose carrier id is still unknown is deferred again."""
+        outcomes = [r for r in batch if isinstance(r.item, SubmitOutcome)]
+        sids = [r.item.message_sid for r in outcomes if isinstance(r.item, SubmitOutcome)]
+        accounts = {sid: self.in_flight.pop(sid) for sid in sids if sid in self.in_flight}
+        if unknown := [sid for sid in sids if sid not in accounts]:
+            accounts |= _db_work(partial(services.accounts_of_pending, unknown))
+        grouped: dict[tuple[uuid.UUID, str], list[SubmitOutcome]] = {}
+        for report in outcomes:
+            assert isinstance(report.item, SubmitOutcome)
+            account_id = accounts.get(report.item.message_sid)
+            if account_id is None:
+                log.warning(
+                    "%s: report for unknown message %s ignored", report.connector, report.item.message_sid
+                )
+            else:
+                grouped.setdefault((account_id, report.connector), []).append(report.item)
+        for (account_id, connector), items in grouped.items():
+            _db_work(
+                partial(
+                    services.messages_submit_outcomes,
+                    account_id=account_id,
+                    connector=connector,
+                    outcomes=items,
+                )
+            )
+        receipts = [r for r in batch if isinstance(r.item, DeliveryReceipt)]
+        now = time.monotonic()
+        if self.deferred and now - self.deferred_tried_at >= TICK_SECONDS:
+            receipts, self.deferred, self.deferred_tried_at = self.deferred + receipts, [], now
+        if not receipts:
+            return
+        pairs = [(r.connector, r.item) for r in receipts if isinstance(r.item, DeliveryReceipt)]
+        unrouted = {
+            (c, r.carrier_message_id)
+            for c, r in _db_work(partial(services.messages_receipts, receipts=pairs))
+        }
+        for report in receipts:
+            assert isinstance(report.item, DeliveryReceipt)
+            if (report.connector, report.item.carrier_message_id) not in unrouted:
                 continue
-            if time.monotonic() - first_seen < RECEIPT_RETRY_SECONDS:
-                still.append((first_seen, connector, receipt))
+            if now - report.at < RECEIPT_RETRY_SECONDS:
+                self.deferred.append(report)
             else:
                 log.warning(
-                    "%s: receipt for unknown carrier id %s dropped", connector, receipt.carrier_message_id
+                    "%s: receipt for unknown carrier id %s dropped",
+                    report.connector,
+                    report.item.carrier_message_id,
                 )
-        with self.deferred_lock:
-            self.deferred[:0] = still
 
     def sweep_once(self) -> dict[str, int]:
         done: dict[str, int] = _db_work(lambda: services.messages_sweep(stale_seconds=self.stale_seconds))

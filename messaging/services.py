@@ -305,6 +305,23 @@ def _callback(message: Message, account: Account | None = None) -> None:
     )
 
 
+def _apply(
+    message: Message, status: str, *, regardless: dict[str, Any] | None = None, **with_status: Any
+) -> tuple[list[str], bool]:
+    """Set `status` (with `with_status`) on the locked message if it moves it forward, and `regardless`
+    either way; returns the fields changed and whether the status moved. Saves nothing."""
+    moved = RANK[status] > RANK[message.status]
+    changes = {**(regardless or {}), **(with_status if moved else {})}
+    if moved:
+        changes["status"] = status
+    if not changes:
+        return [], False
+    changes["date_updated"] = timezone.now()
+    for name, value in changes.items():
+        setattr(message, name, value)
+    return list(changes), moved
+
+
 def _advance(
     message: Message,
     status: str,
@@ -313,20 +330,26 @@ def _advance(
     regardless: dict[str, Any] | None = None,
     **with_status: Any,
 ) -> bool:
-    """Move the (locked) message forward to `status` with `with_status`; `regardless` is saved either
-    way. False, and no callback, when `status` is not ahead of where the message is."""
-    moved = RANK[status] > RANK[message.status]
-    changes = {**(regardless or {}), **(with_status if moved else {})}
-    if moved:
-        changes["status"] = status
-    if not changes:
-        return False
-    for name, value in changes.items():
-        setattr(message, name, value)
-    message.save(update_fields=[*changes, "date_updated"])
+    """Move the (locked) message forward to `status` and save; `regardless` is saved either way.
+    False, and no callback, when `status` is not ahead of where the message is."""
+    fields, moved = _apply(message, status, regardless=regardless, **with_status)
+    if fields:
+        message.save(update_fields=fields)
     if moved:
         _callback(message, account)
     return moved
+
+
+def _save_moves(changed: dict[uuid.UUID, tuple[Message, set[str], bool]], account_id: uuid.UUID) -> None:
+    """Save many messages changed by `_apply` in one UPDATE, then queue the callbacks of those that moved."""
+    if not changed:
+        return
+    fields = set().union(*(f for _, f, _ in changed.values()))
+    Message.objects.bulk_update([m for m, _, _ in changed.values()], sorted(fields))
+    moved = [m for m, _, did_move in changed.values() if did_move and m.status_callback]
+    account = Account.objects.get(id=account_id) if moved else None
+    for message in moved:
+        _callback(message, account)
 
 
 def _fail(message: Message, code: int, detail: str = "", account: Account | None = None) -> bool:
@@ -541,67 +564,138 @@ def message_unclaim(*, account_id: uuid.UUID, message_id: uuid.UUID, gateway: st
         )
 
 
-def account_of_pending(message_sid: str) -> uuid.UUID | None:
-    """The account of a message still owed work, from the global table (no tenant needed)."""
-    message_id = sid_to_uuid(message_sid, Message.SID_PREFIX)
-    if message_id is None:
-        return None
-    return PendingMessage.objects.filter(message_id=message_id).values_list("account_id", flat=True).first()
+def accounts_of_pending(message_sids: Iterable[str]) -> dict[str, uuid.UUID]:
+    """The accounts of messages still owed work, from the global table (no tenant needed)."""
+    ids = {sid_to_uuid(sid, Message.SID_PREFIX): sid for sid in message_sids}
+    ids.pop(None, None)
+    rows = PendingMessage.objects.filter(message_id__in=list(ids)).values_list("message_id", "account_id")
+    return {ids[message_id]: account_id for message_id, account_id in rows}
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What a connector said of one submission: accepted (its carrier ids) or refused (a 30xxx code)."""
+
+    message_sid: str
+    carrier_message_ids: tuple[str, ...] = ()
+    error_code: int | None = None
+    detail: str = ""
+
+
+def messages_submit_outcomes(
+    *, account_id: uuid.UUID, connector: str, outcomes: Sequence[SubmitOutcome]
+) -> None:
+    """Record one tenant's submission outcomes in one transaction: `sent` with the carrier's ids (which
+    route the receipts back), or `failed` with the carrier's code."""
+    with tenant_scope(account_id):
+        ids = {o.message_sid: sid_to_uuid(o.message_sid, Message.SID_PREFIX) for o in outcomes}
+        locked = {m.id: m for m in _locked(i for i in ids.values() if i)}
+        changed: dict[uuid.UUID, tuple[Message, set[str], bool]] = {}
+        now = timezone.now()
+        for outcome in outcomes:
+            message_id = ids[outcome.message_sid]
+            message = locked.get(message_id) if message_id else None
+            if message is None:
+                continue
+            if outcome.error_code is None:
+                regardless = {
+                    "carrier_message_ids": list(outcome.carrier_message_ids),
+                    "connector": connector,
+                }
+                fields, moved = _apply(message, S.SENT, regardless=regardless, date_sent=now)
+            else:
+                fields, moved = _apply(
+                    message,
+                    S.FAILED,
+                    error_code=outcome.error_code,
+                    error_message=outcome.detail
+                    or ERROR_MESSAGES.get(outcome.error_code, ERROR_MESSAGES[30008]),
+                )
+            _merge(changed, message, fields, moved)
+        _save_moves(changed, account_id)
+
+
+def _merge(
+    changed: dict[uuid.UUID, tuple[Message, set[str], bool]], message: Message, fields: list[str], moved: bool
+) -> None:
+    if fields:
+        _, before, was_moved = changed.get(message.id, (message, set(), False))
+        changed[message.id] = (message, before | set(fields), was_moved or moved)
 
 
 def message_submitted(
     *, account_id: uuid.UUID, message_sid: str, connector: str, carrier_message_ids: Sequence[str]
 ) -> None:
-    """The carrier accepted every segment: `sent`, with its ids (which route the receipts back)."""
-    with tenant_scope(account_id):
-        message = _locked_sid(message_sid)
-        if message is not None:
-            _advance(
-                message,
-                S.SENT,
-                regardless={"carrier_message_ids": list(carrier_message_ids), "connector": connector},
-                date_sent=timezone.now(),
-            )
+    messages_submit_outcomes(
+        account_id=account_id,
+        connector=connector,
+        outcomes=[SubmitOutcome(message_sid, tuple(carrier_message_ids))],
+    )
 
 
-def message_refused(*, account_id: uuid.UUID, message_sid: str, error_code: int, detail: str) -> None:
-    with tenant_scope(account_id):
-        message = _locked_sid(message_sid)
-        if message is not None:
-            _fail(message, error_code, detail)
+def message_refused(
+    *, account_id: uuid.UUID, message_sid: str, connector: str, error_code: int, detail: str
+) -> None:
+    messages_submit_outcomes(
+        account_id=account_id,
+        connector=connector,
+        outcomes=[SubmitOutcome(message_sid, error_code=error_code, detail=detail)],
+    )
 
 
-def message_receipt(*, receipt: DeliveryReceipt, connector: str) -> bool:
-    """Apply a delivery receipt; False when no message (yet) has that carrier id.
+def messages_receipts(
+    *, receipts: Sequence[tuple[str, DeliveryReceipt]]
+) -> list[tuple[str, DeliveryReceipt]]:
+    """Apply (connector, receipt) pairs in order, one transaction per tenant; returns those whose carrier
+    id no message has (yet).
 
     A message is `delivered` once every segment is; the first segment that is not makes the whole
     message `undelivered` or `failed` with the carrier's error code.
     """
-    route = CarrierRoute.objects.filter(
-        connector=connector, carrier_message_id=receipt.carrier_message_id
-    ).first()
-    if route is None:
-        return False
-    with tenant_scope(route.account_id):
-        found = _locked([route.message_id])
-        if not found:
-            return True
-        message = found[0]
-        receipts = {**message.segment_receipts, receipt.carrier_message_id: receipt.status}
-        if receipt.status != S.DELIVERED:
-            code = receipt.error_code or 30008
-            _advance(
-                message,
-                receipt.status,
-                regardless={"segment_receipts": receipts},
-                error_code=code,
-                error_message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[30008]),
-            )
-        elif all(receipts.get(i) == S.DELIVERED for i in message.carrier_message_ids):
-            _advance(message, S.DELIVERED, regardless={"segment_receipts": receipts})
+    routes = {
+        (r.connector, r.carrier_message_id): r
+        for r in CarrierRoute.objects.filter(
+            carrier_message_id__in={r.carrier_message_id for _, r in receipts}
+        )
+    }
+    unrouted: list[tuple[str, DeliveryReceipt]] = []
+    by_account: dict[uuid.UUID, list[tuple[uuid.UUID, DeliveryReceipt]]] = defaultdict(list)
+    for connector, receipt in receipts:
+        route = routes.get((connector, receipt.carrier_message_id))
+        if route is None:
+            unrouted.append((connector, receipt))
         else:
-            _advance(message, message.status, regardless={"segment_receipts": receipts})
-    return True
+            by_account[route.account_id].append((route.message_id, receipt))
+    for account_id, items in by_account.items():
+        with tenant_scope(account_id):
+            locked = {m.id: m for m in _locked({message_id for message_id, _ in items})}
+            changed: dict[uuid.UUID, tuple[Message, set[str], bool]] = {}
+            for message_id, receipt in items:
+                if message_id in locked:
+                    _merge(changed, locked[message_id], *_apply_receipt(locked[message_id], receipt))
+            _save_moves(changed, account_id)
+    return unrouted
+
+
+def _apply_receipt(message: Message, receipt: DeliveryReceipt) -> tuple[list[str], bool]:
+    receipts = {**message.segment_receipts, receipt.carrier_message_id: receipt.status}
+    if receipt.status != S.DELIVERED:
+        code = receipt.error_code or 30008
+        return _apply(
+            message,
+            receipt.status,
+            regardless={"segment_receipts": receipts},
+            error_code=code,
+            error_message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[30008]),
+        )
+    if all(receipts.get(i) == S.DELIVERED for i in message.carrier_message_ids):
+        return _apply(message, S.DELIVERED, regardless={"segment_receipts": receipts})
+    return _apply(message, message.status, regardless={"segment_receipts": receipts})
+
+
+def message_receipt(*, receipt: DeliveryReceipt, connector: str) -> bool:
+    """Apply one delivery receipt; False when no message (yet) has that carrier id."""
+    return not messages_receipts(receipts=[(connector, receipt)])
 
 
 # Inbound ------------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def test_statuses_never_move_backwards(live: Live, smsc: Smsc) -> None:
         account_id=account, message_sid=message.sid, connector="smsc", carrier_message_ids=["late"]
     )
     services.message_refused(
-        account_id=account, message_sid=message.sid, error_code=30007, detail="late refusal"
+        account_id=account, message_sid=message.sid, connector="smsc", error_code=30007, detail="late"
     )
     services.message_receipt(
         receipt=DeliveryReceipt(done.carrier_message_ids[0], "undelivered", 30003), connector="smsc"
