@@ -56,6 +56,7 @@ TICK_SECONDS = 0.5  # how often deferred receipts are tried again
 WRITE_BATCH = 1000  # carrier reports written together
 WRITE_ATTEMPTS = 10  # a batch the database keeps refusing is dropped after this many tries
 REPORT_QUEUE_LIMIT = 100_000  # beyond, connectors wait for the writer (backpressure)
+MAX_UNRECORDED = 50  # submission outcomes reported and not yet written, at most
 # A carrier may send a receipt on another bind (another gateway) before the submission it answers is
 # recorded; such a receipt is tried again for this long before it is dropped as unknown.
 RECEIPT_RETRY_SECONDS = 120.0
@@ -127,12 +128,12 @@ class GatewayEvents:
         self.connector = connector
 
     def submitted(self, message_sid: str, carrier_message_ids: list[str]) -> None:
-        self.gateway.reports.put(
+        self.gateway.report_outcome(
             Report(self.connector, SubmitOutcome(message_sid, tuple(carrier_message_ids)))
         )
 
     def refused(self, message_sid: str, error_code: int, detail: str) -> None:
-        self.gateway.reports.put(
+        self.gateway.report_outcome(
             Report(self.connector, SubmitOutcome(message_sid, error_code=error_code, detail=detail))
         )
 
@@ -159,6 +160,7 @@ class CarrierGateway:
         stale_seconds: float = STALE_SECONDS,
         sweep_seconds: float = SWEEP_SECONDS,
         batch_size: int = BATCH_SIZE,
+        max_unrecorded: int = MAX_UNRECORDED,
     ) -> None:
         self.name = name
         self.stale_seconds = stale_seconds
@@ -173,6 +175,11 @@ class CarrierGateway:
         self.deferred_tried_at = 0.0
         self.writer_done = threading.Event()
         self.writer: threading.Thread | None = None
+        # Outcomes queued and not yet written: a connector waits past `max_unrecorded`, which bounds
+        # what a killed gateway submits twice (see docs/messaging.md).
+        self.max_unrecorded = max_unrecorded
+        self.unrecorded = 0
+        self.recorded = threading.Condition()
         self.redis: redis.Redis = streams.client()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -186,6 +193,9 @@ class CarrierGateway:
         self.shutdown()
 
     def start(self) -> None:
+        # The writer first: connectors report as soon as they run, and wait for it past max_unrecorded.
+        self.writer = threading.Thread(target=self._write_loop, name="gateway-write", daemon=True)
+        self.writer.start()
         for connector in self.connectors.values():
             connector.start()
         self.resubmit_in_flight()
@@ -195,8 +205,6 @@ class CarrierGateway:
                 pass
             self._spawn(f"gateway-read-{name}", self._read_loop, name)
         self._spawn("gateway-sweep", self._sweep_loop)
-        self.writer = threading.Thread(target=self._write_loop, name="gateway-write", daemon=True)
-        self.writer.start()
         log.info(
             "carrier gateway %s ready with connectors: %s", self.name, ", ".join(self.connectors) or "none"
         )
@@ -261,6 +269,10 @@ class CarrierGateway:
                         log.error("dropped %d carrier report(s)", len(batch))
                         break
                     time.sleep(min(5.0, 0.1 * 2**attempt))
+            if written := sum(isinstance(r.item, SubmitOutcome) for r in batch):
+                with self.recorded:
+                    self.unrecorded -= written
+                    self.recorded.notify_all()
 
     # Single steps (what the loops repeat; tests call them directly)
 
@@ -343,6 +355,13 @@ class CarrierGateway:
             log.warning("resubmitting %d message(s) left in sending on %s", len(items), connector)
             self._submit(connector, items)
         return len(claimed)
+
+    def report_outcome(self, report: Report) -> None:
+        """Queue a submission outcome for the writer; waits while `max_unrecorded` are queued already."""
+        with self.recorded:
+            self.recorded.wait_for(lambda: self.unrecorded < self.max_unrecorded)
+            self.unrecorded += 1
+        self.reports.put(report)
 
     def write(self, batch: list[Report]) -> None:
         """Record submission outcomes (one transaction per tenant), then receipts, including deferred

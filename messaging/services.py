@@ -254,7 +254,8 @@ def _insert(
     )
     _callback(message, account)
     if message.status == S.QUEUED:
-        transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)))
+        # Robust: with Redis away the message is stored all the same, and the gateway's sweep sends it.
+        transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)), robust=True)
     transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
     return message
 
@@ -439,7 +440,7 @@ def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> 
             log.warning(
                 "no enabled carrier connector for %d queued message(s); will retry", len(handed[None])
             )
-        transaction.on_commit(lambda: _publish(entries))
+        transaction.on_commit(lambda: _publish(entries), robust=True)  # the sweep hands over again
 
 
 def _hand_over_entry(message: Message, now: datetime) -> streams.HandOver:
@@ -765,7 +766,9 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             )
         transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
         if message.is_webhook_pending:
-            transaction.on_commit(lambda: message_webhook_task.delay(str(account.id), str(message.id)))
+            transaction.on_commit(
+                lambda: message_webhook_task.delay(str(account.id), str(message.id)), robust=True
+            )
         return message
 
 
@@ -781,7 +784,9 @@ def message_webhook_requeue(*, account_id: uuid.UUID, message_ids: Sequence[uuid
         )
         Message.objects.filter(id__in=ids).update(handed_over_at=timezone.now())
         for message_id in ids:
-            transaction.on_commit(partial(message_webhook_task.delay, str(account_id), str(message_id)))
+            transaction.on_commit(
+                partial(message_webhook_task.delay, str(account_id), str(message_id)), robust=True
+            )
 
 
 # The sweep ----------------------------------------------------------------------------------------

@@ -54,8 +54,10 @@ def test_every_tenant_model_table_has_forced_rls(db: None) -> None:
             [list(tables)],
         )
         protected = {row[0] for row in cursor.fetchall()}
-    # The routing table maps numbers to accounts for inbound traffic and is read-only to the app.
-    assert tables - protected == {"numbering_numberroute"}
+    # The routing tables (number -> account; carrier id -> message; messages owed background work) serve
+    # traffic before a tenant is known: ids only, kept by triggers, read-only to the app.
+    routing = {"numbering_numberroute", "messaging_carrierroute", "messaging_pendingmessage"}
+    assert tables - protected == routing
 
 
 def test_app_role_is_neither_owner_nor_superuser(db: None) -> None:

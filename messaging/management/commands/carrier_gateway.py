@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.gateway import STALE_SECONDS, SWEEP_SECONDS, CarrierGateway, connector_factory
+from messaging.gateway import MAX_UNRECORDED, STALE_SECONDS, SWEEP_SECONDS, CarrierGateway, connector_factory
 from messaging.models import Connector
 
 
@@ -22,6 +22,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--stale-seconds", type=float, default=STALE_SECONDS)
         parser.add_argument("--sweep-seconds", type=float, default=SWEEP_SECONDS)
+        parser.add_argument(
+            "--max-unrecorded",
+            type=int,
+            default=MAX_UNRECORDED,
+            help="submission outcomes not yet written before connectors wait (bounds what a crash repeats)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = Connector.objects.filter(is_enabled=True).order_by("name")
@@ -32,6 +38,7 @@ class Command(BaseCommand):
             connectors={row.name: connector_factory(row) for row in rows},
             stale_seconds=options["stale_seconds"],
             sweep_seconds=options["sweep_seconds"],
+            max_unrecorded=options["max_unrecorded"],
         )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: gateway.stop())
