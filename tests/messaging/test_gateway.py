@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from messaging import services, streams
 from messaging.carriers.base import DeliveryReceipt
+from messaging.carriers.sip import SipMessageConnector
+from messaging.carriers.smpp import SmppConnector
+from messaging.gateway import GatewayEvents, connector_factory
 from messaging.models import Connector, ConsentState, Message, PendingMessage
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
@@ -267,3 +270,38 @@ def test_the_connector_command_configures_what_the_gateway_runs(live: Live, smsc
         hand_over(live, message)
         live.wait(message.sid, "delivered")
     assert accepted_texts(smsc) == ["configured from the command line"]
+
+
+def test_connectors_are_built_by_kind() -> None:
+    sip = Connector(
+        name="trunk",
+        kind=Connector.Kind.SIP,
+        ari_url="http://127.0.0.1:8098/ari",
+        ari_username="switchboard",
+        ari_app="switchboard-messages",
+        endpoint="trunk",
+        trunk_uri="sip:127.0.0.1:5092",
+        window=4,
+    )
+    sip.set_password("ari-secret")
+    built = connector_factory(sip)(GatewayEvents(None, "trunk"))  # type: ignore[arg-type]
+    assert isinstance(built, SipMessageConnector)
+    assert (built.name, built.endpoint, built._window_size, built.is_connected) == (
+        "trunk",
+        "trunk",
+        4,
+        False,
+    )
+    smpp = Connector(
+        name="bind", kind=Connector.Kind.SMPP, host="127.0.0.1", port=2775, system_id="sb", window=3
+    )
+    smpp.set_password("pw")
+    bind = connector_factory(smpp)(GatewayEvents(None, "bind"))  # type: ignore[arg-type]
+    assert isinstance(bind, SmppConnector)
+    assert (bind.host, bind.port, bind.system_id, bind.password, bind.window) == (
+        "127.0.0.1",
+        2775,
+        "sb",
+        "pw",
+        3,
+    )
