@@ -19,6 +19,7 @@ from tests.messaging.conftest import RECIPIENT, SENDER, GatewayProcess, Live, ga
 from tests.messaging.smsc import Smsc, SmscFactory
 from tests.numbering.test_twilio_sdk import sdk
 from tests.voice.twiml_app import TwimlApp
+from voice.models import Call
 
 # The hand-over (in-process, rolled back) --------------------------------------------------------
 
@@ -228,3 +229,22 @@ def test_a_gateway_killed_mid_burst_loses_nothing_and_repeats_a_bounded_few(
     assert set(counts) == set(bodies)
     # Repeated at most: what was in flight (the window) and what was answered but not yet written.
     assert sum(n - 1 for n in counts.values()) <= row.window + gateway.max_unrecorded
+
+
+def test_a_text_sent_from_a_call_keeps_its_call(api_a: TwilioClient, sender: Any) -> None:
+    """What the <Sms> verb does: the caller gets a text from the number they called."""
+    call = Call.objects.create(
+        account=api_a.tenant.account, direction="inbound", from_number=RECIPIENT, to_number=SENDER
+    )
+    message = services.message_create(
+        account=api_a.tenant.account,
+        to=call.from_number,
+        from_=call.to_number,
+        body="Here is the link we talked about",
+        direction=Message.Direction.OUTBOUND_CALL,
+        call=call,
+        actor=f"call:{call.sid}",
+    )
+    assert (message.call_id, message.phone_number_id) == (call.id, sender.id)
+    shown = api_a.get(f"/2010-04-01/Accounts/{api_a.tenant.sid}/Messages/{message.sid}.json").json()
+    assert (shown["direction"], shown["to"], shown["from"]) == ("outbound-call", RECIPIENT, SENDER)
