@@ -48,5 +48,8 @@ class DatabaseRoles:
         config["ENGINE"] = "django.db.backends.postgresql"
         config["TEST"] = {"NAME": self.name}
         if pool_size:
-            config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 10}}
+            config["OPTIONS"] = {
+                "pool": {"min_size": 1, "max_size": pool_size, "timeout": 10},
+                "server_side_binding": True,
+            }
         return config

@@ -9,6 +9,7 @@ REST call that causes an event (ARI often delivers the event before the REST rep
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,10 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+REQUEST_TIMEOUT_SECONDS = 10.0
 
 
 class AriError(Exception):
@@ -44,6 +47,9 @@ class AriClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self.connected = asyncio.Event()
+        self._ws: ClientConnection | None = None
+        self._pending: dict[str, asyncio.Future[Event]] = {}
+        self._request_ids = itertools.count(1)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -56,19 +62,71 @@ class AriClient:
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         gone_ok: bool = False,
+        binary: bool = False,
     ) -> Any:
-        """One REST call; with `gone_ok`, a 404 (the thing is already gone) is success, not an error."""
+        """One REST call; with `gone_ok`, a 404 (the thing is already gone) is success, not an error.
+
+        While the events websocket is up, requests travel over it (Asterisk 22.5+ "REST over
+        WebSocket"): a frame each way instead of an HTTP exchange, about a sixth of the CPU on our
+        side. Binary bodies (recording files) and requests made while reconnecting use HTTP.
+        """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        response = await self._http.request(method, path, params=clean, json=body)
-        if response.status_code == 404 and gone_ok:
+        if self._ws is not None and not binary:
+            status, content_type, content = await self._request_over_ws(self._ws, method, path, clean, body)
+        else:
+            response = await self._http.request(method, path, params=clean, json=body)
+            status = response.status_code
+            content_type = response.headers.get("content-type", "")
+            content = response.content
+        if status == 404 and gone_ok:
             return None
-        if response.status_code >= 400:
-            raise AriError(response.status_code, response.text[:300])
-        if response.status_code == 204 or not response.content:
+        if status >= 400:
+            raise AriError(status, content[:300].decode(errors="replace"))
+        if status == 204 or not content:
             return None
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()
-        return response.content
+        if content_type.startswith("application/json"):
+            return json.loads(content)
+        return content
+
+    async def _request_over_ws(
+        self,
+        ws: ClientConnection,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        body: dict[str, Any] | None,
+    ) -> tuple[int, str, bytes]:
+        request_id = str(next(self._request_ids))
+        frame: dict[str, Any] = {
+            "type": "RESTRequest",
+            "request_id": request_id,
+            "transaction_id": request_id,
+            "method": method,
+            "uri": path.lstrip("/"),
+            "query_strings": [{"name": k, "value": str(v)} for k, v in params.items()],
+        }
+        if body is not None:
+            frame |= {"content_type": "application/json", "message_body": json.dumps(body)}
+        reply: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = reply
+        try:
+            await ws.send(json.dumps(frame))
+            response = await asyncio.wait_for(reply, REQUEST_TIMEOUT_SECONDS)
+        except (TimeoutError, websockets.WebSocketException) as exc:
+            raise AriError(0, f"{method} {path}: no reply over the websocket ({exc!r})") from exc
+        finally:
+            self._pending.pop(request_id, None)
+        return (
+            int(response.get("status_code", 0)),
+            response.get("content_type") or "",
+            (response.get("message_body") or "").encode(),
+        )
+
+    def _fail_pending(self, reason: str) -> None:
+        for reply in self._pending.values():
+            if not reply.done():
+                reply.set_exception(AriError(0, reason))
+        self._pending.clear()
 
     def _events_url(self) -> str:
         parts = urlsplit(self.base_url)
@@ -105,27 +163,38 @@ class AriClient:
                     self.connected.set()
                     backoff = 0.2
                     log.info("ARI events connected: %s app=%s", self.base_url, self.app)
+                    # Reconciling makes REST calls whose replies would queue behind unread events on
+                    # this socket, so those go over HTTP; the websocket carries requests only after.
                     await on_connected()
-                    stop_wait = asyncio.ensure_future(stop.wait())
+                    self._ws = ws
+                    closer = asyncio.create_task(self._close_when(stop, ws))
                     try:
-                        while True:
-                            receive = asyncio.ensure_future(ws.recv())
-                            done, _ = await asyncio.wait(
-                                {receive, stop_wait}, return_when=asyncio.FIRST_COMPLETED
-                            )
-                            if stop_wait in done:
-                                receive.cancel()
-                                return
-                            on_event(json.loads(receive.result()))
+                        async for raw in ws:
+                            message = json.loads(raw)
+                            if message.get("type") == "RESTResponse":
+                                reply = self._pending.get(message.get("request_id", ""))
+                                if reply is not None and not reply.done():
+                                    reply.set_result(message)
+                            else:
+                                on_event(message)
+                        if stop.is_set():
+                            return
                     finally:
-                        stop_wait.cancel()
+                        closer.cancel()
             except (TimeoutError, OSError, websockets.WebSocketException) as exc:
                 log.warning("ARI events lost (%s); reconnecting in %.1f s", exc, backoff)
             finally:
                 self.connected.clear()
+                self._ws = None
+                self._fail_pending("ARI websocket lost")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(max_backoff, backoff * 2)
+
+    @staticmethod
+    async def _close_when(stop: asyncio.Event, ws: ClientConnection) -> None:
+        await stop.wait()
+        await ws.close()
 
     # The REST calls the platform uses, named for what they do.
 
@@ -164,7 +233,7 @@ class AriClient:
         await self.request("POST", f"/recordings/live/{name}/stop", gone_ok=True)
 
     async def stored_recording(self, name: str) -> bytes:
-        return bytes(await self.request("GET", f"/recordings/stored/{name}/file"))
+        return bytes(await self.request("GET", f"/recordings/stored/{name}/file", binary=True))
 
     async def delete_stored_recording(self, name: str) -> None:
         await self.request("DELETE", f"/recordings/stored/{name}", gone_ok=True)
