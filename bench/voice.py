@@ -97,12 +97,6 @@ def parse_args() -> argparse.Namespace:
         help="run the worker under bench/voice_trace.py (timers around each step of a call) and print them; "
         "a diagnosis run: the timers add a little overhead",
     )
-    add(
-        "--what-if-no-timeline",
-        action="store_true",
-        help="experiment (implies --trace): the worker skips the CallEvent (timeline) writes, to measure "
-        "what taking them off the call path would save; never how the platform runs",
-    )
     add("--db-name", default=os.environ.get("BENCH_DB_NAME", "switchboard_bench"))
     add("--out", type=Path, help="folder for sipp traces and logs (default .data/bench-voice/<UTC time>)")
     add("--json", type=Path, help="also write every measurement to this file")
@@ -121,8 +115,6 @@ def parse_args() -> argparse.Namespace:
         parser.error("sipp is missing: apt-get install sip-tester")
     if args.profile and py_spy() is None:
         parser.error("py-spy is missing: .venv/bin/pip install py-spy")
-    if args.what_if_no_timeline:
-        args.trace = True
     if args.out is None:
         args.out = REPO / ".data" / "bench-voice" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return args
@@ -307,9 +299,7 @@ def tenant_with_number(voice_url: str) -> Any:
 class Worker:
     """`manage.py ari_worker --server bench` on the bench database."""
 
-    def __init__(
-        self, db_name: str, log_path: Path, trace_out: Path | None = None, what_if_no_timeline: bool = False
-    ) -> None:
+    def __init__(self, db_name: str, log_path: Path, trace_out: Path | None = None) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -319,7 +309,6 @@ class Worker:
         program = ["manage.py"]
         if trace_out is not None:
             env["BENCH_TRACE_OUT"] = str(trace_out)
-            env["BENCH_WHATIF_NO_TIMELINE"] = "1" if what_if_no_timeline else "0"
             program = [str(Path(__file__).resolve().parent / "voice_trace.py")]
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115
@@ -797,11 +786,6 @@ def sustained(runs: list[Run], path: str) -> float:
 def report(args: argparse.Namespace, info: dict[str, str], runs: list[Run], asterisk_version: str) -> None:
     lines = [
         "",
-        *(
-            ["EXPERIMENT: the worker skipped the call timeline's writes (--what-if-no-timeline)"]
-            if args.what_if_no_timeline
-            else []
-        ),
         f"Machine: {info['cpu']}, {info['nproc']} cores, {info['ram']} RAM; Python {info['python']}; "
         f"{info['sipp']}; Asterisk {asterisk_version}; {info['date']}; "
         f"load average {info.get('loadavg', '?')}",
@@ -1007,9 +991,7 @@ def main() -> None:
         for alias in connections:
             connections[alias].close()
         trace_out = args.out / "worker-trace.json" if args.trace else None
-        bench.worker = Worker(args.db_name, args.out / "ari-worker.log", trace_out, args.what_if_no_timeline)
-        if args.what_if_no_timeline:
-            print("EXPERIMENT: the worker skips CallEvent (timeline) writes", flush=True)
+        bench.worker = Worker(args.db_name, args.out / "ari-worker.log", trace_out)
         print(f"ARI worker connected (pid {bench.worker.pid}); TwiML app at {bench.app.url}", flush=True)
 
         print(

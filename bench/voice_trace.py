@@ -51,7 +51,7 @@ def install() -> None:
     from voice.interpreter import Interpreter
 
     # 1. service functions: wall and thread CPU, inside the executor thread
-    for name in ("inbound_call_open", "call_event_add", "call_status_set", "call_finish"):
+    for name in ("inbound_call_open", "call_events_add", "call_status_set", "call_finish"):
         original = getattr(services, name)
 
         @functools.wraps(original)
@@ -156,21 +156,6 @@ def install() -> None:
     AriCallControl.answer = answer  # type: ignore[method-assign]
 
 
-def what_if_no_timeline() -> None:
-    """Experiment (BENCH_WHATIF_NO_TIMELINE=1): the call timeline's writes are skipped, not awaited.
-
-    ServiceCallStore.event becomes an async no-op: no thread hand-off, no transaction. This tells what
-    moving those writes off the call path (batched, or written after the call) could save; the calls'
-    CallEvent rows are then missing, so it is never how the platform should run.
-    """
-    from voice.store import ServiceCallStore
-
-    async def event(self: Any, kind: str, name: str, detail: dict[str, Any]) -> None:
-        return None
-
-    ServiceCallStore.event = event  # type: ignore[method-assign]
-
-
 def dump() -> None:
     out = os.environ.get("BENCH_TRACE_OUT")
     if not out:
@@ -200,8 +185,6 @@ def main() -> None:
 
     django.setup()
     install()
-    if os.environ.get("BENCH_WHATIF_NO_TIMELINE") == "1":
-        what_if_no_timeline()
     atexit.register(dump)
     from django.core.management import call_command
 

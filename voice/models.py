@@ -1,6 +1,7 @@
 """Media servers (Asterisk nodes), calls with their timelines, and recordings."""
 
 from django.db import models
+from django.utils import timezone
 
 from core import crypto
 from core.models import TenantModel
@@ -122,6 +123,8 @@ class CallEvent(TenantModel):
         WEBHOOK = "webhook"
         ERROR = "error"
 
+    # When it happened, not when it was written: the worker writes a call's events in batches.
+    date_created = models.DateTimeField(default=timezone.now)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=64)

@@ -6,7 +6,9 @@ tenant-scoped transaction and queues status callbacks on commit through the webh
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -129,11 +131,33 @@ def _event(call: Call, kind: str, name: str, detail: dict[str, Any]) -> None:
     CallEvent.objects.create(account_id=call.account_id, call=call, kind=kind, name=name, detail=detail)
 
 
-def call_event_add(
-    *, account_id: uuid.UUID, call_id: uuid.UUID, kind: str, name: str, detail: dict[str, Any]
-) -> None:
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A timeline event the worker noted during a call, written later with the call's next write."""
+
+    kind: str
+    name: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+def _timeline_insert(account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence[TimelineEntry]) -> None:
+    CallEvent.objects.bulk_create(
+        CallEvent(
+            account_id=account_id,
+            call_id=call_id,
+            kind=e.kind,
+            name=e.name,
+            detail=e.detail,
+            date_created=e.at,
+        )
+        for e in entries
+    )
+
+
+def call_events_add(*, account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence[TimelineEntry]) -> None:
     with tenant_scope(account_id):
-        CallEvent.objects.create(account_id=account_id, call_id=call_id, kind=kind, name=name, detail=detail)
+        _timeline_insert(account_id, call_id, entries)
 
 
 def call_error(
@@ -145,9 +169,14 @@ def call_error(
     url: str = "",
     method: str = "",
     warning: bool = False,
+    entries: Sequence[TimelineEntry] = (),
 ) -> None:
-    """A runtime error for the call's timeline and the account's error log (Twilio's debugger)."""
+    """A runtime error for the call's timeline and the account's error log (Twilio's debugger).
+
+    `entries` are timeline events noted before it, written first in the same transaction.
+    """
     with tenant_scope(account_id):
+        _timeline_insert(account_id, call_id, entries)
         call = Call.objects.get(id=call_id)
         _event(call, CallEvent.Kind.ERROR, str(code), {"message": message, "url": url})
         notification_record(
@@ -217,9 +246,15 @@ def _callback(call: Call, event_name: str) -> None:
     )
 
 
-def call_status_set(*, account_id: uuid.UUID, call_id: uuid.UUID, status: str) -> None:
-    """Move a live call forward (initiated, ringing, in-progress); ended calls go through call_finish."""
+def call_status_set(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, status: str, entries: Sequence[TimelineEntry] = ()
+) -> None:
+    """Move a live call forward (initiated, ringing, in-progress); ended calls go through call_finish.
+
+    `entries` are timeline events noted before it, written first in the same transaction.
+    """
     with tenant_scope(account_id):
+        _timeline_insert(account_id, call_id, entries)
         call = Call.objects.select_for_update().get(id=call_id)
         if call.status in Call.ENDED or call.status == status:
             return
@@ -235,10 +270,19 @@ def call_status_set(*, account_id: uuid.UUID, call_id: uuid.UUID, status: str) -
 
 
 def call_finish(
-    *, account_id: uuid.UUID, call_id: uuid.UUID, status: str | None = None, reason: str = ""
+    *,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    status: str | None = None,
+    reason: str = "",
+    entries: Sequence[TimelineEntry] = (),
 ) -> bool:
-    """End a call exactly once: completed if it was answered, else `status`. False if already ended."""
+    """End a call exactly once: completed if it was answered, else `status`. False if already ended.
+
+    `entries` are timeline events noted before it, written first in the same transaction.
+    """
     with tenant_scope(account_id):
+        _timeline_insert(account_id, call_id, entries)
         call = Call.objects.select_for_update().get(id=call_id)
         if call.status in Call.ENDED:
             return False

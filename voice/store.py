@@ -1,8 +1,11 @@
 """The interpreter's CallStore over voice.services, for asyncio call tasks (ORM calls run in threads).
 
-Writes that the call does not need an answer from (timeline events, status changes, errors,
-callbacks) go to an ordered per-call queue that one background task drains, so a prompt never waits
-for the database; `finish()` drains the queue, so nothing is lost or reordered when the call ends.
+Writes that the call does not need an answer from (status changes, errors, callbacks) go to an
+ordered per-call queue that one background task drains, so a prompt never waits for the database;
+`finish()` drains the queue, so nothing is lost or reordered when the call ends. Timeline events
+are noted in memory with their time and ride along with the call's next write, or get a write of
+their own `EVENTS_MAX_AGE_SECONDS` after the first: a short call costs three transactions, not eight.
+A worker killed mid-call loses at most those seconds of its timeline, never the call's status.
 """
 
 import asyncio
@@ -13,11 +16,13 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from voice import services
-from voice.services import CallSetup
+from voice.services import CallSetup, TimelineEntry
 
 log = logging.getLogger(__name__)
+EVENTS_MAX_AGE_SECONDS = 2.0
 
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -32,6 +37,8 @@ class ServiceCallStore:
         self._ids = {"account_id": setup.account_id, "call_id": setup.call_id}
         self._writes: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._entries: list[TimelineEntry] = []
+        self._entries_timer: asyncio.TimerHandle | None = None
 
     def _later(self, function: Callable[..., Any], **kwargs: Any) -> None:
         if self._writer is None:
@@ -51,8 +58,22 @@ class ServiceCallStore:
             await self._writer
             self._writer = None
 
+    def _take_entries(self) -> list[TimelineEntry]:
+        if self._entries_timer is not None:
+            self._entries_timer.cancel()
+            self._entries_timer = None
+        entries, self._entries = self._entries, []
+        return entries
+
+    def _flush_entries(self) -> None:
+        if self._entries:
+            self._later(services.call_events_add, **self._ids, entries=self._take_entries())
+
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
-        self._later(services.call_event_add, **self._ids, kind=kind, name=name, detail=detail)
+        if not self._entries:
+            loop = asyncio.get_running_loop()
+            self._entries_timer = loop.call_later(EVENTS_MAX_AGE_SECONDS, self._flush_entries)
+        self._entries.append(TimelineEntry(kind, name, detail, timezone.now()))
 
     async def error(
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
@@ -65,13 +86,14 @@ class ServiceCallStore:
             url=url,
             method=method,
             warning=warning,
+            entries=self._take_entries(),
         )
 
     async def answered(self) -> None:
-        self._later(services.call_status_set, **self._ids, status="in-progress")
+        await self.status("in-progress")
 
     async def status(self, status: str) -> None:
-        self._later(services.call_status_set, **self._ids, status=status)
+        self._later(services.call_status_set, **self._ids, status=status, entries=self._take_entries())
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self._later(
@@ -84,6 +106,7 @@ class ServiceCallStore:
         )
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
+        self._flush_entries()
         await self._drain()  # the recording's audit entry follows what came before it
         recording = await db(services.recording_store)(
             **self._ids, audio=audio, duration_seconds=duration_seconds, source=source
@@ -91,6 +114,7 @@ class ServiceCallStore:
         return str(recording.sid)
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]]:
+        self._flush_entries()
         await self._drain()
         child_id: uuid.UUID = await db(services.child_call_open)(
             **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
@@ -103,4 +127,6 @@ class ServiceCallStore:
 
     async def finish(self, status: str | None = None, reason: str = "") -> None:
         await self._drain()
-        await db(services.call_finish)(**self._ids, status=status, reason=reason)
+        await db(services.call_finish)(
+            **self._ids, status=status, reason=reason, entries=self._take_entries()
+        )
