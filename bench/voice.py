@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from bench.processes import cpu_seconds, terminate
+from bench.processes import cpu_seconds, terminate, tree_cpu_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -96,6 +96,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="run the worker under bench/voice_trace.py (timers around each step of a call) and print them; "
         "a diagnosis run: the timers add a little overhead",
+    )
+    add(
+        "--worker-processes",
+        type=int,
+        default=2,
+        help="ARI worker processes (Stasis apps) for the bench media server (default 2: one per core here)",
     )
     add("--db-name", default=os.environ.get("BENCH_DB_NAME", "switchboard_bench"))
     add("--out", type=Path, help="folder for sipp traces and logs (default .data/bench-voice/<UTC time>)")
@@ -229,7 +235,7 @@ class TwimlApp:
 # ---------------------------------------------------------------- platform pieces
 
 
-def bench_instance(password: str) -> Any:
+def bench_instance(password: str, worker_processes: int) -> Any:
     from voice.asterisk import AsteriskInstance, default_root
 
     return AsteriskInstance(
@@ -242,6 +248,7 @@ def bench_instance(password: str) -> Any:
         ari_username="switchboard-bench",
         ari_password=password,
         ari_app=ARI_APP,
+        worker_processes=worker_processes,
         trunk_uri=TRUNK_URI,
     )
 
@@ -255,6 +262,7 @@ def media_server_row(instance: Any) -> None:
             "ari_url": instance.ari_url,
             "ari_username": instance.ari_username,
             "ari_app": instance.ari_app,
+            "worker_processes": instance.worker_processes,
             "sip_host": "127.0.0.1",
             "sip_port": instance.sip_port,
             "trunk_uri": instance.trunk_uri,
@@ -299,7 +307,7 @@ def tenant_with_number(voice_url: str) -> Any:
 class Worker:
     """`manage.py ari_worker --server bench` on the bench database."""
 
-    def __init__(self, db_name: str, log_path: Path, trace_out: Path | None = None) -> None:
+    def __init__(self, db_name: str, log_path: Path, processes: int, trace_out: Path | None = None) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -321,7 +329,7 @@ class Worker:
             start_new_session=True,  # Ctrl-C reaches the bench, which stops the worker itself
         )
         deadline = time.monotonic() + 60
-        while "ARI events connected" not in log_path.read_text(errors="replace"):
+        while log_path.read_text(errors="replace").count("ARI events connected") < processes:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the ARI worker did not connect; see {log_path}")
             time.sleep(0.1)
@@ -559,7 +567,7 @@ class Bench:
     def cpu_snapshot(self) -> dict[str, float]:
         return {
             "asterisk": cpu_seconds(self.asterisk_pid()),
-            "worker": cpu_seconds(self.worker.pid) if self.worker else float("nan"),
+            "worker": tree_cpu_seconds(self.worker.pid) if self.worker else float("nan"),
             "postgres": postgres_cpu_seconds(self.args.db_name),
             "bench+app": time.process_time(),
             "machine": machine_busy_seconds(),
@@ -645,6 +653,7 @@ class Bench:
                     "-r",
                     "100",
                     "--gil",
+                    "--subprocesses",
                     "-f",
                     "raw",
                     "-o",
@@ -790,7 +799,8 @@ def report(args: argparse.Namespace, info: dict[str, str], runs: list[Run], aste
         f"{info['sipp']}; Asterisk {asterisk_version}; {info['date']}; "
         f"load average {info.get('loadavg', '?')}",
         f"Per run: rate x {args.seconds:g} s of calls; each call answers, plays a {PROMPT_SECONDS} s prompt, "
-        "takes one RFC 4733 digit sent 500 ms after the 200 OK, and hangs up.",
+        "takes one RFC 4733 digit sent 500 ms after the 200 OK, and hangs up. "
+        f"ARI worker processes: {args.worker_processes} (the worker's CPU is theirs summed).",
         "",
         "| path | CPS | calls | ok | success | retrans | max conc. | INVITE→200 p50/p95/p99 ms "
         "| completion p50/p95 ms | calls ≥ 5 s | CPU s: Asterisk / worker / PostgreSQL / sipp "
@@ -975,7 +985,7 @@ def main() -> None:
         print("provisioning the bench database ...", flush=True)
         provision_database()
         migrate()
-        bench.instance = bench_instance(secrets.token_urlsafe(16))
+        bench.instance = bench_instance(secrets.token_urlsafe(16), args.worker_processes)
         ensure_root(bench.instance.root)
         bench.instance.stop()  # one left from an interrupted run has another password
         took = bench.instance.start(timeout=30)
@@ -991,7 +1001,7 @@ def main() -> None:
         for alias in connections:
             connections[alias].close()
         trace_out = args.out / "worker-trace.json" if args.trace else None
-        bench.worker = Worker(args.db_name, args.out / "ari-worker.log", trace_out)
+        bench.worker = Worker(args.db_name, args.out / "ari-worker.log", args.worker_processes, trace_out)
         print(f"ARI worker connected (pid {bench.worker.pid}); TwiML app at {bench.app.url}", flush=True)
 
         print(

@@ -107,8 +107,9 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
 class AriWorker:
     """`manage.py ari_worker` for one media server, which a test may crash and start again."""
 
-    def __init__(self, server_name: str, **env: str) -> None:
+    def __init__(self, server_name: str, *, connections: int = 1, **env: str) -> None:
         self.server_name = server_name
+        self.connections = connections  # one per worker process when the server has several
         self.env = env
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / ".data" / "test-ari-worker.log"
@@ -124,7 +125,7 @@ class AriWorker:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
-        while "ARI events connected" not in self.log_path.read_text():
+        while self.log_path.read_text().count("ARI events connected") < self.connections:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"ARI worker did not connect; see {self.log_path}")
             time.sleep(0.1)
@@ -140,11 +141,21 @@ class AriWorker:
         if self.process is not None and self.process.poll() is None:
             _stop(self.process)
 
+    def child_pid(self, app: str) -> int:
+        """The pid of the supervised process that runs Stasis app `app`."""
+        assert self.process is not None
+        pid = self.process.pid
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if app.encode() in argv:
+                return int(child)
+        raise LookupError(f"no worker process runs app {app}")
+
 
 @contextmanager
-def ari_worker(server_name: str, **env: str) -> Iterator[AriWorker]:
+def ari_worker(server_name: str, *, connections: int = 1, **env: str) -> Iterator[AriWorker]:
     """A started AriWorker, stopped on exit."""
-    worker = AriWorker(server_name, **env)
+    worker = AriWorker(server_name, connections=connections, **env)
     worker.start()
     try:
         yield worker

@@ -1,10 +1,12 @@
 """Media servers (Asterisk nodes), calls with their timelines, and recordings."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from core import crypto
 from core.models import TenantModel
+from voice.asterisk.config import stasis_apps
 
 
 class MediaServer(models.Model):
@@ -23,6 +25,10 @@ class MediaServer(models.Model):
     ari_username = models.CharField(max_length=64, default="switchboard")
     ari_password_encrypted = models.TextField()
     ari_app = models.CharField(max_length=64, default="switchboard")
+    # ARI worker processes, each with its own Stasis app (ari_app, ari_app-1, ...); one uses one core.
+    worker_processes = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(32)]
+    )
     sip_host = models.CharField(max_length=255, default="127.0.0.1")
     sip_port = models.PositiveIntegerField(default=5060)
     # Where calls to the PSTN go: the carrier's SIP address (a sipp UAS in tests).
@@ -45,6 +51,10 @@ class MediaServer(models.Model):
     @property
     def ari_password(self) -> str:
         return crypto.decrypt(self.ari_password_encrypted, aad=self._aad())
+
+    @property
+    def stasis_apps(self) -> list[str]:
+        return stasis_apps(self.ari_app, self.worker_processes)
 
     @property
     def sip_address(self) -> str:

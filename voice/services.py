@@ -5,11 +5,12 @@ tenant-scoped transaction and queues status callbacks on commit through the webh
 """
 
 import hashlib
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +28,9 @@ from monitor.services import notification_record, webhook_enqueue
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
 from voice.models import Call, CallEvent, MediaServer, Recording
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def control_channel(media_server_id: int | None) -> str:
@@ -494,7 +498,7 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
                 "/channels/create",
                 params={
                     "endpoint": f"PJSIP/trunk/sip:{call.to_number}@{trunk}",
-                    "app": server.ari_app,
+                    "app": _connected_app(ari, server),
                     "appArgs": f"outbound,{account_id}",
                     "channelId": call.sid,
                     "callerId": call.from_number,
@@ -506,6 +510,20 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
     except httpx.HTTPError as exc:
         with tenant_scope(account_id):
             call_error_and_fail(Call.objects.get(id=call_id), 21214, f"Could not originate the call: {exc}")
+
+
+def _connected_app(ari: "httpx.Client", server: MediaServer) -> str:
+    """One of the server's worker apps with a worker connected now, at random, to spread the load.
+
+    If none is connected the first app is named anyway: the call then fails like any unanswered one.
+    """
+    apps = server.stasis_apps
+    if len(apps) == 1:
+        return apps[0]
+    response = ari.get("/applications")
+    response.raise_for_status()
+    connected = {app["name"] for app in response.json()}
+    return random.choice([app for app in apps if app in connected] or apps[:1])  # noqa: S311
 
 
 def call_error_and_fail(call: Call, code: int, message: str) -> None:

@@ -74,9 +74,12 @@ class CallTask:
 
 
 class VoiceWorker:
-    def __init__(self, server: MediaServer) -> None:
+    """The calls of one Stasis app: a media server run by N processes has N apps, one per process."""
+
+    def __init__(self, server: MediaServer, app: str | None = None) -> None:
         self.server = server
-        self.client = AriClient(server.ari_url, server.ari_username, server.ari_password, server.ari_app)
+        self.app = app or server.ari_app
+        self.client = AriClient(server.ari_url, server.ari_username, server.ari_password, self.app)
         self.router = EventRouter(self._on_new_channel)
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
         self.media = MediaCache(server.sounds_dir, self.http)
@@ -231,6 +234,8 @@ class VoiceWorker:
         try:
             await self.client.ignore_events("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine")
             live = set(await self.client.app_channel_ids())
+            # Other processes' apps own the rest of the server's channels; their calls are theirs.
+            anywhere = set(await self.client.channel_ids()) if len(self.server.stasis_apps) > 1 else live
         except AriError:
             log.exception("could not list channels to reconcile")
             return
@@ -241,11 +246,13 @@ class VoiceWorker:
         for account_id, call_id, channel_id in await _db(services.live_calls_on)(
             media_server_id=self.server.id
         ):
-            if not self.router.owns(channel_id):  # nobody here runs it: hung up above, or already gone
-                reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
-                await _db(services.call_finish)(
-                    account_id=account_id, call_id=call_id, status="failed", reason=reason
-                )
+            if self.router.owns(channel_id) or (channel_id in anywhere and channel_id not in live):
+                continue
+            # Nobody here runs it: hung up above as an orphan, or gone from Asterisk altogether.
+            reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
+            await _db(services.call_finish)(
+                account_id=account_id, call_id=call_id, status="failed", reason=reason
+            )
         for sid, task in list(self.calls.items()):
             if task.control.channel_id not in live:
                 task.control.events.put_nowait(

@@ -83,9 +83,19 @@ def test_dialplan_sends_numbers_to_the_app_with_a_fallback(root: Path) -> None:
     text = render(make(root))["extensions.conf"]
 
     assert "exten => dialplan-bench,1,Answer()\n same => n,Read(DIGIT,beep,1,,1,5)" in text
-    assert "exten => _[+0-9a-zA-Z].,1,Stasis(switchboard,inbound)" in text
+    assert "n(app0),Stasis(switchboard,inbound)" in text
+    assert "Stasis(switchboard-1" not in text
     assert f"Playback({FALLBACK_PROMPT})" in text
     assert text.rstrip().endswith("[messages-in]")  # no extensions: SIP MESSAGE goes to ARI
+
+
+def test_dialplan_spreads_calls_over_one_app_per_worker_process(root: Path) -> None:
+    text = render(make(root, worker_processes=3))["extensions.conf"]
+
+    for index, app in enumerate(["switchboard", "switchboard-1", "switchboard-2"]):
+        assert f"n(app{index}),Stasis({app},inbound)" in text
+    assert "Set(GLOBAL(SB_NEXT_APP)=$[(0${GLOBAL(SB_NEXT_APP)} + 1) % 3])" in text  # round robin
+    assert '"${STASISSTATUS}"="FAILED"]?pick' in text
 
 
 def test_modules_conf_autoloads_but_skips_port_binding_modules() -> None:

@@ -3,11 +3,13 @@ tenant's TwiML fetched from a real HTTP app; outbound calls go from the official
 
 import io
 import math
+import os
+import signal
 import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from tests.voice.conftest import TRUNK_UAS_PORT
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
 from voice.asterisk import AsteriskInstance
+from voice.asterisk.config import stasis_apps
 from voice.models import Call, CallEvent, MediaServer, Recording
 
 pytestmark = pytest.mark.e2e
@@ -125,10 +128,12 @@ class Lab:
         with self.db():
             return list(Notification.objects.order_by("date_created").values_list("error_code", "log"))
 
-    def app_channels(self) -> list[str]:
-        """Channels still in our Stasis app, as Asterisk sees it."""
+    def app_channels(self, app: str | None = None) -> list[str]:
+        """Channels still in a Stasis app (by default the first), as Asterisk sees it."""
         a = self.asterisk
-        response = httpx.get(f"{a.ari_url}/applications/{a.ari_app}", auth=(a.ari_username, a.ari_password))
+        response = httpx.get(
+            f"{a.ari_url}/applications/{app or a.ari_app}", auth=(a.ari_username, a.ari_password)
+        )
         return list(response.json().get("channel_ids", []))
 
 
@@ -417,3 +422,52 @@ def test_stopping_the_worker_ends_its_calls_cleanly(lab: Lab, worker: AriWorker)
         assert lab.app_channels() == []
     finally:
         worker.start()
+
+
+@contextmanager
+def worker_processes(lab: Lab, server: MediaServer, worker: AriWorker, count: int) -> Iterator[AriWorker]:
+    """The module's one-process worker replaced by `count` supervised processes, then put back."""
+    worker.stop()
+    with lab.blocker.unblock():
+        MediaServer.objects.filter(id=server.id).update(worker_processes=count)
+    spread = replace(lab.asterisk, worker_processes=count)
+    spread.write_config()
+    spread.rx("dialplan reload")
+    try:
+        with ari_worker(worker.server_name, connections=count) as supervised:
+            yield supervised
+    finally:
+        lab.asterisk.write_config()
+        lab.asterisk.rx("dialplan reload")
+        with lab.blocker.unblock():
+            MediaServer.objects.filter(id=server.id).update(worker_processes=1)
+        worker.start()
+
+
+def test_worker_processes_share_calls_and_each_reconciles_only_its_own(
+    lab: Lab, worker: AriWorker, media_server: MediaServer
+) -> None:
+    lab.serve(voice='<Response><Pause length="60"/></Response>')
+    lab.give_number()
+    first, second = stasis_apps(lab.asterisk.ari_app, 2)
+    with worker_processes(lab, media_server, worker, 2) as supervised:
+        caller = lab.start_call(calls=6, rate_per_s=20, timeout_s=60)
+        lab.app.wait_for("/voice", count=6)
+        kept, lost = lab.app_channels(first), lab.app_channels(second)
+        assert len(kept) == len(lost) == 3  # dealt round robin
+
+        os.kill(supervised.child_pid(second), signal.SIGKILL)
+        deadline = time.monotonic() + 15  # the supervisor restarts it; it reconciles its own calls
+        while time.monotonic() < deadline:
+            with lab.db():
+                by_channel = {c.channel_id: c for c in Call.objects.all()}
+            if all(by_channel[c].end_time for c in lost):
+                break
+            time.sleep(0.2)
+        assert lab.app_channels(second) == []
+        assert all(by_channel[c].status in Call.ENDED and by_channel[c].end_time for c in lost)
+        # The other process's calls were not touched by the restarted one's reconciliation.
+        assert sorted(lab.app_channels(first)) == sorted(kept)
+        assert all(by_channel[c].status == "in-progress" for c in kept)
+    caller.wait(15)  # stopping the supervisor ended the remaining calls
+    assert all(c.status in Call.ENDED and c.end_time for c in lab.calls())

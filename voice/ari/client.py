@@ -333,6 +333,10 @@ class AriClient:
             body={"to": to, "from": from_, "body": body, "variables": headers},
         )
 
+    async def channel_ids(self) -> list[str]:
+        """Every channel on the server, whatever app (or dialplan) holds it."""
+        return [channel["id"] for channel in await self.request("GET", "/channels")]
+
     async def app_channel_ids(self) -> list[str]:
         app = await self.request("GET", f"/applications/{self.app}")
         return list(app.get("channel_ids", []))

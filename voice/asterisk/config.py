@@ -99,6 +99,15 @@ NOLOAD = (
 )
 
 
+def stasis_apps(base: str, count: int) -> list[str]:
+    """The Stasis app of each ARI worker process of one media server: `base`, `base-1`, `base-2`, ...
+
+    ARI gives each app one events websocket, so a server run by N worker processes has N apps and
+    its dialplan spreads inbound calls over them.
+    """
+    return [base, *(f"{base}-{i}" for i in range(1, count))]
+
+
 def render(instance: "AsteriskInstance") -> dict[str, str]:
     """File name → content for the instance's etc folder."""
     return {
@@ -276,15 +285,38 @@ exten => {BENCH_EXTENSION},1,Answer()
  same => n,Hangup()
 
 ; Every dialled number (with or without +, or a SIP user name) goes to the ARI worker.
-exten => _[+0-9a-zA-Z].,1,Stasis({instance.ari_app},inbound)
- same => n,GotoIf($["${{STASISSTATUS}}"="FAILED"]?fallback)
- same => n,Hangup()
- same => n(fallback),Answer()
- same => n,Playback({FALLBACK_PROMPT})
- same => n,Hangup()
+{_stasis_spread(stasis_apps(instance.ari_app, instance.worker_processes))}
 
 [{MESSAGE_CONTEXT}]
 """
+
+
+def _stasis_spread(apps: list[str]) -> str:
+    """Hand the call to one worker process's Stasis app, taking the apps in turn.
+
+    A global counter deals the calls round robin (two channels reading it at once merely get the
+    same app). An app whose worker is not connected fails at once (STASISSTATUS=FAILED), so the call
+    tries the next; when every app fails the caller hears the fallback prompt instead of silence.
+    """
+    count = len(apps)
+    tries = "\n same => n,Goto(after)\n".join(
+        f" same => n(app{i}),Stasis({app},inbound)" for i, app in enumerate(apps)
+    )
+    return f"""\
+exten => _[+0-9a-zA-Z].,1,Set(SB_TRIES=0)
+ same => n,Set(GLOBAL(SB_NEXT_APP)=$[(0${{GLOBAL(SB_NEXT_APP)}} + 1) % {count}])
+ same => n,Set(SB_NEXT=${{GLOBAL(SB_NEXT_APP)}})
+ same => n(pick),GotoIf($[${{SB_TRIES}} >= {count}]?fallback)
+ same => n,Set(SB_TRIES=$[${{SB_TRIES}} + 1])
+ same => n,Set(SB_APP=${{SB_NEXT}})
+ same => n,Set(SB_NEXT=$[(${{SB_NEXT}} + 1) % {count}])
+ same => n,Goto(app${{SB_APP}})
+{tries}
+ same => n(after),GotoIf($["${{STASISSTATUS}}"="FAILED"]?pick)
+ same => n,Hangup()
+ same => n(fallback),Answer()
+ same => n,Playback({FALLBACK_PROMPT})
+ same => n,Hangup()"""
 
 
 INDICATIONS = """\

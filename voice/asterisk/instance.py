@@ -44,6 +44,7 @@ class AsteriskInstance:
     ari_username: str = "switchboard"
     ari_password: str = ""
     ari_app: str = "switchboard"
+    worker_processes: int = 1  # one Stasis app each; see config.stasis_apps
     trunk_uri: str = "sip:127.0.0.1:5090"
     bind_host: str = "127.0.0.1"
 
@@ -56,6 +57,8 @@ class AsteriskInstance:
                 raise ValueError(f"{field} must be non-empty, without spaces, quotes, backslashes or ';'")
         if not self.trunk_uri.startswith("sip:"):
             raise ValueError(f"trunk_uri {self.trunk_uri!r} must be a sip: URI")
+        if not 1 <= self.worker_processes <= 32:
+            raise ValueError("worker_processes must be 1 to 32")
         if not 0 < self.rtp_start < self.rtp_end < 65536:
             raise ValueError("RTP range must be 0 < rtp_start < rtp_end < 65536")
         ports = (self.sip_port, self.ari_port)

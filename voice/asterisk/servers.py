@@ -1,6 +1,7 @@
 """MediaServer rows ↔ Asterisk instances: the row a local instance runs for, and its health check."""
 
 import contextlib
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ def instance_for(
         ari_username=server.ari_username,
         ari_password=server.ari_password,
         ari_app=server.ari_app,
+        worker_processes=server.worker_processes,
         trunk_uri=server.trunk_uri,
     )
 
@@ -50,14 +52,16 @@ def instance_for(
 def media_server_ensure(*, name: str = DEFAULT_SERVER, root: Path | None = None) -> MediaServer:
     """The MediaServer row called `name`, created with the model's defaults if absent.
 
-    A new row gets a random ARI password (stored encrypted) and, as its sounds_dir, the chroot's
-    shared sounds folder. An existing row is returned as it is, except an empty sounds_dir is filled.
+    A new row gets a random ARI password (stored encrypted), as its sounds_dir the chroot's shared
+    sounds folder, and one worker process per core (at most four). An existing row is returned as it
+    is, except an empty sounds_dir is filled.
     """
     sounds_dir = str((root or default_root()).absolute() / SOUNDS_SUBDIR)
     with transaction.atomic():
         server = MediaServer.objects.select_for_update().filter(name=name).first()
         if server is None:
-            server = MediaServer(name=name, sounds_dir=sounds_dir)
+            processes = max(1, min(os.cpu_count() or 1, 4))
+            server = MediaServer(name=name, sounds_dir=sounds_dir, worker_processes=processes)
             server.set_ari_password(secrets.token_urlsafe(24))
             server.save()
         elif not server.sounds_dir:

@@ -1,17 +1,30 @@
-"""`manage.py ari_worker`: run calls in real time on every enabled media server until SIGINT/SIGTERM."""
+"""`manage.py ari_worker`: run calls in real time on every enabled media server until SIGINT/SIGTERM.
+
+One process runs one Stasis app, and so uses at most one core. A media server with
+`worker_processes` > 1 gets that many processes, one per app of `MediaServer.stasis_apps`: this
+command then supervises them (restarting one that dies, passing SIGTERM on) rather than running calls
+itself. With `--app` it is one of those processes.
+"""
 
 import asyncio
+import ctypes
 import logging
+import os
 import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import uvloop
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from voice.models import MediaServer
 from voice.worker import VoiceWorker
 
 log = logging.getLogger(__name__)
+RESTART_DELAY_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1
 
 
 class Command(BaseCommand):
@@ -19,25 +32,67 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--server", action="append", help="media server name (default: all enabled)")
+        parser.add_argument("--app", help="run only this Stasis app of the one --server (a child process)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         servers = MediaServer.objects.filter(is_enabled=True)
         if options["server"]:
             servers = servers.filter(name__in=options["server"])
-        workers = [VoiceWorker(server) for server in servers]
-        if not workers:
+        apps = [(server, app) for server in servers for app in server.stasis_apps]
+        if options["app"]:
+            apps = [(server, app) for server, app in apps if app == options["app"]]
+            if len(apps) != 1:
+                raise CommandError(f"--app {options['app']} is not an app of exactly one --server")
+        if not apps:
             self.stderr.write("no enabled media servers: run `manage.py asterisk setup` first")
             return
-        uvloop.run(self._run(workers))  # libuv's loop: less CPU per event than asyncio's own
+        if len(apps) == 1:
+            server, app = apps[0]
+            uvloop.run(self._run(VoiceWorker(server, app)))  # libuv's loop: less CPU per event
+        else:
+            supervise([(server.name, app) for server, app in apps])
 
-    async def _run(self, workers: list[VoiceWorker]) -> None:
+    async def _run(self, worker: VoiceWorker) -> None:
         loop = asyncio.get_running_loop()
-
-        def stop() -> None:
-            for worker in workers:
-                worker.stop.set()
-
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop)
-        log.info("ARI worker started for %s", ", ".join(w.server.name for w in workers))
-        await asyncio.gather(*(worker.run() for worker in workers))
+            loop.add_signal_handler(sig, worker.stop.set)
+        log.info("ARI worker %d started for %s (app %s)", os.getpid(), worker.server.name, worker.app)
+        await worker.run()
+
+
+def supervise(apps: list[tuple[str, str]]) -> None:
+    """Run one child process per (server, app) until SIGINT/SIGTERM, restarting any that exits."""
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    children = {key: _start(*key) for key in apps}
+    log.info("ARI worker supervising %d processes: %s", len(children), ", ".join(a for _, a in apps))
+    while not stopping:
+        time.sleep(0.2)
+        for key, child in children.items():
+            if child.poll() is not None and not stopping:
+                log.error("ARI worker for app %s exited with %s; restarting", key[1], child.returncode)
+                time.sleep(RESTART_DELAY_SECONDS)
+                children[key] = _start(*key)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        child.wait()
+
+
+def _start(server: str, app: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, sys.argv[0], "ari_worker", "--server", server, "--app", app],
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
+    )
+
+
+def _die_with_parent() -> None:
+    """A supervisor killed with SIGKILL must not leave its children running calls nobody watches."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
