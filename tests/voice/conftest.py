@@ -2,8 +2,10 @@
 
 The instance is named `test` and uses ports apart from the dev platform's (SIP 5060, ARI 8088), so a
 running platform and the suite share the chroot without clashing; concurrent test sessions on one
-machine take turns (a lock held for the session). Set SWITCHBOARD_SKIP_ASTERISK=1 to
-skip the end-to-end voice tests on a machine that cannot run them (not root, no sipp).
+machine take turns (a lock held for the session), unless each picks its own instance with
+SWITCHBOARD_TEST_ASTERISK_SLOT=1, 2, ... (instance `test-<slot>`, every port moved by 200 × slot).
+Set SWITCHBOARD_SKIP_ASTERISK=1 to skip the end-to-end voice tests on a machine that cannot run them
+(not root, no sipp).
 """
 
 import fcntl
@@ -20,10 +22,12 @@ from tests.voice import sipp
 from tests.voice.ariprobe import AriProbe
 from voice.asterisk import AsteriskInstance, default_root, ensure_root
 
-TEST_SIP_PORT = 5070
-TEST_ARI_PORT = 8098
-TEST_RTP = (30000, 30999)
-TRUNK_UAS_PORT = 5092  # the test instance's trunk_uri: where originated calls go
+SLOT = int(os.environ.get("SWITCHBOARD_TEST_ASTERISK_SLOT", "0"))
+INSTANCE_NAME = f"test-{SLOT}" if SLOT else "test"
+TEST_SIP_PORT = 5070 + 200 * SLOT
+TEST_ARI_PORT = 8098 + 200 * SLOT
+TEST_RTP = (30000 + 1000 * SLOT, 30999 + 1000 * SLOT)
+TRUNK_UAS_PORT = 5092 + 200 * SLOT  # the test instance's trunk_uri: where originated calls go
 LOCK_WAIT_S = 240.0
 
 
@@ -35,7 +39,7 @@ def asterisk() -> Iterator[AsteriskInstance]:
     if sipp.sipp_path() is None:
         pytest.fail("sipp is missing: apt-get install sip-tester (or SWITCHBOARD_SKIP_ASTERISK=1)")
     instance = AsteriskInstance(
-        name="test",
+        name=INSTANCE_NAME,
         root=default_root(),
         sip_port=TEST_SIP_PORT,
         ari_port=TEST_ARI_PORT,
@@ -67,7 +71,7 @@ def _session_lock(root: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     so an interrupted run never leaves it held.
     """
     root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}-test-instance.lock", "w") as handle:
+    with open(root.parent / f".{root.name}-{INSTANCE_NAME}-instance.lock", "w") as handle:
         deadline = time.monotonic() + wait_s
         announced = False
         while True:

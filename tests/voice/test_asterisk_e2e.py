@@ -11,7 +11,7 @@ import pytest
 
 from tests.voice import sipp
 from tests.voice.ariprobe import AriProbe, Event
-from tests.voice.conftest import TRUNK_UAS_PORT
+from tests.voice.conftest import TEST_SIP_PORT, TRUNK_UAS_PORT
 from tests.voice.dtmf import dtmf_pcap, silence_pcap
 from voice.asterisk import AsteriskInstance
 
@@ -27,8 +27,8 @@ def channel_id(event: Event) -> str:
 def test_instance_runs_and_ari_answers(asterisk: AsteriskInstance) -> None:
     assert asterisk.is_running()
     assert asterisk.ari_info()["system"]["version"].startswith("22.")
-    assert "127.0.0.1:5070" in asterisk.rx("pjsip show transports")
-    assert f"{asterisk.sip_address}" == "127.0.0.1:5070"
+    assert f"127.0.0.1:{TEST_SIP_PORT}" in asterisk.rx("pjsip show transports")
+    assert f"{asterisk.sip_address}" == f"127.0.0.1:{TEST_SIP_PORT}"
 
 
 def test_dialplan_bench_answers_reads_a_digit_and_hangs_up(
@@ -109,7 +109,7 @@ def test_originate_over_the_trunk_is_answered(
     assert start["channel"]["state"] == "Up"
     assert start["args"] == ["outbound"]
     assert result.ok, result.explain()
-    assert "INVITE sip:+15550001111@127.0.0.1:5092" in result.messages
+    assert f"INVITE sip:+15550001111@127.0.0.1:{TRUNK_UAS_PORT}" in result.messages
     assert "From: <sip:+15017122661@" in result.messages
 
 

@@ -71,9 +71,9 @@ def test_status_command_reports_the_instance_and_marks_the_server_up(
     call_command("asterisk", "status", "--server", "status-test", "--instance", asterisk.name, stdout=out)
 
     server.refresh_from_db()
-    assert "instance test: running" in out.getvalue()
-    assert "ARI http://127.0.0.1:8098/ari: 22." in out.getvalue()
-    assert "SIP (inbound calls enter here): 127.0.0.1:5070" in out.getvalue()
+    assert f"instance {asterisk.name}: running" in out.getvalue()
+    assert f"ARI {asterisk.ari_url}: 22." in out.getvalue()
+    assert f"SIP (inbound calls enter here): {asterisk.sip_address}" in out.getvalue()
     assert server.state == MediaServer.State.UP
     assert server.last_seen_at is not None
 
