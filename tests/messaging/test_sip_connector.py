@@ -295,6 +295,7 @@ def test_the_messaging_app_takes_only_text_messages_from_the_trunk(
     assert {allowed["type"] for allowed in state["events_allowed"]} == {
         "TextMessageReceived",
         "ApplicationReplaced",
+        "RESTResponse",  # the replies to its requests over the websocket
     }
 
 

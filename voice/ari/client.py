@@ -299,11 +299,14 @@ class AriClient:
         )
 
     async def allow_events(self, *types: str) -> None:
-        """Let only these event types reach the app (the other way round from `ignore_events`)."""
+        """Let only these event types reach the app (the other way round from `ignore_events`).
+
+        Asterisk filters the replies to REST-over-websocket requests like events, so those stay allowed.
+        """
         await self.request(
             "PUT",
             f"/applications/{self.app}/eventFilter",
-            body={"allowed": [{"type": kind} for kind in types]},
+            body={"allowed": [{"type": kind} for kind in (*types, "RESTResponse")]},
         )
 
     async def subscribe(self, event_source: str) -> None:
