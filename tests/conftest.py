@@ -14,6 +14,8 @@ from core.provisioning import migrate, provision_database
 from core.tenancy import tenant_activate
 from tenants.models import Account
 
+pytest_plugins = ["tests.asterisk"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> None:

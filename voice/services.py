@@ -6,6 +6,7 @@ tenant-scoped transaction and queues status callbacks on commit through the webh
 
 import hashlib
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -505,7 +506,12 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
                 },
             )
             created.raise_for_status()
-            dialled = ari.post(f"/channels/{call.sid}/dial", params={"timeout": call.timeout_seconds})
+            # channels/create replies before the channel enters Stasis, and dial refuses it until then.
+            for _ in range(50):
+                dialled = ari.post(f"/channels/{call.sid}/dial", params={"timeout": call.timeout_seconds})
+                if dialled.status_code not in (409, 422):
+                    break
+                time.sleep(0.02)
             dialled.raise_for_status()
     except httpx.HTTPError as exc:
         with tenant_scope(account_id):

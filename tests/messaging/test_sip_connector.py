@@ -2,8 +2,6 @@
 
 The events sink only records what it is told; Asterisk, ARI and the SIP wire are real.
 """
-# The voice fixtures are imported, not copied; pytest passes them back in as same-named arguments.
-# ruff: noqa: F811
 
 import re
 import threading
@@ -18,9 +16,9 @@ import pytest
 
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.carriers.sip import SipMessageConnector, number_from_uri
+from tests.asterisk import TRUNK_UAS_PORT
 from tests.voice import sipp
 from tests.voice.ariprobe import AriProbe
-from tests.voice.conftest import TRUNK_UAS_PORT, ari, asterisk, sipp_dir  # noqa: F401
 from voice.asterisk import AsteriskInstance
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"

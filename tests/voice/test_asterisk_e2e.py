@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.asterisk import TEST_SIP_PORT, TRUNK_UAS_PORT
 from tests.voice import sipp
 from tests.voice.ariprobe import AriProbe, Event
-from tests.voice.conftest import TEST_SIP_PORT, TRUNK_UAS_PORT
 from tests.voice.dtmf import dtmf_pcap, silence_pcap
 from voice.asterisk import AsteriskInstance
 

@@ -21,11 +21,11 @@ from core.tenancy import tenant_scope
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
+from tests.asterisk import TRUNK_UAS_PORT
 from tests.conftest import Tenant, TwilioClient, make_tenant
 from tests.live import AriWorker, ari_worker, asgi_server, celery_worker
 from tests.numbering.test_twilio_sdk import sdk
 from tests.voice import sipp
-from tests.voice.conftest import TRUNK_UAS_PORT
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
 from voice.asterisk import AsteriskInstance

@@ -1,4 +1,7 @@
-"""Voice fixtures: one Asterisk test instance for the session, a sipp UAS on the trunk, an ARI probe.
+"""Asterisk fixtures for every test package: one test instance for the session, an ARI probe.
+
+A plugin of the root conftest (not a package conftest), so voice and messaging tests share the one
+session instance: a second copy of the fixture would wait on the session lock its first copy holds.
 
 The instance is named `test` and uses ports apart from the dev platform's (SIP 5060, ARI 8088), so a
 running platform and the suite share the chroot without clashing; concurrent test sessions on one
