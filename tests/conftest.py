@@ -14,7 +14,7 @@ from core.provisioning import migrate, provision_database
 from core.tenancy import tenant_activate
 from tenants.models import Account
 
-pytest_plugins = ["tests.asterisk"]
+pytest_plugins = ["tests.asterisk", "tests.messaging.smsc"]
 
 
 @pytest.fixture(scope="session")

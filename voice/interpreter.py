@@ -49,6 +49,8 @@ class CallStore(Protocol):
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None: ...
 
+    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Fetch:
@@ -260,6 +262,26 @@ class Interpreter:
 
     async def _verb_redirect(self, verb: verbs.Redirect) -> Fetch:
         return self._action(verb.url, verb.method, {})
+
+    async def _verb_sms(self, verb: verbs.Sms) -> Fetch | None:
+        """Text the caller (by default) from the call's number, then go on, or to `action` if given.
+
+        `action` gets Twilio's SmsStatus: `sending` once the text is queued, `invalid` if refused.
+        """
+        await self.control.answer()  # a call runs its TwiML answered (Reject aside), as on Twilio
+        s = self.setup
+        inbound = s.direction == "inbound"
+        caller, ours = (s.from_number, s.to_number) if inbound else (s.to_number, s.from_number)
+        sid = await self.store.sms(
+            to=verb.to or caller,
+            from_=verb.from_ or ours,
+            body=verb.body,
+            status_callback=self._absolute(verb.status_callback) if verb.status_callback else "",
+        )
+        if not verb.action:
+            return None
+        params = {"SmsSid": sid, "SmsStatus": "sending"} if sid else {"SmsStatus": "invalid"}
+        return self._action(verb.action, verb.method, params)
 
     async def _verb_gather(self, verb: verbs.Gather) -> Fetch | None:
         await self.control.answer()

@@ -132,8 +132,15 @@ def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSet
         return _setup(call, Account.objects.get(id=account_id)) if call else None
 
 
-def _event(call: Call, kind: str, name: str, detail: dict[str, Any]) -> None:
-    CallEvent.objects.create(account_id=call.account_id, call=call, kind=kind, name=name, detail=detail)
+def _event(call: Call, kind: str, name: str, detail: dict[str, Any], at: datetime | None = None) -> None:
+    CallEvent.objects.create(
+        account_id=call.account_id,
+        call=call,
+        kind=kind,
+        name=name,
+        detail=detail,
+        date_created=at or timezone.now(),
+    )
 
 
 @dataclass(frozen=True)
@@ -175,15 +182,17 @@ def call_error(
     method: str = "",
     warning: bool = False,
     entries: Sequence[TimelineEntry] = (),
+    at: datetime | None = None,
 ) -> None:
     """A runtime error for the call's timeline and the account's error log (Twilio's debugger).
 
-    `entries` are timeline events noted before it, written first in the same transaction.
+    `entries` are timeline events noted before it, written first in the same transaction; `at` is
+    when the error happened (the worker writes it later).
     """
     with tenant_scope(account_id):
         _timeline_insert(account_id, call_id, entries)
         call = Call.objects.get(id=call_id)
-        _event(call, CallEvent.Kind.ERROR, str(code), {"message": message, "url": url})
+        _event(call, CallEvent.Kind.ERROR, str(code), {"message": message, "url": url}, at)
         notification_record(
             account_id=account_id,
             error_code=code,
@@ -252,11 +261,17 @@ def _callback(call: Call, event_name: str) -> None:
 
 
 def call_status_set(
-    *, account_id: uuid.UUID, call_id: uuid.UUID, status: str, entries: Sequence[TimelineEntry] = ()
+    *,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    status: str,
+    entries: Sequence[TimelineEntry] = (),
+    at: datetime | None = None,
 ) -> None:
     """Move a live call forward (initiated, ringing, in-progress); ended calls go through call_finish.
 
-    `entries` are timeline events noted before it, written first in the same transaction.
+    `entries` are timeline events noted before it, written first in the same transaction; `at` is
+    when the change happened (the worker writes it later).
     """
     with tenant_scope(account_id):
         _timeline_insert(account_id, call_id, entries)
@@ -264,13 +279,13 @@ def call_status_set(
         if call.status in Call.ENDED or call.status == status:
             return
         call.status = status
-        now = timezone.now()
+        now = at or timezone.now()
         if status == Call.Status.IN_PROGRESS:
             call.answered_at = now
         if call.start_time is None:
             call.start_time = now
         call.save(update_fields=["status", "answered_at", "start_time", "date_updated"])
-        _event(call, CallEvent.Kind.STATUS, status, {})
+        _event(call, CallEvent.Kind.STATUS, status, {}, now)
         _callback(call, CALLBACK_EVENT_FOR_STATUS.get(status, status))
 
 
@@ -323,6 +338,33 @@ def child_call_open(
         child.save(force_insert=True)
         _event(child, CallEvent.Kind.STATUS, "initiated", {})
         return child.id
+
+
+def call_sms_send(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, to: str, from_: str, body: str, status_callback: str
+) -> str:
+    """The <Sms> verb: queue a text on the call's behalf and return its SID.
+
+    It is an ordinary message (direction outbound-call, linked to the call), so it lands in the same
+    conversation as the call, and the caller's replies follow it there. Raises TwilioError (21211,
+    21606, 21610, ...) when messaging refuses it; nothing is stored then.
+    """
+    from messaging.models import Message
+    from messaging.services import message_create
+
+    with tenant_scope(account_id):
+        call = Call.objects.get(id=call_id)
+        message = message_create(
+            account=Account.objects.get(id=account_id),
+            to=to,
+            from_=from_,
+            body=body,
+            status_callback=status_callback,
+            direction=Message.Direction.OUTBOUND_CALL,
+            call=call,
+            actor=f"call:{call.sid}",
+        )
+        return str(message.sid)
 
 
 def callback_enqueue(

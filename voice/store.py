@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from core.errors import TwilioError
 from voice import services
 from voice.services import CallSetup, TimelineEntry
 
@@ -87,13 +88,20 @@ class ServiceCallStore:
             method=method,
             warning=warning,
             entries=self._take_entries(),
+            at=timezone.now(),
         )
 
     async def answered(self) -> None:
         await self.status("in-progress")
 
     async def status(self, status: str) -> None:
-        self._later(services.call_status_set, **self._ids, status=status, entries=self._take_entries())
+        self._later(
+            services.call_status_set,
+            **self._ids,
+            status=status,
+            entries=self._take_entries(),
+            at=timezone.now(),
+        )
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self._later(
@@ -104,6 +112,20 @@ class ServiceCallStore:
             params=params,
             call_sid=self.setup.call_sid,
         )
+
+    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None:
+        """Queue the <Sms> verb's text; its SID, or None when messaging refused it (logged as an error)."""
+        self._flush_entries()
+        await self._drain()
+        try:
+            return str(
+                await db(services.call_sms_send)(
+                    **self._ids, to=to, from_=from_, body=body, status_callback=status_callback
+                )
+            )
+        except TwilioError as refused:
+            await self.error(refused.twilio_code, f"<Sms> not sent: {refused.message}")
+            return None
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
         self._flush_entries()

@@ -1,6 +1,7 @@
-"""Fixtures for messaging tests: `smsc` and `smsc_factory`, the SMPP carrier sandbox (see
-tests/messaging/smsc.py); a tenant number to send from; and `Live`, committed data for tests whose
-other half (the carrier gateway, Celery, the ASGI server) runs in other threads or processes."""
+"""Fixtures for messaging tests: a tenant number to send from; and `Live`, committed data for tests
+whose other half (the carrier gateway, Celery, the ASGI server) runs in other threads or processes.
+The SMPP carrier sandbox fixtures `smsc` and `smsc_factory` (tests/messaging/smsc.py) are a plugin of
+the root conftest, so voice tests can text through it too."""
 
 import itertools
 import os
@@ -25,7 +26,7 @@ from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, make_tenant
 from tests.live import ROOT, process_env
-from tests.messaging.smsc import Smsc, smsc, smsc_factory  # noqa: F401
+from tests.messaging.smsc import Smsc
 
 SENDER = "+15017122661"
 RECIPIENT = "+14155550123"

@@ -16,14 +16,20 @@ from typing import Any
 
 import httpx
 import pytest
+from django.db.models import Q
 
+from conversations.models import Item
+from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
+from messaging.models import Message
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.asterisk import TRUNK_UAS_PORT
 from tests.conftest import Tenant, TwilioClient, make_tenant
 from tests.live import AriWorker, ari_worker, asgi_server, celery_worker
+from tests.messaging.conftest import finish_unfinished_work, gateway_process, smpp_connector
+from tests.messaging.smsc import Smsc
 from tests.numbering.test_twilio_sdk import sdk
 from tests.voice import sipp
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
@@ -471,3 +477,43 @@ def test_worker_processes_share_calls_and_each_reconciles_only_its_own(
         assert all(by_channel[c].status == "in-progress" for c in kept)
     caller.wait(15)  # stopping the supervisor ended the remaining calls
     assert all(c.status in Call.ENDED and c.end_time for c in lab.calls())
+
+
+def test_sms_verb_texts_the_caller_and_the_text_joins_the_calls_conversation(
+    lab: Lab, celery: None, smsc: Smsc
+) -> None:
+    caller = "+14155550199"
+    lab.serve(
+        voice='<Response><Sms action="/texted">Your code is 4321</Sms><Say>Never heard.</Say></Response>',
+        texted='<Response><Sms to="+1555">bad number</Sms><Say>Sent.</Say><Hangup/></Response>',
+    )
+    lab.give_number()
+    with lab.blocker.unblock():
+        finish_unfinished_work()
+        smpp_connector(smsc, name="voice-sms")
+    with gateway_process():
+        assert lab.call(caller=caller).ok
+        texted = lab.app.wait_for("/texted")[0].form
+        smsc.wait_stats(lambda stats: stats["accepted"] >= 1)
+    assert texted["SmsStatus"] == "sending" and texted["CallStatus"] == "in-progress"
+    [submitted] = smsc.submissions()  # the second <Sms> was refused: nothing left for the carrier
+    assert submitted["destination_addr"] == caller.lstrip("+")
+    assert submitted["source_addr"] == NUMBER.lstrip("+")
+    assert submitted["text"] == "Your code is 4321"
+    [call] = lab.calls()
+    with lab.db():
+        message = Message.objects.get(id=sid_to_uuid(texted["SmsSid"], "SM"))
+        items = Item.objects.filter(Q(call=call) | Q(message=message))
+        conversations = {item.conversation_id for item in items}
+        timeline = list(
+            CallEvent.objects.filter(call=call).order_by("date_created").values_list("name", flat=True)
+        )
+    assert (message.direction, message.call_id, message.to_number, message.from_number) == (
+        "outbound-call",
+        call.id,
+        caller,
+        NUMBER,
+    )
+    assert len(conversations) == 1  # the call and its text: one thread with the caller
+    # The refused <Sms> is in the call's timeline, in the order things happened.
+    assert timeline[-6:] == ["POST", "Sms", "21211", "Say", "Hangup", "completed"]
