@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from core.api import UnknownResourceView
+from messaging import demo as messaging_demo
 from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
@@ -57,4 +58,5 @@ urlpatterns = [
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),
+    path("demo/sms/", messaging_demo.sms_reply),
 ]

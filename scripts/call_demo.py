@@ -1,7 +1,9 @@
 """Place a SIP call with sipp to the demo IVR on a running platform, pressing keys like a caller.
 
 `scripts/call-demo 1` asks for the time; `scripts/call-demo 2` (the default) leaves a three-second
-message that then appears under Recordings in the API and on the portal's Calls page.
+message that then appears under Recordings in the API and on the portal's Calls page;
+`scripts/call-demo 3` asks for the address by text, which the sandbox carrier receives and the
+portal's Inbox shows in the caller's thread, next to the call.
 """
 
 import argparse
@@ -15,21 +17,27 @@ from tests.voice import sipp  # noqa: E402
 from tests.voice.dtmf import script_pcap  # noqa: E402
 
 DEMO_NUMBER = "+12025550100"
+CALLER = "+14155550199"  # a number a text can go back to
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("choice", nargs="?", default="2", choices=["1", "2"])
+    parser.add_argument("choice", nargs="?", default="2", choices=["1", "2", "3"])
     parser.add_argument("--sip", default="127.0.0.1:5060", help="where inbound calls enter (host:port)")
     args = parser.parse_args()
     steps: list[tuple[str, int | str]]
-    if args.choice == "1":
-        steps = [("wait", 2000), ("press", "1"), ("wait", 14000)]
+    if args.choice in ("1", "3"):
+        steps = [("wait", 2000), ("press", args.choice), ("wait", 14000)]
     else:  # press 2 in the greeting, then speak (a tone) after the prompt and beep, then go quiet
         steps = [("wait", 2000), ("press", "2"), ("wait", 6500), ("talk", 3000), ("wait", 5000)]
     with tempfile.TemporaryDirectory() as workdir:
         result = sipp.run_uac(
-            args.sip, DEMO_NUMBER, workdir=Path(workdir), pcap=script_pcap(*steps), timeout_s=60
+            args.sip,
+            DEMO_NUMBER,
+            workdir=Path(workdir),
+            pcap=script_pcap(*steps),
+            caller=CALLER,
+            timeout_s=60,
         )
     print("call completed" if result.ok else f"call failed:\n{result.explain()}")
     return 0 if result.ok else 1

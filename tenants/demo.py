@@ -1,14 +1,19 @@
 """The demo tenant the platform command creates, so a newcomer has something to sign in to and call."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
-from core.tenancy import tenant_activate
+from core import webhooks
+from core.tenancy import tenant_activate, tenant_scope
 from numbering.models import IncomingPhoneNumber
-from numbering.services import number_create
+from numbering.services import number_create, number_update
 from tenants.models import Account, Membership, Role, User
 from tenants.services import account_create, membership_add, user_create
 
@@ -39,12 +44,40 @@ def demo_tenant_ensure() -> DemoTenant:
         )
         if not Membership.objects.filter(account=account, user=user).exists():
             membership_add(account=account, user=user, role=Role.OWNER, actor="system:demo")
-        if not IncomingPhoneNumber.objects.filter(phone_number=DEMO_NUMBER).exists():
+        number = IncomingPhoneNumber.objects.filter(phone_number=DEMO_NUMBER).first()
+        urls = {
+            "voice_url": f"{settings.PUBLIC_BASE_URL}/demo/ivr/",
+            "sms_url": f"{settings.PUBLIC_BASE_URL}/demo/sms/",
+        }
+        if number is None:
             number_create(
                 account=account,
                 actor="system:demo",
                 phone_number=DEMO_NUMBER,
                 friendly_name="Demo IVR",
-                voice_url=f"{settings.PUBLIC_BASE_URL}/demo/ivr/",
+                **urls,
             )
+        elif not number.sms_url:  # made by an earlier version, before the demo answered texts
+            number_update(number=number, actor="system:demo", sms_url=urls["sms_url"])
     return DemoTenant(account=account, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+
+
+def _is_signed(request: HttpRequest) -> bool:
+    with tenant_scope(DEMO_ACCOUNT_ID):
+        token = Account.objects.get(id=DEMO_ACCOUNT_ID).auth_token
+    url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+    params = {key: request.POST.getlist(key) for key in request.POST}
+    return webhooks.is_valid_signature(url, params, token, request.headers.get("X-Twilio-Signature", ""))
+
+
+def demo_view(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """POST only, CSRF-exempt (Twilio-style webhooks carry a signature instead), signature checked."""
+
+    @csrf_exempt
+    @require_POST
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not _is_signed(request):
+            return HttpResponseForbidden("invalid X-Twilio-Signature")
+        return view(request)
+
+    return wrapper

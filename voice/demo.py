@@ -1,48 +1,23 @@
 """The demo tenant's IVR, served by the platform itself so a first call works out of the box.
 
-Greeting; press 1 to hear the time, 2 to leave a message (it appears under Recordings). The views
-check Twilio's request signature like any customer app should.
+Greeting; press 1 to hear the time, 2 to leave a message (it appears under Recordings), 3 to get the
+clinic's address by text (the <Sms> verb: the text joins the caller's conversation with the call).
+The views check Twilio's request signature like any customer app should.
 """
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from core import webhooks
-from core.tenancy import tenant_scope
-from tenants.demo import DEMO_ACCOUNT_ID
-from tenants.models import Account
+from tenants.demo import demo_view
 from twiml import verbs
 from twiml.builder import to_xml
 
 VOICE = "woman"
+ADDRESS_TEXT = "Switchboard demo clinic, 1 Example Street. Reply to this text to reach us; STOP to opt out."
 
 
 def _twiml(*items: verbs.VoiceVerb) -> HttpResponse:
     return HttpResponse(to_xml(verbs.Response(items)), content_type="text/xml")
-
-
-def _is_signed(request: HttpRequest) -> bool:
-    with tenant_scope(DEMO_ACCOUNT_ID):
-        token = Account.objects.get(id=DEMO_ACCOUNT_ID).auth_token
-    url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-    params = {key: request.POST.getlist(key) for key in request.POST}
-    return webhooks.is_valid_signature(url, params, token, request.headers.get("X-Twilio-Signature", ""))
-
-
-def demo_view(view):  # type: ignore[no-untyped-def]
-    """POST only, CSRF-exempt (Twilio-style webhooks carry a signature instead), signature checked."""
-
-    @csrf_exempt
-    @require_POST
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        if not _is_signed(request):
-            return HttpResponseForbidden("invalid X-Twilio-Signature")
-        return view(request)  # type: ignore[no-any-return]
-
-    return wrapper
 
 
 @demo_view
@@ -52,7 +27,7 @@ def ivr_greeting(request: HttpRequest) -> HttpResponse:
             children=(
                 verbs.Say(
                     "Welcome to the Switchboard demo clinic. Press 1 to hear the time. "
-                    "Press 2 to leave a message.",
+                    "Press 2 to leave a message. Press 3 to get our address by text.",
                     voice=VOICE,
                 ),
             ),
@@ -76,6 +51,12 @@ def ivr_menu(request: HttpRequest) -> HttpResponse:
             verbs.Say("Please leave a message after the beep. Press pound when you are done.", voice=VOICE),
             verbs.Record(action="/demo/ivr/recorded/", max_length=60, finish_on_key="#", timeout=3),
             verbs.Say("We did not get a message. Goodbye.", voice=VOICE),
+        )
+    if choice == "3":
+        return _twiml(
+            verbs.Sms(ADDRESS_TEXT),
+            verbs.Say("We sent you a text with our address. Goodbye.", voice=VOICE),
+            verbs.Hangup(),
         )
     return _twiml(verbs.Say("Sorry, that is not a choice.", voice=VOICE), verbs.Redirect("/demo/ivr/"))
 

@@ -1,10 +1,12 @@
 """`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it."""
 
+import os
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from messaging.demo import sandbox_connector_ensure
 from tenants.demo import DEMO_NUMBER, demo_tenant_ensure
 from voice.models import MediaServer
 
@@ -14,6 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_tenant_ensure()
+        sandbox = sandbox_connector_ensure()
+        inspect = f"http://127.0.0.1:{os.environ.get('SMSC_HTTP_PORT', '2780')}"
         base = settings.PUBLIC_BASE_URL
         server = MediaServer.objects.filter(is_enabled=True).order_by("id").first()
         sip = server.sip_address if server else "(no media server: run `manage.py asterisk setup`)"
@@ -30,6 +34,10 @@ class Command(BaseCommand):
                     f"  AuthToken:    {demo.account.auth_token}",
                     f"  Calls enter:  SIP {sip}; the demo IVR answers {DEMO_NUMBER}",
                     "                (place a call: scripts/call-demo 2; then see Calls in the portal)",
+                    f"  Texts leave:  via {sandbox.name} ({sandbox.host}:{sandbox.port}), an SMPP sandbox",
+                    f"                carrier; what it received: {inspect}/submissions",
+                    f"  Text us:      scripts/text-demo 'hello' (a text from +14155550199 to {DEMO_NUMBER};",
+                    "                the reply and the thread are in the portal's Inbox)",
                     "",
                 ]
             )
