@@ -122,7 +122,6 @@ def inbound_call_open(
             channel_id=channel_id,
         )
         _event(call, CallEvent.Kind.STATUS, "ringing", {"from": from_number, "to": e164})
-        transaction.on_commit(lambda: conversation_log_call(call=call), robust=True)
         return _setup(call, account)
 
 
@@ -165,6 +164,12 @@ def _timeline_insert(account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequenc
         )
         for e in entries
     )
+
+
+def call_conversation_log(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
+    """Put an inbound call in its caller's conversation; the worker does it off the answer path."""
+    with tenant_scope(account_id):
+        conversation_log_call(call=Call.objects.get(id=call_id))
 
 
 def call_events_add(*, account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence[TimelineEntry]) -> None:

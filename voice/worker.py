@@ -162,7 +162,9 @@ class VoiceWorker:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
-            await self._run_call(control, ServiceCallStore(setup, media_server_id=self.server.id))
+            store = ServiceCallStore(setup, media_server_id=self.server.id)
+            store.conversation_log()
+            await self._run_call(control, store)
         finally:
             self.inbound_in_flight -= 1
             control.release_all()

@@ -19,7 +19,13 @@ from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
 from voice.models import Call, Recording
-from voice.services import OutboundRequest, call_create, inbound_call_open, recording_store
+from voice.services import (
+    OutboundRequest,
+    call_conversation_log,
+    call_create,
+    inbound_call_open,
+    recording_store,
+)
 
 
 def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
@@ -28,12 +34,13 @@ def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
 
 
 def inbound_call(from_number: str, to_number: str) -> Call:
-    """An inbound call as the ARI worker opens it."""
+    """An inbound call as the ARI worker opens it (and then logs it in its conversation)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         setup = inbound_call_open(
             from_number=from_number, dialled=to_number, channel_id=f"ch-{from_number}", media_server_id=None
         )
     assert setup is not None, f"nobody owns {to_number}"
+    call_conversation_log(account_id=setup.account_id, call_id=setup.call_id)
     with tenant_scope(setup.account_id):
         return Call.objects.get(id=setup.call_id)
 
