@@ -159,16 +159,6 @@ def _first_document(inbound: Inbound) -> str | None:
     try:
         return _fetch(inbound, inbound.url, inbound.method, inbound.params)
     except FetchFailed as failure:
-        if not inbound.fallback_url:
-            _error(
-                inbound,
-                failure.code,
-                str(failure),
-                url=inbound.url,
-                method=inbound.method,
-                response=failure.response,
-            )
-            return None
         _error(
             inbound,
             failure.code,
@@ -176,8 +166,10 @@ def _first_document(inbound: Inbound) -> str | None:
             url=inbound.url,
             method=inbound.method,
             response=failure.response,
-            warning=True,
+            warning=bool(inbound.fallback_url),  # an error only when there is nothing left to try
         )
+        if not inbound.fallback_url:
+            return None
         params = {**inbound.params, "ErrorCode": str(failure.code), "ErrorUrl": inbound.url}
         try:
             return _fetch(inbound, inbound.fallback_url, inbound.fallback_method, params)
