@@ -166,12 +166,6 @@ def _timeline_insert(account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequenc
     )
 
 
-def call_conversation_log(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
-    """Put an inbound call in its caller's conversation; the worker does it off the answer path."""
-    with tenant_scope(account_id):
-        conversation_log_call(call=Call.objects.get(id=call_id))
-
-
 def call_events_add(*, account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence[TimelineEntry]) -> None:
     with tenant_scope(account_id):
         _timeline_insert(account_id, call_id, entries)
@@ -304,6 +298,8 @@ def call_finish(
 ) -> bool:
     """End a call exactly once: completed if it was answered, else `status`. False if already ended.
 
+    An inbound call joins its caller's conversation here, in the transaction the call writes anyway.
+
     `entries` are timeline events noted before it, written first in the same transaction.
     """
     with tenant_scope(account_id):
@@ -316,6 +312,8 @@ def call_finish(
         call.save(update_fields=["status", "end_time", "date_updated"])
         _event(call, CallEvent.Kind.STATUS, call.status, {"reason": reason} if reason else {})
         _callback(call, "completed")
+        if call.direction == Call.Direction.INBOUND:  # outbound calls join theirs when created
+            conversation_log_call(call=call)
         return True
 
 

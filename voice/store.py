@@ -59,10 +59,6 @@ class ServiceCallStore:
             await self._writer
             self._writer = None
 
-    def conversation_log(self) -> None:
-        """Put the call in its caller's conversation, in the background (not worth a caller's wait)."""
-        self._later(services.call_conversation_log, **self._ids)
-
     def _take_entries(self) -> list[TimelineEntry]:
         if self._entries_timer is not None:
             self._entries_timer.cancel()

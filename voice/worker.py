@@ -162,9 +162,7 @@ class VoiceWorker:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
-            store = ServiceCallStore(setup, media_server_id=self.server.id)
-            store.conversation_log()
-            await self._run_call(control, store)
+            await self._run_call(control, ServiceCallStore(setup, media_server_id=self.server.id))
         finally:
             self.inbound_in_flight -= 1
             control.release_all()

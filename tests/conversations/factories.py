@@ -10,7 +10,7 @@ import wave
 
 from django.test import TestCase
 
-from conversations.services import conversation_log_message
+from conversations.services import conversation_log_call, conversation_log_message
 from core.tenancy import tenant_activate, tenant_scope
 from messaging.carriers.base import InboundSms
 from messaging.models import Message
@@ -19,13 +19,7 @@ from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
 from voice.models import Call, Recording
-from voice.services import (
-    OutboundRequest,
-    call_conversation_log,
-    call_create,
-    inbound_call_open,
-    recording_store,
-)
+from voice.services import OutboundRequest, call_create, inbound_call_open, recording_store
 
 
 def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
@@ -34,15 +28,16 @@ def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
 
 
 def inbound_call(from_number: str, to_number: str) -> Call:
-    """An inbound call as the ARI worker opens it (and then logs it in its conversation)."""
+    """An inbound call as the ARI worker opens it, in its conversation as when it has ended."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         setup = inbound_call_open(
             from_number=from_number, dialled=to_number, channel_id=f"ch-{from_number}", media_server_id=None
         )
     assert setup is not None, f"nobody owns {to_number}"
-    call_conversation_log(account_id=setup.account_id, call_id=setup.call_id)
     with tenant_scope(setup.account_id):
-        return Call.objects.get(id=setup.call_id)
+        call = Call.objects.get(id=setup.call_id)
+        conversation_log_call(call=call)
+        return call
 
 
 def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
