@@ -11,6 +11,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+
 from compliance.services import audit_record
 from messaging.models import ConsentEvent, ConsentState, Message
 
@@ -61,11 +64,16 @@ def is_opted_out(*, account_id: uuid.UUID, sender: str, recipient: str) -> bool:
 
 
 def opted_out_among(*, account_id: uuid.UUID, sender: str, recipients: Iterable[str]) -> set[str]:
-    """The recipients of a batch who opted out of `sender`, in one query (for bulk sends)."""
+    """The recipients of a batch who opted out of `sender`, in one query (for bulk sends).
+
+    The batch goes as one array parameter: an IN list takes a parameter per recipient, which costs
+    seconds for a 40,000-recipient alert and cannot pass 65,535.
+    """
+    among = RawSQL("recipient = ANY(%s::text[])", [list(recipients)], output_field=BooleanField())
     return set(
-        ConsentState.objects.filter(
-            account_id=account_id, sender=sender, recipient__in=list(recipients), is_opted_out=True
-        ).values_list("recipient", flat=True)
+        ConsentState.objects.filter(account_id=account_id, sender=sender, is_opted_out=True)
+        .filter(among)
+        .values_list("recipient", flat=True)
     )
 
 

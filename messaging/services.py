@@ -346,11 +346,41 @@ def _save_moves(changed: dict[uuid.UUID, tuple[Message, set[str], bool]], accoun
     if not changed:
         return
     fields = set().union(*(f for _, f, _ in changed.values()))
-    Message.objects.bulk_update([m for m, _, _ in changed.values()], sorted(fields))
+    _update_rows([m for m, _, _ in changed.values()], sorted(fields))
     moved = [m for m, _, did_move in changed.values() if did_move and m.status_callback]
     account = Account.objects.get(id=account_id) if moved else None
     for message in moved:
         _callback(message, account)
+
+
+UPDATE_ROWS = 2000  # messages per UPDATE statement in _update_rows (PostgreSQL's limit is 65,535 parameters)
+
+
+def _update_rows(messages: Sequence[Message], fields: Sequence[str]) -> None:
+    """What `bulk_update` does, as UPDATE ... FROM (VALUES ...): Django builds a CASE WHEN per row and
+    field, which took most of the carrier gateway writer's CPU (and so capped a bulk alert's rate)."""
+    by_name = {f.name: f for f in Message._meta.concrete_fields}
+    model_fields = [by_name[name] for name in fields]
+    # Columns and types come from model metadata; every value is a parameter.
+    row = ", ".join(["%s::uuid", *(f"%s::{f.db_type(connection)}" for f in model_fields)])
+    columns = ", ".join(str(f.column) for f in model_fields)
+    assignments = ", ".join(f"{f.column} = v.{f.column}" for f in model_fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(messages), UPDATE_ROWS):
+            batch = messages[start : start + UPDATE_ROWS]
+            params = [
+                value
+                for m in batch
+                for value in (
+                    m.id,
+                    *(f.get_db_prep_save(getattr(m, f.attname), connection) for f in model_fields),
+                )
+            ]
+            cursor.execute(
+                f"UPDATE {Message._meta.db_table} AS m SET {assignments} "
+                f"FROM (VALUES {', '.join(f'({row})' for _ in batch)}) AS v(id, {columns}) WHERE m.id = v.id",
+                params,
+            )
 
 
 def _fail(message: Message, code: int, detail: str = "", account: Account | None = None) -> bool:
