@@ -110,6 +110,10 @@ class Message(TenantModel):
         "numbering.IncomingPhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     call = models.ForeignKey("voice.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The alert this is one recipient's copy of (messaging/bulk.py, which indexes it in its migration).
+    bulk = models.ForeignKey(
+        "messaging.Bulk", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     # Consent confirmations and HELP replies go to people who may have just opted out.
     is_consent_reply = models.BooleanField(default=False)
     # Delivery: the connector that carries it, the gateway that claimed it, the carrier's id per segment.
@@ -228,3 +232,74 @@ class CarrierRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector}:{self.carrier_message_id}"
+
+
+class Bulk(TenantModel):
+    """One message to many recipients, such as a school's emergency alert (messaging/bulk.py).
+
+    Each recipient kept becomes an ordinary `Message` pointing here, so a recipient's status is its
+    message's. The bulk keeps what never became a message (the duplicates, the invalid numbers, the
+    opted-out ones) and how many of its messages are in each status. It is `sending` until nothing is
+    queued or sending any more (every message was answered by the carrier, or failed): `completed`;
+    or `canceled`.
+    """
+
+    SID_PREFIX = "BK"
+    MAX_RECIPIENTS = 100_000
+
+    class Status(models.TextChoices):
+        # No "creating": a bulk and all its messages are inserted in one transaction, so nobody ever
+        # sees one half made.
+        SENDING = "sending"
+        COMPLETED = "completed"
+        CANCELED = "canceled"
+
+    class MessageClass(models.TextChoices):
+        """FERPA/FCC 16-88 classes (reference: compliance.md 1.3); the class is audited."""
+
+        EMERGENCY = "emergency"  # health or safety: sent without prior consent, needs a threat basis
+        SCHOOL_MISSION = "school-mission"  # closely related to the school's mission
+        MARKETING = "marketing"
+
+    from_number = models.CharField(max_length=32)
+    phone_number = models.ForeignKey(
+        "numbering.IncomingPhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    encoding = models.CharField(max_length=8, default="GSM-7")
+    num_segments = models.PositiveSmallIntegerField(default=1)
+    message_class = models.CharField(max_length=16, choices=MessageClass.choices)
+    # The "articulable and significant threat" FERPA 99.32 wants recorded for an emergency disclosure.
+    threat_basis = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    created_by = models.CharField(max_length=255)  # the audit actor
+    # A client's key for retrying a create safely: the same key gives back the same bulk.
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    num_requested = models.PositiveIntegerField(default=0)  # recipients as given
+    num_duplicates = models.PositiveIntegerField(default=0)  # the same number again (after E.164)
+    num_invalid = models.PositiveIntegerField(default=0)
+    num_opted_out = models.PositiveIntegerField(default=0)
+    num_messages = models.PositiveIntegerField(default=0)  # messages created: one per recipient kept
+    # How many of those messages are in each status now; a trigger of the bulk migration moves them in
+    # the transaction that moves the messages, so they are always exact and sum to num_messages.
+    num_queued = models.PositiveIntegerField(default=0)
+    num_sending = models.PositiveIntegerField(default=0)
+    num_sent = models.PositiveIntegerField(default=0)
+    num_delivered = models.PositiveIntegerField(default=0)
+    num_undelivered = models.PositiveIntegerField(default=0)
+    num_failed = models.PositiveIntegerField(default=0)
+    num_canceled = models.PositiveIntegerField(default=0)
+    invalid_recipients = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    opted_out_recipients = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-date_created", "-id"], name="bulk_account_paging")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="bulk_idempotency_key_unique",
+            )
+        ]

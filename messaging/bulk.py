@@ -1,0 +1,276 @@
+"""Bulk alerts: one message to up to 100,000 recipients, such as a school's emergency alert.
+
+`bulk_create` checks the sender and the content once (the single-message validators of
+`messaging.services`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
+and the opted-out ones, and inserts one queued `Message` per recipient kept with one INSERT per
+`INSERT_SIZE` (COPY is not allowed on a table under row-level security), all in one transaction
+with one audit entry for the bulk. After commit it queues `messaging.bulk_send` tasks of
+`CHUNK_SIZE` messages each. A chunk hands its messages over through `services.message_send`, the
+path of every message: re-checked for opt-outs and expiry, appended to the connector's stream,
+claimed once by the carrier gateway and throttled by that connector's window and rate. So a chunk
+run twice submits nothing twice, and a chunk lost with a killed worker is handed over by the
+gateway's sweep.
+
+A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
+trigger on the messages table (migration 0004), in the transactions that move the messages; the
+same trigger NOTIFYs the portal's live progress (messaging/bulk_events.py).
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from compliance.services import audit_record
+from core.errors import TwilioError
+from core.phone import to_e164
+from core.tenancy import tenant_scope
+from messaging import consent
+from messaging.models import Bulk, Message
+from messaging.segments import segment
+from messaging.services import content_validate, sender_get
+from numbering.models import IncomingPhoneNumber
+from tenants.models import Account
+
+CHUNK_SIZE = 500  # messages per bulk_send task
+INSERT_SIZE = 10_000  # messages per INSERT statement
+# Recipients per opt-out query: PostgreSQL takes at most 65,535 parameters in one statement.
+CONSENT_QUERY_SIZE = 20_000
+MAX_THREAT_BASIS_CHARS = 2000
+# Ways of writing a number that are not part of it; a spelling without them is parsed only once.
+_FORMATTING = str.maketrans("", "", " \t-.()\u00a0")
+
+
+@dataclass(frozen=True)
+class Recipients:
+    valid: list[str]  # E.164, each once, in the order first given
+    duplicates: int
+    invalid: list[str]  # as given (cut to 64 characters), every occurrence
+
+
+def recipients_normalize(raw: Sequence[str]) -> Recipients:
+    """E.164 numbers in the order given, each once; what is not a valid number is set aside.
+
+    Parsing with libphonenumber is most of the cost of a bulk (about 0.1 ms a number here), so each
+    spelling is parsed once however often it occurs.
+    """
+    parsed: dict[str, str | None] = {}
+    seen: set[str] = set()
+    valid: list[str] = []
+    invalid: list[str] = []
+    duplicates = 0
+    for value in raw:
+        key = value.translate(_FORMATTING)
+        if key not in parsed:
+            parsed[key] = to_e164(value) if key else None
+        e164 = parsed[key]
+        if e164 is None:
+            invalid.append(value[:64])
+        elif e164 in seen:
+            duplicates += 1
+        else:
+            seen.add(e164)
+            valid.append(e164)
+    return Recipients(valid=valid, duplicates=duplicates, invalid=invalid)
+
+
+def message_class_validate(message_class: str, threat_basis: str) -> None:
+    """One of the classes of compliance.md 1.3; an emergency alert must record its threat basis."""
+    if message_class not in Bulk.MessageClass.values:
+        choices = ", ".join(Bulk.MessageClass.values)
+        raise TwilioError(20422, f"Invalid parameter message_class: must be one of {choices}", 400)
+    if message_class == Bulk.MessageClass.EMERGENCY and not threat_basis.strip():
+        raise TwilioError(
+            20001,
+            "Missing required parameter threat_basis: an emergency alert must record the threat it answers",
+            400,
+        )
+    if len(threat_basis) > MAX_THREAT_BASIS_CHARS:
+        raise TwilioError(
+            20422, f"Invalid parameter threat_basis: longer than {MAX_THREAT_BASIS_CHARS} characters", 400
+        )
+
+
+def _recipients_validate(recipients: Sequence[str]) -> None:
+    if not recipients:
+        raise TwilioError(20001, "Missing required parameter recipients", 400)
+    if len(recipients) > Bulk.MAX_RECIPIENTS:
+        raise TwilioError(
+            20422, f"Invalid parameter recipients: at most {Bulk.MAX_RECIPIENTS:,} per bulk", 400
+        )
+
+
+def _opted_out(*, account_id: uuid.UUID, sender: str, recipients: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(recipients), CONSENT_QUERY_SIZE):
+        batch = recipients[start : start + CONSENT_QUERY_SIZE]
+        found |= consent.opted_out_among(account_id=account_id, sender=sender, recipients=batch)
+    return found
+
+
+def bulk_create(
+    *,
+    account: Account,
+    from_: str,
+    body: str,
+    recipients: Sequence[str],
+    message_class: str,
+    threat_basis: str = "",
+    actor: str,
+    idempotency_key: str = "",
+) -> Bulk:
+    """Create a bulk and one queued message per recipient kept, then (after commit) hand them over.
+
+    Errors as for one message (21606 From, 21602/21617 body) plus 20001/20422 for the recipients,
+    the class and the threat basis; nothing is stored for refused input. Invalid numbers, duplicates
+    and opted-out recipients are not errors: they are counted (and listed) on the bulk. With an
+    `idempotency_key` the account already used, the bulk made then is returned and nothing is sent
+    again.
+    """
+    with tenant_scope(account.id):
+        if idempotency_key and (found := _by_key(account, idempotency_key)):
+            return found
+        number = sender_get(account=account, from_=from_, messaging_service_sid=None)
+        content_validate(body=body, media_urls=())
+        message_class_validate(message_class, threat_basis)
+        _recipients_validate(recipients)
+        normalized = recipients_normalize(recipients)
+        opted_out = _opted_out(account_id=account.id, sender=number.phone_number, recipients=normalized.valid)
+        kept = [r for r in normalized.valid if r not in opted_out]
+        counted = segment(body)
+        now = timezone.now()
+        bulk = Bulk(
+            account=account,
+            from_number=number.phone_number,
+            phone_number=number,
+            body=body,
+            encoding=counted.encoding,
+            num_segments=counted.num_segments,
+            message_class=message_class,
+            threat_basis=threat_basis.strip(),
+            status=Bulk.Status.SENDING if kept else Bulk.Status.COMPLETED,
+            completed_at=None if kept else now,
+            created_by=actor,
+            idempotency_key=idempotency_key,
+            num_requested=len(recipients),
+            num_duplicates=normalized.duplicates,
+            num_invalid=len(normalized.invalid),
+            num_opted_out=len(opted_out),
+            num_messages=len(kept),
+            num_queued=len(kept),
+            invalid_recipients=normalized.invalid,
+            opted_out_recipients=[r for r in normalized.valid if r in opted_out],
+        )
+        try:
+            with transaction.atomic():
+                bulk.save(force_insert=True)
+        except IntegrityError:
+            # The same idempotency key, created by a concurrent request that committed first.
+            if idempotency_key and (found := _by_key(account, idempotency_key)):
+                return found
+            raise
+        ids = _insert_messages(bulk=bulk, number=number, recipients=kept, now=now)
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="bulk.create",
+            object_sid=bulk.sid,
+            payload={
+                "from": number.phone_number,
+                "message_class": message_class,
+                "threat_basis": bulk.threat_basis,
+                "num_segments": counted.num_segments,
+                "num_requested": bulk.num_requested,
+                "num_messages": bulk.num_messages,
+                "num_duplicates": bulk.num_duplicates,
+                "num_invalid": bulk.num_invalid,
+                "num_opted_out": bulk.num_opted_out,
+            },
+        )
+        _fan_out(account.id, ids)
+        return bulk
+
+
+def _by_key(account: Account, key: str) -> Bulk | None:
+    return Bulk.objects.filter(account=account, idempotency_key=key).first()
+
+
+def _insert_messages(
+    *, bulk: Bulk, number: IncomingPhoneNumber, recipients: Sequence[str], now: datetime
+) -> list[uuid.UUID]:
+    """One queued message per recipient, `INSERT_SIZE` rows per statement; returns their ids in order.
+
+    Every row is the same message but for its id and number, so the statement carries those two as
+    arrays and everything else once, with each column's value prepared as its model field would
+    save it (a field added to Message later gets its default without a change here).
+    """
+    template = Message(
+        account_id=bulk.account_id,
+        direction=Message.Direction.OUTBOUND_API,
+        from_number=number.phone_number,
+        body=bulk.body,
+        status=Message.Status.QUEUED,
+        encoding=bulk.encoding,
+        num_segments=bulk.num_segments,
+        phone_number=number,
+        bulk=bulk,
+        date_created=now,
+        date_updated=now,
+    )
+    fields = [f for f in Message._meta.concrete_fields if f.attname not in ("id", "to_number")]
+    constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
+    # Column names and types come from model metadata; every value is a parameter.
+    sql = (
+        f"INSERT INTO {Message._meta.db_table} (id, to_number, {', '.join(str(f.column) for f in fields)}) "
+        f"SELECT r.id, r.to_number, {', '.join(f'%s::{f.db_type(connection)}' for f in fields)} "
+        "FROM unnest(%s::uuid[], %s::text[]) AS r(id, to_number)"
+    )
+    ids = [uuid.uuid4() for _ in recipients]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), INSERT_SIZE):
+            end = start + INSERT_SIZE
+            cursor.execute(sql, [*constants, ids[start:end], list(recipients[start:end])])
+    return ids
+
+
+def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    """After commit, one `bulk_send` task per chunk; each is queued on its own, so one that cannot be
+    queued (Redis away) leaves its messages to the gateway's sweep without holding back the rest."""
+    from messaging.tasks import bulk_send_task
+
+    for start in range(0, len(ids), CHUNK_SIZE):
+        chunk = [i.hex for i in ids[start : start + CHUNK_SIZE]]
+        transaction.on_commit(partial(bulk_send_task.delay, str(account_id), chunk), robust=True)
+
+
+def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:
+    """Stop a bulk: its messages still queued become `canceled`; those a carrier gateway already
+    claimed go on (a gateway's claim and this update lock the same rows, so each message is either
+    claimed or canceled). Canceling a canceled bulk changes nothing; a completed one cannot be (30409)."""
+    with tenant_scope(bulk.account_id):
+        locked = Bulk.objects.select_for_update().get(id=bulk.id)
+        if locked.status == Bulk.Status.CANCELED:
+            return locked
+        if locked.status == Bulk.Status.COMPLETED:
+            raise TwilioError(30409, "This bulk cannot be canceled: every message was already sent", 400)
+        now = timezone.now()
+        # The bulk first: the counting trigger then never marks it completed.
+        Bulk.objects.filter(id=locked.id).update(
+            status=Bulk.Status.CANCELED, canceled_at=now, date_updated=now
+        )
+        canceled = Message.objects.filter(bulk_id=locked.id, status=Message.Status.QUEUED).update(
+            status=Message.Status.CANCELED, date_updated=now
+        )
+        audit_record(
+            account_id=locked.account_id,
+            actor=actor,
+            action="bulk.cancel",
+            object_sid=locked.sid,
+            payload={"num_canceled": canceled},
+        )
+        locked.refresh_from_db()
+        return locked
