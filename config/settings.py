@@ -132,6 +132,8 @@ WHITENOISE_USE_FINDERS = True
 # Twilio rejects request bodies over 64 KiB for most resources; we refuse larger ones early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SWITCHBOARD_MAX_BODY_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# API routes that take bigger bodies (path prefix -> bytes): a bulk alert's list of up to 100,000 numbers.
+API_BODY_LIMITS = {"/api/v1/bulks": env_int("SWITCHBOARD_MAX_BULK_BODY_BYTES", 4 * 1024 * 1024)}
 
 RECORDINGS_DIR = Path(env_str("SWITCHBOARD_RECORDINGS_DIR", str(DATA_DIR / "recordings")))
 PUBLIC_BASE_URL = env_str("SWITCHBOARD_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -162,6 +164,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "HttpMethodEnum": ["GET", "POST"],
         "AccountStatusEnum": "tenants.models.Account.Status",
+        "BulkStatusEnum": "messaging.models.Bulk.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

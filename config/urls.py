@@ -48,6 +48,7 @@ api_patterns = [
 
 urlpatterns = [
     *api_patterns,
+    path("api/v1/", include("messaging.api.bulk_urls")),
     path("api/v1/", include("conversations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),

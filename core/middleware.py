@@ -21,7 +21,12 @@ class TwilioRequestGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIXES):
             length = request.META.get("CONTENT_LENGTH") or "0"
-            if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            routes = settings.API_BODY_LIMITS.items()  # the few routes that take more
+            limit = next(
+                (size for prefix, size in routes if request.path.startswith(prefix)),
+                settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            )
+            if not length.isdigit() or int(length) > limit:
                 return error_response(20422, "Request body too large", 413)
             try:
                 unquote_to_bytes(request.META.get("QUERY_STRING", "")).decode("utf-8")
