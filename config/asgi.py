@@ -2,7 +2,9 @@
 
 import os
 
+from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -10,4 +12,11 @@ django_application = get_asgi_application()
 
 from config.routing import websocket_urlpatterns  # noqa: E402  (needs Django set up first)
 
-application = ProtocolTypeRouter({"http": django_application, "websocket": URLRouter(websocket_urlpatterns)})
+# Websockets are the portal's: its session cookie says who asks (consumers check the account and role),
+# and only pages served from an allowed host may open them (no cross-site websocket hijacking).
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,3 +1,9 @@
 """Websocket routes served by Channels."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from messaging.consumers import BulkProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/bulks/<str:sid>/", BulkProgressConsumer.as_asgi()),
+]

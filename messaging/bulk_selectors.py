@@ -10,12 +10,13 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
 from core.sids import sid_to_uuid
+from core.tenancy import tenant_scope
 from messaging.models import Bulk, Message
 from tenants.models import Account
 
@@ -87,3 +88,35 @@ def bulk_recipient_list(*, bulk: Bulk, status: str | None, after: str | None, si
         rows = rows.filter(to_number__gt=number)
     found, more = _page(rows.order_by("to_number"), size)
     return Page(found, _encode(found[-1].to_number) if more else None)
+
+
+PROGRESS_COUNTS = (
+    "num_messages",
+    "num_queued",
+    "num_sending",
+    "num_sent",
+    "num_delivered",
+    "num_undelivered",
+    "num_failed",
+    "num_canceled",
+)
+
+
+def bulk_progress(bulk: Bulk) -> dict[str, Any]:
+    """What a progress bar shows: the counts, and how many messages are done (answered by the carrier,
+    failed or canceled: no longer queued or sending), as a whole percentage that is 100 only when all are."""
+    done = bulk.num_messages - bulk.num_queued - bulk.num_sending
+    return {
+        "sid": bulk.sid,
+        "status": bulk.status,
+        **{name: getattr(bulk, name) for name in PROGRESS_COUNTS},
+        "num_done": done,
+        "percent": 100 * done // bulk.num_messages if bulk.num_messages else 100,
+    }
+
+
+def bulk_progress_get(*, account_id: uuid.UUID, bulk_id: uuid.UUID) -> dict[str, Any] | None:
+    """A bulk's progress, read in its tenant's scope (for processes without a request: websockets)."""
+    with tenant_scope(account_id):
+        bulk = Bulk.objects.filter(id=bulk_id).only("id", "status", *PROGRESS_COUNTS).first()
+        return bulk_progress(bulk) if bulk else None

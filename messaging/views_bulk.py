@@ -1,0 +1,122 @@
+"""Portal pages for bulk alerts: the list with the form for a new one, and one bulk's page with its
+live progress (over the websocket of messaging/consumers.py) and each recipient's status."""
+
+from contextlib import suppress
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from core.errors import TwilioError
+from messaging.bulk import bulk_cancel, bulk_create
+from messaging.bulk_selectors import (
+    InvalidCursor,
+    Page,
+    bulk_get,
+    bulk_list,
+    bulk_progress,
+    bulk_recipient_list,
+)
+from messaging.forms_bulk import BulkForm
+from messaging.models import Bulk, Message
+from tenants.models import Role
+from tenants.portal import portal_view, render_page
+
+PAGE_SIZE = 50
+# Bulk alerts reach a whole school: the roles that run the account send them; auditors only read.
+BULK_SENDER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
+BULK_VIEWER_ROLES = BULK_SENDER_ROLES | {Role.AUDITOR}
+# The statuses a bulk's recipients can be filtered by on its page.
+RECIPIENT_FILTERS = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled")
+
+
+def _bulk(request: HttpRequest, sid: str) -> Bulk:
+    found = bulk_get(account=request.tenant.account, sid=sid)  # type: ignore[attr-defined]
+    if found is None:
+        raise Http404("No such bulk alert")
+    return found
+
+
+def _can_send(request: HttpRequest) -> bool:
+    return request.tenant.membership.role in BULK_SENDER_ROLES  # type: ignore[attr-defined,no-any-return]
+
+
+@portal_view(roles=BULK_VIEWER_ROLES)
+def bulks_view(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = BulkForm(request.POST or None, request.FILES or None, account=tenant.account)
+    if request.method == "POST":
+        if not _can_send(request):
+            return HttpResponseForbidden("Your role in this account does not allow sending alerts.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                bulk = bulk_create(
+                    account=tenant.account,
+                    from_=data["from_number"],
+                    body=data["body"],
+                    recipients=data["recipient_list"],
+                    message_class=data["message_class"],
+                    threat_basis=data["threat_basis"],
+                    actor=tenant.actor,
+                )
+            except TwilioError as error:  # refused as the API refuses it
+                form.add_error(None, f"{error.message} ({error.twilio_code})")
+            else:
+                return redirect("bulk", sid=bulk.sid)
+    try:
+        page = bulk_list(account=tenant.account, after=request.GET.get("after"), size=PAGE_SIZE)
+    except InvalidCursor:
+        page = bulk_list(account=tenant.account, after=None, size=PAGE_SIZE)
+    older = f"{request.path}?after={page.next_cursor}" if page.next_cursor else None
+    context = {
+        "form": form if _can_send(request) else None,
+        "bulks": [(bulk, bulk_progress(bulk)) for bulk in page.rows],
+        "older_url": older,
+        "is_first": "after" not in request.GET,
+    }
+    return render(request, "messaging/bulks.html", context)
+
+
+def _recipients(request: HttpRequest, bulk: Bulk) -> tuple[Page[Message], str | None]:
+    status = request.GET.get("status")
+    status = status if status in RECIPIENT_FILTERS else None
+    try:
+        page = bulk_recipient_list(bulk=bulk, status=status, after=request.GET.get("after"), size=PAGE_SIZE)
+    except InvalidCursor:
+        page = bulk_recipient_list(bulk=bulk, status=status, after=None, size=PAGE_SIZE)
+    return page, status
+
+
+@portal_view(roles=BULK_VIEWER_ROLES)
+def bulk_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """The whole page, or (for htmx: the pager, a filter, the refresh when the bulk completes) its
+    recipients' table."""
+    bulk = _bulk(request, sid)
+    page, status = _recipients(request, bulk)
+    base = reverse("bulk", args=[bulk.sid])
+    query = f"status={status}&" if status else ""
+    context = {
+        "bulk": bulk,
+        "progress": bulk_progress(bulk),
+        "recipients": page.rows,
+        "status": status,
+        "filters": RECIPIENT_FILTERS,
+        "next_url": f"{base}?{query}after={page.next_cursor}" if page.next_cursor else None,
+        "first_url": f"{base}?{query}" if "after" in request.GET else None,
+        "can_cancel": _can_send(request) and bulk.status == Bulk.Status.SENDING,
+    }
+    response = render_page(request, "messaging/bulk.html", "messaging/partials/bulk_recipients.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+@portal_view(roles=BULK_SENDER_ROLES)
+def bulk_cancel_view(request: HttpRequest, sid: str) -> HttpResponse:
+    bulk = _bulk(request, sid)
+    with suppress(TwilioError):  # completed meanwhile: the page shows it
+        bulk_cancel(bulk=bulk, actor=request.tenant.actor)  # type: ignore[attr-defined]
+    return redirect("bulk", sid=bulk.sid)
