@@ -375,6 +375,7 @@ def test_play_of_an_unreachable_url_is_logged_and_the_call_goes_on(lab: Lab) -> 
     lab.give_number()
     assert lab.call().ok
     lab.app.wait_for("/after")
+    lab.calls()  # ended: the worker has written everything the call noted
     assert lab.notifications() == [(11205, Notification.Log.WARNING)]
 
 
