@@ -1,0 +1,98 @@
+"""A bulk alert from the portal in Debian's Chromium, on the real processes (uvicorn, a Celery worker,
+the carrier gateway, the SMSC sandbox): the progress bar climbs to 100 % over the websocket, without
+a reload, and the recipients' table then shows each final status."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import transaction
+from playwright.sync_api import Page, expect, sync_playwright
+
+from config.celery import app as celery_app
+from core.tenancy import tenant_activate
+from messaging.models import Bulk
+from tenants.models import Role
+from tenants.services import membership_add, user_create
+from tests.live import asgi_server, celery_worker
+from tests.messaging.conftest import Live, gateway_process, smpp_connector
+from tests.messaging.smsc import Smsc
+from tests.tenants.test_portal_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+EMAIL, PASSWORD = "principal@bulk-browser.example", "correct horse battery"
+FAMILIES = [f"+1415555{i:04d}" for i in range(7000, 7030)]
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None) -> Iterator[str]:
+    with asgi_server() as base:
+        yield base
+
+
+@pytest.fixture
+def page(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
+    monkeypatch.setenv(
+        "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+    )  # the test's own ORM calls, beside Playwright's loop
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=server)
+        yield context.new_page()
+        browser.close()
+
+
+def test_a_bulk_sent_from_the_portal_shows_its_progress_live(page: Page, live: Live, smsc: Smsc) -> None:
+    celery_app.control.purge()
+    with transaction.atomic():
+        tenant_activate(live.tenant.account.id)
+        user = user_create(email=EMAIL, password=PASSWORD)
+        membership_add(account=live.tenant.account, user=user, role=Role.SUPERVISOR, actor="test")
+    row = smpp_connector(smsc)
+    row.max_per_second = 10  # three seconds for thirty families: progress to watch
+    row.save()
+
+    with gateway_process(), celery_worker():
+        page.goto("/login/")
+        page.fill("#id_email", EMAIL)
+        page.fill("#id_password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.click("nav >> text=Bulk alerts")
+        expect(page.locator("h1")).to_have_text("Bulk alerts")
+        page.select_option("#id_from_number", live.number)
+        page.select_option("#id_message_class", "emergency")
+        page.fill("#id_threat_basis", "Gas leak reported near the gym; evacuating (fire department, 10:05)")
+        page.fill(
+            "#id_body", "Lincoln High: everyone is safe and outside. Pick-up at the stadium from 11:00."
+        )
+        page.fill("#id_recipients", "\n".join([*FAMILIES, FAMILIES[0], "not a phone"]))
+        page.click("#bulk-form button[type=submit]")
+
+        expect(page.locator("h1")).to_contain_text("Bulk alert BK")
+        card = page.locator("#bulk-progress-card")
+        expect(card).to_have_attribute("data-live", "open")
+        page.evaluate(
+            """() => {
+                window.stayed = true;  // gone if the page reloads
+                window.shown = [];
+                const percent = document.getElementById("bulk-percent");
+                new MutationObserver(() => window.shown.push(percent.textContent))
+                    .observe(percent, {childList: true, characterData: true, subtree: true});
+            }"""
+        )
+        expect(page.locator("#bulk-percent")).to_have_text("100 %", timeout=60_000)
+        expect(page.locator("#bulk-progress")).to_have_js_property("value", 100)
+        expect(page.locator("#bulk-status")).to_have_text("completed")
+        expect(card.locator('[data-count="num_delivered"]')).to_have_text("30", timeout=30_000)
+        shown = page.evaluate("window.shown")
+        assert page.evaluate("window.stayed") is True
+        assert any(p not in ("0 %", "100 %") for p in shown), shown  # it climbed, not jumped
+        # Once complete, the recipients' table came again with the final statuses.
+        expect(page.locator("#recipients tbody tr")).to_have_count(30)
+        expect(page.locator("#recipients tbody")).not_to_contain_text("queued")
+        expect(page.locator("#not-sent")).to_contain_text("not a phone")
+
+    with live.db():
+        bulk = Bulk.objects.get()
+    assert (bulk.num_messages, bulk.num_duplicates, bulk.num_invalid, bulk.status) == (30, 1, 1, "completed")
+    assert sorted("+" + s["destination_addr"] for s in smsc.accepted()) == FAMILIES
