@@ -1,1 +1,1 @@
-"""Benchmarks: one command each (bench/api, bench/voice), figures in bench/RESULTS.md."""
+"""Benchmarks: one command each (bench/api, bench/voice, bench/messaging), figures in bench/RESULTS.md."""

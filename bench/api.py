@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.processes import cpu_seconds, terminate
+from bench.processes import terminate, tree_cpu_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
@@ -420,7 +420,11 @@ class ConnectionSampler(threading.Thread):
 
 
 class Server:
-    def __init__(self, db_name: str, conn_max_age: str) -> None:
+    """uvicorn serving config.asgi on a free loopback port, as the platform runs it."""
+
+    def __init__(
+        self, db_name: str, conn_max_age: str, *, workers: int = 1, settings: str = "config.settings"
+    ) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -428,7 +432,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="bench-uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": settings,
             "SWITCHBOARD_DB_NAME": db_name,
             "SWITCHBOARD_API_RATE_PER_SECOND": "1000000",
         }
@@ -443,7 +447,7 @@ class Server:
             "--port",
             str(self.port),
             "--workers",
-            "1",
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -465,8 +469,8 @@ class Server:
         raise SystemExit(f"uvicorn did not answer within {timeout}s; see {self.log.name}")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time of the server process so far."""
-        return cpu_seconds(self.proc.pid)
+        """User plus system CPU time of the server so far (its worker processes included)."""
+        return tree_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         terminate(self.proc)

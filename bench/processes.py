@@ -1,4 +1,5 @@
-"""What both benchmarks do with the processes they start: read their CPU time, stop them."""
+"""What the benchmarks do with the processes they start: read their CPU time (and the machine's, to tell
+when other work disturbed a run), stop them."""
 
 import os
 import signal
@@ -29,6 +30,35 @@ def tree_cpu_seconds(pid: int) -> float:
         tree |= children
         grown = bool(children)
     return sum(cpu_seconds(member) for member in tree)
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all cores, /proc/stat: everything but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def command_cpu_seconds(prefix: str, contains: str = "") -> float:
+    """CPU of the live processes whose command line starts with `prefix` and holds `contains`."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:
+            continue
+        if cmdline.startswith(prefix) and contains in cmdline:
+            value = cpu_seconds(int(entry))
+            if value == value:
+                total += value
+    return total
+
+
+def postgres_cpu_seconds(db_name: str) -> float:
+    """CPU of the PostgreSQL backends connected to the bench database."""
+    return command_cpu_seconds("postgres:", f" {db_name} ")
 
 
 def terminate(proc: subprocess.Popen, *, grace_s: float = 15) -> None:

@@ -43,7 +43,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from bench.processes import cpu_seconds, terminate, tree_cpu_seconds
+from bench.processes import (
+    cpu_seconds,
+    machine_busy_seconds,
+    postgres_cpu_seconds,
+    terminate,
+    tree_cpu_seconds,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -350,34 +356,6 @@ class Worker:
     def stop(self) -> None:
         terminate(self.proc)
         self.log.close()
-
-
-# ---------------------------------------------------------------- CPU accounting
-
-
-def machine_busy_seconds() -> float:
-    """CPU time the whole machine spent busy (all cores, /proc/stat: everything but idle and iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu_seconds(db_name: str) -> float:
-    """CPU of the PostgreSQL backends connected to the bench database (the worker's pool)."""
-    total = 0.0
-    marker = f" {db_name} "
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-        except OSError:
-            continue
-        if cmdline.startswith("postgres:") and marker in cmdline:
-            value = cpu_seconds(int(entry))
-            if value == value:
-                total += value
-    return total
 
 
 # ---------------------------------------------------------------- sipp
