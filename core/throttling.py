@@ -1,20 +1,73 @@
-"""Per-account request rate limit; over it, clients get 429 with Twilio's 20429 (safe to retry)."""
+"""Per-account request rate limit; over it, clients get 429 with Twilio's 20429 (safe to retry).
 
+Each principal has a token bucket in Redis holding `API_RATE_PER_SECOND` requests and refilled at that
+rate. The bucket is a single number, its "theoretical arrival time" (GCRA), which one Lua script
+reads, checks and moves: one round trip per request whatever the rate, on one connection pool per
+process. DRF's SimpleRateThrottle, used before, kept the time of every request of the last second in
+Django's cache (a list of thousands, read and written whole on each request, at a high limit), and
+Django's cache client lives per request under ASGI, so each request also opened a Redis connection.
+"""
+
+from functools import cache
 from typing import Any
 
+import redis
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+# KEYS[1] the bucket; ARGV[1] microseconds between requests at the sustained rate; ARGV[2] the burst
+# (requests allowed at once). Returns 0 when the request is allowed (and counted), else the
+# microseconds until it would be. Redis's clock, so every process agrees.
+_TAKE = """
+local interval = tonumber(ARGV[1])
+local tolerance = interval * (tonumber(ARGV[2]) - 1)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+if tat - tolerance > now then return tat - tolerance - now end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+return 0
+"""
 
 
-class AccountRateThrottle(SimpleRateThrottle):
-    scope = "account"
+@cache
+def _script() -> Any:
+    """The registered script on this process's pool (redis-py's pool is thread-safe)."""
+    return redis.Redis.from_url(settings.REDIS_URL).register_script(_TAKE)
 
-    def get_rate(self) -> str:
-        return f"{settings.API_RATE_PER_SECOND}/s"
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:
+    """Count one request against `key`'s bucket; 0.0 when allowed, else the seconds to wait.
+
+    The bucket holds `burst` requests (default: one second's worth) and refills at `per_second`; a
+    refused request is not counted. Buckets are shared by every process using the same Redis and
+    database, since the key is namespaced by the database's name.
+    """
+    if per_second <= 0:
+        return 0.0
+    interval_us = max(1, 1_000_000 // per_second)
+    bucket = f"sb:rate:{settings.DATABASE_ROLES.name}:{key}"
+    wait_us = _script()(keys=[bucket], args=[interval_us, max(1, burst or per_second)])
+    return int(wait_us) / 1_000_000
+
+
+class AccountRateThrottle(BaseThrottle):
+    """`API_RATE_PER_SECOND` requests per second for each principal (the account whose credentials)."""
+
+    def __init__(self) -> None:
+        self.wait_s: float | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
         tenant = getattr(request._request, "tenant", None)
         if tenant is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": tenant.principal.id.hex}
+            return True
+        self.wait_s = rate_limit_take(
+            f"account:{tenant.principal.id.hex}", per_second=settings.API_RATE_PER_SECOND
+        )
+        return self.wait_s == 0.0
+
+    def wait(self) -> float | None:
+        return self.wait_s
