@@ -127,9 +127,11 @@ class MessageOutput(serializers.ModelSerializer):
             "subresource_uris",
         ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = serializers.CharField(source="from_number")  # `from` is not a Python name
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Only the schema reads the fields: built on demand, not for every message rendered."""
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_number")  # `from` is not a Python name
+        return fields
 
     def to_representation(self, instance: Message) -> dict[str, Any]:
         uri = message_uri(instance)
