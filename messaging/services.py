@@ -238,6 +238,12 @@ def _insert(
     )
     message.save(force_insert=True)
     _media_add(message, media_urls)
+    _callback(message, account)
+    # In this transaction rather than one of its own after commit: the thread's row is written either
+    # way, and a second transaction per message cost as much as the rest of an API create.
+    conversation_log_message(message=message)
+    # Last: the audit append locks the account's chain head until commit, and every other create of
+    # the account waits for that lock.
     audit_record(
         account_id=account.id,
         actor=actor,
@@ -252,11 +258,9 @@ def _insert(
             "send_at": send_at.isoformat() if send_at else "",
         },
     )
-    _callback(message, account)
     if message.status == S.QUEUED:
         # Robust: with Redis away the message is stored all the same, and the gateway's sweep sends it.
         transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)), robust=True)
-    transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
     return message
 
 
