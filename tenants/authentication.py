@@ -11,6 +11,7 @@ import re
 import secrets
 import uuid
 
+from django.db import connection
 from django.http import HttpRequest
 
 from core.errors import TwilioError, not_found
@@ -39,8 +40,22 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 
 def _account(account_id: uuid.UUID) -> Account | None:
+    """Point the transaction at `account_id` and read that account.
+
+    Written out in SQL because every API request runs it: the ORM spent about three times as much
+    CPU building this one-row query as running it took.
+    """
     tenant_activate(account_id)
-    return Account.objects.filter(id=account_id).first()
+    fields = Account._meta.concrete_fields
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(str(f.column)) for f in fields)} "
+            f"FROM {quote(Account._meta.db_table)} WHERE id = %s",
+            [account_id],
+        )
+        row = cursor.fetchone()
+    return Account.from_db(connection.alias, [f.attname for f in fields], row) if row else None
 
 
 def _principal_for_token(sid: str, token: str) -> Account | None:
