@@ -277,30 +277,35 @@ class CarrierGateway:
     # Single steps (what the loops repeat; tests call them directly)
 
     def _ensure_group(self, connector: str) -> None:
-        try:
-            self.redis.xgroup_create(streams.stream_key(connector), streams.GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        for lane in streams.LANES:
+            try:
+                self.redis.xgroup_create(
+                    streams.stream_key(connector, lane), streams.GROUP, id="0", mkstream=True
+                )
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     def read_once(self, connector: str, *, pending: bool = False) -> int:
-        """Read one batch of the connector's stream, submit what can be claimed; entries handled.
+        """Read one batch from each of the connector's streams (`streams.LANES`: its own traffic, then
+        bulk alerts'), submit what can be claimed, in that order; entries handled.
 
         `pending` re-reads entries this consumer read before but never acknowledged (it died).
         """
-        key = streams.stream_key(connector)
+        keys = [streams.stream_key(connector, lane) for lane in streams.LANES]
         found: Any = self.redis.xreadgroup(
             streams.GROUP,
             self.name,
-            {key: "0" if pending else ">"},
+            {key: "0" if pending else ">" for key in keys},
             count=self.batch_size,
             block=None if pending else BLOCK_MS,
         )
-        entries = [entry for _, batch in found or [] for entry in batch]
+        read = dict(found or [])
+        entries = [(key, entry) for key in keys for entry in read.get(key, [])]
         if not entries:
             return 0
         by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for _, fields in entries:
+        for _, (_, fields) in entries:
             try:
                 account_id = uuid.UUID(fields["account"])
                 message_id = uuid.UUID(fields["sid"][2:])
@@ -315,9 +320,10 @@ class CarrierGateway:
                 )
             )
             self._submit(connector, claimed)
-        ids = [entry_id for entry_id, _ in entries]
-        self.redis.xack(key, streams.GROUP, *ids)
-        self.redis.xdel(key, *ids)
+        for key, batch in read.items():
+            if ids := [entry_id for entry_id, _ in batch]:
+                self.redis.xack(key, streams.GROUP, *ids)
+                self.redis.xdel(key, *ids)
         return len(entries)
 
     def _submit(self, connector: str, claimed: list[services.Claimed]) -> None:

@@ -443,7 +443,7 @@ def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> 
     the gateway claims each SID once. One that expired or whose recipient opted out since it was
     created fails here; one without an enabled connector stays queued for the sweep to retry.
     """
-    entries: dict[str, list[streams.HandOver]] = defaultdict(list)
+    entries: dict[tuple[str, str], list[streams.HandOver]] = defaultdict(list)
     with tenant_scope(account_id):
         messages = _locked(message_ids, status=S.QUEUED)
         if not messages:
@@ -467,7 +467,10 @@ def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> 
                 name = names[message.id]
                 handed[name].append(message.id)
                 if name:
-                    entries[name].append(_hand_over_entry(message, now))
+                    # A bulk alert's messages go in the connector's other stream, which the gateway
+                    # reads beside this one: other traffic never waits behind a whole alert.
+                    lane = streams.BULK if message.bulk_id else streams.SINGLE
+                    entries[(name, lane)].append(_hand_over_entry(message, now))
         for name, ids in handed.items():
             Message.objects.filter(id__in=ids).update(connector=name or "", handed_over_at=now)
         if None in handed:
@@ -493,9 +496,9 @@ def _remaining_validity(message: Message, now: datetime) -> int:
     return max(1, int((end - now).total_seconds()))
 
 
-def _publish(entries: dict[str, list[streams.HandOver]]) -> None:
-    for name, batch in entries.items():
-        streams.hand_over(name, batch)
+def _publish(entries: dict[tuple[str, str], list[streams.HandOver]]) -> None:
+    for (name, lane), batch in entries.items():
+        streams.hand_over(name, batch, lane=lane)
 
 
 def message_release_due(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
@@ -690,7 +693,9 @@ def messages_receipts(
     routes = {
         (r.connector, r.carrier_message_id): r
         for r in CarrierRoute.objects.filter(
-            carrier_message_id__in={r.carrier_message_id for _, r in receipts}
+            # Both columns of the unique index: by carrier id alone it was a scan of every route.
+            connector__in={c for c, _ in receipts},
+            carrier_message_id__in={r.carrier_message_id for _, r in receipts},
         )
     }
     unrouted: list[tuple[str, DeliveryReceipt]] = []

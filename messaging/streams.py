@@ -14,6 +14,11 @@ import redis
 from django.conf import settings
 
 GROUP = "gateway"
+# Each connector has two streams, read together by the gateway, its own traffic first: a message sent
+# during a bulk alert then waits behind one batch of the alert at most, not behind all of it.
+SINGLE = ""
+BULK = "bulk"
+LANES = (SINGLE, BULK)
 
 
 class HandOver(TypedDict):
@@ -25,8 +30,9 @@ class HandOver(TypedDict):
     validity: int
 
 
-def stream_key(connector: str) -> str:
-    return f"sb:carrier:{settings.DATABASE_ROLES.name}:{connector}"
+def stream_key(connector: str, lane: str = SINGLE) -> str:
+    key = f"sb:carrier:{settings.DATABASE_ROLES.name}:{connector}"
+    return f"{key}:{lane}" if lane else key  # a connector's name is a slug: never a ':' in it
 
 
 @cache
@@ -35,12 +41,12 @@ def client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 
 
-def hand_over(connector: str, entries: Sequence[HandOver]) -> None:
-    """Append messages to the connector's stream in one round trip."""
+def hand_over(connector: str, entries: Sequence[HandOver], *, lane: str = SINGLE) -> None:
+    """Append messages to one of the connector's streams in one round trip."""
     pipe = client().pipeline(transaction=False)
     for entry in entries:
         pipe.xadd(
-            stream_key(connector),
+            stream_key(connector, lane),
             {
                 "sid": entry["sid"],
                 "account": entry["account"],

@@ -135,7 +135,7 @@ def smpp_connector(running: Smsc, name: str = "smsc", *, is_default: bool = True
     )
     row.set_password(running.password)
     row.save()
-    streams.client().delete(streams.stream_key(name))
+    streams.client().delete(*(streams.stream_key(name, lane) for lane in streams.LANES))
     return row
 
 

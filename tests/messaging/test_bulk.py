@@ -52,9 +52,10 @@ def messages(bulk: Bulk) -> list[Message]:
 def connector(db: None) -> Connector:
     Connector.objects.filter(is_default=True).update(is_default=False)
     row = Connector.objects.create(name="bulk-unit", kind=Connector.Kind.SMPP, is_default=True)
-    streams.client().delete(streams.stream_key(row.name))
+    keys = [streams.stream_key(row.name, lane) for lane in streams.LANES]
+    streams.client().delete(*keys)
     yield row
-    streams.client().delete(streams.stream_key(row.name))
+    streams.client().delete(*keys)
 
 
 def test_recipients_become_e164_once_each_in_the_order_given() -> None:
@@ -191,13 +192,15 @@ def test_the_messages_are_handed_over_in_chunks_after_commit(
     with django_capture_on_commit_callbacks() as queued:
         bulk = create(tenant_a, students(100))
     assert len(queued) == 3  # 40 + 40 + 20: one bulk_send task each
-    assert streams.client().xlen(streams.stream_key(connector.name)) == 0  # nothing before commit
+    bulk_lane = streams.stream_key(connector.name, streams.BULK)
+    assert streams.client().xlen(bulk_lane) == 0  # nothing before commit
 
     assert all(isinstance(c, partial) and c.func == bulk_send_task.delay for c in queued)
     with django_capture_on_commit_callbacks(execute=True):
         for callback in queued:
             bulk_send_task(*callback.args)  # what the worker runs
-    entries = streams.client().xrange(streams.stream_key(connector.name))
+    entries = streams.client().xrange(bulk_lane)  # the connector's stream for bulk alerts
+    assert streams.client().xlen(streams.stream_key(connector.name)) == 0
     assert Counter(e[1]["to"] for e in entries) == Counter(students(100))
     assert {e[1]["sid"] for e in entries} == {m.sid for m in messages(bulk)}
     assert all(m.connector == connector.name and m.handed_over_at for m in messages(bulk))
@@ -218,7 +221,7 @@ def test_a_chunk_run_again_hands_over_only_what_is_still_queued(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.message_send(account_id=tenant_a.account.id, message_ids=ids)  # what a bulk_send task runs
-    handed = [e[1]["to"] for e in streams.client().xrange(streams.stream_key(connector.name))]
+    handed = [e[1]["to"] for e in streams.client().xrange(streams.stream_key(connector.name, streams.BULK))]
     assert sorted(handed) == [
         STUDENT.format(i) for i in range(104, 109)
     ]  # not the claimed, not the opted out

@@ -12,12 +12,13 @@ from messaging import bulk as bulk_services
 from messaging.bulk import bulk_create
 from messaging.models import Bulk, ConsentState, Message
 from tests.live import celery_worker
-from tests.messaging.conftest import Live, gateway_process, smpp_connector
+from tests.messaging.conftest import RECIPIENT, Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
 
 pytestmark = pytest.mark.e2e
 
 BODY = "Lincoln High: a water main broke, school closes at 11:00 today. Buses leave at 11:15."
+PRESCRIPTION = "Your prescription is ready for pick-up"
 THREAT = "Water main break flooding the ground floor; building unsafe after 11:00 (facilities, 08:40)"
 
 
@@ -140,3 +141,24 @@ def test_a_bulk_goes_no_faster_than_its_connection_allows(live: Live, smsc: Smsc
     rate = (len(times) - 1) / (times[-1] - times[0]).total_seconds()
     # The connector's token bucket lets a tenth of a second's worth through at once, no more.
     assert rate <= 100 * 1.1, rate
+
+
+def test_a_message_sent_during_a_bulk_does_not_wait_for_all_of_it(
+    live: Live, smsc: Smsc, purged_queue: None
+) -> None:
+    row = smpp_connector(smsc)
+    row.max_per_second = 300
+    row.save()
+    bulk = send(live, families(3000))
+    with gateway_process(), celery_worker():
+        live.wait_for(lambda: smsc.stats()["accepted"] >= 300, "the bulk under way")
+        single = live.send(PRESCRIPTION, to=RECIPIENT)
+        live.wait(single.sid, "sent", "delivered", timeout=60)
+        wait_completed(live, bulk, delivered=3000)
+
+    texts = [s["text"] for s in smsc.accepted()]
+    after = len(texts) - 1 - texts.index(PRESCRIPTION)
+    # It waited behind what the connector already held (its queue takes 1,000) and a batch of the
+    # bulk, not behind the 2,700 bulk messages still waiting when it was sent (messaging/streams.py:
+    # a bulk's messages have their own stream); with one stream it would be the last.
+    assert after >= 300, after
