@@ -214,7 +214,7 @@ def _insert(
     messaging_service_sid: str = "",
     is_consent_reply: bool = False,
 ) -> Message:
-    from messaging.tasks import message_send_task
+    from messaging.tasks import message_send_soon
 
     counted = segment(carried_text(body, media_urls))
     message = Message(
@@ -259,8 +259,7 @@ def _insert(
         },
     )
     if message.status == S.QUEUED:
-        # Robust: with Redis away the message is stored all the same, and the gateway's sweep sends it.
-        transaction.on_commit(lambda: message_send_task.delay(str(account.id), str(message.id)), robust=True)
+        transaction.on_commit(partial(message_send_soon, account.id, message.id))
     return message
 
 

@@ -3,12 +3,16 @@
 delivery receipts and signed status callbacks; then crashes: a Celery worker killed mid-burst, the
 gateway stopped and killed mid-burst. First, the hand-over itself in-process."""
 
+import base64
+import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings
 
 from config.celery import app as celery_app
 from messaging import services, streams
@@ -90,6 +94,38 @@ def test_media_travel_as_links_after_the_body(
     claimed = services.message_claim(account_id=message.account_id, message_ids=[message.id], gateway="gw")
     assert [c.sms.body for c in claimed] == ["Your report\nhttps://example.com/r.pdf"]
     assert Message.objects.get(id=message.id).num_segments == 1
+
+
+def queued_send_tasks() -> list[list[Any]]:
+    """The arguments of every `messaging.message_send` task waiting in the test queue (Celery's
+    message protocol 2 on Redis: a JSON envelope whose body is base64 of [args, kwargs, embed])."""
+    found = []
+    for raw in streams.client().lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
+        envelope = json.loads(raw)
+        if envelope["headers"]["task"] == "messaging.message_send":
+            found.append(json.loads(base64.b64decode(envelope["body"]))[0])
+    return found
+
+
+def test_messages_created_together_share_one_send_task(
+    api_a: TwilioClient, sender: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    celery_app.control.purge()
+    account = api_a.tenant.account
+    with django_capture_on_commit_callbacks(execute=True):  # one commit for all of them
+        created = [
+            services.message_create(account=account, to=RECIPIENT, from_=SENDER, body=f"m{i}", actor="test")
+            for i in range(12)
+        ]
+    wanted = sorted(str(m.id) for m in created)
+    deadline = time.monotonic() + 5
+    while sorted(i for _, ids in queued_send_tasks() for i in ids) != wanted:
+        assert time.monotonic() < deadline, queued_send_tasks()
+        time.sleep(0.01)
+    tasks = queued_send_tasks()
+    assert {account_id for account_id, _ in tasks} == {str(account.id)}
+    assert len(tasks) < len(created)  # one, unless this process was held up for longer than the window
+    celery_app.control.purge()
 
 
 # End to end on real processes --------------------------------------------------------------------
