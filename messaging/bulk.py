@@ -4,12 +4,12 @@
 `messaging.services`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
 and the opted-out ones, and inserts one queued `Message` per recipient kept with one INSERT per
 `INSERT_SIZE` (COPY is not allowed on a table under row-level security), all in one transaction
-with one audit entry for the bulk. After commit it queues `messaging.bulk_send` tasks of
-`CHUNK_SIZE` messages each. A chunk hands its messages over through `services.message_send`, the
-path of every message: re-checked for opt-outs and expiry, appended to the connector's stream,
-claimed once by the carrier gateway and throttled by that connector's window and rate. So a chunk
-run twice submits nothing twice, and a chunk lost with a killed worker is handed over by the
-gateway's sweep.
+with one audit entry for the bulk. After commit it queues a `messaging.message_send` task per
+`CHUNK_SIZE` messages: the task and the path of every message (`services.message_send`), so each is
+re-checked for opt-outs and expiry, appended to its connector's stream (the one for bulk alerts),
+claimed once by the carrier gateway and throttled by that connector's window and rate. A chunk run
+twice submits nothing twice, and a chunk lost with a killed worker is handed over by the gateway's
+sweep.
 
 A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
 trigger on the messages table (migration 0004), in the transactions that move the messages; the
@@ -36,7 +36,7 @@ from messaging.services import content_validate, sender_get
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 
-CHUNK_SIZE = 500  # messages per bulk_send task
+CHUNK_SIZE = 500  # messages per message_send task
 INSERT_SIZE = 10_000  # messages per INSERT statement
 # Recipients per opt-out query: PostgreSQL takes at most 65,535 parameters in one statement.
 CONSENT_QUERY_SIZE = 20_000
@@ -238,13 +238,13 @@ def _insert_messages(
 
 
 def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-    """After commit, one `bulk_send` task per chunk; each is queued on its own, so one that cannot be
-    queued (Redis away) leaves its messages to the gateway's sweep without holding back the rest."""
-    from messaging.tasks import bulk_send_task
+    """After commit, one send task per chunk; each is queued on its own, so one that cannot be queued
+    (Redis away) leaves its messages to the gateway's sweep without holding back the rest."""
+    from messaging.tasks import message_send_task
 
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = [i.hex for i in ids[start : start + CHUNK_SIZE]]
-        transaction.on_commit(partial(bulk_send_task.delay, str(account_id), chunk), robust=True)
+        transaction.on_commit(partial(message_send_task.delay, str(account_id), chunk), robust=True)
 
 
 def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:

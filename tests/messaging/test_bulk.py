@@ -20,7 +20,7 @@ from messaging.bulk import bulk_cancel, bulk_create, recipients_normalize
 from messaging.carriers.base import DeliveryReceipt
 from messaging.models import Bulk, Connector, ConsentState, Message
 from messaging.services import SubmitOutcome
-from messaging.tasks import bulk_send_task
+from messaging.tasks import message_send_task
 from numbering.models import IncomingPhoneNumber
 from tests.conftest import Tenant
 from tests.messaging.conftest import SENDER
@@ -191,14 +191,14 @@ def test_the_messages_are_handed_over_in_chunks_after_commit(
     monkeypatch.setattr(bulk_services, "CHUNK_SIZE", 40)
     with django_capture_on_commit_callbacks() as queued:
         bulk = create(tenant_a, students(100))
-    assert len(queued) == 3  # 40 + 40 + 20: one bulk_send task each
+    assert len(queued) == 3  # 40 + 40 + 20: one send task each
     bulk_lane = streams.stream_key(connector.name, streams.BULK)
     assert streams.client().xlen(bulk_lane) == 0  # nothing before commit
 
-    assert all(isinstance(c, partial) and c.func == bulk_send_task.delay for c in queued)
+    assert all(isinstance(c, partial) and c.func == message_send_task.delay for c in queued)
     with django_capture_on_commit_callbacks(execute=True):
         for callback in queued:
-            bulk_send_task(*callback.args)  # what the worker runs
+            message_send_task(*callback.args)  # what the worker runs
     entries = streams.client().xrange(bulk_lane)  # the connector's stream for bulk alerts
     assert streams.client().xlen(streams.stream_key(connector.name)) == 0
     assert Counter(e[1]["to"] for e in entries) == Counter(students(100))
@@ -220,7 +220,7 @@ def test_a_chunk_run_again_hands_over_only_what_is_still_queued(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.message_send(account_id=tenant_a.account.id, message_ids=ids)  # what a bulk_send task runs
+        services.message_send(account_id=tenant_a.account.id, message_ids=ids)  # what a send task runs
     handed = [e[1]["to"] for e in streams.client().xrange(streams.stream_key(connector.name, streams.BULK))]
     assert sorted(handed) == [
         STUDENT.format(i) for i in range(104, 109)

@@ -104,7 +104,7 @@ def test_a_celery_worker_killed_mid_bulk_loses_and_repeats_nothing(
     live: Live, smsc: Smsc, purged_queue: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     smpp_connector(smsc)
-    monkeypatch.setattr(bulk_services, "CHUNK_SIZE", 50)  # 40 bulk_send tasks wait in the Celery queue
+    monkeypatch.setattr(bulk_services, "CHUNK_SIZE", 50)  # 40 send tasks wait in the Celery queue
     recipients = families(2000)
     bulk = send(live, recipients)
 
