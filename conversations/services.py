@@ -11,9 +11,7 @@ import re
 import uuid
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Case, Exists, F, Q, Value, When
-from django.db.models.functions import Greatest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
@@ -39,9 +37,7 @@ def _conversation(
     )
     if not (E164.match(tenant_number) and E164.match(contact_number)):
         return None
-    found = Conversation.objects.filter(
-        account_id=account_id, tenant_number=tenant_number, contact__phone_number=contact_number
-    ).first()
+    found = _conversation_between(account_id, tenant_number, contact_number)
     if found is not None:
         return found
     contact, _ = Contact.objects.get_or_create(account_id=account_id, phone_number=contact_number)
@@ -51,20 +47,54 @@ def _conversation(
     return conversation
 
 
+def _conversation_between(
+    account_id: uuid.UUID, tenant_number: str, contact_number: str
+) -> Conversation | None:
+    """The existing thread of a tenant number and a contact's number, in SQL of our own (see `_append`)."""
+    fields = Conversation._meta.concrete_fields
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'c.{quote(str(f.column))}' for f in fields)} "
+            f"FROM {quote(Conversation._meta.db_table)} c JOIN {quote(Contact._meta.db_table)} p "
+            "ON p.id = c.contact_id WHERE c.account_id = %s AND c.tenant_number = %s AND p.phone_number = %s",
+            [account_id, tenant_number, contact_number],
+        )
+        row = cursor.fetchone()
+    return Conversation.from_db(connection.alias, [f.attname for f in fields], row) if row else None
+
+
 def _append(conversation: Conversation, item: Item, *, is_inbound: bool) -> None:
     """Insert `item` unless what it shows is already in a timeline (a unique index says so).
 
     The conversation's last activity, newest item and unread count move only when the insert
-    happened, in one UPDATE whose right-hand sides all read the row as it was before it.
+    happened, in the same statement, whose UPDATE reads the row as it was before it. Written in SQL
+    because every call, text and recording comes through here: the ORM spent several times as much
+    CPU building these statements as running them took.
     """
-    Item.objects.bulk_create([item], ignore_conflicts=True)
-    is_newest = Q(last_item__isnull=True) | Q(last_activity_at__lte=item.occurred_at)
-    Conversation.objects.filter(id=conversation.id).filter(Exists(Item.objects.filter(id=item.id))).update(
-        last_item_id=Case(When(is_newest, then=Value(item.id)), default=F("last_item_id")),
-        last_activity_at=Greatest(F("last_activity_at"), Value(item.occurred_at)),
-        unread_count=F("unread_count") + int(is_inbound),
-        date_updated=timezone.now(),
-    )
+    fields = Item._meta.concrete_fields
+    values = [f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH inserted AS (INSERT INTO {quote(Item._meta.db_table)} "
+            f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+            "ON CONFLICT DO NOTHING RETURNING id) "
+            f"UPDATE {quote(Conversation._meta.db_table)} SET "
+            "last_item_id = CASE WHEN last_item_id IS NULL OR last_activity_at <= %s THEN %s "
+            "ELSE last_item_id END, last_activity_at = GREATEST(last_activity_at, %s), "
+            "unread_count = unread_count + %s, date_updated = %s "
+            "WHERE id = %s AND EXISTS (SELECT FROM inserted)",
+            [
+                *values,
+                item.occurred_at,
+                item.id,
+                item.occurred_at,
+                int(is_inbound),
+                timezone.now(),
+                conversation.id,
+            ],
+        )
 
 
 def _call_conversation(call: Call) -> Conversation | None:
