@@ -77,8 +77,11 @@ class BulkEvents:
             except (psycopg.Error, OSError) as exc:
                 self.listening.clear()
                 log.warning("bulk progress listener lost its connection (%s); retrying in %.1f s", exc, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, RECONNECT_SECONDS[1])
+            except Exception:  # a bug must not leave every watcher without updates for good
+                self.listening.clear()
+                log.exception("bulk progress listener failed; retrying in %.1f s", pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECONNECT_SECONDS[1])
 
     def _notified(self, payload: str) -> None:
         try:

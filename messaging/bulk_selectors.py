@@ -93,7 +93,6 @@ def bulk_recipient_list(*, bulk: Bulk, status: str | None, after: str | None, si
 PROGRESS_COUNTS = (
     "num_messages",
     "num_queued",
-    "num_sending",
     "num_sent",
     "num_delivered",
     "num_undelivered",
@@ -104,8 +103,8 @@ PROGRESS_COUNTS = (
 
 def bulk_progress(bulk: Bulk) -> dict[str, Any]:
     """What a progress bar shows: the counts, and how many messages are done (answered by the carrier,
-    failed or canceled: no longer queued or sending), as a whole percentage that is 100 only when all are."""
-    done = bulk.num_messages - bulk.num_queued - bulk.num_sending
+    failed or canceled: no longer queued), as a whole percentage that is 100 only when all are."""
+    done = bulk.num_messages - bulk.num_queued
     return {
         "sid": bulk.sid,
         "status": bulk.status,

@@ -239,8 +239,8 @@ class Bulk(TenantModel):
 
     Each recipient kept becomes an ordinary `Message` pointing here, so a recipient's status is its
     message's. The bulk keeps what never became a message (the duplicates, the invalid numbers, the
-    opted-out ones) and how many of its messages are in each status. It is `sending` until nothing is
-    queued or sending any more (every message was answered by the carrier, or failed): `completed`;
+    opted-out ones) and how many of its messages are in each status. It is `sending` until no message
+    is queued or sending any more (every one was answered by the carrier, or failed): `completed`;
     or `canceled`.
     """
 
@@ -280,10 +280,12 @@ class Bulk(TenantModel):
     num_invalid = models.PositiveIntegerField(default=0)
     num_opted_out = models.PositiveIntegerField(default=0)
     num_messages = models.PositiveIntegerField(default=0)  # messages created: one per recipient kept
-    # How many of those messages are in each status now; a trigger of the bulk migration moves them in
+    # How many of those messages are in each status now; a trigger of the bulk migrations moves them in
     # the transaction that moves the messages, so they are always exact and sum to num_messages.
+    # "Queued" counts the messages not answered by the carrier yet: queued, or claimed and being sent
+    # (a gateway's claim moves no count, so it never waits for the row the carrier's answers are
+    # counted in).
     num_queued = models.PositiveIntegerField(default=0)
-    num_sending = models.PositiveIntegerField(default=0)
     num_sent = models.PositiveIntegerField(default=0)
     num_delivered = models.PositiveIntegerField(default=0)
     num_undelivered = models.PositiveIntegerField(default=0)

@@ -40,7 +40,6 @@ COUNTS = (
     "num_opted_out",
     "num_messages",
     "num_queued",
-    "num_sending",
     "num_sent",
     "num_delivered",
     "num_undelivered",
@@ -125,8 +124,9 @@ class BulkOutput(serializers.Serializer):
     num_invalid = serializers.IntegerField()
     num_opted_out = serializers.IntegerField()
     num_messages = serializers.IntegerField(help_text="Messages created: one per recipient kept.")
-    num_queued = serializers.IntegerField()
-    num_sending = serializers.IntegerField()
+    num_queued = serializers.IntegerField(
+        help_text="Not answered by the carrier yet: queued, or claimed by a gateway and being sent."
+    )
     num_sent = serializers.IntegerField()
     num_delivered = serializers.IntegerField()
     num_undelivered = serializers.IntegerField()
