@@ -48,9 +48,7 @@ def test_a_bulk_sent_from_the_portal_shows_its_progress_live(page: Page, live: L
         tenant_activate(live.tenant.account.id)
         user = user_create(email=EMAIL, password=PASSWORD)
         membership_add(account=live.tenant.account, user=user, role=Role.SUPERVISOR, actor="test")
-    row = smpp_connector(smsc)
-    row.max_per_second = 10  # three seconds for thirty families: progress to watch
-    row.save()
+    smpp_connector(smsc, max_per_second=10)  # three seconds for thirty families: progress to watch
 
     with gateway_process(), celery_worker():
         page.goto("/login/")
