@@ -9,8 +9,9 @@ submitted once; the stream is only a doorbell.
 
 The connectors report through `GatewayEvents` on their own threads. Submission outcomes and receipts
 go to a writer thread that records whatever queued up while it wrote the last batch, one transaction
-per tenant, so a connector never waits for PostgreSQL; an inbound message is stored before the
-connector acknowledges it, so it is never acknowledged and then lost. A receipt can arrive before
+per tenant, so a connector never waits for PostgreSQL. Nothing the carrier sends is acknowledged
+before it is written: an inbound message is stored before the connector answers it, and a receipt
+is answered by the writer once written, so a killed gateway's receipts come again. A receipt can arrive before
 the submission it answers is recorded (carriers may send it on another bind, to another gateway): it
 is kept and tried again for a while. A sweeper thread does the work nobody else is doing
 (`services.messages_sweep`). Stopping, the gateway stops the connectors and writes every report they
@@ -137,8 +138,8 @@ class GatewayEvents:
             Report(self.connector, SubmitOutcome(message_sid, error_code=error_code, detail=detail))
         )
 
-    def receipt(self, receipt: DeliveryReceipt) -> None:
-        self.gateway.reports.put(Report(self.connector, receipt))
+    def receipt(self, receipt: DeliveryReceipt, acknowledge: Callable[[bool], None]) -> None:
+        self.gateway.reports.put(Report(self.connector, receipt, acknowledge))
 
     def received(self, sms: InboundSms) -> None:
         _db_work(lambda: services.message_receive(sms=sms, connector=self.connector))
@@ -148,7 +149,15 @@ class GatewayEvents:
 class Report:
     connector: str
     item: SubmitOutcome | DeliveryReceipt
+    acknowledge: Callable[[bool], None] | None = None  # a receipt's: answers the carrier once kept
     at: float = field(default_factory=time.monotonic)
+
+    def answer(self, kept: bool) -> None:
+        if self.acknowledge is not None:
+            try:
+                self.acknowledge(kept)
+            except Exception:  # the connector's to handle; never the writer's reason to stop
+                log.exception("%s: answering a receipt failed", self.connector)
 
 
 class CarrierGateway:
@@ -267,6 +276,8 @@ class CarrierGateway:
                     log.exception("writing %d carrier report(s) failed (attempt %d)", len(batch), attempt)
                     if attempt == WRITE_ATTEMPTS:
                         log.error("dropped %d carrier report(s)", len(batch))
+                        for report in batch:  # receipts: the carrier delivers them again
+                            report.answer(False)
                         break
                     time.sleep(min(5.0, 0.1 * 2**attempt))
             if written := sum(isinstance(r.item, SubmitOutcome) for r in batch):
@@ -396,10 +407,10 @@ class CarrierGateway:
                     outcomes=items,
                 )
             )
-        receipts = [r for r in batch if isinstance(r.item, DeliveryReceipt)]
+        # Deferred receipts leave their list only once written: a batch that fails keeps them.
         now = time.monotonic()
-        if self.deferred and now - self.deferred_tried_at >= TICK_SECONDS:
-            receipts, self.deferred, self.deferred_tried_at = self.deferred + receipts, [], now
+        due = self.deferred if now - self.deferred_tried_at >= TICK_SECONDS else []
+        receipts = due + [r for r in batch if isinstance(r.item, DeliveryReceipt)]
         if not receipts:
             return
         pairs = [(r.connector, r.item) for r in receipts if isinstance(r.item, DeliveryReceipt)]
@@ -407,11 +418,13 @@ class CarrierGateway:
             (c, r.carrier_message_id)
             for c, r in _db_work(partial(services.messages_receipts, receipts=pairs))
         }
+        if due:
+            self.deferred, self.deferred_tried_at = [], now
         for report in receipts:
             assert isinstance(report.item, DeliveryReceipt)
             if (report.connector, report.item.carrier_message_id) not in unrouted:
-                continue
-            if now - report.at < RECEIPT_RETRY_SECONDS:
+                report.answer(True)
+            elif now - report.at < RECEIPT_RETRY_SECONDS:
                 self.deferred.append(report)
             else:
                 log.warning(
@@ -419,6 +432,7 @@ class CarrierGateway:
                     report.connector,
                     report.item.carrier_message_id,
                 )
+                report.answer(True)
 
     def sweep_once(self) -> dict[str, int]:
         done: dict[str, int] = _db_work(lambda: services.messages_sweep(stale_seconds=self.stale_seconds))

@@ -10,6 +10,7 @@ The message SID is the idempotency key: whoever drives a connector submits a SID
 `messaging.gateway`), so a redelivered Celery task can hand the same message over again safely.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -51,5 +52,8 @@ class CarrierEvents(Protocol):
     def received(self, sms: InboundSms) -> None:
         """A message arrived for one of our numbers."""
 
-    def receipt(self, receipt: DeliveryReceipt) -> None:
-        """A delivery receipt for a segment we submitted."""
+    def receipt(self, receipt: DeliveryReceipt, acknowledge: Callable[[bool], None]) -> None:
+        """A delivery receipt for a segment we submitted. The handler calls `acknowledge(True)` once the
+        receipt is kept (or given up on for good), `acknowledge(False)` if it could not be kept; until
+        then the carrier holds it, and sends it again after a reconnect, so a receipt is never answered
+        and then lost with a crashed process. It may be called from any thread."""

@@ -16,8 +16,10 @@ Delivery guarantees:
   and go out after the bind; `stop` waits briefly for answers to what is in flight and leaves the
   rest unsent (the gateway resubmits messages it left in `sending`).
 - deliver_sm is answered after its event was handled; if the handler raised, with ESME_RX_T_APPN so
-  the SMSC delivers it again. Parts of a concatenated MO message are acknowledged as they arrive and
-  held in memory until the last one (a restart in between loses the earlier parts).
+  the SMSC delivers it again. A receipt's is answered when the handler acknowledges it (the gateway:
+  once it is written to PostgreSQL), from that thread; one held when the bind drops comes again.
+  Parts of a concatenated MO message are acknowledged as they arrive and held in memory until the
+  last one (a restart in between loses the earlier parts).
 """
 
 import heapq
@@ -31,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import smpplib.client
@@ -442,8 +445,9 @@ class SmppConnector:
         if command in ("submit_sm_resp", "generic_nack"):
             self._on_submit_resp(pdu)
         elif command == "deliver_sm":
-            status = self._on_deliver_sm(pdu)
-            session.answer(pdu, "deliver_sm_resp", status=status)
+            status = self._on_deliver_sm(session, pdu)
+            if status is not None:
+                session.answer(pdu, "deliver_sm_resp", status=status)
         elif command == "enquire_link":
             session.answer(pdu, "enquire_link_resp")
         elif command == "unbind":
@@ -517,8 +521,9 @@ class SmppConnector:
         return lambda: self._emit(event, *args)
 
     # --- deliver_sm ----------------------------------------------------------------------------------
-    def _on_deliver_sm(self, pdu: Any) -> int:
-        """Handle a receipt or an MO message; the command_status of our deliver_sm_resp."""
+    def _on_deliver_sm(self, session: _Session, pdu: Any) -> int | None:
+        """Handle a receipt or an MO message; the command_status of our deliver_sm_resp, or None when a
+        receipt is answered later, by `_acknowledge`."""
         data: bytes = pdu.short_message or pdu.message_payload or b""
         esm_class = pdu.esm_class or 0
         try:
@@ -527,7 +532,8 @@ class SmppConnector:
                     data, receipted_message_id=pdu.receipted_message_id, message_state=pdu.message_state
                 )
                 if receipt is not None:
-                    self.events.receipt(receipt)
+                    self.events.receipt(receipt, partial(self._acknowledge, session, pdu))
+                    return None
             else:
                 self._on_mo(pdu, data, esm_class)
         except smpp_codec.MalformedReceipt as error:
@@ -536,6 +542,17 @@ class SmppConnector:
             log.exception("smpp %s: handling deliver_sm failed; the SMSC will deliver it again", self.name)
             return ESME_RX_T_APPN
         return smpplib.consts.SMPP_ESME_ROK
+
+    def _acknowledge(self, session: _Session, pdu: Any, kept: bool) -> None:
+        """Answer a receipt's deliver_sm, from whichever thread kept it, on the bind it came on. If that
+        bind is gone, the SMSC delivers the receipt again on the next one, as it does when refused."""
+        if not session.is_alive:
+            return
+        try:
+            status = smpplib.consts.SMPP_ESME_ROK if kept else ESME_RX_T_APPN
+            session.answer(pdu, "deliver_sm_resp", status=status)
+        except (OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError) as error:
+            log.info("smpp %s: a receipt was not answered (%s); the SMSC sends it again", self.name, error)
 
     def _on_mo(self, pdu: Any, data: bytes, esm_class: int) -> None:
         """Report an MO message, or hold a part of a concatenated one until the last part arrives."""

@@ -9,6 +9,7 @@ every delivery receipt came back. The figures in docs/messaging-carriers.md come
 import argparse
 import threading
 import time
+from collections.abc import Callable
 
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.carriers.smpp import SmppConnector
@@ -38,7 +39,8 @@ class Counter:
     def received(self, sms: InboundSms) -> None:
         pass
 
-    def receipt(self, receipt: DeliveryReceipt) -> None:
+    def receipt(self, receipt: DeliveryReceipt, acknowledge: Callable[[bool], None]) -> None:
+        acknowledge(True)
         with self.lock:
             self.receipts += 1
             if self.receipts == self.expected:

@@ -5,18 +5,19 @@ task is `services.message_send`, called directly (test_send_pipeline.py runs the
 import time
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.utils import ProgrammingError
+from django.db.utils import OperationalError, ProgrammingError
 from django.utils import timezone
 
 from messaging import services, streams
 from messaging.carriers.base import DeliveryReceipt
 from messaging.carriers.sip import SipMessageConnector
 from messaging.carriers.smpp import SmppConnector
-from messaging.gateway import GatewayEvents, connector_factory
+from messaging.gateway import RECEIPT_RETRY_SECONDS, CarrierGateway, GatewayEvents, Report, connector_factory
 from messaging.models import Connector, ConsentState, Message, PendingMessage
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
@@ -173,6 +174,49 @@ def test_a_restarted_gateway_resubmits_only_what_it_left_in_sending(live: Live, 
     with running_gateway(row, name="gw-dead"):
         live.wait(message.sid, "delivered")
     assert accepted_texts(smsc) == ["claimed, then the gateway died"]
+
+
+def test_a_receipt_is_answered_once_written_and_an_unknown_one_only_when_given_up(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = live.send("results are in")
+    hand_over(live, message)
+    account = live.tenant.account.id
+    services.message_claim(account_id=account, message_ids=[message.id], gateway="gw-answers")
+    services.message_submitted(
+        account_id=account, message_sid=message.sid, connector="smsc", carrier_message_ids=["c-known"]
+    )
+    gateway = CarrierGateway(name="gw-answers", connectors={})
+    answers: dict[str, list[bool]] = {"c-known": [], "c-unknown": [], "c-old": []}
+
+    def report(carrier_id: str, **options: Any) -> Report:
+        receipt = DeliveryReceipt(carrier_id, "delivered")
+        return Report("smsc", receipt, answers[carrier_id].append, **options)
+
+    def refuse(**_: Any) -> None:
+        raise OperationalError("the database is away")
+
+    with monkeypatch.context() as database_away:
+        database_away.setattr(services, "messages_receipts", refuse)
+        with pytest.raises(OperationalError):
+            gateway.write([report("c-known")])
+    assert answers["c-known"] == []  # not written, not answered: the writer's retry (or the carrier) has it
+
+    gateway.write([report("c-known"), report("c-unknown")])
+    assert live.get(message.sid).status == "delivered"
+    assert answers == {"c-known": [True], "c-unknown": [], "c-old": []}  # the unknown one is held, unanswered
+    assert [r.item.carrier_message_id for r in gateway.deferred] == ["c-unknown"]
+
+    gateway.deferred_tried_at = 0
+    with monkeypatch.context() as database_away:
+        database_away.setattr(services, "messages_receipts", refuse)
+        with pytest.raises(OperationalError):
+            gateway.write([])
+    assert [r.item.carrier_message_id for r in gateway.deferred] == ["c-unknown"]  # a failed try keeps it
+
+    gateway.write([report("c-old", at=time.monotonic() - RECEIPT_RETRY_SECONDS)])
+    assert answers["c-old"] == [True]  # given up on: answered, so the carrier stops sending it
+    assert answers["c-unknown"] == [] and len(gateway.deferred) == 1
 
 
 def test_messages_follow_their_numbers_connector(live: Live, smsc_factory: SmscFactory) -> None:

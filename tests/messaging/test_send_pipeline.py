@@ -254,12 +254,6 @@ def test_a_gateway_stopped_mid_burst_loses_and_duplicates_nothing(
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    reason="known bug, open: after a SIGKILL the restarted gateway resubmits what it left in sending and "
-    "the SMSC accepts and receipts it, but the outcomes are sometimes never recorded (messages stay "
-    "sending); passes alone, fails in most full runs. Kept running so the fix can be seen.",
-    strict=False,
-)
 def test_a_gateway_killed_mid_burst_loses_nothing_and_repeats_a_bounded_few(
     server: str, live: Live, smsc_factory: SmscFactory, purged_queue: None
 ) -> None:

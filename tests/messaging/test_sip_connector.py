@@ -47,8 +47,9 @@ class RecordingEvents:
     def received(self, sms: InboundSms) -> None:
         self._record("received", sms)
 
-    def receipt(self, receipt: DeliveryReceipt) -> None:
+    def receipt(self, receipt: DeliveryReceipt, acknowledge: Callable[[bool], None]) -> None:
         self._record("receipt", receipt)
+        acknowledge(True)
 
     def of(self, kind: str) -> list[tuple[Any, ...]]:
         with self._changed:

@@ -31,6 +31,7 @@ class Events:
         self.inbound: list[InboundSms] = []
         self.receipts: list[DeliveryReceipt] = []
         self.fail_next_received = False
+        self.held: list[Callable[[bool], None]] | None = None  # a list: receipts answered when the test says
 
     def submitted(self, message_sid: str, carrier_message_ids: list[str]) -> None:
         with self.changed:
@@ -50,10 +51,14 @@ class Events:
             self.inbound.append(sms)
             self.changed.notify_all()
 
-    def receipt(self, receipt: DeliveryReceipt) -> None:
+    def receipt(self, receipt: DeliveryReceipt, acknowledge: Callable[[bool], None]) -> None:
         with self.changed:
             self.receipts.append(receipt)
+            if self.held is not None:
+                self.held.append(acknowledge)
             self.changed.notify_all()
+        if self.held is None:
+            acknowledge(True)
 
     def wait(self, predicate: Callable[["Events"], bool], timeout: float = 10.0) -> None:
         with self.changed:
@@ -302,6 +307,29 @@ def test_after_the_smsc_drops_the_connection_nothing_is_lost(
     answered = {s["message_id"] for s in smsc.submissions() if s["session"] != first_session}
     assert {ids[0] for _, ids in events.accepted} == answered
     assert len(events.receipts) == 12
+
+
+def test_a_receipt_is_answered_only_once_it_is_kept_and_comes_again_until_then(
+    events: Events, smsc_factory: SmscFactory
+) -> None:
+    """What the gateway relies on: a receipt read but not yet written is not lost with the process."""
+    smsc = smsc_factory()
+    events.held = []
+    with connected(smsc, events) as connector:
+        connector.send(sms("SM-R1", "Your test results are in"))
+        events.wait(lambda e: len(e.receipts) == 1)
+        time.sleep(0.3)
+        assert smsc.stats()["dlr_acked"] == 0  # read, not answered while its handler holds it
+        events.held.pop()(False)  # could not be kept: the SMSC offers it again
+        events.wait(lambda e: len(e.receipts) == 2)
+        assert smsc.drop() == 1  # the bind goes while the second delivery is held
+        events.wait(lambda e: len(e.receipts) == 3, timeout=15)  # and it comes again on the next
+        events.held[0](True)  # the answer for the dropped bind goes nowhere, and nothing breaks
+        events.held[1](True)
+        smsc.wait_stats(lambda s: s["dlr_acked"] == 1)
+
+    assert len(set(events.receipts)) == 1  # one receipt, delivered three times
+    assert smsc.stats()["deliver_sm_nacked"] == 1
 
 
 def test_bad_credentials_never_bind_report_why_and_do_not_spin(smsc: Smsc, events: Events) -> None:
