@@ -104,6 +104,7 @@ CELERY_TASK_ACKS_LATE = False  # per task: only idempotent tasks ack late
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # what the Procfile's worker consumes; tests and benches use their own
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 AUTH_USER_MODEL = "tenants.User"

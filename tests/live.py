@@ -1,6 +1,7 @@
 """Real processes for end-to-end tests: the ASGI server and a Celery worker, on the test database."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,8 +13,13 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
+from core.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# The servers, workers and gateways a test starts die with the test run, however it ends (an
+# interrupted run once left a gateway reading the next run's streams into a stale SMSC).
+DIE_WITH_PYTEST = die_with_parent(signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -48,6 +54,7 @@ def asgi_server(**env: str) -> Iterator[str]:
         env=process_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -91,6 +98,7 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen]:
         env=process_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
     )
     try:
         deadline = time.monotonic() + 60
@@ -123,6 +131,7 @@ class AriWorker:
                 env=process_env(**self.env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
             )
         deadline = time.monotonic() + 30
         while self.log_path.read_text().count("ARI events connected") < self.connections:

@@ -25,7 +25,7 @@ from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, make_tenant
-from tests.live import ROOT, process_env
+from tests.live import DIE_WITH_PYTEST, ROOT, process_env
 from tests.messaging.smsc import Smsc
 
 SENDER = "+15017122661"
@@ -193,7 +193,12 @@ class GatewayProcess:
         self.log_path = ROOT / ".data" / f"test-gateway-{os.getpid()}-{time.monotonic_ns()}.log"
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                self.args, cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT
+                self.args,
+                cwd=ROOT,
+                env=process_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
             )
         deadline = time.monotonic() + 30
         while (

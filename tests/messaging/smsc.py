@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.live import DIE_WITH_PYTEST
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "smsc" / "smsc.js"
 HOST = "127.0.0.1"
@@ -143,7 +145,13 @@ def start_smsc(
     (ROOT / ".data").mkdir(exist_ok=True)
     log_path = ROOT / ".data" / f"test-smsc-{time.time_ns()}.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
+        )
     try:
         first = _first_line(log_path, process)
         yield Smsc(HOST, first["smpp_port"], first["http_port"], system_id, password, log_path, process)

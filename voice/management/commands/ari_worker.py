@@ -7,7 +7,6 @@ itself. With `--app` it is one of those processes.
 """
 
 import asyncio
-import ctypes
 import logging
 import os
 import signal
@@ -19,12 +18,12 @@ from typing import Any
 import uvloop
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.processes import die_with_parent
 from voice.models import MediaServer
 from voice.worker import VoiceWorker
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_SECONDS = 1.0
-PR_SET_PDEATHSIG = 1
 
 
 class Command(BaseCommand):
@@ -89,10 +88,5 @@ def supervise(apps: list[tuple[str, str]]) -> None:
 def _start(server: str, app: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         [sys.executable, sys.argv[0], "ari_worker", "--server", server, "--app", app],
-        preexec_fn=_die_with_parent,  # noqa: PLW1509
+        preexec_fn=die_with_parent(),  # noqa: PLW1509
     )
-
-
-def _die_with_parent() -> None:
-    """A supervisor killed with SIGKILL must not leave its children running calls nobody watches."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
