@@ -490,11 +490,19 @@ class Progress:
 
 
 def follow(
-    smsc: Any, expected: int, t0: float, timeout: float, counts: Callable[[], tuple[int, int]] | None
+    smsc: Any,
+    expected: int,
+    t0: float,
+    timeout: float,
+    counts: Callable[[], tuple[int, int]] | None,
+    *,
+    base: int,
 ) -> Progress:
-    """Poll the SMSC (and `counts`: messages sent or later, delivered) until everything is through."""
+    """Poll the SMSC (and `counts`: messages sent or later, delivered) until everything is through.
+
+    `base`: the SMSC's accepted count before the work started (read once the work runs, it missed the
+    first submissions, and the wait never ended)."""
     progress = Progress()
-    base = smsc.stats()["accepted"]
     window: list[tuple[float, int]] = []
     while time.monotonic() - t0 < timeout:
         now = time.monotonic()
@@ -553,11 +561,12 @@ def part_e2e(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu, gate
 
     row = Row("e2e", "end to end: queued → Celery → gateway → SMPP → SMSC → receipt → delivered", n)
     print("e2e: starting the Celery worker; the clock starts at its ready ...", flush=True)
+    base = smsc.stats()["accepted"]
     celery = celery_process(args)
     cpu.readers["celery"] = celery.cpu_seconds
     try:
         with cpu.measure(row.cpu):
-            progress = follow(smsc, n, celery.ready, args.timeout, counts)
+            progress = follow(smsc, n, celery.ready, args.timeout, counts, base=base)
     finally:
         del cpu.readers["celery"]
         celery.stop()
@@ -591,6 +600,7 @@ def part_alert(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu) ->
 
     account = account_of(tenant)
     recipients = [recipient(i) for i in range(args.alert)]
+    base = smsc.stats()["accepted"]
     celery = celery_process(args)
     cpu.readers["celery"] = celery.cpu_seconds
     try:
@@ -608,7 +618,7 @@ def part_alert(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu) ->
             )
             returned = time.monotonic() - t0
             close_connections()
-            progress = follow(smsc, bulk.num_messages, t0, args.timeout, None)
+            progress = follow(smsc, bulk.num_messages, t0, args.timeout, None, base=base)
     finally:
         del cpu.readers["celery"]
         celery.stop()
