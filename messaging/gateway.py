@@ -57,7 +57,7 @@ TICK_SECONDS = 0.5  # how often deferred receipts are tried again
 WRITE_BATCH = 1000  # carrier reports written together
 WRITE_ATTEMPTS = 10  # a batch the database keeps refusing is dropped after this many tries
 REPORT_QUEUE_LIMIT = 100_000  # beyond, connectors wait for the writer (backpressure)
-MAX_UNRECORDED = 50  # submission outcomes reported and not yet written, at most
+MAX_UNRECORDED = 200  # submission outcomes reported and not yet written, at most (see docs/messaging.md)
 # A carrier may send a receipt on another bind (another gateway) before the submission it answers is
 # recorded; such a receipt is tried again for this long before it is dropped as unknown.
 RECEIPT_RETRY_SECONDS = 120.0
