@@ -104,6 +104,9 @@ CELERY_TASK_ACKS_LATE = False  # per task: only idempotent tasks ack late
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the connection pool around every task in a prefork worker unless this
+# is set; config/celery.py returns the connections to the pool instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what the Procfile's worker consumes; tests and benches use their own
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
