@@ -196,16 +196,27 @@ def recipient(index: int) -> str:
 
 def retire_leftovers() -> int:
     """Fail every unfinished message of the bench database and drop the bench's queued tasks, so no
-    earlier part's message reaches the carrier during a later one (the gateway's sweep is global)."""
+    earlier part's message reaches the carrier during a later one (the gateway's sweep is global).
+    Then vacuum the messaging tables: every message is updated three times on its way, and where the
+    server runs no autovacuum (these machines' PostgreSQL) the dead rows of earlier runs slowed each
+    alert down (46 s on a fresh table, 58 s with 1.2 million dead rows)."""
+    from django.db import connections
+
     from config.celery import app as celery_app
     from messaging.models import Message
 
     celery_app.control.purge()
-    return int(
+    retired = (
         Message.objects.using("admin")
         .exclude(status__in=Message.FINAL)
         .update(status=Message.Status.FAILED, error_code=30001)
     )
+    with connections["admin"].cursor() as cursor:
+        cursor.execute(
+            "VACUUM (ANALYZE) messaging_message, messaging_pendingmessage, messaging_carrierroute, "
+            "messaging_bulk"
+        )
+    return int(retired)
 
 
 def messages_since(account_id: Any, since: Any, **filters: Any) -> int:
@@ -717,8 +728,9 @@ def main() -> None:
     provision_database()
     migrate()
     with connections["admin"].cursor() as cursor:
-        cursor.execute("SELECT version()")
-        info["postgres"] = cursor.fetchone()[0].split(" on ")[0]
+        cursor.execute("SELECT version(), current_setting('autovacuum')")
+        version, autovacuum = cursor.fetchone()
+        info["postgres"] = f"{version.split(' on ')[0]}, autovacuum {autovacuum}"
     tenant = ensure_tenant()
     retire_leftovers()
     close_connections()
