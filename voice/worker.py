@@ -81,7 +81,9 @@ class VoiceWorker:
         self.app = app or server.ari_app
         self.client = AriClient(server.ari_url, server.ari_username, server.ari_password, self.app)
         self.router = EventRouter(self._on_new_channel)
-        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        # Keep-alive for as many connections as may be open: httpx keeps 20 by default, and past that
+        # every webhook of a busy worker paid for a new TCP connection.
+        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
         self.media = MediaCache(server.sounds_dir, self.http)
         self.trunk_host = server.trunk_uri.removeprefix("sip:")
         self.calls: dict[str, CallTask] = {}
