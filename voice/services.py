@@ -99,10 +99,13 @@ def inbound_call_open(
         return None
     account_id = route.account_id
     with tenant_scope(account_id):
-        number = IncomingPhoneNumber.objects.filter(phone_number=e164).first()
+        # The number and its account in one query (this runs before every inbound call is answered).
+        number = next(
+            iter(IncomingPhoneNumber.objects.select_related("account").filter(phone_number=e164)), None
+        )
         if number is None:
             return None
-        account = Account.objects.get(id=account_id)
+        account = number.account
         call = Call.objects.create(
             account=account,
             phone_number=number,
