@@ -72,6 +72,7 @@ PROMPT_SECONDS = 0.44  # Asterisk's en beep.gsm is 3520 samples at 8 kHz
 READ_TIMEOUT_S = 5  # Read(...,5) and Gather timeout="5": a call slower than this lost its digit
 MAX_CALLS_PER_RUN = 3000
 # Worker log lines worth reporting: errors, and the reconnects and clean-ups that follow a lost websocket
+GOAL_CPS = 50  # the issue: at least 50 calls per second with zero failures (aim for 100)
 WORKER_TROUBLE = re.compile(r"WARNING|ERROR|Traceback|crashed|Error:|events lost|orphaned|while disconnected")
 
 
@@ -866,20 +867,21 @@ def report(args: argparse.Namespace, info: dict[str, str], runs: list[Run], aste
         f"(of {', '.join(f'{r:g}' for r in rates)})",
     ]
     if "twiml" in args.paths:
-        worst_added = max(
-            (
-                tw.answer_ms["p95"] - dp.answer_ms["p95"] - tw.webhook.get("service_ms", {}).get("p95", 0.0)
-                for rate, dp, tw in pairs
-                if rate <= max(tw_max, min(rates))
-            ),
-            default=math.nan,
-        )
+        added_ms = {
+            rate: tw.answer_ms["p95"] - dp.answer_ms["p95"] - tw.webhook.get("service_ms", {}).get("p95", 0.0)
+            for rate, dp, tw in pairs
+        }
+        # The latency goal is judged at the rates up to the issue's required 50 CPS; the higher rates
+        # TwiML sustained are reported beside it.
+        at_goal = max((a for rate, a in added_ms.items() if rate <= GOAL_CPS), default=math.nan)
+        beyond = max((a for rate, a in added_ms.items() if GOAL_CPS < rate <= tw_max), default=math.nan)
         goals = [
-            ("TwiML path ≥ 50 CPS with zero failures (aim 100)", tw_max >= 50, f"{tw_max:g} CPS"),
+            ("TwiML path ≥ 50 CPS with zero failures (aim 100)", tw_max >= GOAL_CPS, f"{tw_max:g} CPS"),
             (
-                "≤ 15 ms added to INVITE→200 p95 beyond the webhook, at the rates TwiML sustained",
-                worst_added <= 15,
-                f"worst {fmt(worst_added, 1)} ms",
+                f"≤ 15 ms added to INVITE→200 p95 beyond the webhook, at up to {GOAL_CPS} CPS",
+                at_goal <= 15,
+                f"worst {fmt(at_goal, 1)} ms"
+                + (f"; at the higher rates sustained, worst {fmt(beyond, 1)} ms" if beyond == beyond else ""),
             ),
             (
                 "TwiML sustained throughput ≥ half the dialplan's",
