@@ -14,9 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from messaging import services, streams
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.carriers.sip import SipMessageConnector, number_from_uri
+from messaging.models import Connector
 from tests.asterisk import TRUNK_UAS_PORT
+from tests.messaging.conftest import RECIPIENT, Live, running_gateway
 from tests.voice import sipp
 from tests.voice.ariprobe import AriProbe
 from voice.asterisk import AsteriskInstance
@@ -142,16 +145,22 @@ def connector(asterisk: AsteriskInstance, events: RecordingEvents) -> Iterator[S
 
 
 def send_from_carrier(
-    instance: AsteriskInstance, workdir: Path, *, text: str = "hello", count: int = 1
+    instance: AsteriskInstance,
+    workdir: Path,
+    *,
+    text: str = "hello",
+    count: int = 1,
+    to: str = OUR_NUMBER,
+    from_: str = CUSTOMER,
 ) -> sipp.SippResult:
-    """`count` MESSAGEs from CUSTOMER to OUR_NUMBER, sent by sipp to the instance's SIP port."""
+    """`count` MESSAGEs from `from_` to `to`, sent by sipp to the instance's SIP port."""
     run = sipp.start_scenario(
         SCENARIOS / "message_uac.xml",
         workdir=workdir,
         local_port=sipp.free_udp_port(),
         target=instance.sip_address,
-        service=OUR_NUMBER,
-        keys={"caller": CUSTOMER, "text": text},
+        service=to,
+        keys={"caller": from_, "text": text},
         calls=count,
         timeout_s=10,
     )
@@ -346,3 +355,53 @@ def test_after_stop_the_carrier_is_told_no_instead_of_losing_the_message(
 )
 def test_numbers_are_read_from_sip_uris(uri: str, number: str) -> None:
     assert number_from_uri(uri) == number
+
+
+# --- through the carrier gateway ---------------------------------------------------------------------
+
+
+def test_texts_go_both_ways_through_the_gateway_on_the_sip_trunk(
+    asterisk: AsteriskInstance, live: Live, sipp_dir: Path
+) -> None:
+    """The path a tenant's texts take when its number's carrier is the SIP trunk: the stored message,
+    the stream, the gateway's claim, the connector, sipp; and a reply from sipp into the tenant's rows."""
+    Connector.objects.filter(is_default=True).update(is_default=False)
+    row, _ = Connector.objects.update_or_create(
+        name="sip-trunk",
+        defaults={
+            "kind": Connector.Kind.SIP,
+            "ari_url": asterisk.ari_url,
+            "ari_username": asterisk.ari_username,
+            "ari_app": f"{asterisk.ari_app}-messaging",
+            "endpoint": "trunk",
+            "trunk_uri": asterisk.trunk_uri,
+            "is_default": True,
+            "is_enabled": True,
+        },
+    )
+    row.set_password(asterisk.ari_password)
+    row.save()
+    streams.client().delete(*(streams.stream_key(row.name, lane) for lane in streams.LANES))
+    message = live.send("Your appointment is at 9:30", to=RECIPIENT)
+
+    with running_gateway(row, name="gw-sip"), carrier_receives(sipp_dir / "out") as carrier:
+        services.message_send(account_id=live.tenant.account.id, message_ids=[message.id])
+        result = carrier.wait()
+        sent = live.wait(message.sid, "sent")
+        send_from_carrier(
+            asterisk, sipp_dir / "in", text="Can I come at 10?", to=live.number, from_=RECIPIENT
+        )
+        [reply] = live.wait_for(
+            lambda: live.messages(direction="inbound", from_number=RECIPIENT), "the reply stored"
+        )
+
+    assert result.ok, result.explain()
+    [request] = requests_in(result, "MESSAGE")
+    assert (request.body, request.headers["X-Switchboard-Message-Sid"]) == (message.body, message.sid)
+    assert request.headers["From"].startswith(f"<sip:{live.number}@")
+    assert (sent.connector, sent.carrier_message_ids) == ("sip-trunk", [message.sid])
+    assert (reply.to_number, reply.body, reply.account_id) == (
+        live.number,
+        "Can I come at 10?",
+        sent.account_id,
+    )
