@@ -9,7 +9,7 @@ from core.coalescing import Coalescer
 from messaging.replies import message_webhook_run
 from messaging.services import message_send
 
-SEND_WINDOW_S = 0.005  # how long a new message waits for others of its account to share its task
+SEND_WINDOW_S = 0.02  # how long a new message waits for others of its account to share its task
 SEND_BATCH = 500  # messages per task at most
 
 
