@@ -50,29 +50,43 @@ PAGING = [
 TAGS = ["Conversations"]
 
 
+def invalid_cursor(token: str | None) -> TwilioError:
+    return TwilioError(21481, f"Invalid cursor: {token}", 400)
+
+
 class NativeView(TwilioView):
     """JSON or form bodies; errors name parameters as sent (snake_case), in Twilio's error body."""
 
     model = Conversation
     parser_classes = [JSONParser, StrictFormParser]
 
-    def paging(self) -> tuple[Cursor | None, int]:
-        params = self.request.query_params
-        raw_size = params.get("page_size") or str(DEFAULT_PAGE_SIZE)
+    def page_size(self) -> int:
+        raw_size = self.request.query_params.get("page_size") or str(DEFAULT_PAGE_SIZE)
         if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
             raise TwilioError(20007, f"page_size must be between 1 and {MAX_PAGE_SIZE}", 400)
-        token = params.get("cursor")
+        return int(raw_size)
+
+    def paging(self) -> tuple[Cursor | None, int]:
+        token = self.request.query_params.get("cursor")
+        size = self.page_size()
         try:
-            return (Cursor.decode(token) if token else None), int(raw_size)
+            return (Cursor.decode(token) if token else None), size
         except InvalidCursor as exc:
-            raise TwilioError(21481, f"Invalid cursor: {token}", 400) from exc
+            raise invalid_cursor(token) from exc
 
     def render_keyset(self, key: str, page: Page, serializer: type[serializers.Serializer]) -> Response:
-        token = page.next_cursor.encode() if page.next_cursor else None
+        return self.render_rows(
+            key, page.rows, page.next_cursor.encode() if page.next_cursor else None, serializer
+        )
+
+    def render_rows(
+        self, key: str, rows: Any, token: str | None, serializer: type[serializers.Serializer]
+    ) -> Response:
+        """A page of the native API: the rows, the next page's cursor and its URL (same query)."""
         kept = [(k, v) for k, v in self.request.query_params.items() if k != "cursor"]
         return Response(
             {
-                key: serializer(page.rows, many=True).data,
+                key: serializer(rows, many=True).data,
                 "next_cursor": token,
                 "next_page_url": f"{self.request.path}?{urlencode([*kept, ('cursor', token)])}"
                 if token

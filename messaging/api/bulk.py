@@ -8,7 +8,6 @@ derive from conversations' `NativeView`); snake_case JSON, ISO 8601 times, keyse
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.api.serializers import iso
-from conversations.api.views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NativeView
+from conversations.api.views import PAGING, NativeView, invalid_cursor
 from core.api import account_path
 from core.errors import TwilioError, not_found
 from core.sids import make_sid
@@ -29,10 +28,6 @@ from messaging.models import Bulk, Message
 
 API_ROOT = "/api/v1/bulks"
 TAGS = ["Bulk alerts"]
-PAGING = [
-    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} by default."),
-]
 COUNTS = (
     "num_requested",
     "num_duplicates",
@@ -223,27 +218,11 @@ class BulkView(NativeView):
         return found
 
     def cursor_and_size(self) -> tuple[str | None, int]:
-        raw_size = self.request.query_params.get("page_size") or str(DEFAULT_PAGE_SIZE)
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
-            raise TwilioError(20007, f"page_size must be between 1 and {MAX_PAGE_SIZE}", 400)
-        return self.request.query_params.get("cursor") or None, int(raw_size)
+        """The cursor as sent (the selectors decode it) and the page size."""
+        return self.request.query_params.get("cursor") or None, self.page_size()
 
     def render_cursor_page(self, key: str, page: Page, serializer: type[serializers.Serializer]) -> Response:
-        kept = [(k, v) for k, v in self.request.query_params.items() if k != "cursor"]
-        token = page.next_cursor
-        return Response(
-            {
-                key: serializer(page.rows, many=True).data,
-                "next_cursor": token,
-                "next_page_url": f"{self.request.path}?{urlencode([*kept, ('cursor', token)])}"
-                if token
-                else None,
-            }
-        )
-
-
-def _invalid_cursor(token: str | None) -> TwilioError:
-    return TwilioError(21481, f"Invalid cursor: {token}", 400)
+        return self.render_rows(key, page.rows, page.next_cursor, serializer)
 
 
 class BulkListView(BulkView):
@@ -287,7 +266,7 @@ class BulkListView(BulkView):
         try:
             page = bulk_list(account=self.tenant.account, after=cursor, size=size)
         except InvalidCursor as exc:
-            raise _invalid_cursor(cursor) from exc
+            raise invalid_cursor(cursor) from exc
         return self.render_cursor_page("bulks", page, BulkOutput)
 
 
@@ -322,7 +301,7 @@ class BulkRecipientListView(BulkView):
         try:
             page = bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=size)
         except InvalidCursor as exc:
-            raise _invalid_cursor(cursor) from exc
+            raise invalid_cursor(cursor) from exc
         return self.render_cursor_page("recipients", page, RecipientOutput)
 
 
