@@ -11,12 +11,12 @@ The connectors report through `GatewayEvents` on their own threads. Submission o
 go to a writer thread that records whatever queued up while it wrote the last batch, one transaction
 per tenant, so a connector never waits for PostgreSQL. Nothing the carrier sends is acknowledged
 before it is written: an inbound message is stored before the connector answers it, and a receipt
-is answered by the writer once written, so a killed gateway's receipts come again. A receipt can arrive before
-the submission it answers is recorded (carriers may send it on another bind, to another gateway): it
-is kept and tried again for a while. A sweeper thread does the work nobody else is doing
-(`services.messages_sweep`). Stopping, the gateway stops the connectors and writes every report they
-made. On start it resubmits the messages it had claimed but not seen submitted before it last
-stopped: the one at-least-once window.
+is answered by the writer once written, so a killed gateway's receipts come again. A receipt can
+arrive before the submission it answers is recorded (carriers may send it on another bind, to another
+gateway): it is kept, unanswered, and tried again for a while. A sweeper thread does the work nobody
+else is doing (`services.messages_sweep`). Stopping, the gateway stops the connectors and writes
+every report they made. On start it resubmits the messages it had claimed but not seen submitted
+before it last stopped: the one at-least-once window.
 
 The gateway crosses tenants but never bypasses row-level security: it reads the two global tables
 (ids only) and does every tenant's work inside that tenant's `tenant_scope`.

@@ -291,8 +291,8 @@ def call_status_set(
 ) -> None:
     """Move a live call forward (initiated, ringing, in-progress); ended calls go through call_finish.
 
-    `entries` are timeline events noted before it, written first in the same transaction; `at` is
-    when the change happened (the worker writes it later).
+    `entries` are timeline events noted before it, written in the same transaction, before the
+    change's own event; `at` is when the change happened (the worker writes it later).
     """
     now = at or timezone.now()
     with tenant_scope(account_id):
@@ -325,7 +325,8 @@ def call_finish(
 
     An inbound call joins its caller's conversation here, in the transaction the call writes anyway.
 
-    `entries` are timeline events noted before it, written first in the same transaction.
+    `entries` are timeline events noted before it, written in the same transaction, before the
+    call's own end event.
     """
     now = timezone.now()
     with tenant_scope(account_id):
