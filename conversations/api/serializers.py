@@ -169,20 +169,22 @@ class ConversationOutput(serializers.Serializer):
         }
 
 
-class _PageOutput(serializers.Serializer):
+class PageOutput(serializers.Serializer):
+    """What every native API page carries beside its rows (a subclass names the rows' key)."""
+
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
     next_page_url = serializers.CharField(allow_null=True)
 
 
-class ConversationPageOutput(_PageOutput):
+class ConversationPageOutput(PageOutput):
     conversations = ConversationOutput(many=True)
 
 
-class ItemPageOutput(_PageOutput):
+class ItemPageOutput(PageOutput):
     items = ItemOutput(many=True)
 
 
-class SearchPageOutput(_PageOutput):
+class SearchPageOutput(PageOutput):
     items = SearchHitOutput(many=True)
 
 

@@ -6,6 +6,7 @@ derive from conversations' `NativeView`); snake_case JSON, ISO 8601 times, keyse
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.api.serializers import iso
+from conversations.api.serializers import PageOutput, iso
 from conversations.api.views import PAGING, NativeView, invalid_cursor
 from core.api import account_path
 from core.errors import TwilioError, not_found
@@ -194,16 +195,11 @@ class RecipientOutput(serializers.Serializer):
         }
 
 
-class _PageOutput(serializers.Serializer):
-    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
-    next_page_url = serializers.CharField(allow_null=True)
-
-
-class BulkPageOutput(_PageOutput):
+class BulkPageOutput(PageOutput):
     bulks = BulkOutput(many=True)
 
 
-class RecipientPageOutput(_PageOutput):
+class RecipientPageOutput(PageOutput):
     recipients = RecipientOutput(many=True)
 
 
@@ -217,11 +213,16 @@ class BulkView(NativeView):
             raise not_found(self.request.path)
         return found
 
-    def cursor_and_size(self) -> tuple[str | None, int]:
-        """The cursor as sent (the selectors decode it) and the page size."""
-        return self.request.query_params.get("cursor") or None, self.page_size()
-
-    def render_cursor_page(self, key: str, page: Page, serializer: type[serializers.Serializer]) -> Response:
+    def render_cursor_page(
+        self, key: str, select: Callable[[str | None, int], Page], serializer: type[serializers.Serializer]
+    ) -> Response:
+        """The page `select(cursor, size)` returns for this request's cursor (as sent: the selectors
+        decode it) and page size."""
+        cursor = self.request.query_params.get("cursor") or None
+        try:
+            page = select(cursor, self.page_size())
+        except InvalidCursor as exc:
+            raise invalid_cursor(cursor) from exc
         return self.render_rows(key, page.rows, page.next_cursor, serializer)
 
 
@@ -262,12 +263,11 @@ class BulkListView(BulkView):
         responses=BulkPageOutput,
     )
     def get(self, request: Request) -> Response:
-        cursor, size = self.cursor_and_size()
-        try:
-            page = bulk_list(account=self.tenant.account, after=cursor, size=size)
-        except InvalidCursor as exc:
-            raise invalid_cursor(cursor) from exc
-        return self.render_cursor_page("bulks", page, BulkOutput)
+        return self.render_cursor_page(
+            "bulks",
+            lambda cursor, size: bulk_list(account=self.tenant.account, after=cursor, size=size),
+            BulkOutput,
+        )
 
 
 class BulkDetailView(BulkView):
@@ -297,12 +297,11 @@ class BulkRecipientListView(BulkView):
         status = request.query_params.get("status") or None
         if status is not None and status not in Message.Status.values:
             raise TwilioError(20422, f"Invalid parameter status: {status}", 400)
-        cursor, size = self.cursor_and_size()
-        try:
-            page = bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=size)
-        except InvalidCursor as exc:
-            raise invalid_cursor(cursor) from exc
-        return self.render_cursor_page("recipients", page, RecipientOutput)
+        return self.render_cursor_page(
+            "recipients",
+            lambda cursor, size: bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=size),
+            RecipientOutput,
+        )
 
 
 class BulkCancelView(BulkView):
