@@ -24,24 +24,20 @@ from core.errors import TwilioError, not_found
 from core.sids import make_sid
 from messaging.bulk import bulk_cancel, bulk_create
 from messaging.bulk_input import recipients_from_csv
-from messaging.bulk_selectors import InvalidCursor, Page, bulk_get, bulk_list, bulk_recipient_list
+from messaging.bulk_selectors import (
+    PROGRESS_COUNTS,
+    InvalidCursor,
+    Page,
+    bulk_get,
+    bulk_list,
+    bulk_recipient_list,
+)
 from messaging.models import Bulk, Message
 
 API_ROOT = "/api/v1/bulks"
 TAGS = ["Bulk alerts"]
-COUNTS = (
-    "num_requested",
-    "num_duplicates",
-    "num_invalid",
-    "num_opted_out",
-    "num_messages",
-    "num_queued",
-    "num_sent",
-    "num_delivered",
-    "num_undelivered",
-    "num_failed",
-    "num_canceled",
-)
+# What the bulk was given and set aside, then its messages by status (what its progress shows).
+COUNTS = ("num_requested", "num_duplicates", "num_invalid", "num_opted_out", *PROGRESS_COUNTS)
 
 
 def _iso(value: datetime | None) -> str | None:
