@@ -547,7 +547,7 @@ def part_e2e(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu, gate
     from django.utils import timezone
 
     from messaging.models import Message
-    from messaging.services import message_create
+    from messaging.services import MessageDraft, message_create
 
     account = account_of(tenant)
     n = args.messages
@@ -556,7 +556,10 @@ def part_e2e(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu, gate
     print(f"e2e: creating {n:,} messages through the service ...", flush=True)
     with cpu.measure(create.cpu):
         for i in range(n):
-            message_create(account=account, to=recipient(i % 10_000), from_=SENDER, body=BODY, actor="bench")
+            message_create(
+                account=account,
+                draft=MessageDraft(to=recipient(i % 10_000), from_=SENDER, body=BODY, actor="bench"),
+            )
     create.seconds = create.cpu["wall"]
     create.cpu_of = ("bench", "postgres", "redis")
     close_connections()

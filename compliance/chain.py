@@ -2,8 +2,8 @@
 
 An entry's hash is SHA-256 over the previous entry's hash followed by the entry's canonical form:
 its fields, each written as `<length>:<value>` and joined with `|`, so no choice of values can make
-two different entries serialise alike. Version 1 of the form is below; the SQL in the 0001
-migration writes exactly the same string.
+two different entries serialise alike. Version 1 of the form is below; the SQL append function
+(compliance/migrations/0003_append_many.py) writes exactly the same string.
 """
 
 import hashlib

@@ -1,7 +1,8 @@
 """Writing to and verifying the per-account audit chain."""
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -10,20 +11,43 @@ from compliance.chain import GENESIS_HASH, canonical, entry_hash, payload_digest
 from compliance.models import AuditChainHead, AuditEntry
 
 
-def audit_record(
-    *, account_id: uuid.UUID, actor: str, action: str, object_sid: str, payload: dict[str, Any] | None = None
-) -> int:
-    """Append one entry to the account's chain in the caller's transaction; returns its sequence number.
+@dataclass(frozen=True)
+class AuditDraft:
+    """One entry to append: who did what to which object; only the payload's digest is kept."""
+
+    actor: str
+    action: str
+    object_sid: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_record_many(*, account_id: uuid.UUID, entries: Sequence[AuditDraft]) -> int:
+    """Append entries, in order, to the account's chain in the caller's transaction; returns the last
+    one's sequence number.
 
     The caller's transaction must already be scoped to `account_id` (the SQL function checks);
     the function takes the chain head's row lock, so appends for one account are serialised.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT audit_append(%s, %s, %s, %s, %s)",
-            [account_id, actor, action, object_sid, payload_digest(payload or {})],
+            "SELECT audit_append_many(%s, %s::text[], %s::text[], %s::text[], %s::text[])",
+            [
+                account_id,
+                [entry.actor for entry in entries],
+                [entry.action for entry in entries],
+                [entry.object_sid for entry in entries],
+                [payload_digest(entry.payload) for entry in entries],
+            ],
         )
         return int(cursor.fetchone()[0])
+
+
+def audit_record(
+    *, account_id: uuid.UUID, actor: str, action: str, object_sid: str, payload: dict[str, Any] | None = None
+) -> int:
+    """Append one entry; see `audit_record_many`."""
+    entry = AuditDraft(actor=actor, action=action, object_sid=object_sid, payload=payload or {})
+    return audit_record_many(account_id=account_id, entries=[entry])
 
 
 @dataclass(frozen=True)

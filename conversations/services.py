@@ -9,6 +9,7 @@ SIP URI, an alphanumeric sender).
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -128,24 +129,30 @@ def conversation_log_call(*, call: Call) -> None:
 
 def conversation_log_message(*, message: Message) -> None:
     """Put a text in its conversation (once), inbound or outbound, whatever its status."""
-    with tenant_scope(message.account_id):
-        conversation = _conversation(
-            account_id=message.account_id,
-            direction=message.direction,
-            from_number=message.from_number,
-            to_number=message.to_number,
-            at=message.date_created,
-        )
-        if conversation is None:
-            return
-        item = Item(
-            account_id=message.account_id,
-            conversation=conversation,
-            kind=Item.Kind.MESSAGE,
-            message=message,
-            occurred_at=message.date_created,
-        )
-        _append(conversation, item, is_inbound=message.direction == Message.Direction.INBOUND)
+    conversation_log_messages(account_id=message.account_id, messages=[message])
+
+
+def conversation_log_messages(*, account_id: uuid.UUID, messages: Sequence[Message]) -> None:
+    """Put texts of one account in their conversations, in one transaction (see the hooks above)."""
+    with tenant_scope(account_id):
+        for message in messages:
+            conversation = _conversation(
+                account_id=account_id,
+                direction=message.direction,
+                from_number=message.from_number,
+                to_number=message.to_number,
+                at=message.date_created,
+            )
+            if conversation is None:
+                continue
+            item = Item(
+                account_id=account_id,
+                conversation=conversation,
+                kind=Item.Kind.MESSAGE,
+                message=message,
+                occurred_at=message.date_created,
+            )
+            _append(conversation, item, is_inbound=message.direction == Message.Direction.INBOUND)
 
 
 def conversation_log_recording(*, recording: Recording) -> None:
@@ -195,17 +202,17 @@ def conversation_reply(*, account: Account, conversation: Conversation, body: st
     """Text the contact from the conversation's number, with every check the Messages API makes
     (opt-out, length); the text is in the timeline when this returns."""
     # Imported here: messaging.services calls this module's hooks.
-    from messaging.services import message_create
+    from messaging.services import MessageDraft, message_create
 
     with transaction.atomic():
-        message = message_create(
-            account=account,
+        draft = MessageDraft(
             to=conversation.contact.phone_number,
             from_=conversation.tenant_number,
             body=body,
             direction=Message.Direction.OUTBOUND_API,
             actor=actor,
         )
+        message = message_create(account=account, draft=draft)
         conversation_log_message(message=message)
     return message
 

@@ -21,7 +21,7 @@ from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from messaging.consent import OPT_OUT_TYPE, keyword_of
 from messaging.models import Message
-from messaging.services import message_create
+from messaging.services import MessageDraft, message_create
 from monitor.models import Notification
 from monitor.services import notification_record
 from tenants.models import Account
@@ -207,8 +207,7 @@ def _reply(inbound: Inbound, verb: verbs.Message, url: str) -> None:
     callback = verb.action or verb.status_callback
     try:
         with tenant_scope(inbound.account_id):
-            message_create(
-                account=Account.objects.get(id=inbound.account_id),
+            draft = MessageDraft(
                 to=verb.to or inbound.from_number,
                 from_=verb.from_ or inbound.to_number,
                 body=verb.body,
@@ -218,6 +217,7 @@ def _reply(inbound: Inbound, verb: verbs.Message, url: str) -> None:
                 direction=Message.Direction.OUTBOUND_REPLY,
                 actor=ACTOR,
             )
+            message_create(account=Account.objects.get(id=inbound.account_id), draft=draft)
     except TwilioError as exc:
         _error(inbound, exc.twilio_code, f"Reply to {inbound.message_sid} not sent: {exc.message}", url=url)
 

@@ -21,8 +21,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from compliance.services import audit_record
-from conversations.services import conversation_log_message
+from compliance.services import AuditDraft, audit_record, audit_record_many
+from conversations.services import conversation_log_message, conversation_log_messages
 from core.errors import TwilioError
 from core.phone import to_e164
 from core.sids import SID_RE, sid_to_uuid
@@ -83,10 +83,17 @@ def recipient_validate(to: str) -> str:
     return e164
 
 
-def sender_get(
-    *, account: Account, from_: str | None, messaging_service_sid: str | None
+def _senders(account: Account, from_values: Iterable[str | None]) -> dict[str, IncomingPhoneNumber]:
+    """The account's numbers among `from_values` (as given or in E.164), in one query."""
+    wanted = {to_e164(value) or value for value in from_values if value}
+    numbers = IncomingPhoneNumber.objects.filter(account=account, phone_number__in=wanted) if wanted else []
+    return {number.phone_number: number for number in numbers}
+
+
+def _sender_pick(
+    numbers: dict[str, IncomingPhoneNumber], *, from_: str | None, messaging_service_sid: str | None
 ) -> IncomingPhoneNumber:
-    """The account's number a message leaves from (21603 none given, 21606 not the account's).
+    """The number a message leaves from, among the account's (21603 none given, 21606 not the account's).
 
     Switchboard has no Messaging Services, so a MessagingServiceSid is kept on the message but a
     sender must still be named with From.
@@ -97,8 +104,7 @@ def sender_get(
         raise TwilioError(21705, f"The Messaging Service Sid {messaging_service_sid} is invalid.", 400)
     if not from_:
         raise TwilioError(21603, "A 'From' phone number is required.", 400)
-    e164 = to_e164(from_) or from_
-    number = IncomingPhoneNumber.objects.filter(account=account, phone_number=e164).first()
+    number = numbers.get(to_e164(from_) or from_)
     if number is None:
         raise TwilioError(
             21606,
@@ -107,6 +113,13 @@ def sender_get(
             400,
         )
     return number
+
+
+def sender_get(
+    *, account: Account, from_: str | None, messaging_service_sid: str | None
+) -> IncomingPhoneNumber:
+    """The account's number a message leaves from; see `_sender_pick` for the errors."""
+    return _sender_pick(_senders(account, [from_]), from_=from_, messaging_service_sid=messaging_service_sid)
 
 
 def content_validate(*, body: str, media_urls: Sequence[str]) -> None:
@@ -138,58 +151,103 @@ def send_at_validate(send_at: datetime, *, now: datetime) -> None:
         )
 
 
-def consent_check(*, account_id: uuid.UUID, sender: str, recipient: str) -> None:
-    if consent.is_opted_out(account_id=account_id, sender=sender, recipient=recipient):
-        raise TwilioError(21610, ERROR_MESSAGES[21610], 400)
-
-
 # Creating -----------------------------------------------------------------------------------------
 
 
-def message_create(
-    *,
-    account: Account,
-    to: str,
-    from_: str | None = None,
-    messaging_service_sid: str | None = None,
-    body: str = "",
-    media_urls: Sequence[str] = (),
-    status_callback: str = "",
-    status_callback_method: str = "POST",
-    send_at: datetime | None = None,
-    validity_period: int | None = None,
-    direction: str = Message.Direction.OUTBOUND_API,
-    call: Call | None = None,
-    actor: str,
-) -> Message:
-    """Validate and queue (or schedule) one outbound message; nothing is stored for refused input.
+@dataclass(frozen=True)
+class MessageDraft:
+    """An outbound message as asked for (the Messages API's create parameters), not yet validated.
+
+    `actor` is who asks, for the audit trail; `call` links a text sent by a call's <Sms>.
+    """
+
+    to: str
+    actor: str
+    from_: str | None = None
+    messaging_service_sid: str | None = None
+    body: str = ""
+    media_urls: Sequence[str] = ()
+    status_callback: str = ""
+    status_callback_method: str = "POST"
+    send_at: datetime | None = None
+    validity_period: int | None = None
+    direction: str = Message.Direction.OUTBOUND_API
+    call: Call | None = None
+
+
+@dataclass(frozen=True)
+class _Valid:
+    """A draft that passed every check: its recipient in E.164, the sender's number, its validity."""
+
+    draft: MessageDraft
+    to: str
+    number: IncomingPhoneNumber
+    validity: int = DEFAULT_VALIDITY_SECONDS
+    is_consent_reply: bool = False
+
+
+def _validate(draft: MessageDraft, numbers: dict[str, IncomingPhoneNumber], *, now: datetime) -> _Valid:
+    """Every check but consent, in the order that decides which error a draft with several faults gets."""
+    to = recipient_validate(draft.to)
+    number = _sender_pick(numbers, from_=draft.from_, messaging_service_sid=draft.messaging_service_sid)
+    content_validate(body=draft.body, media_urls=draft.media_urls)
+    validity = validity_validate(draft.validity_period)
+    if draft.send_at is not None:
+        send_at_validate(draft.send_at, now=now)
+    return _Valid(draft=draft, to=to, number=number, validity=validity)
+
+
+def _consent_filter(account: Account, checked: list[_Valid | TwilioError]) -> list[_Valid | TwilioError]:
+    """Replace the drafts to opted-out recipients with 21610: one query per sender in the list."""
+    by_sender: defaultdict[str, set[str]] = defaultdict(set)
+    for item in checked:
+        if isinstance(item, _Valid):
+            by_sender[item.number.phone_number].add(item.to)
+    opted_out = {
+        (sender, recipient)
+        for sender, recipients in by_sender.items()
+        for recipient in consent.opted_out_among(account_id=account.id, sender=sender, recipients=recipients)
+    }
+    return [
+        TwilioError(21610, ERROR_MESSAGES[21610], 400)
+        if isinstance(item, _Valid) and (item.number.phone_number, item.to) in opted_out
+        else item
+        for item in checked
+    ]
+
+
+def messages_create(*, account: Account, drafts: Sequence[MessageDraft]) -> list[Message | TwilioError]:
+    """Validate and queue (or schedule) outbound messages of one account, in one transaction.
+
+    Each draft is checked exactly as `message_create` checks one; a refused draft gets its
+    TwilioError in its place and stores nothing, the others are stored. The statements are per list,
+    not per message, which is what lets the Messages API accept many a second (messaging/api/lane.py).
+    """
+    now = timezone.now()
+    with tenant_scope(account.id):
+        numbers = _senders(account, (draft.from_ for draft in drafts))
+        checked: list[_Valid | TwilioError] = []
+        for draft in drafts:
+            try:
+                checked.append(_validate(draft, numbers, now=now))
+            except TwilioError as error:
+                checked.append(error)
+        checked = _consent_filter(account, checked)
+        stored = iter(_store(account, [item for item in checked if isinstance(item, _Valid)]))
+        return [next(stored) if isinstance(item, _Valid) else item for item in checked]
+
+
+def message_create(*, account: Account, draft: MessageDraft) -> Message:
+    """Validate and queue (or schedule) one outbound message; raises TwilioError for refused input,
+    with nothing stored.
 
     The send task is queued once the transaction commits; the gateway's sweep hands the message over
     anyway if that task is lost.
     """
-    with tenant_scope(account.id):
-        recipient = recipient_validate(to)
-        number = sender_get(account=account, from_=from_, messaging_service_sid=messaging_service_sid)
-        content_validate(body=body, media_urls=media_urls)
-        validity = validity_validate(validity_period)
-        if send_at is not None:
-            send_at_validate(send_at, now=timezone.now())
-        consent_check(account_id=account.id, sender=number.phone_number, recipient=recipient)
-        return _insert(
-            account=account,
-            number=number,
-            to=recipient,
-            body=body,
-            media_urls=media_urls,
-            direction=direction,
-            actor=actor,
-            status_callback=status_callback,
-            status_callback_method=status_callback_method,
-            send_at=send_at,
-            validity=validity,
-            call=call,
-            messaging_service_sid=messaging_service_sid or "",
-        )
+    (result,) = messages_create(account=account, drafts=[draft])
+    if isinstance(result, TwilioError):
+        raise result
+    return result
 
 
 def carried_text(body: str, media_urls: Sequence[str]) -> str:
@@ -197,73 +255,74 @@ def carried_text(body: str, media_urls: Sequence[str]) -> str:
     return "\n".join(filter(None, [body, *media_urls]))
 
 
-def _insert(
-    *,
-    account: Account,
-    number: IncomingPhoneNumber,
-    to: str,
-    body: str,
-    direction: str,
-    actor: str,
-    media_urls: Sequence[str] = (),
-    status_callback: str = "",
-    status_callback_method: str = "POST",
-    send_at: datetime | None = None,
-    validity: int = DEFAULT_VALIDITY_SECONDS,
-    call: Call | None = None,
-    messaging_service_sid: str = "",
-    is_consent_reply: bool = False,
-) -> Message:
+def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
+    """Insert validated messages with their media, status callbacks, timeline items and audit entries,
+    in the caller's transaction; their send tasks are queued after commit."""
     from messaging.tasks import message_send_soon
 
-    counted = segment(carried_text(body, media_urls))
-    message = Message(
-        account=account,
-        direction=direction,
-        from_number=number.phone_number,
-        to_number=to,
-        body=body,
-        status=S.SCHEDULED if send_at else S.QUEUED,
-        encoding=counted.encoding,
-        num_segments=counted.num_segments,
-        num_media=len(media_urls),
-        messaging_service_sid=messaging_service_sid,
-        status_callback=status_callback,
-        status_callback_method=status_callback_method,
-        send_at=send_at,
-        validity_period=validity,
-        phone_number=number,
-        call=call,
-        is_consent_reply=is_consent_reply,
-    )
-    message.save(force_insert=True)
-    _media_add(message, media_urls)
-    _callback(message, account)
+    messages = []
+    for item in valid:
+        draft = item.draft
+        counted = segment(carried_text(draft.body, draft.media_urls))
+        messages.append(
+            Message(
+                account=account,
+                direction=draft.direction,
+                from_number=item.number.phone_number,
+                to_number=item.to,
+                body=draft.body,
+                status=S.SCHEDULED if draft.send_at else S.QUEUED,
+                encoding=counted.encoding,
+                num_segments=counted.num_segments,
+                num_media=len(draft.media_urls),
+                messaging_service_sid=draft.messaging_service_sid or "",
+                status_callback=draft.status_callback,
+                status_callback_method=draft.status_callback_method,
+                send_at=draft.send_at,
+                validity_period=item.validity,
+                phone_number=item.number,
+                call=draft.call,
+                is_consent_reply=item.is_consent_reply,
+            )
+        )
+    if not messages:
+        return []
+    Message.objects.bulk_create(messages)
+    _media_add([(message, item.draft.media_urls) for message, item in zip(messages, valid, strict=True)])
+    for message in messages:
+        _callback(message, account)
     # In this transaction rather than one of its own after commit: the thread's row is written either
     # way, and a second transaction per message cost as much as the rest of an API create.
-    conversation_log_message(message=message)
+    conversation_log_messages(account_id=account.id, messages=messages)
     # Last: the audit append locks the account's chain head until commit, and every other create of
     # the account waits for that lock.
-    audit_record(
+    audit_record_many(
         account_id=account.id,
-        actor=actor,
-        action="message.create",
-        object_sid=message.sid,
-        payload={
-            "to": to,
-            "from": number.phone_number,
-            "direction": direction,
-            "num_segments": counted.num_segments,
-            "num_media": len(media_urls),
-            "send_at": send_at.isoformat() if send_at else "",
-        },
+        entries=[
+            AuditDraft(
+                actor=item.draft.actor,
+                action="message.create",
+                object_sid=message.sid,
+                payload={
+                    "to": message.to_number,
+                    "from": message.from_number,
+                    "direction": message.direction,
+                    "num_segments": message.num_segments,
+                    "num_media": message.num_media,
+                    "send_at": message.send_at.isoformat() if message.send_at else "",
+                },
+            )
+            for message, item in zip(messages, valid, strict=True)
+        ],
     )
-    if message.status == S.QUEUED:
-        transaction.on_commit(partial(message_send_soon, account.id, message.id))
-    return message
+    for message in messages:
+        if message.status == S.QUEUED:
+            transaction.on_commit(partial(message_send_soon, account.id, message.id))
+    return messages
 
 
-def _media_add(message: Message, urls: Sequence[str]) -> None:
+def _media_add(pairs: Sequence[tuple[Message, Sequence[str]]]) -> None:
+    """Store each message's media URLs, for all the messages in one statement."""
     Media.objects.bulk_create(
         Media(
             account_id=message.account_id,
@@ -271,6 +330,7 @@ def _media_add(message: Message, urls: Sequence[str]) -> None:
             url=url,
             content_type=mimetypes.guess_type(url.split("?")[0])[0] or "application/octet-stream",
         )
+        for message, urls in pairs
         for url in urls
     )
 
@@ -778,7 +838,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             is_webhook_pending=bool(number.sms_url or number.sms_fallback_url),
         )
         message.save(force_insert=True)
-        _media_add(message, sms.media_urls)
+        _media_add([(message, sms.media_urls)])
         audit_record(
             account_id=account.id,
             actor=f"carrier:{connector}",
@@ -793,14 +853,14 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             else None
         )
         if reply:
-            _insert(
-                account=account,
-                number=number,
+            draft = MessageDraft(
                 to=message.from_number,
+                actor="worker:messaging",
                 body=reply,
                 direction=Message.Direction.OUTBOUND_REPLY,
-                actor="worker:messaging",
-                is_consent_reply=True,
+            )
+            _store(
+                account, [_Valid(draft=draft, to=message.from_number, number=number, is_consent_reply=True)]
             )
         transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
         if message.is_webhook_pending:

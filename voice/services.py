@@ -384,12 +384,11 @@ def call_sms_send(
     21606, 21610, ...) when messaging refuses it; nothing is stored then.
     """
     from messaging.models import Message
-    from messaging.services import message_create
+    from messaging.services import MessageDraft, message_create
 
     with tenant_scope(account_id):
         call = Call.objects.get(id=call_id)
-        message = message_create(
-            account=Account.objects.get(id=account_id),
+        draft = MessageDraft(
             to=to,
             from_=from_,
             body=body,
@@ -398,6 +397,7 @@ def call_sms_send(
             call=call,
             actor=f"call:{call.sid}",
         )
+        message = message_create(account=Account.objects.get(id=account_id), draft=draft)
         return str(message.sid)
 
 

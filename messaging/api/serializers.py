@@ -10,6 +10,7 @@ from core.fields import CallbackUrlField
 from core.parsers import pascal_case
 from core.sids import make_sid
 from messaging.models import Media, Message
+from messaging.services import MessageDraft
 
 
 class CodedField(serializers.Field):
@@ -63,6 +64,21 @@ class MessageCreateInput(serializers.Serializer):
         if "send_at" in attrs and schedule_type != "fixed":
             raise serializers.ValidationError("SendAt requires ScheduleType=fixed", code="20422")
         return attrs
+
+
+def message_draft(data: dict[str, Any], *, actor: str) -> MessageDraft:
+    """What `MessageCreateInput` validated, as the service's draft."""
+    return MessageDraft(
+        to=data.get("to", ""),
+        actor=actor,
+        from_=data.get("from_"),
+        messaging_service_sid=data.get("messaging_service_sid"),
+        body=data.get("body", ""),
+        media_urls=data["media_url"],
+        status_callback=data.get("status_callback", ""),
+        send_at=data.get("send_at"),
+        validity_period=data.get("validity_period"),
+    )
 
 
 class MessageUpdateInput(serializers.Serializer):

@@ -8,7 +8,13 @@ from core.api import TwilioView
 from core.errors import not_found
 from core.filters import date_filters
 from core.sids import sid_to_uuid
-from messaging.api.serializers import MediaOutput, MessageCreateInput, MessageOutput, MessageUpdateInput
+from messaging.api.serializers import (
+    MediaOutput,
+    MessageCreateInput,
+    MessageOutput,
+    MessageUpdateInput,
+    message_draft,
+)
 from messaging.models import Media, Message
 from messaging.services import message_cancel, message_create, message_delete, message_redact
 
@@ -33,16 +39,7 @@ class MessageListView(MessageViewBase):
     def post(self, request: Request, account_sid: str) -> Response:
         data = self.validated(MessageCreateInput, request)
         message = message_create(
-            account=self.tenant.account,
-            to=data.get("to", ""),
-            from_=data.get("from_"),
-            messaging_service_sid=data.get("messaging_service_sid"),
-            body=data.get("body", ""),
-            media_urls=data["media_url"],
-            status_callback=data.get("status_callback", ""),
-            send_at=data.get("send_at"),
-            validity_period=data.get("validity_period"),
-            actor=self.tenant.actor,
+            account=self.tenant.account, draft=message_draft(data, actor=self.tenant.actor)
         )
         return self.render_one(message, status=201)
 

@@ -14,7 +14,7 @@ from conversations.services import conversation_log_call, conversation_log_messa
 from core.tenancy import tenant_activate, tenant_scope
 from messaging.carriers.base import InboundSms
 from messaging.models import Message
-from messaging.services import message_create, message_receive
+from messaging.services import MessageDraft, message_create, message_receive
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
@@ -92,6 +92,8 @@ def text_in(from_number: str, to_number: str, body: str) -> Message:
 
 def text_out(tenant: Tenant, from_number: str, to_number: str, body: str) -> Message:
     """A text sent through the Messages API's service (its send task is never queued here)."""
-    message = message_create(account=tenant.account, to=to_number, from_=from_number, body=body, actor="test")
+    message = message_create(
+        account=tenant.account, draft=MessageDraft(to=to_number, from_=from_number, body=body, actor="test")
+    )
     conversation_log_message(message=message)
     return message

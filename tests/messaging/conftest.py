@@ -20,7 +20,7 @@ from core.tenancy import tenant_activate, tenant_scope
 from messaging import streams
 from messaging.gateway import CarrierGateway, connector_factory
 from messaging.models import Connector, Message
-from messaging.services import message_create
+from messaging.services import MessageDraft, message_create
 from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
@@ -65,7 +65,9 @@ class Live:
     def send(self, body: str = "Hello", to: str = RECIPIENT, **options: Any) -> Message:
         options.setdefault("from_", self.number)
         with self.db():
-            return message_create(account=self.tenant.account, to=to, body=body, actor="test", **options)
+            return message_create(
+                account=self.tenant.account, draft=MessageDraft(to=to, body=body, actor="test", **options)
+            )
 
     def get(self, sid: str) -> Message:
         with self.db():

@@ -17,7 +17,7 @@ from messaging.carriers.base import InboundSms
 from messaging.consent import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY, opted_out_among
 from messaging.models import ConsentEvent, ConsentState, Message
 from messaging.replies import sms_params
-from messaging.services import message_create, message_delete, message_receive
+from messaging.services import MessageDraft, message_create, message_delete, message_receive
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, TwilioClient
@@ -46,7 +46,10 @@ def replies() -> list[str]:
 
 
 def send(tenant: Tenant, from_: str = SENDER, to: str = CUSTOMER) -> Message:
-    return message_create(account=tenant.account, to=to, from_=from_, body="Your order shipped", actor="test")
+    return message_create(
+        account=tenant.account,
+        draft=MessageDraft(to=to, from_=from_, body="Your order shipped", actor="test"),
+    )
 
 
 def opted_out(tenant: Tenant, sender: str = SENDER) -> bool:

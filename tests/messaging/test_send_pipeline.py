@@ -40,7 +40,8 @@ def test_the_send_task_hands_the_message_to_its_connectors_stream(
     key = streams.stream_key(default_connector.name)
     streams.client().delete(key)
     message = services.message_create(
-        account=api_a.tenant.account, to=RECIPIENT, from_=SENDER, body="Hi there", actor="test"
+        account=api_a.tenant.account,
+        draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body="Hi there", actor="test"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.message_send(account_id=message.account_id, message_ids=[message.id])
@@ -68,7 +69,8 @@ def test_without_an_enabled_connector_a_message_waits_queued(
     default_connector.is_enabled = False
     default_connector.save()
     message = services.message_create(
-        account=api_a.tenant.account, to=RECIPIENT, from_=SENDER, body="later", actor="test"
+        account=api_a.tenant.account,
+        draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body="later", actor="test"),
     )
     with django_capture_on_commit_callbacks(execute=True) as published:
         services.message_send(account_id=message.account_id, message_ids=[message.id])
@@ -83,11 +85,13 @@ def test_media_travel_as_links_after_the_body(
 ) -> None:
     message = services.message_create(
         account=api_a.tenant.account,
-        to=RECIPIENT,
-        from_=SENDER,
-        body="Your report",
-        media_urls=["https://example.com/r.pdf"],
-        actor="test",
+        draft=services.MessageDraft(
+            to=RECIPIENT,
+            from_=SENDER,
+            body="Your report",
+            media_urls=["https://example.com/r.pdf"],
+            actor="test",
+        ),
     )
     services.message_send(account_id=message.account_id, message_ids=[message.id])
     Message.objects.filter(id=message.id).update(connector=default_connector.name)
@@ -114,7 +118,10 @@ def test_messages_created_together_share_one_send_task(
     account = api_a.tenant.account
     with django_capture_on_commit_callbacks(execute=True):  # one commit for all of them
         created = [
-            services.message_create(account=account, to=RECIPIENT, from_=SENDER, body=f"m{i}", actor="test")
+            services.message_create(
+                account=account,
+                draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body=f"m{i}", actor="test"),
+            )
             for i in range(12)
         ]
     wanted = sorted(str(m.id) for m in created)
@@ -274,12 +281,14 @@ def test_a_text_sent_from_a_call_keeps_its_call(api_a: TwilioClient, sender: Any
     )
     message = services.message_create(
         account=api_a.tenant.account,
-        to=call.from_number,
-        from_=call.to_number,
-        body="Here is the link we talked about",
-        direction=Message.Direction.OUTBOUND_CALL,
-        call=call,
-        actor=f"call:{call.sid}",
+        draft=services.MessageDraft(
+            to=call.from_number,
+            from_=call.to_number,
+            body="Here is the link we talked about",
+            direction=Message.Direction.OUTBOUND_CALL,
+            call=call,
+            actor=f"call:{call.sid}",
+        ),
     )
     assert (message.call_id, message.phone_number_id) == (call.id, sender.id)
     shown = api_a.get(f"/2010-04-01/Accounts/{api_a.tenant.sid}/Messages/{message.sid}.json").json()
