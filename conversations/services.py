@@ -9,7 +9,7 @@ SIP URI, an alphanumeric sender).
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -25,75 +25,123 @@ from voice.models import Call, Recording
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 
-def _conversation(
-    *, account_id: uuid.UUID, direction: str, from_number: str, to_number: str, at: datetime
-) -> Conversation | None:
-    """The thread of the tenant's number and the remote party, created the first time they talk.
+Thread = tuple[str, str]  # (the tenant's number, the contact's number)
 
-    The contact is the remote party: `From` for inbound traffic, `To` for outbound. None when
-    either side has no E.164 number.
+
+def _thread_of(*, direction: str, from_number: str, to_number: str) -> Thread | None:
+    """The numbers of the thread traffic belongs to, or None when either side has no E.164 number.
+
+    The contact is the remote party: `From` for inbound traffic, `To` for outbound.
     """
     tenant_number, contact_number = (
         (to_number, from_number) if direction == "inbound" else (from_number, to_number)
     )
     if not (E164.match(tenant_number) and E164.match(contact_number)):
         return None
-    found = _conversation_between(account_id, tenant_number, contact_number)
-    if found is not None:
+    return tenant_number, contact_number
+
+
+def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) -> dict[Thread, Conversation]:
+    """The conversations of these threads, each created (with its contact) the first time its two
+    numbers talk, at `first_seen`; one query when they all exist. Rows are created in sorted order,
+    so that two transactions creating overlapping threads wait for each other, never deadlock."""
+    found = _conversations_between(account_id, first_seen)
+    missing = sorted(first_seen.keys() - found.keys())
+    if not missing:
         return found
-    contact, _ = Contact.objects.get_or_create(account_id=account_id, phone_number=contact_number)
-    conversation, _ = Conversation.objects.get_or_create(
-        account_id=account_id, tenant_number=tenant_number, contact=contact, defaults={"last_activity_at": at}
+    numbers = sorted({contact_number for _, contact_number in missing})
+    Contact.objects.bulk_create(
+        [Contact(account_id=account_id, phone_number=number) for number in numbers], ignore_conflicts=True
     )
-    return conversation
+    contacts = dict(
+        Contact.objects.filter(account_id=account_id, phone_number__in=numbers).values_list(
+            "phone_number", "id"
+        )
+    )
+    Conversation.objects.bulk_create(
+        [
+            Conversation(
+                account_id=account_id,
+                tenant_number=tenant_number,
+                contact_id=contacts[contact_number],
+                last_activity_at=first_seen[(tenant_number, contact_number)],
+            )
+            for tenant_number, contact_number in missing
+        ],
+        ignore_conflicts=True,
+    )
+    return {**found, **_conversations_between(account_id, missing)}
 
 
-def _conversation_between(
-    account_id: uuid.UUID, tenant_number: str, contact_number: str
-) -> Conversation | None:
-    """The existing thread of a tenant number and a contact's number, in SQL of our own (see `_append`)."""
+def _conversations_between(account_id: uuid.UUID, threads: Iterable[Thread]) -> dict[Thread, Conversation]:
+    """The existing conversations of these threads, in SQL of our own (see `_append`)."""
+    tenant_numbers, contact_numbers = map(list, zip(*threads, strict=True)) if threads else ([], [])
     fields = Conversation._meta.concrete_fields
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(f'c.{quote(str(f.column))}' for f in fields)} "
+            f"SELECT p.phone_number, {', '.join(f'c.{quote(str(f.column))}' for f in fields)} "
             f"FROM {quote(Conversation._meta.db_table)} c JOIN {quote(Contact._meta.db_table)} p "
-            "ON p.id = c.contact_id WHERE c.account_id = %s AND c.tenant_number = %s AND p.phone_number = %s",
-            [account_id, tenant_number, contact_number],
+            "ON p.id = c.contact_id WHERE c.account_id = %s "
+            "AND (c.tenant_number, p.phone_number) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            [account_id, tenant_numbers, contact_numbers],
         )
-        row = cursor.fetchone()
-    return Conversation.from_db(connection.alias, [f.attname for f in fields], row) if row else None
+        rows = cursor.fetchall()
+    names = [f.attname for f in fields]
+    found = {}
+    for contact_number, *values in rows:
+        conversation = Conversation.from_db(connection.alias, names, values)
+        found[(conversation.tenant_number, contact_number)] = conversation
+    return found
 
 
-def _append(conversation: Conversation, item: Item, *, is_inbound: bool) -> None:
-    """Insert `item` unless what it shows is already in a timeline (a unique index says so).
+def _conversation(
+    *, account_id: uuid.UUID, direction: str, from_number: str, to_number: str, at: datetime
+) -> Conversation | None:
+    """The thread of one call or text, created the first time its two numbers talk."""
+    thread = _thread_of(direction=direction, from_number=from_number, to_number=to_number)
+    return _conversations(account_id, {thread: at})[thread] if thread else None
 
-    The conversation's last activity, newest item and unread count move only when the insert
-    happened, in the same statement, whose UPDATE reads the row as it was before it. Written in SQL
-    because every call, text and recording comes through here: the ORM spent several times as much
-    CPU building these statements as running them took.
+
+def _append(items: Sequence[tuple[Item, bool]]) -> None:
+    """Insert the items (each with whether it is inbound) unless what one shows is already in a
+    timeline (a unique index says so).
+
+    A conversation's last activity, newest item and unread count move only for the items inserted,
+    in the same statement, whose UPDATE reads the rows as they were before it; the conversations are
+    locked in id order first, so that transactions appending to the same ones never deadlock. Written
+    in SQL because every call, text and recording comes through here: the ORM spent several times as
+    much CPU building these statements as running them took.
     """
+    if not items:
+        return
     fields = Item._meta.concrete_fields
-    values = [f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields]
+    rows = [[f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields] for item, _ in items]
     quote = connection.ops.quote_name
+    conversations = quote(Conversation._meta.db_table)
+    row = f"({', '.join(['%s'] * len(fields))})"
     with connection.cursor() as cursor:
         cursor.execute(
+            f"SELECT FROM {conversations} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+            [sorted({item.conversation_id for item, _ in items})],
+        )
+        cursor.execute(
             f"WITH inserted AS (INSERT INTO {quote(Item._meta.db_table)} "
-            f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
-            "ON CONFLICT DO NOTHING RETURNING id) "
-            f"UPDATE {quote(Conversation._meta.db_table)} SET "
-            "last_item_id = CASE WHEN last_item_id IS NULL OR last_activity_at <= %s THEN %s "
-            "ELSE last_item_id END, last_activity_at = GREATEST(last_activity_at, %s), "
-            "unread_count = unread_count + %s, date_updated = %s "
-            "WHERE id = %s AND EXISTS (SELECT FROM inserted)",
+            f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES {', '.join([row] * len(rows))} "
+            "ON CONFLICT DO NOTHING RETURNING id, conversation_id, occurred_at), "
+            "newest AS (SELECT DISTINCT ON (conversation_id) conversation_id, id, occurred_at, "
+            "count(*) FILTER (WHERE id = ANY(%s::uuid[])) OVER (PARTITION BY conversation_id) AS unread "
+            "FROM inserted ORDER BY conversation_id, occurred_at DESC, id DESC) "
+            f"UPDATE {conversations} c SET "
+            "last_item_id = CASE WHEN c.last_item_id IS NULL OR c.last_activity_at <= n.occurred_at "
+            "THEN n.id ELSE c.last_item_id END, "
+            "last_activity_at = GREATEST(c.last_activity_at, n.occurred_at), "
+            "unread_count = c.unread_count + n.unread, date_updated = %s "
+            "FROM newest n WHERE c.id = n.conversation_id",
             [
-                *values,
-                item.occurred_at,
-                item.id,
-                item.occurred_at,
-                int(is_inbound),
+                *(value for values in rows for value in values),
+                [item.id for item, is_inbound in items if is_inbound],
                 timezone.now(),
-                conversation.id,
             ],
         )
 
@@ -124,7 +172,7 @@ def conversation_log_call(*, call: Call) -> None:
             call=call,
             occurred_at=call.date_created,
         )
-        _append(conversation, item, is_inbound=call.direction == Call.Direction.INBOUND)
+        _append([(item, call.direction == Call.Direction.INBOUND)])
 
 
 def conversation_log_message(*, message: Message) -> None:
@@ -135,24 +183,33 @@ def conversation_log_message(*, message: Message) -> None:
 def conversation_log_messages(*, account_id: uuid.UUID, messages: Sequence[Message]) -> None:
     """Put texts of one account in their conversations, in one transaction (see the hooks above)."""
     with tenant_scope(account_id):
-        for message in messages:
-            conversation = _conversation(
-                account_id=account_id,
-                direction=message.direction,
-                from_number=message.from_number,
-                to_number=message.to_number,
-                at=message.date_created,
+        threads = [
+            (
+                message,
+                _thread_of(
+                    direction=message.direction, from_number=message.from_number, to_number=message.to_number
+                ),
             )
-            if conversation is None:
-                continue
-            item = Item(
-                account_id=account_id,
-                conversation=conversation,
-                kind=Item.Kind.MESSAGE,
-                message=message,
-                occurred_at=message.date_created,
-            )
-            _append(conversation, item, is_inbound=message.direction == Message.Direction.INBOUND)
+            for message in messages
+        ]
+        first_seen = {thread: message.date_created for message, thread in reversed(threads) if thread}
+        conversations = _conversations(account_id, first_seen) if first_seen else {}
+        _append(
+            [
+                (
+                    Item(
+                        account_id=account_id,
+                        conversation=conversations[thread],
+                        kind=Item.Kind.MESSAGE,
+                        message=message,
+                        occurred_at=message.date_created,
+                    ),
+                    message.direction == Message.Direction.INBOUND,
+                )
+                for message, thread in threads
+                if thread
+            ]
+        )
 
 
 def conversation_log_recording(*, recording: Recording) -> None:
@@ -171,7 +228,7 @@ def conversation_log_recording(*, recording: Recording) -> None:
             recording=recording,
             occurred_at=recording.date_created,
         )
-        _append(conversation, item, is_inbound=False)
+        _append([(item, False)])
 
 
 def note_add(
@@ -187,7 +244,7 @@ def note_add(
             note=note,
             occurred_at=note.date_created,
         )
-        _append(conversation, item, is_inbound=False)
+        _append([(item, False)])
         audit_record(
             account_id=account.id,
             actor=actor,

@@ -8,6 +8,8 @@ Django's cache (a list of thousands, read and written whole on each request, at 
 Django's cache client lives per request under ASGI, so each request also opened a Redis connection.
 """
 
+import uuid
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -34,24 +36,45 @@ return 0
 
 
 @cache
+def _client() -> redis.Redis:
+    """This process's pool (redis-py's pool is thread-safe)."""
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@cache
 def _script() -> Any:
-    """The registered script on this process's pool (redis-py's pool is thread-safe)."""
-    return redis.Redis.from_url(settings.REDIS_URL).register_script(_TAKE)
+    return _client().register_script(_TAKE)
 
 
-def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:
-    """Count one request against `key`'s bucket; 0.0 when allowed, else the seconds to wait.
+def rate_limit_take_many(keys: Sequence[str], *, per_second: int, burst: int | None = None) -> list[float]:
+    """Count one request against each key's bucket (a key may repeat), in one round trip; 0.0 for
+    each request allowed, else the seconds it would have to wait.
 
     The bucket holds `burst` requests (default: one second's worth) and refills at `per_second`; a
     refused request is not counted. Buckets are shared by every process using the same Redis and
     database, since the key is namespaced by the database's name.
     """
     if per_second <= 0:
-        return 0.0
+        return [0.0] * len(keys)
     interval_us = max(1, 1_000_000 // per_second)
-    bucket = f"sb:rate:{settings.DATABASE_ROLES.name}:{key}"
-    wait_us = _script()(keys=[bucket], args=[interval_us, max(1, burst or per_second)])
-    return int(wait_us) / 1_000_000
+    pipe = _client().pipeline(transaction=False)
+    for key in keys:
+        bucket = f"sb:rate:{settings.DATABASE_ROLES.name}:{key}"
+        _script()(keys=[bucket], args=[interval_us, max(1, burst or per_second)], client=pipe)
+    return [int(wait_us) / 1_000_000 for wait_us in pipe.execute()]
+
+
+def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:
+    """Count one request against `key`'s bucket; see `rate_limit_take_many`."""
+    (wait_s,) = rate_limit_take_many([key], per_second=per_second, burst=burst)
+    return wait_s
+
+
+def principal_rate_take(principal_ids: Sequence[uuid.UUID]) -> list[float]:
+    """Count one API request for each principal listed (the account whose credentials were used)
+    against `API_RATE_PER_SECOND`; 0.0 for each allowed, else the seconds to wait."""
+    keys = [f"account:{principal_id.hex}" for principal_id in principal_ids]
+    return rate_limit_take_many(keys, per_second=settings.API_RATE_PER_SECOND)
 
 
 class AccountRateThrottle(BaseThrottle):
@@ -64,9 +87,7 @@ class AccountRateThrottle(BaseThrottle):
         tenant = getattr(request._request, "tenant", None)
         if tenant is None:
             return True
-        self.wait_s = rate_limit_take(
-            f"account:{tenant.principal.id.hex}", per_second=settings.API_RATE_PER_SECOND
-        )
+        (self.wait_s,) = principal_rate_take([tenant.principal.id])
         return self.wait_s == 0.0
 
     def wait(self) -> float | None:

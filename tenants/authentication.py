@@ -27,8 +27,7 @@ def _not_authenticated() -> TwilioError:
     return TwilioError(20003, "Authenticate", 401)
 
 
-def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+def _basic_credentials(header: str) -> tuple[str, str] | None:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -86,13 +85,14 @@ def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Acc
     return None
 
 
-def authenticate_api(request: HttpRequest) -> TenantContext:
-    """The context for a `/2010-04-01/` request, or a TwilioError saying why there is none."""
-    credentials = _basic_credentials(request)
+def authenticate_api(authorization: str, path: str) -> TenantContext:
+    """The context for an API request with this Authorization header to this path, or a TwilioError
+    saying why there is none."""
+    credentials = _basic_credentials(authorization)
     if credentials is None:
         raise _not_authenticated()
     username, secret = credentials
-    match = API_ACCOUNT_PATH.match(request.path)
+    match = API_ACCOUNT_PATH.match(path)
     path_sid = match.group("sid") if match else None
     api_key = None
     if username.startswith("SK"):
@@ -113,7 +113,7 @@ def authenticate_api(request: HttpRequest) -> TenantContext:
         target_id = sid_to_uuid(path_sid, "AC")
         target = _account(target_id) if target_id else None
         if target is None or target.parent_id != principal.id:
-            raise not_found(request.path)
+            raise not_found(path)
         if principal.status != Account.Status.ACTIVE:
             raise TwilioError(20005, "Account not active", 403)
         account = target

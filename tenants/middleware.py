@@ -26,7 +26,9 @@ class TenantMiddleware:
             request.tenant_error = None  # type: ignore[attr-defined]
             if request.path.startswith(API_PREFIXES):
                 try:
-                    request.tenant = authenticate_api(request)  # type: ignore[attr-defined]
+                    request.tenant = authenticate_api(  # type: ignore[attr-defined]
+                        request.META.get("HTTP_AUTHORIZATION", ""), request.path
+                    )
                 except TwilioError as error:
                     request.tenant_error = error  # type: ignore[attr-defined]
             else:
