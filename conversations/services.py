@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from compliance.services import audit_record
 from conversations.models import Contact, Conversation, Item, Note
+from core.inserts import insert_sql
 from core.tenancy import tenant_scope
 from messaging.models import Message
 from tenants.models import Account, User
@@ -41,10 +42,10 @@ def _thread_of(*, direction: str, from_number: str, to_number: str) -> Thread | 
     return tenant_number, contact_number
 
 
-def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) -> dict[Thread, Conversation]:
-    """The conversations of these threads, each created (with its contact) the first time its two
-    numbers talk, at `first_seen`; one query when they all exist. Rows are created in sorted order,
-    so that two transactions creating overlapping threads wait for each other, never deadlock."""
+def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) -> dict[Thread, uuid.UUID]:
+    """The ids of these threads' conversations, each created (with its contact) the first time its
+    two numbers talk, at `first_seen`; one query when they all exist. Rows are created in sorted
+    order, so that two transactions creating overlapping threads wait for each other, never deadlock."""
     found = _conversations_between(account_id, first_seen)
     missing = sorted(first_seen.keys() - found.keys())
     if not missing:
@@ -73,31 +74,25 @@ def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) ->
     return {**found, **_conversations_between(account_id, missing)}
 
 
-def _conversations_between(account_id: uuid.UUID, threads: Iterable[Thread]) -> dict[Thread, Conversation]:
-    """The existing conversations of these threads, in SQL of our own (see `_append`)."""
+def _conversations_between(account_id: uuid.UUID, threads: Iterable[Thread]) -> dict[Thread, uuid.UUID]:
+    """The ids of these threads' existing conversations, in SQL of our own (see `_append`)."""
     tenant_numbers, contact_numbers = map(list, zip(*threads, strict=True)) if threads else ([], [])
-    fields = Conversation._meta.concrete_fields
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.phone_number, {', '.join(f'c.{quote(str(f.column))}' for f in fields)} "
-            f"FROM {quote(Conversation._meta.db_table)} c JOIN {quote(Contact._meta.db_table)} p "
-            "ON p.id = c.contact_id WHERE c.account_id = %s "
+            f"SELECT c.tenant_number, p.phone_number, c.id FROM {quote(Conversation._meta.db_table)} c "
+            f"JOIN {quote(Contact._meta.db_table)} p ON p.id = c.contact_id WHERE c.account_id = %s "
             "AND (c.tenant_number, p.phone_number) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
             [account_id, tenant_numbers, contact_numbers],
         )
-        rows = cursor.fetchall()
-    names = [f.attname for f in fields]
-    found = {}
-    for contact_number, *values in rows:
-        conversation = Conversation.from_db(connection.alias, names, values)
-        found[(conversation.tenant_number, contact_number)] = conversation
-    return found
+        return {
+            (tenant_number, contact_number): id_ for tenant_number, contact_number, id_ in cursor.fetchall()
+        }
 
 
-def _conversation(
+def _conversation_id(
     *, account_id: uuid.UUID, direction: str, from_number: str, to_number: str, at: datetime
-) -> Conversation | None:
+) -> uuid.UUID | None:
     """The thread of one call or text, created the first time its two numbers talk."""
     thread = _thread_of(direction=direction, from_number=from_number, to_number=to_number)
     return _conversations(account_id, {thread: at})[thread] if thread else None
@@ -115,20 +110,15 @@ def _append(items: Sequence[tuple[Item, bool]]) -> None:
     """
     if not items:
         return
-    fields = Item._meta.concrete_fields
-    rows = [[f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields] for item, _ in items]
-    quote = connection.ops.quote_name
-    conversations = quote(Conversation._meta.db_table)
-    row = f"({', '.join(['%s'] * len(fields))})"
+    insert, params = insert_sql(Item, [item for item, _ in items])
+    conversations = connection.ops.quote_name(Conversation._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT FROM {conversations} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
             [sorted({item.conversation_id for item, _ in items})],
         )
         cursor.execute(
-            f"WITH inserted AS (INSERT INTO {quote(Item._meta.db_table)} "
-            f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES {', '.join([row] * len(rows))} "
-            "ON CONFLICT DO NOTHING RETURNING id, conversation_id, occurred_at), "
+            f"WITH inserted AS ({insert} ON CONFLICT DO NOTHING RETURNING id, conversation_id, occurred_at), "
             "newest AS (SELECT DISTINCT ON (conversation_id) conversation_id, id, occurred_at, "
             "count(*) FILTER (WHERE id = ANY(%s::uuid[])) OVER (PARTITION BY conversation_id) AS unread "
             "FROM inserted ORDER BY conversation_id, occurred_at DESC, id DESC) "
@@ -138,19 +128,15 @@ def _append(items: Sequence[tuple[Item, bool]]) -> None:
             "last_activity_at = GREATEST(c.last_activity_at, n.occurred_at), "
             "unread_count = c.unread_count + n.unread, date_updated = %s "
             "FROM newest n WHERE c.id = n.conversation_id",
-            [
-                *(value for values in rows for value in values),
-                [item.id for item, is_inbound in items if is_inbound],
-                timezone.now(),
-            ],
+            [*params, [item.id for item, is_inbound in items if is_inbound], timezone.now()],
         )
 
 
-def _call_conversation(call: Call) -> Conversation | None:
+def _call_conversation_id(call: Call) -> uuid.UUID | None:
     """A call's thread; a <Dial> leg (`outbound-dial`) has none, it is part of its parent call."""
     if call.direction == Call.Direction.OUTBOUND_DIAL:
         return None
-    return _conversation(
+    return _conversation_id(
         account_id=call.account_id,
         direction=call.direction,
         from_number=call.from_number,
@@ -162,12 +148,12 @@ def _call_conversation(call: Call) -> Conversation | None:
 def conversation_log_call(*, call: Call) -> None:
     """Put a call in its conversation (once): inbound calls when opened, outbound ones when created."""
     with tenant_scope(call.account_id):
-        conversation = _call_conversation(call)
-        if conversation is None:
+        conversation_id = _call_conversation_id(call)
+        if conversation_id is None:
             return
         item = Item(
             account_id=call.account_id,
-            conversation=conversation,
+            conversation_id=conversation_id,
             kind=Item.Kind.CALL,
             call=call,
             occurred_at=call.date_created,
@@ -199,7 +185,7 @@ def conversation_log_messages(*, account_id: uuid.UUID, messages: Sequence[Messa
                 (
                     Item(
                         account_id=account_id,
-                        conversation=conversations[thread],
+                        conversation_id=conversations[thread],
                         kind=Item.Kind.MESSAGE,
                         message=message,
                         occurred_at=message.date_created,
@@ -218,12 +204,12 @@ def conversation_log_recording(*, recording: Recording) -> None:
         return
     with tenant_scope(recording.account_id):
         call = Call.objects.get(id=recording.call_id)
-        conversation = _call_conversation(call)
-        if conversation is None:
+        conversation_id = _call_conversation_id(call)
+        if conversation_id is None:
             return
         item = Item(
             account_id=recording.account_id,
-            conversation=conversation,
+            conversation_id=conversation_id,
             kind=Item.Kind.RECORDING,
             recording=recording,
             occurred_at=recording.date_created,

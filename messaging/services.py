@@ -24,6 +24,7 @@ from django.utils import timezone
 from compliance.services import AuditDraft, audit_record, audit_record_many
 from conversations.services import conversation_log_message, conversation_log_messages
 from core.errors import TwilioError
+from core.inserts import insert_sql
 from core.phone import to_e164
 from core.sids import SID_RE, sid_to_uuid
 from core.tenancy import tenant_scope
@@ -287,7 +288,8 @@ def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
         )
     if not messages:
         return []
-    Message.objects.bulk_create(messages)
+    with connection.cursor() as cursor:
+        cursor.execute(*insert_sql(Message, messages))
     _media_add([(message, item.draft.media_urls) for message, item in zip(messages, valid, strict=True)])
     for message in messages:
         _callback(message, account)
