@@ -89,7 +89,13 @@ def parse_args() -> argparse.Namespace:
     add("--parts", default="accept,e2e,alert", help="which parts to run (default accept,e2e,alert)")
     add("--duration", type=float, default=10.0, help="seconds of measured load for accept (default 10)")
     add("--warmup", type=float, default=3.0, help="seconds of discarded load before it (default 3)")
-    add("--concurrency", type=int, default=16, help="wrk's keep-alive connections (default 16)")
+    add(
+        "--concurrency",
+        type=int,
+        default=64,
+        help="wrk's keep-alive connections (default 64: a create waits for its batch's commit, so the rate "
+        "is the connections over the latency, as for any client with many sends in flight)",
+    )
     add("--workers", type=int, help="uvicorn --workers (default: the Procfile's web line)")
     add("--recipients", type=int, default=1000, help="recipient pool of the accept part (default 1000)")
     add("--messages", type=int, default=2000, help="messages of the end-to-end part (default 2000)")

@@ -5,7 +5,7 @@ import uuid
 
 from django.test import override_settings
 
-from core.throttling import rate_limit_take
+from core.throttling import rate_limit_take, rate_limit_take_many
 from tests.conftest import TwilioClient
 
 
@@ -35,6 +35,15 @@ def test_it_refills_at_the_sustained_rate_and_refusals_are_not_counted() -> None
 def test_a_smaller_burst_is_the_most_allowed_at_once() -> None:
     key = fresh_key()
     assert [rate_limit_take(key, per_second=100, burst=2) == 0.0 for _ in range(3)] == [True, True, False]
+
+
+def test_many_requests_in_one_round_trip_count_one_by_one_in_order() -> None:
+    first, second = fresh_key(), fresh_key()
+    waits = rate_limit_take_many([first, second, first, first, second], per_second=100, burst=2)
+    assert [wait == 0.0 for wait in waits] == [True, True, True, False, True]
+    assert (
+        rate_limit_take(first, per_second=100, burst=2) > 0.0
+    )  # the refused one was not counted, the rest were
 
 
 def test_buckets_are_separate_and_a_limit_of_zero_means_none() -> None:

@@ -1,0 +1,232 @@
+"""The Messages create lane (messaging/api/lane.py) in process, in front of a stand-in for Django and in
+front of Django itself: what it answers, what it leaves to Django (body intact, nothing written),
+and many creates at once sharing batches."""
+
+import asyncio
+import base64
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from django.test import override_settings
+
+from compliance.services import audit_chain_verify
+from config.asgi import application
+from conversations.models import Conversation
+from core.tenancy import tenant_scope
+from messaging.api import lane
+from messaging.models import ConsentState, Message
+from numbering.services import number_create
+from tests.conftest import Tenant, make_tenant
+from tests.messaging.conftest import RECIPIENT, new_number
+from tests.messaging.test_messages_api import TWILIO_KEYS
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+)
+
+
+class Django:
+    """Stands in for Django behind the lane: answers 299 and keeps what reached it."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, bytes]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        self.seen.append((scope["method"], scope["path"], message.get("body", b"")))
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b"django"})
+
+
+@pytest.fixture(autouse=True)
+def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Real transactions: the lane's thread has a connection of its own and must see what tests write
+    (each test makes its own tenants, so nothing needs cleaning up)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@dataclass
+class Texting(Tenant):
+    """A committed tenant and its number (numbers are unique across tenants, and these tests commit)."""
+
+    number: str = ""
+
+
+def texting(name: str) -> Texting:
+    tenant = make_tenant(name)
+    number = new_number()
+    with tenant_scope(tenant.account.id):
+        number_create(account=tenant.account, actor="test", phone_number=number)
+    return Texting(account=tenant.account, token=tenant.token, number=number)
+
+
+@pytest.fixture
+def clinic() -> Texting:
+    return texting("Lane clinic")
+
+
+def headers(tenant: Tenant, password: str | None = None) -> dict[str, str]:
+    raw = base64.b64encode(f"{tenant.sid}:{password or tenant.token}".encode()).decode()
+    return {**FORM, "authorization": f"Basic {raw}"}
+
+
+def url(tenant: Tenant) -> str:
+    return f"/2010-04-01/Accounts/{tenant.sid}/Messages.json"
+
+
+def form(tenant: Texting, **params: str) -> str:
+    return urlencode({"To": RECIPIENT, "From": tenant.number, "Body": "Your results are ready", **params})
+
+
+async def post_all(app: Any, requests: Sequence[tuple[str, dict[str, str], str]]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        return list(
+            await asyncio.gather(
+                *(client.post(path, headers=head, content=body) for path, head, body in requests)
+            )
+        )
+
+
+def post(app: Any, tenant: Tenant, body: str, head: dict[str, str] | None = None) -> httpx.Response:
+    (response,) = asyncio.run(post_all(app, [(url(tenant), head or headers(tenant), body)]))
+    return response
+
+
+def stored(tenant: Tenant) -> list[Message]:
+    with tenant_scope(tenant.account.id):
+        return list(Message.objects.filter(account=tenant.account).order_by("date_created"))
+
+
+def test_a_valid_create_is_answered_by_the_lane_in_twilio_shape(clinic: Texting) -> None:
+    django = Django()
+    response = post(lane.MessagesCreateLane(django), clinic, form(clinic))
+    assert response.status_code == 201 and django.seen == []
+    body = response.json()
+    assert set(body) == TWILIO_KEYS and body["status"] == "queued" and body["to"] == RECIPIENT
+    assert all(name in response.headers for name in SECURITY_HEADERS)
+    (message,) = stored(clinic)
+    assert message.sid == body["sid"] and message.body == "Your results are ready"
+    with tenant_scope(clinic.account.id):
+        conversation = Conversation.objects.get(account=clinic.account)
+        assert conversation.last_item is not None and conversation.last_item.message_id == message.id
+        verdict = audit_chain_verify(account_id=clinic.account.id)
+    assert verdict.is_intact
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"password": "wrong"}, "credentials refused"),
+        ({"To": "12"}, "the service refuses the recipient"),
+        ({"From": "+15017122999"}, "not the account's number"),
+        ({"Body": ""}, "the service refuses an empty body"),
+        ({"ScheduleType": "weekly"}, "the serializer refuses the input"),
+        ({"content-type": "application/json"}, "not a form"),
+        ({"query": "?x=1"}, "a query string"),
+    ],
+)
+def test_what_the_lane_cannot_answer_reaches_django_with_its_body(
+    clinic: Texting, change: dict[str, str], why: str
+) -> None:
+    django = Django()
+    head = headers(clinic, change.pop("password", None))
+    head["content-type"] = change.pop("content-type", head["content-type"])
+    path = url(clinic) + change.pop("query", "")
+    body = form(clinic, **change)
+    (response,) = asyncio.run(post_all(lane.MessagesCreateLane(django), [(path, head, body)]))
+    assert response.status_code == 299, why
+    assert django.seen == [("POST", url(clinic), body.encode())], why
+    assert stored(clinic) == [], why
+
+
+def test_opted_out_recipients_reach_django_and_nothing_is_stored(clinic: Texting) -> None:
+    with tenant_scope(clinic.account.id):
+        ConsentState.objects.create(
+            account=clinic.account, sender=clinic.number, recipient=RECIPIENT, is_opted_out=True
+        )
+    django = Django()
+    assert post(lane.MessagesCreateLane(django), clinic, form(clinic)).status_code == 299
+    assert len(django.seen) == 1 and stored(clinic) == []
+
+
+def test_many_creates_at_once_share_batches_and_each_gets_its_own_message(
+    clinic: Texting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = texting("Lane hotel")
+    app = lane.MessagesCreateLane(Django())
+    sizes: list[int] = []
+
+    def accept(creates: Sequence[lane.Create]) -> list[Message | None]:
+        sizes.append(len(creates))
+        return lane.accept(creates)
+
+    monkeypatch.setattr(app.batches, "handle", accept)
+    recipients = [f"+1415555{i % 7:04d}" for i in range(40)]  # threads of several texts each
+    requests = [
+        (url(clinic), headers(clinic), form(clinic, To=to, Body=f"n{i}")) for i, to in enumerate(recipients)
+    ]
+    requests += [(url(other), headers(other), form(other, Body="hotel")) for _ in range(5)]
+    responses = asyncio.run(post_all(app, requests))
+
+    assert [r.status_code for r in responses] == [201] * 45
+    assert len({r.json()["sid"] for r in responses}) == 45
+    assert max(sizes) > 1 and sum(sizes) == 45  # batched, and every create handled once
+    assert sorted(m.body for m in stored(clinic)) == sorted(f"n{i}" for i in range(40))
+    assert [m.body for m in stored(other)] == ["hotel"] * 5
+    for tenant, entries in ((clinic, 40), (other, 5)):
+        with tenant_scope(tenant.account.id):
+            verdict = audit_chain_verify(account_id=tenant.account.id)
+        assert verdict.is_intact and verdict.entries >= entries
+    with tenant_scope(clinic.account.id):
+        threads = Conversation.objects.filter(account=clinic.account, tenant_number=clinic.number)
+        assert threads.count() == 7
+        for thread in threads:
+            newest = Message.objects.filter(to_number=thread.contact.phone_number).latest("date_created")
+            assert thread.last_item is not None and thread.last_item.message_id == newest.id
+
+
+def test_a_failed_batch_leaves_every_create_to_django(
+    clinic: Texting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(lane, "messages_create", broken)
+    django = Django()
+    requests = [(url(clinic), headers(clinic), form(clinic, Body=f"n{i}")) for i in range(3)]
+    responses = asyncio.run(post_all(lane.MessagesCreateLane(django), requests))
+    assert [r.status_code for r in responses] == [299] * 3 and len(django.seen) == 3
+    assert stored(clinic) == []
+
+
+@override_settings(API_RATE_PER_SECOND=2)
+def test_creates_over_the_rate_limit_reach_django(clinic: Texting) -> None:
+    django = Django()
+    app = lane.MessagesCreateLane(django)
+    statuses = [post(app, clinic, form(clinic, Body=f"n{i}")).status_code for i in range(3)]
+    assert statuses == [201, 201, 299] and len(stored(clinic)) == 2
+
+
+def test_in_front_of_django_errors_keep_djangos_answer_and_the_same_headers(clinic: Texting) -> None:
+    created, refused, unauthenticated = (
+        post(application, clinic, form(clinic)),
+        post(application, clinic, form(clinic, To="12")),
+        post(application, clinic, form(clinic), headers(clinic, "wrong")),
+    )
+    assert created.status_code == 201 and set(created.json()) == TWILIO_KEYS
+    assert (refused.status_code, refused.json()["code"]) == (400, 21211)
+    assert (unauthenticated.status_code, unauthenticated.json()["code"]) == (401, 20003)
+    assert unauthenticated.headers["www-authenticate"] == 'Basic realm="Twilio API"'
+    for name in SECURITY_HEADERS:
+        assert created.headers[name] == refused.headers[name], name
+    assert len(stored(clinic)) == 1
