@@ -9,10 +9,19 @@ back into rows. Values are prepared as the model's fields would save them, defau
 """
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[str, list[str]]:
+    """The model's column list and each column's type, worked out once per process."""
+    fields = model._meta.concrete_fields
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    return names, [str(field.db_type(connection)) for field in fields]
 
 
 def insert_sql(model: type[Model], objects: Sequence[Model]) -> tuple[str, list[Any]]:
@@ -21,16 +30,13 @@ def insert_sql(model: type[Model], objects: Sequence[Model]) -> tuple[str, list[
     A column whose values differ must hold scalars: arrays of arrays, such as an ArrayField's, do
     not survive `unnest`, so such a column must be the same in every row (or left to bulk_create).
     """
-    quote = connection.ops.quote_name
-    columns: list[str] = []
+    columns, db_types = _columns(model)
     selected: list[str] = []
     constants: list[Any] = []
     arrays: list[str] = []
     arrays_params: list[Any] = []
-    for field in model._meta.concrete_fields:
+    for field, db_type in zip(model._meta.concrete_fields, db_types, strict=True):
         values = [field.pre_save(obj, True) for obj in objects]
-        db_type = str(field.db_type(connection))
-        columns.append(quote(str(field.column)))
         if all(value == values[0] for value in values):
             selected.append(f"%s::{db_type}")
             constants.append(field.get_db_prep_save(values[0], connection))
@@ -42,7 +48,7 @@ def insert_sql(model: type[Model], objects: Sequence[Model]) -> tuple[str, list[
         arrays_params.append([field.get_db_prep_save(value, connection) for value in values])
     source = f" FROM unnest({', '.join(arrays)}) AS r({', '.join(f'c{i}' for i in range(len(arrays)))})"
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
         f"SELECT {', '.join(selected)}{source if arrays else ''}"
     )
     return sql, [*constants, *arrays_params]
