@@ -10,27 +10,33 @@ request against the rate limit, `messages_create` them all, commit. The 201 is t
 serializer's.
 
 Everything else goes to Django untouched, and so does any create the lane cannot answer with a 201:
-credentials refused, an account not active, the rate limit reached, invalid input, a draft the
-service refused, a batch that failed. Nothing was written for those, so Django's second look is
-safe, and every error keeps the one code path that defines it.
+credentials refused, an account not active, invalid input, a draft the service refused, a batch that
+failed. Nothing was written for those, so Django's second look is safe, and every error keeps the
+one code path that defines it. The one error answered here is the rate limit's 20429: a client over
+its rate must cost little, not a Django request each.
 """
 
+import io
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections, transaction
+from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from core.batching import ThreadBatcher
-from core.errors import TwilioError
+from core.errors import TwilioError, error_body
 from core.parsers import parse_form
 from core.throttling import principal_rate_take
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
@@ -78,14 +84,26 @@ def _contexts(creates: Sequence[Create]) -> dict[str, TenantContext]:
     return contexts
 
 
-def _accept_for_account(creates: Sequence[Create]) -> list[Message | None]:
-    """One account's creates in one transaction; None for those Django should answer."""
-    outcomes: list[Message | None] = [None] * len(creates)
+# What a create comes to: its message, an error the lane answers itself, or None for Django to answer.
+Outcome = Message | TwilioError | None
+
+
+def _too_many() -> TwilioError:
+    """Answered here, not by Django: a client over its rate must cost little, not a Django request."""
+    return TwilioError(20429, "Too Many Requests", 429)
+
+
+def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
+    """One account's creates in one transaction."""
+    outcomes: list[Outcome] = [None] * len(creates)
     with transaction.atomic():
         contexts = _contexts(creates)
         known = [index for index, create in enumerate(creates) if create.authorization in contexts]
         waits = principal_rate_take([contexts[creates[index].authorization].principal.id for index in known])
         allowed = [index for index, wait in zip(known, waits, strict=True) if wait == 0.0]
+        for index, wait in zip(known, waits, strict=True):
+            if wait:
+                outcomes[index] = _too_many()
         if not allowed:
             return outcomes
         drafts = [
@@ -98,12 +116,12 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Message | None]:
     return outcomes
 
 
-def accept(creates: Sequence[Create]) -> list[Message | None]:
-    """A batch of creates, one transaction per account: the message made for each, or None where
-    Django should answer (and nothing was written). An account whose transaction fails leaves all
-    its creates to Django."""
+def accept(creates: Sequence[Create]) -> list[Outcome]:
+    """A batch of creates, one transaction per account: the message made for each, the error the
+    lane answers, or None where Django should answer (nothing was written for either). An account
+    whose transaction fails leaves all its creates to Django."""
     close_old_connections()  # what Django's request signals do around a request
-    outcomes: list[Message | None] = [None] * len(creates)
+    outcomes: list[Outcome] = [None] * len(creates)
     by_account: defaultdict[str, list[int]] = defaultdict(list)
     for index, create in enumerate(creates):
         by_account[create.account_sid].append(index)
@@ -193,22 +211,38 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
     )
 
 
-def _response_headers(length: int) -> list[tuple[bytes, bytes]]:
-    """The headers Django's middleware and DRF put on the same answer."""
-    headers = [
+@cache
+def _middleware_headers(scheme: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers Django's response middleware adds to an API answer (security, framing), taken once
+    per scheme from that middleware itself rather than written out again here."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "scheme": scheme,
+        "headers": [],
+        "query_string": b"",
+    }
+    request = ASGIRequest(scope, io.BytesIO())
+    response = cast(
+        HttpResponse, SecurityMiddleware(XFrameOptionsMiddleware(lambda _: HttpResponse()))(request)
+    )
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers.items()
+        if name.lower() != "content-type"
+    )
+
+
+def _response_headers(scope: Scope, length: int) -> list[tuple[bytes, bytes]]:
+    """What Django and DRF put on the same answer."""
+    return [
         (b"content-type", b"application/json"),
         (b"content-length", str(length).encode()),
         (b"vary", b"Accept"),
         (b"allow", b"GET, POST, HEAD, OPTIONS"),
-        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+        *_middleware_headers(scope.get("scheme", "http")),
     ]
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append((b"x-content-type-options", b"nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        headers.append((b"referrer-policy", str(settings.SECURE_REFERRER_POLICY).encode()))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-    return headers
 
 
 class MessagesCreateLane:
@@ -216,7 +250,7 @@ class MessagesCreateLane:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.batches: ThreadBatcher[Create, Message | None] = ThreadBatcher(
+        self.batches: ThreadBatcher[Create, Outcome] = ThreadBatcher(
             accept, max_batch=MAX_BATCH, name="messages-lane"
         )
 
@@ -229,13 +263,26 @@ class MessagesCreateLane:
             return None
         create = _parsed(scope, body, match["sid"])
         try:
-            message = await self.batches.submit(create) if create is not None else None
+            outcome = await self.batches.submit(create) if create is not None else None
         except Exception:  # the batch thread itself failed; Django answers
             log.exception("messages lane: batch failed")
-            message = None
-        if message is None:
+            outcome = None
+        if outcome is None:
             return await self.app(scope, _replay(body, receive), send)
-        payload = JSONRenderer().render(MessageOutput().to_representation(message))
-        await send({"type": "http.response.start", "status": 201, "headers": _response_headers(len(payload))})
+        if isinstance(outcome, TwilioError):
+            status, data = (
+                outcome.status_code,
+                error_body(outcome.twilio_code, outcome.message, outcome.status_code),
+            )
+        else:
+            status, data = 201, MessageOutput().to_representation(outcome)
+        payload = JSONRenderer().render(data)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": _response_headers(scope, len(payload)),
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
         return None

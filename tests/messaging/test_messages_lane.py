@@ -210,11 +210,19 @@ def test_a_failed_batch_leaves_every_create_to_django(
 
 
 @override_settings(API_RATE_PER_SECOND=2)
-def test_creates_over_the_rate_limit_reach_django(clinic: Texting) -> None:
+def test_creates_over_the_rate_limit_get_20429_from_the_lane_itself(clinic: Texting) -> None:
     django = Django()
     app = lane.MessagesCreateLane(django)
-    statuses = [post(app, clinic, form(clinic, Body=f"n{i}")).status_code for i in range(3)]
-    assert statuses == [201, 201, 299] and len(stored(clinic)) == 2
+    responses = [post(app, clinic, form(clinic, Body=f"n{i}")) for i in range(3)]
+    assert [r.status_code for r in responses] == [201, 201, 429]
+    assert responses[2].json() == {
+        "code": 20429,
+        "message": "Too Many Requests",
+        "more_info": "https://www.twilio.com/docs/errors/20429",
+        "status": 429,
+    }
+    assert all(name in responses[2].headers for name in SECURITY_HEADERS)
+    assert django.seen == [] and len(stored(clinic)) == 2  # a refused create costs no Django request
 
 
 def test_in_front_of_django_errors_keep_djangos_answer_and_the_same_headers(clinic: Texting) -> None:
