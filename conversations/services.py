@@ -75,15 +75,23 @@ def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) ->
 
 
 def _conversations_between(account_id: uuid.UUID, threads: Iterable[Thread]) -> dict[Thread, uuid.UUID]:
-    """The ids of these threads' existing conversations, in SQL of our own (see `_append`)."""
+    """The ids of these threads' existing conversations, in SQL of our own (see `_append`).
+
+    Each thread is looked up on its own through the two unique indexes, contact then conversation
+    (LATERAL with LIMIT keeps the planner from joining them another way: with stale statistics it
+    once scanned every thread of the tenant's number for each, 0.4 ms of PostgreSQL per text).
+    """
     tenant_numbers, contact_numbers = map(list, zip(*threads, strict=True)) if threads else ([], [])
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT c.tenant_number, p.phone_number, c.id FROM {quote(Conversation._meta.db_table)} c "
-            f"JOIN {quote(Contact._meta.db_table)} p ON p.id = c.contact_id WHERE c.account_id = %s "
-            "AND (c.tenant_number, p.phone_number) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            [account_id, tenant_numbers, contact_numbers],
+            "SELECT t.tenant_number, t.contact_number, c.id "
+            "FROM unnest(%s::text[], %s::text[]) AS t(tenant_number, contact_number) "
+            f"CROSS JOIN LATERAL (SELECT p.id FROM {quote(Contact._meta.db_table)} p "
+            "WHERE p.account_id = %s AND p.phone_number = t.contact_number LIMIT 1) p "
+            f"CROSS JOIN LATERAL (SELECT c.id FROM {quote(Conversation._meta.db_table)} c WHERE "
+            "c.account_id = %s AND c.tenant_number = t.tenant_number AND c.contact_id = p.id LIMIT 1) c",
+            [tenant_numbers, contact_numbers, account_id, account_id],
         )
         return {
             (tenant_number, contact_number): id_ for tenant_number, contact_number, id_ in cursor.fetchall()
