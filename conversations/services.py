@@ -177,33 +177,39 @@ def conversation_log_message(*, message: Message) -> None:
 def conversation_log_messages(*, account_id: uuid.UUID, messages: Sequence[Message]) -> None:
     """Put texts of one account in their conversations, in one transaction (see the hooks above)."""
     with tenant_scope(account_id):
-        threads = [
-            (
-                message,
-                _thread_of(
-                    direction=message.direction, from_number=message.from_number, to_number=message.to_number
-                ),
-            )
-            for message in messages
-        ]
-        first_seen = {thread: message.date_created for message, thread in reversed(threads) if thread}
-        conversations = _conversations(account_id, first_seen) if first_seen else {}
-        _append(
-            [
-                (
-                    Item(
-                        account_id=account_id,
-                        conversation_id=conversations[thread],
-                        kind=Item.Kind.MESSAGE,
-                        message=message,
-                        occurred_at=message.date_created,
-                    ),
-                    message.direction == Message.Direction.INBOUND,
-                )
-                for message, thread in threads
-                if thread
-            ]
+        timeline_add_messages(account_id=account_id, messages=messages)
+
+
+def timeline_add_messages(*, account_id: uuid.UUID, messages: Sequence[Message]) -> None:
+    """`conversation_log_messages` in the caller's transaction, which must be scoped to the account:
+    for a service that stores the messages in that transaction (one scope, not a savepoint more)."""
+    threads = [
+        (
+            message,
+            _thread_of(
+                direction=message.direction, from_number=message.from_number, to_number=message.to_number
+            ),
         )
+        for message in messages
+    ]
+    first_seen = {thread: message.date_created for message, thread in reversed(threads) if thread}
+    conversations = _conversations(account_id, first_seen) if first_seen else {}
+    _append(
+        [
+            (
+                Item(
+                    account_id=account_id,
+                    conversation_id=conversations[thread],
+                    kind=Item.Kind.MESSAGE,
+                    message=message,
+                    occurred_at=message.date_created,
+                ),
+                message.direction == Message.Direction.INBOUND,
+            )
+            for message, thread in threads
+            if thread
+        ]
+    )
 
 
 def conversation_log_recording(*, recording: Recording) -> None:

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import AuditDraft, audit_record, audit_record_many
-from conversations.services import conversation_log_message, conversation_log_messages
+from conversations.services import conversation_log_message, timeline_add_messages
 from core.errors import TwilioError
 from core.inserts import insert_sql
 from core.phone import to_e164
@@ -295,7 +295,7 @@ def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
         _callback(message, account)
     # In this transaction rather than one of its own after commit: the thread's row is written either
     # way, and a second transaction per message cost as much as the rest of an API create.
-    conversation_log_messages(account_id=account.id, messages=messages)
+    timeline_add_messages(account_id=account.id, messages=messages)
     # Last: the audit append locks the account's chain head until commit, and every other create of
     # the account waits for that lock.
     audit_record_many(
