@@ -13,6 +13,7 @@ import httpx
 import pytest
 from django.test import override_settings
 
+from compliance.models import AuditEntry
 from compliance.services import audit_chain_verify
 from config.asgi import application
 from conversations.models import Conversation
@@ -20,7 +21,8 @@ from core.tenancy import tenant_scope
 from messaging.api import lane
 from messaging.models import ConsentState, Message
 from numbering.services import number_create
-from tests.conftest import Tenant, make_tenant
+from tenants.services import api_key_create
+from tests.conftest import Tenant, make_subaccount, make_tenant
 from tests.messaging.conftest import RECIPIENT, new_number
 from tests.messaging.test_messages_api import TWILIO_KEYS
 
@@ -121,6 +123,35 @@ def test_a_valid_create_is_answered_by_the_lane_in_twilio_shape(clinic: Texting)
         assert conversation.last_item is not None and conversation.last_item.message_id == message.id
         verdict = audit_chain_verify(account_id=clinic.account.id)
     assert verdict.is_intact
+
+
+def test_api_keys_and_a_parent_acting_for_its_subaccount_are_answered_by_the_lane(clinic: Texting) -> None:
+    with tenant_scope(clinic.account.id):
+        issued = api_key_create(account=clinic.account, friendly_name="lane", actor="test")
+        branch = make_subaccount(clinic, "Lane branch")
+    branch_number = new_number()
+    with tenant_scope(branch.account.id):
+        number_create(account=branch.account, actor="test", phone_number=branch_number)
+    key_auth = base64.b64encode(f"{issued.key.sid}:{issued.secret}".encode()).decode()
+    django = Django()
+    app = lane.MessagesCreateLane(django)
+    by_key, by_parent = asyncio.run(
+        post_all(
+            app,
+            [
+                (url(clinic), {**FORM, "authorization": f"Basic {key_auth}"}, form(clinic, Body="by key")),
+                (url(branch), headers(clinic), form(clinic, From=branch_number, Body="for the branch")),
+            ],
+        )
+    )
+    assert (by_key.status_code, by_parent.status_code) == (201, 201) and django.seen == []
+    assert by_parent.json()["account_sid"] == branch.sid
+    with tenant_scope(clinic.account.id):
+        actor = AuditEntry.objects.get(account_id=clinic.account.id, object_sid=by_key.json()["sid"]).actor
+    with tenant_scope(branch.account.id):
+        (message,) = Message.objects.filter(account=branch.account)
+        parent_actor = AuditEntry.objects.get(account_id=branch.account.id, object_sid=message.sid).actor
+    assert actor == f"api-key:{issued.key.sid}" and parent_actor == f"account:{clinic.sid}"
 
 
 @pytest.mark.parametrize(
