@@ -180,6 +180,14 @@ def conversation_log_messages(*, account_id: uuid.UUID, messages: Sequence[Messa
         timeline_add_messages(account_id=account_id, messages=messages)
 
 
+def conversation_log_message_ids(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
+    """`conversation_log_messages` for texts known by id (a bulk alert's, from a Celery task)."""
+    with tenant_scope(account_id):
+        fields = ("id", "account_id", "direction", "from_number", "to_number", "date_created")
+        messages = list(Message.objects.filter(id__in=list(message_ids)).only(*fields))
+        timeline_add_messages(account_id=account_id, messages=messages)
+
+
 def timeline_add_messages(*, account_id: uuid.UUID, messages: Sequence[Message]) -> None:
     """`conversation_log_messages` in the caller's transaction, which must be scoped to the account:
     for a service that stores the messages in that transaction (one scope, not a savepoint more)."""

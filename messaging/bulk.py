@@ -238,13 +238,17 @@ def _insert_messages(
 
 
 def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-    """After commit, one send task per chunk; each is queued on its own, so one that cannot be queued
-    (Redis away) leaves its messages to the gateway's sweep without holding back the rest."""
+    """After commit, one send task per chunk, then one task per chunk that puts the texts in their
+    recipients' conversations (queued behind every send, so the alert leaves first). Each is queued
+    on its own: one that cannot be queued (Redis away) leaves its messages to the gateway's sweep,
+    or out of the timelines, without holding back the rest."""
+    from conversations.tasks import conversation_log_messages_task
     from messaging.tasks import message_send_task
 
-    for start in range(0, len(ids), CHUNK_SIZE):
-        chunk = [i.hex for i in ids[start : start + CHUNK_SIZE]]
-        transaction.on_commit(partial(message_send_task.delay, str(account_id), chunk), robust=True)
+    chunks = [[i.hex for i in ids[start : start + CHUNK_SIZE]] for start in range(0, len(ids), CHUNK_SIZE)]
+    for task in (message_send_task, conversation_log_messages_task):
+        for chunk in chunks:
+            transaction.on_commit(partial(task.delay, str(account_id), chunk), robust=True)
 
 
 def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:

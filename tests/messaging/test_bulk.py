@@ -4,7 +4,6 @@ gateway moves the messages, cancel, idempotency and tenant isolation. The real p
 SMSC are in test_bulk_e2e.py."""
 
 from collections import Counter
-from functools import partial
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from django.db import DatabaseError, connection, transaction
 
 from compliance.chain import payload_digest
 from compliance.models import AuditEntry
+from conversations.models import Item
+from conversations.tasks import conversation_log_messages_task
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from messaging import bulk as bulk_services
@@ -191,19 +192,31 @@ def test_the_messages_are_handed_over_in_chunks_after_commit(
     monkeypatch.setattr(bulk_services, "CHUNK_SIZE", 40)
     with django_capture_on_commit_callbacks() as queued:
         bulk = create(tenant_a, students(100))
-    assert len(queued) == 3  # 40 + 40 + 20: one send task each
+    # 40 + 40 + 20: one send task each, then one timeline task each, behind every send
+    assert [c.func for c in queued] == [message_send_task.delay] * 3 + [
+        conversation_log_messages_task.delay
+    ] * 3
+    assert [len(c.args[1]) for c in queued] == [40, 40, 20] * 2
     bulk_lane = streams.stream_key(connector.name, streams.BULK)
     assert streams.client().xlen(bulk_lane) == 0  # nothing before commit
 
-    assert all(isinstance(c, partial) and c.func == message_send_task.delay for c in queued)
     with django_capture_on_commit_callbacks(execute=True):
-        for callback in queued:
+        for callback in queued[:3]:
             message_send_task(*callback.args)  # what the worker runs
     entries = streams.client().xrange(bulk_lane)  # the connector's stream for bulk alerts
     assert streams.client().xlen(streams.stream_key(connector.name)) == 0
     assert Counter(e[1]["to"] for e in entries) == Counter(students(100))
     assert {e[1]["sid"] for e in entries} == {m.sid for m in messages(bulk)}
     assert all(m.connector == connector.name and m.handed_over_at for m in messages(bulk))
+
+    assert not Item.objects.exists()
+    for callback in queued[3:]:
+        conversation_log_messages_task(*callback.args)
+        conversation_log_messages_task(*callback.args)  # run again (late acknowledgement): no second item
+    items = Item.objects.filter(kind="message").select_related("conversation__contact", "message")
+    assert Counter(i.conversation.contact.phone_number for i in items) == Counter(students(100))
+    assert all(i.conversation.tenant_number == SENDER and i.message.bulk_id == bulk.id for i in items)
+    assert all(i.conversation.last_item_id == i.id and i.conversation.unread_count == 0 for i in items)
 
 
 def test_a_chunk_run_again_hands_over_only_what_is_still_queued(

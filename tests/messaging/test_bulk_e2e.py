@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from config.celery import app as celery_app
+from conversations.models import Item
 from messaging import bulk as bulk_services
 from messaging.bulk import bulk_create
 from messaging.models import Bulk, ConsentState, Message
@@ -58,6 +59,12 @@ def wait_completed(live: Live, bulk: Bulk, *, delivered: int, timeout: float = 1
     )
 
 
+def in_threads(live: Live, bulk: Bulk) -> int:
+    """How many of the bulk's texts are in their recipients' conversations (a Celery task's work)."""
+    with live.db():
+        return Item.objects.filter(message__bulk=bulk).count()
+
+
 def destinations(smsc: Smsc) -> Counter[str]:
     return Counter("+" + s["destination_addr"] for s in smsc.accepted())
 
@@ -78,6 +85,9 @@ def test_an_alert_to_2000_families_reaches_each_once_and_skips_who_opted_out(
     bulk = send(live, given)
     with gateway_process(), celery_worker():
         done = wait_completed(live, bulk, delivered=1999)
+        live.wait_for(
+            lambda: in_threads(live, bulk) == 1999, "the alert in every family's thread", timeout=60
+        )
 
     sent = destinations(smsc)
     assert set(sent) == set(unique) - {opted_out}
