@@ -9,7 +9,8 @@ with one audit entry for the bulk. After commit it queues a `messaging.message_s
 re-checked for opt-outs and expiry, appended to its connector's stream (the one for bulk alerts),
 claimed once by the carrier gateway and throttled by that connector's window and rate. A chunk run
 twice submits nothing twice, and a chunk lost with a killed worker is handed over by the gateway's
-sweep.
+sweep. Behind every send task, a `conversations.log_messages` task per chunk enters the texts in
+their recipients' conversations.
 
 A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
 trigger on the messages table (migration 0004), in the transactions that move the messages; the
