@@ -57,12 +57,6 @@ def keyword_of(body: str) -> Keyword | None:
     return None
 
 
-def is_opted_out(*, account_id: uuid.UUID, sender: str, recipient: str) -> bool:
-    return ConsentState.objects.filter(
-        account_id=account_id, sender=sender, recipient=recipient, is_opted_out=True
-    ).exists()
-
-
 def opted_out_among(*, account_id: uuid.UUID, sender: str, recipients: Iterable[str]) -> set[str]:
     """The recipients of a batch who opted out of `sender`, in one query (for bulk sends).
 
