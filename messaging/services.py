@@ -218,24 +218,24 @@ def _consent_filter(account: Account, checked: list[_Valid | TwilioError]) -> li
 
 
 def messages_create(*, account: Account, drafts: Sequence[MessageDraft]) -> list[Message | TwilioError]:
-    """Validate and queue (or schedule) outbound messages of one account, in one transaction.
+    """Validate and queue (or schedule) outbound messages of one account, in the caller's
+    transaction, which must be scoped to the account (`message_create` opens one).
 
     Each draft is checked exactly as `message_create` checks one; a refused draft gets its
     TwilioError in its place and stores nothing, the others are stored. The statements are per list,
     not per message, which is what lets the Messages API accept many a second (messaging/api/lane.py).
     """
     now = timezone.now()
-    with tenant_scope(account.id):
-        numbers = _senders(account, (draft.from_ for draft in drafts))
-        checked: list[_Valid | TwilioError] = []
-        for draft in drafts:
-            try:
-                checked.append(_validate(draft, numbers, now=now))
-            except TwilioError as error:
-                checked.append(error)
-        checked = _consent_filter(account, checked)
-        stored = iter(_store(account, [item for item in checked if isinstance(item, _Valid)]))
-        return [next(stored) if isinstance(item, _Valid) else item for item in checked]
+    numbers = _senders(account, (draft.from_ for draft in drafts))
+    checked: list[_Valid | TwilioError] = []
+    for draft in drafts:
+        try:
+            checked.append(_validate(draft, numbers, now=now))
+        except TwilioError as error:
+            checked.append(error)
+    checked = _consent_filter(account, checked)
+    stored = iter(_store(account, [item for item in checked if isinstance(item, _Valid)]))
+    return [next(stored) if isinstance(item, _Valid) else item for item in checked]
 
 
 def message_create(*, account: Account, draft: MessageDraft) -> Message:
@@ -245,7 +245,8 @@ def message_create(*, account: Account, draft: MessageDraft) -> Message:
     The send task is queued once the transaction commits; the gateway's sweep hands the message over
     anyway if that task is lost.
     """
-    (result,) = messages_create(account=account, drafts=[draft])
+    with tenant_scope(account.id):
+        (result,) = messages_create(account=account, drafts=[draft])
     if isinstance(result, TwilioError):
         raise result
     return result

@@ -38,6 +38,7 @@ from rest_framework.renderers import JSONRenderer
 from core.batching import ThreadBatcher
 from core.errors import TwilioError, error_body
 from core.parsers import parse_form
+from core.tenancy import tenant_activate
 from core.throttling import principal_rate_take
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
 from messaging.models import Message
@@ -111,6 +112,7 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
             for index in allowed
         ]
         account = contexts[creates[allowed[0]].authorization].account
+        tenant_activate(account.id)  # whichever credentials were checked last, the creates' account
         for index, result in zip(allowed, messages_create(account=account, drafts=drafts), strict=True):
             outcomes[index] = result if isinstance(result, Message) else None
     return outcomes
