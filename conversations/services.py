@@ -111,8 +111,8 @@ def _append(items: Sequence[tuple[Item, bool]]) -> None:
     timeline (a unique index says so).
 
     A conversation's last activity, newest item and unread count move only for the items inserted,
-    in the same statement, whose UPDATE reads the rows as they were before it; the conversations are
-    locked in id order first, so that transactions appending to the same ones never deadlock. Written
+    in the same statement, whose UPDATE reads the rows as they were before it; several conversations
+    are locked in id order first, so that transactions appending to the same ones never deadlock. Written
     in SQL because every call, text and recording comes through here: the ORM spent several times as
     much CPU building these statements as running them took.
     """
@@ -120,11 +120,13 @@ def _append(items: Sequence[tuple[Item, bool]]) -> None:
         return
     insert, params = insert_sql(Item, [item for item, _ in items])
     conversations = connection.ops.quote_name(Conversation._meta.db_table)
+    conversation_ids = sorted({item.conversation_id for item, _ in items})
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT FROM {conversations} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
-            [sorted({item.conversation_id for item, _ in items})],
-        )
+        if len(conversation_ids) > 1:
+            cursor.execute(
+                f"SELECT FROM {conversations} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+                [conversation_ids],
+            )
         cursor.execute(
             f"WITH inserted AS ({insert} ON CONFLICT DO NOTHING RETURNING id, conversation_id, occurred_at), "
             "newest AS (SELECT DISTINCT ON (conversation_id) conversation_id, id, occurred_at, "
