@@ -59,6 +59,11 @@ class Conversation(TenantModel):
         ]
         indexes = [
             models.Index(fields=["account", "-last_activity_at", "-id"], name="conversation_inbox"),
+            models.Index(
+                fields=["account", "-last_activity_at", "-id"],
+                condition=Q(unread_count__gt=0),
+                name="conversation_inbox_unread",
+            ),
         ]
 
 

@@ -91,9 +91,16 @@ def _with_preview(account: Account) -> QuerySet[Conversation]:
     return Conversation.objects.for_account(account).select_related("contact", *related)
 
 
-def conversation_list(*, account: Account, after: Cursor | None, size: int) -> Page[Conversation]:
-    """The inbox: threads by latest activity, each with its contact and newest item in the same query."""
-    return _page(_with_preview(account), time_field="last_activity_at", after=after, size=size)
+def conversation_list(
+    *, account: Account, after: Cursor | None, size: int, unread_only: bool = False
+) -> Page[Conversation]:
+    """The inbox: threads by latest activity, each with its contact and newest item in the same query;
+    with `unread_only`, those with calls or texts not read yet (after an alert to thousands, the
+    threads someone answered), on an index of their own."""
+    rows = _with_preview(account)
+    if unread_only:
+        rows = rows.filter(unread_count__gt=0)
+    return _page(rows, time_field="last_activity_at", after=after, size=size)
 
 
 def conversation_get(*, account: Account, sid: str) -> Conversation | None:

@@ -62,9 +62,17 @@ def _timeline(request: HttpRequest, conversation: Conversation) -> Timeline:
 @portal_view(roles=INBOX_VIEWER_ROLES)
 def inbox_view(request: HttpRequest) -> HttpResponse:
     account = request.tenant.account  # type: ignore[attr-defined]
-    page = conversation_list(account=account, after=_cursor(request), size=PAGE_SIZE)
-    older = f"{request.path}?before={page.next_cursor.encode()}" if page.next_cursor else None
-    context = {"conversations": page.rows, "older_url": older, "is_first": "before" not in request.GET}
+    unread_only = request.GET.get("show") == "unread"
+    page = conversation_list(account=account, after=_cursor(request), size=PAGE_SIZE, unread_only=unread_only)
+    shown = "show=unread&" if unread_only else ""
+    older = f"{request.path}?{shown}before={page.next_cursor.encode()}" if page.next_cursor else None
+    context = {
+        "conversations": page.rows,
+        "older_url": older,
+        "newest_url": f"{request.path}?show=unread" if unread_only else request.path,
+        "is_first": "before" not in request.GET,
+        "unread_only": unread_only,
+    }
     response = render_page(request, "conversations/inbox.html", "conversations/partials/inbox.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -119,12 +119,18 @@ class ConversationListView(NativeView):
         operation_id="listConversations",
         tags=TAGS,
         summary="The inbox: conversations by latest activity, newest first",
-        parameters=PAGING,
+        parameters=[
+            *PAGING,
+            OpenApiParameter("unread", bool, description="`true`: only those with unread calls or texts."),
+        ],
         responses=ConversationPageOutput,
     )
     def get(self, request: Request) -> Response:
         cursor, size = self.paging()
-        page = conversation_list(account=self.tenant.account, after=cursor, size=size)
+        unread_only = request.query_params.get("unread") == "true"
+        page = conversation_list(
+            account=self.tenant.account, after=cursor, size=size, unread_only=unread_only
+        )
         return self.render_keyset("conversations", page, ConversationOutput)
 
 

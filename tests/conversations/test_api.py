@@ -14,7 +14,7 @@ from django.utils import timezone
 from compliance.models import AuditEntry
 from conversations.models import Conversation, Note
 from conversations.selectors import Cursor, item_list, item_search
-from conversations.services import note_add
+from conversations.services import conversation_mark_read, note_add
 from core.tenancy import tenant_activate
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, recording, text_in, text_out
@@ -130,6 +130,16 @@ def test_inbox_pages_by_cursor(api: NativeClient) -> None:
     second = api.get("/conversations", page_size=2, cursor=first["next_cursor"]).json()
     shown = [c["contact"]["phone_number"] for c in first["conversations"] + second["conversations"]]
     assert shown == ["+14155550142", "+14155550141", "+14155550140"] and second["next_cursor"] is None
+
+
+def test_inbox_lists_only_unread_threads_when_asked(api: NativeClient) -> None:
+    inbound_call(PATIENT, CLINIC)
+    inbound_call("+14155550140", CLINIC)
+    tenant_activate(api.tenant.account.id)
+    conversation_mark_read(conversation=Conversation.objects.get(contact__phone_number="+14155550140"))
+    unread = api.get("/conversations", unread="true").json()["conversations"]
+    assert [c["contact"]["phone_number"] for c in unread] == [PATIENT]
+    assert len(api.get("/conversations").json()["conversations"]) == 2
 
 
 def test_adding_a_note_through_the_api_is_audited_and_searchable(api: NativeClient) -> None:

@@ -68,6 +68,30 @@ def test_inbox_lists_threads_by_latest_activity_with_unread_and_preview(clinic: 
     assert "Incoming call · ringing" in page[page.index(OTHER_PATIENT) :]
 
 
+def test_the_unread_filter_shows_only_threads_with_something_unread_and_pages_within_them(
+    clinic: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text_in(PATIENT, CLINIC, "Can I move my appointment?")
+    for n in range(3):  # an alert's threads: texts out, nothing unread
+        text_out(clinic, CLINIC, f"+1415555017{n}", "School is closed today")
+    text_in(OTHER_PATIENT, CLINIC, "Is the school closed?")
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    client = _signed_in(clinic, Role.SUPERVISOR)
+
+    first = client.get("/inbox/?show=unread").content.decode()
+    assert OTHER_PATIENT in first and PATIENT not in first and "+14155550170" not in first
+    assert '<strong aria-current="page">Unread</strong>' in first
+    older = first.split('hx-get="')[-1].split('"')[0].replace("&amp;", "&")
+    assert older.startswith("/inbox/?show=unread&before=")
+    second = client.get(older).content.decode()
+    assert PATIENT in second and OTHER_PATIENT not in second and "+14155550172" not in second
+    assert "Older →" not in second
+    everything = client.get("/inbox/").content.decode()
+    assert '<strong aria-current="page">All</strong>' in everything and OTHER_PATIENT in everything
+    next_of_all = everything.split('hx-get="')[-1].split('"')[0].replace("&amp;", "&")
+    assert "+14155550172" in client.get(next_of_all).content.decode()  # the alert's threads are in All
+
+
 def test_thread_interleaves_calls_recordings_and_notes_and_marks_it_read(clinic: Tenant) -> None:
     call = inbound_call(PATIENT, CLINIC)
     call_status_set(account_id=call.account_id, call_id=call.id, status="in-progress")
