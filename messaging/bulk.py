@@ -20,7 +20,6 @@ same trigger NOTIFYs the portal's live progress (messaging/bulk_events.py).
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 
 from django.db import IntegrityError, connection, transaction
@@ -28,6 +27,7 @@ from django.utils import timezone
 
 from compliance.services import audit_record
 from core.errors import TwilioError
+from core.inserts import insert_template_sql
 from core.phone import to_e164
 from core.tenancy import tenant_scope
 from messaging import consent
@@ -174,7 +174,7 @@ def bulk_create(
             if idempotency_key and (found := _by_key(account, idempotency_key)):
                 return found
             raise
-        ids = _insert_messages(bulk=bulk, number=number, recipients=kept, now=now)
+        ids = _insert_messages(bulk=bulk, number=number, recipients=kept)
         audit_record(
             account_id=account.id,
             actor=actor,
@@ -201,13 +201,12 @@ def _by_key(account: Account, key: str) -> Bulk | None:
 
 
 def _insert_messages(
-    *, bulk: Bulk, number: IncomingPhoneNumber, recipients: Sequence[str], now: datetime
+    *, bulk: Bulk, number: IncomingPhoneNumber, recipients: Sequence[str]
 ) -> list[uuid.UUID]:
     """One queued message per recipient, `INSERT_SIZE` rows per statement; returns their ids in order.
 
     Every row is the same message but for its id and number, so the statement carries those two as
-    arrays and everything else once, with each column's value prepared as its model field would
-    save it (a field added to Message later gets its default without a change here).
+    arrays and everything else once (`core.inserts.insert_template_sql`).
     """
     template = Message(
         account_id=bulk.account_id,
@@ -219,22 +218,14 @@ def _insert_messages(
         num_segments=bulk.num_segments,
         phone_number=number,
         bulk=bulk,
-        date_created=now,
-        date_updated=now,
-    )
-    fields = [f for f in Message._meta.concrete_fields if f.attname not in ("id", "to_number")]
-    constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
-    # Column names and types come from model metadata; every value is a parameter.
-    sql = (
-        f"INSERT INTO {Message._meta.db_table} (id, to_number, {', '.join(str(f.column) for f in fields)}) "
-        f"SELECT r.id, r.to_number, {', '.join(f'%s::{f.db_type(connection)}' for f in fields)} "
-        "FROM unnest(%s::uuid[], %s::text[]) AS r(id, to_number)"
     )
     ids = [uuid.uuid4() for _ in recipients]
     with connection.cursor() as cursor:
         for start in range(0, len(ids), INSERT_SIZE):
             end = start + INSERT_SIZE
-            cursor.execute(sql, [*constants, ids[start:end], list(recipients[start:end])])
+            cursor.execute(
+                *insert_template_sql(template, {"id": ids[start:end], "to_number": recipients[start:end]})
+            )
     return ids
 
 

@@ -1,11 +1,13 @@
-"""insert_sql: one parameter per column whatever the row count; equal values once, others unnested."""
+"""insert_sql and insert_template_sql: one parameter per column whatever the row count; equal values
+once, others unnested."""
 
+import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from core.inserts import insert_sql
+from core.inserts import insert_sql, insert_template_sql
 from core.tenancy import tenant_activate
 from messaging.models import Message
 from tests.conftest import Tenant
@@ -52,3 +54,16 @@ def test_a_column_of_arrays_must_be_the_same_in_every_row(tenant_a: Tenant) -> N
     rows[1].carrier_message_ids = ["abc"]
     with pytest.raises(ValueError, match="carrier_message_ids"):
         insert_sql(Message, rows)
+
+
+def test_a_template_gives_every_row_but_the_fields_listed_per_row(tenant_a: Tenant) -> None:
+    tenant_activate(tenant_a.account.id)
+    (template,) = messages(tenant_a, 1)
+    ids = [uuid.uuid4() for _ in range(3)]
+    recipients = ["+14155550301", "+14155550302", "+14155550303"]
+    with connection.cursor() as cursor:
+        cursor.execute(*insert_template_sql(template, {"id": ids, "to_number": recipients}))
+    stored = Message.objects.filter(account=tenant_a.account).order_by("to_number")
+    assert [(m.id, m.to_number) for m in stored] == list(zip(ids, recipients, strict=True))
+    assert {(m.body, m.status, m.from_number) for m in stored} == {("text 0", "queued", "+15017122661")}
+    assert all(m.date_created is not None for m in stored)
