@@ -9,7 +9,7 @@ SIP URI, an alphanumeric sender).
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -74,7 +74,7 @@ def _conversations(account_id: uuid.UUID, first_seen: dict[Thread, datetime]) ->
     return {**found, **_conversations_between(account_id, missing)}
 
 
-def _conversations_between(account_id: uuid.UUID, threads: Iterable[Thread]) -> dict[Thread, uuid.UUID]:
+def _conversations_between(account_id: uuid.UUID, threads: Collection[Thread]) -> dict[Thread, uuid.UUID]:
     """The ids of these threads' existing conversations, in SQL of our own (see `_append`).
 
     Each thread is looked up on its own through the two unique indexes, contact then conversation
@@ -271,17 +271,14 @@ def conversation_reply(*, account: Account, conversation: Conversation, body: st
     # Imported here: messaging.services calls this module's hooks.
     from messaging.services import MessageDraft, message_create
 
-    with transaction.atomic():
-        draft = MessageDraft(
-            to=conversation.contact.phone_number,
-            from_=conversation.tenant_number,
-            body=body,
-            direction=Message.Direction.OUTBOUND_API,
-            actor=actor,
-        )
-        message = message_create(account=account, draft=draft)
-        conversation_log_message(message=message)
-    return message
+    draft = MessageDraft(
+        to=conversation.contact.phone_number,
+        from_=conversation.tenant_number,
+        body=body,
+        direction=Message.Direction.OUTBOUND_API,
+        actor=actor,
+    )
+    return message_create(account=account, draft=draft)  # which enters it in the timeline
 
 
 def contact_update(*, account: Account, contact: Contact, name: str, actor: str) -> Contact:
