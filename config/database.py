@@ -7,8 +7,7 @@ Switchboard connects with three roles so that row-level security really binds:
   so `FORCE ROW LEVEL SECURITY` policies apply to every query it makes.
 """
 
-from dataclasses import dataclass
-from hashlib import sha256
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -21,17 +20,18 @@ class DatabaseRoles:
     name: str
     owner: str
     app: str
-    secret: str
+    # Random and independent of SECRET_KEY (config/secrets.py); `manage.py provision` sets them on the roles.
+    owner_password: str = field(repr=False)
+    app_password: str = field(repr=False)
 
     def password(self, role: str) -> str:
-        """Role passwords are derived from the secret so no extra setting has to be kept in step."""
-        return sha256(f"{self.secret}:{role}".encode()).hexdigest()[:32]
+        return {self.owner: self.owner_password, self.app: self.app_password}[role]
 
     def url_for(self, role: str | None, database: str | None = None) -> str:
         parts = urlsplit(self.admin_url)
         netloc = parts.netloc.rsplit("@", 1)[-1]
         if role is not None:
-            netloc = f"{quote(role)}:{self.password(role)}@{netloc}"
+            netloc = f"{quote(role)}:{quote(self.password(role), safe='')}@{netloc}"
         elif "@" in parts.netloc:
             netloc = parts.netloc
         path = "/" + (database or self.name)

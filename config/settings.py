@@ -1,20 +1,30 @@
 """Settings for every process (web, Celery, workers), read from the environment."""
 
+import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from config.database import DatabaseRoles
 from config.env import env_bool, env_int, env_list, env_str
+from config.secrets import SecretsError, load_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SWITCHBOARD_DATA_DIR", str(BASE_DIR / ".data")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "switchboard-development-key-change-me-in-production")
+# Only a developer's machine (the test settings) may run with a weak DJANGO_SECRET_KEY; see config/secrets.py.
+IS_DEVELOPMENT = env_str("SWITCHBOARD_ENV", "production") == "development"
+try:
+    SECRETS = load_secrets(DATA_DIR, os.environ, development=IS_DEVELOPMENT)
+except SecretsError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+SECRET_KEY = SECRETS.secret_key
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Field encryption keys as "version:base64key" pairs, newest first; see core/crypto.py.
-FIELD_ENCRYPTION_KEYS = env_list("SWITCHBOARD_FIELD_KEYS", [])
+FIELD_ENCRYPTION_KEYS = list(SECRETS.field_keys)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -81,7 +91,8 @@ DATABASE_ROLES = DatabaseRoles(
     name=env_str("SWITCHBOARD_DB_NAME", "switchboard"),
     owner=env_str("SWITCHBOARD_DB_OWNER", "switchboard_owner"),
     app=env_str("SWITCHBOARD_DB_APP", "switchboard_app"),
-    secret=SECRET_KEY,
+    owner_password=SECRETS.owner_password,
+    app_password=SECRETS.app_password,
 )
 DATABASES = {
     "default": DATABASE_ROLES.django_config(DATABASE_ROLES.app, pool_size=env_int("DB_POOL_SIZE", 10)),

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SWITCHBOARD_DB_NAME", "switchboard_test")
+os.environ.setdefault("SWITCHBOARD_ENV", "development")  # a test may set a short DJANGO_SECRET_KEY
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASE_ROLES  # noqa: E402

@@ -9,10 +9,9 @@ import base64
 import os
 from functools import cache
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class DecryptionError(Exception):
@@ -21,7 +20,11 @@ class DecryptionError(Exception):
 
 @cache
 def _keys() -> tuple[tuple[str, bytes], ...]:
-    """(version, key) pairs, newest first; without configuration, one key derived from SECRET_KEY."""
+    """(version, key) pairs, newest first.
+
+    The keys are random and their own (config/secrets.py), never derived from SECRET_KEY, so rotating
+    that key leaves every stored value readable.
+    """
     configured = []
     for item in settings.FIELD_ENCRYPTION_KEYS:
         version, _, encoded = item.partition(":")
@@ -29,12 +32,9 @@ def _keys() -> tuple[tuple[str, bytes], ...]:
         if len(key) != 32:
             raise ValueError(f"field encryption key {version} must be 32 bytes")
         configured.append((version, key))
-    if configured:
-        return tuple(configured)
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"switchboard-field-key").derive(
-        settings.SECRET_KEY.encode()
-    )
-    return (("0", derived),)
+    if not configured:
+        raise ImproperlyConfigured("no field encryption key: see docs/setup.md, 'Secrets'")
+    return tuple(configured)
 
 
 def current_key_version() -> str:
