@@ -36,14 +36,14 @@ return 0
 
 
 @cache
-def _client() -> redis.Redis:
-    """This process's pool (redis-py's pool is thread-safe)."""
+def redis_client() -> redis.Redis:
+    """This process's Redis pool (redis-py's pool is thread-safe), for counters that must be cheap."""
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
 @cache
 def _script() -> Any:
-    return _client().register_script(_TAKE)
+    return redis_client().register_script(_TAKE)
 
 
 def rate_limit_take_many(keys: Sequence[str], *, per_second: int, burst: int | None = None) -> list[float]:
@@ -57,7 +57,7 @@ def rate_limit_take_many(keys: Sequence[str], *, per_second: int, burst: int | N
     if per_second <= 0:
         return [0.0] * len(keys)
     interval_us = max(1, 1_000_000 // per_second)
-    pipe = _client().pipeline(transaction=False)
+    pipe = redis_client().pipeline(transaction=False)
     for key in keys:
         bucket = f"sb:rate:{settings.DATABASE_ROLES.name}:{key}"
         _script()(keys=[bucket], args=[interval_us, max(1, burst or per_second)], client=pipe)

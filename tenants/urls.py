@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("login/verify/", views.two_factor_verify_view, name="two-factor-verify"),
     path("account/two-factor/", views.two_factor_setup_view, name="two-factor-setup"),
+    path("account/recovery-codes/", views.recovery_codes_view, name="recovery-codes"),
     path("logout/", views.logout_view, name="logout"),
     path("switch/", views.switch_account_view, name="switch-account"),
     path("keys/", views.keys_view, name="keys"),

@@ -1,10 +1,11 @@
-"""Portal pages for signing in (with TOTP two-factor), switching accounts and managing API keys."""
+"""Portal pages for signing in (with TOTP two-factor and recovery codes), switching accounts and
+managing API keys."""
 
 import base64
 import uuid
 
 import segno
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,23 +14,20 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from compliance.services import audit_record
 from core.sids import sid_to_uuid
-from core.tenancy import tenant_activate, tenant_switch
-from tenants.forms import KeyForm, LoginForm, TokenForm
-from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership, User
+from core.tenancy import tenant_activate
+from tenants.forms import KeyForm, LoginForm, SecondFactorForm, TokenForm
+from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership
 from tenants.portal import portal_view, render_page
 from tenants.services import api_key_create, api_key_delete
-
-
-def _audit_user_event(user: User, action: str) -> None:
-    """Sign-in events go to the chain of every account the user belongs to."""
-    tenant_activate(None, user_id=user.pk)
-    for account_id in Membership.objects.filter(user=user).values_list("account_id", flat=True):
-        with tenant_switch(account_id):
-            audit_record(
-                account_id=account_id, actor=f"user:{user.email}", action=action, object_sid=f"user:{user.pk}"
-            )
+from tenants.signin import (
+    SigninRefused,
+    recovery_codes_issue,
+    recovery_codes_left,
+    signin_password,
+    signin_second_factor,
+    totp_enrol,
+)
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -37,47 +35,61 @@ def _next_url(request: HttpRequest) -> str:
     return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/"
 
 
-def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
-    """Verify the code, explaining a refusal: wrong code, or throttled after recent failures."""
-    allowed, _ = device.verify_is_allowed()
-    if allowed and device.verify_token(form.cleaned_data["token"]):
-        return True
-    wait = "" if allowed else " Too many attempts: wait a few seconds before trying again."
-    form.add_error("token", "That code is not valid. Codes change every 30 seconds." + wait)
-    return False
+def _client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _too_many(refused: SigninRefused) -> str:
+    return (
+        f" Too many attempts: try again in {refused.wait_minutes} minute{'s' * (refused.wait_minutes > 1)}."
+    )
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"].lower()
-        user = authenticate(request, email=email, password=form.cleaned_data["password"])
-        if user is not None:
+        try:
+            user = signin_password(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                address=_client_address(request),
+            )
+        except SigninRefused as refused:
+            form.add_error(
+                None, "Email or password is not right." + (_too_many(refused) if refused.wait_s else "")
+            )
+        else:
             login(request, user)
-            _audit_user_event(user, "user.login.password")
             if user_has_device(user):
                 return redirect(f"/login/verify/?next={_next_url(request)}")
             return redirect(_next_url(request))
-        form.add_error(None, "Email or password is not right.")
     return render(request, "tenants/login.html", {"form": form, "next": _next_url(request)})
 
 
 def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
+    """The second step: a code from the authenticator, or one of the recovery codes instead."""
     if not request.user.is_authenticated:
         return redirect("/login/")
-    form = TokenForm(request.POST or None)
+    form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
-        if device is not None and _check_token(device, form):
+        try:
+            device = signin_second_factor(
+                user=request.user,  # type: ignore[arg-type]
+                code=form.cleaned_data["token"],
+                address=_client_address(request),
+            )
+        except SigninRefused as refused:
+            wait = " Too many attempts: wait a few seconds before trying again." if refused.wait_s else ""
+            form.add_error("token", "That code is not valid. Codes change every 30 seconds." + wait)
+        else:
             otp_login(request, device)
-            _audit_user_event(request.user, "user.login.two_factor")
             return redirect(_next_url(request))
-        _audit_user_event(request.user, "user.login.two_factor_failed")
     return render(request, "tenants/two_factor_verify.html", {"form": form, "next": _next_url(request)})
 
 
 def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
-    """Enrol a TOTP authenticator: show the secret as a QR code, confirm it with one code."""
+    """Enrol a TOTP authenticator: show the secret as a QR code, confirm it with one code, then show
+    the recovery codes, once."""
     if not request.user.is_authenticated:
         return redirect("/login/")
     if user_has_device(request.user):
@@ -86,17 +98,29 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
         user=request.user, confirmed=False, defaults={"name": "Authenticator app"}
     )
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and _check_token(device, form):
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        otp_login(request, device)
-        _audit_user_event(request.user, "user.two_factor.enable")
-        return redirect("/")
+    if request.method == "POST" and form.is_valid():
+        codes = totp_enrol(user=request.user, device=device, code=form.cleaned_data["token"])  # type: ignore[arg-type]
+        if codes is not None:
+            otp_login(request, device)
+            return render(request, "tenants/recovery_codes.html", {"codes": codes, "is_first": True})
+        form.add_error("token", "That code is not valid. Codes change every 30 seconds.")
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(
         request, "tenants/two_factor_setup.html", {"form": form, "secret": secret, "qr_svg": qr_svg}
     )
+
+
+@portal_view()
+def recovery_codes_view(request: HttpRequest) -> HttpResponse:
+    """How many recovery codes are left; a POST replaces them all with new ones, shown once."""
+    if not user_has_device(request.user):
+        return redirect("two-factor-setup")
+    if request.method == "POST":
+        codes = recovery_codes_issue(user=request.user)  # type: ignore[arg-type]
+        return render(request, "tenants/recovery_codes.html", {"codes": codes, "is_first": False})
+    left = recovery_codes_left(user=request.user)  # type: ignore[arg-type]
+    return render(request, "tenants/recovery_codes.html", {"codes": None, "left": left})
 
 
 @require_POST

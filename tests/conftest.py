@@ -25,6 +25,19 @@ def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> None:
         migrate()
 
 
+@pytest.fixture(autouse=True)
+def _attempts_forgotten() -> None:
+    """Each test starts with no failed sign-ins or API credentials counted (core/attempts.py)."""
+    from django.conf import settings
+
+    from core.throttling import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"sb:attempts:{settings.DATABASE_ROLES.name}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @dataclass
 class Tenant:
     account: Account

@@ -1,0 +1,150 @@
+"""Portal sign-in: the password step behind lockouts, the second factor (TOTP or a one-time recovery
+code), enrolment and recovery codes; every step, and every failure, audited.
+
+Failures are counted per e-mail address and per client address (core/attempts.py), whether or not
+the e-mail belongs to anyone, and the answer is the same either way: nothing here tells a stranger
+which addresses have accounts. A failure for a known user goes to the chains of the accounts that
+user belongs to, with the client's address as the actor; the lockout bounds how many an attacker
+can add (the free attempts, then one per lockout). A failure for an unknown e-mail belongs to no
+tenant and goes to the server log.
+"""
+
+import logging
+import math
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.utils import timezone
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from compliance.services import audit_record
+from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_clear, attempts_count
+from core.tenancy import tenant_activate, tenant_switch
+from tenants.models import Membership, User
+
+log = logging.getLogger(__name__)
+
+# One person's password: a few tries, then a minute's wait that doubles with each further failure.
+PER_EMAIL = AttemptPolicy(free=5, base_s=60, max_s=3600, window_s=24 * 3600)
+# One client address may be a shared office NAT, so it gets more; past that it is treated the same.
+PER_ADDRESS = AttemptPolicy(free=20, base_s=60, max_s=3600, window_s=3600)
+RECOVERY_CODES = 10
+
+
+class SigninRefused(Exception):
+    """Wrong credentials, or (`wait_s` > 0) too many recent failures: try again after `wait_s`."""
+
+    def __init__(self, wait_s: float = 0.0) -> None:
+        super().__init__(f"sign-in refused (wait {wait_s:.0f} s)")
+        self.wait_s = wait_s
+
+    @property
+    def wait_minutes(self) -> int:
+        return max(1, math.ceil(self.wait_s / 60))
+
+
+def audit_user_event(user: User, action: str, *, actor: str | None = None) -> None:
+    """Sign-in events go to the chain of every account the user belongs to."""
+    tenant_activate(None, user_id=user.pk)
+    for account_id in Membership.objects.filter(user=user).values_list("account_id", flat=True):
+        with tenant_switch(account_id):
+            audit_record(
+                account_id=account_id,
+                actor=actor or f"user:{user.email}",
+                action=action,
+                object_sid=f"user:{user.pk}",
+            )
+
+
+def _signin_keys(email: str, address: str) -> tuple[str, str]:
+    return attempt_key("signin-email", email), attempt_key("signin-address", address)
+
+
+def signin_password(*, email: str, password: str, address: str) -> User:
+    """The user whose password this is, or SigninRefused; refused outright while either the e-mail
+    or the client address is locked, so the right password does not help an attacker then."""
+    email = email.strip().lower()
+    email_key, address_key = _signin_keys(email, address)
+    wait_s = max(state.wait_s for state in attempts_check([email_key, address_key]))
+    if wait_s:
+        log.warning("sign-in refused while locked out: %s from %s", email, address)
+        raise SigninRefused(wait_s)
+    user = authenticate(None, email=email, password=password)
+    if isinstance(user, User):
+        attempts_clear([email_key])  # not the address's: an attacker could clear it with their own account
+        with transaction.atomic():
+            audit_user_event(user, "user.login.password")
+        return user
+    email_lock_s, address_lock_s = attempts_count([(email_key, PER_EMAIL), (address_key, PER_ADDRESS)])
+    known = User.objects.filter(email=email).first()
+    if known is None:
+        log.warning("sign-in failed for an unknown e-mail %s from %s", email, address)
+    else:
+        with transaction.atomic():
+            audit_user_event(known, "user.login.failed", actor=f"address:{address}")
+            if email_lock_s:
+                audit_user_event(known, "user.login.locked", actor=f"address:{address}")
+    raise SigninRefused(max(email_lock_s, address_lock_s))
+
+
+def _throttled_s(device: Device) -> float:
+    allowed, details = device.verify_is_allowed()  # type: ignore[attr-defined]
+    if allowed:
+        return 0.0
+    locked_until = (details or {}).get("locked_until")
+    return max(1.0, (locked_until - timezone.now()).total_seconds()) if locked_until else 1.0
+
+
+def signin_second_factor(*, user: User, code: str, address: str) -> Device:
+    """The device that accepts `code`: a 6-digit TOTP code, or one of the user's recovery codes,
+    which is then used up. django-otp throttles each device after a wrong code; a code tried while
+    throttled is refused unchecked and (like a refused password) only logged."""
+    code = code.strip().replace(" ", "").replace("-", "").lower()
+    is_totp = code.isdigit() and len(code) == 6
+    model: type[Device] = TOTPDevice if is_totp else StaticDevice
+    device = model.objects.filter(user=user, confirmed=True).first()  # type: ignore[attr-defined]
+    if device is None:
+        raise SigninRefused()
+    wait_s = _throttled_s(device)
+    if wait_s:
+        log.warning("second factor refused while throttled: %s from %s", user.email, address)
+        raise SigninRefused(wait_s)
+    with transaction.atomic():
+        if device.verify_token(code):
+            if is_totp:
+                audit_user_event(user, "user.login.two_factor")
+            else:
+                audit_user_event(user, "user.login.recovery_code")
+            return device
+        audit_user_event(user, "user.login.two_factor_failed", actor=f"address:{address}")
+    raise SigninRefused()
+
+
+def recovery_codes_issue(*, user: User) -> list[str]:
+    """New one-time recovery codes for `user`, replacing any left; shown once, each usable once."""
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    with transaction.atomic():
+        device, _ = StaticDevice.objects.get_or_create(
+            user=user, defaults={"name": "Recovery codes", "confirmed": True}
+        )
+        device.token_set.all().delete()
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+        audit_user_event(user, "user.recovery_codes.issue")
+    return codes
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def totp_enrol(*, user: User, device: TOTPDevice, code: str) -> list[str] | None:
+    """Confirm a new authenticator with one of its codes; the first recovery codes if it is right."""
+    if _throttled_s(device) or not device.verify_token(code):
+        return None
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_user_event(user, "user.two_factor.enable")
+        return recovery_codes_issue(user=user)
