@@ -7,13 +7,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.errors import error_response
+from core.parsers import natural_number, unstorable
 
 # The Twilio-compatible API and the native one; both authenticate with the account's credentials.
 API_PREFIXES = ("/2010-04-01/", "/api/v1/")
 
 
 class TwilioRequestGuardMiddleware:
-    """Refuse oversized bodies and undecodable query strings on the API with Twilio's error body."""
+    """Refuse oversized bodies, undecodable query strings and query values the database cannot hold
+    (a NUL) on the API with Twilio's error body, for every view at once."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,10 +28,16 @@ class TwilioRequestGuardMiddleware:
                 (size for prefix, size in routes if request.path.startswith(prefix)),
                 settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
             )
-            if not length.isdigit() or int(length) > limit:
+            size = natural_number(length)
+            if size is None or size > limit:
                 return error_response(20422, "Request body too large", 413)
             try:
                 unquote_to_bytes(request.META.get("QUERY_STRING", "")).decode("utf-8")
             except UnicodeDecodeError:
                 return error_response(20422, "Query string is not valid UTF-8", 400)
+            # Every list filter becomes a query parameter; one PostgreSQL cannot hold would fail there.
+            for name, values in request.GET.lists():
+                problem = next(filter(None, map(unstorable, [name, *values])), None)
+                if problem:
+                    return error_response(20422, f"Invalid parameter {name}: {problem}", 400)
         return self.get_response(request)

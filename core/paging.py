@@ -18,6 +18,7 @@ from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
 from core.errors import TwilioError
+from core.parsers import natural_number
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -29,9 +30,10 @@ def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    value = natural_number(raw)
+    if value is None:
         raise TwilioError(20422, f"Invalid {name}: {raw}", 400)
-    return int(raw)
+    return value
 
 
 def _encode_token(direction: str, row: Model) -> str:

@@ -4,7 +4,8 @@ Django's own form parsing replaces undecodable bytes with U+FFFD and carries on;
 message body silently changed that way is worse than a clear 400, so this parser refuses them.
 Parameter names are turned into snake_case (`VoiceFallbackUrl` -> `voice_fallback_url`) so that
 serializers can use ordinary Python field names. Unknown names pass through and are ignored, as
-Twilio ignores them.
+Twilio ignores them. Also here: reading a count from a request (ASCII digits only), and telling text
+the database cannot hold, so that such input is a 400 rather than an exception deep in a query.
 """
 
 import re
@@ -16,6 +17,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Enough for any count, size or page number; int() of a longer string is slow, and past 4,300 digits raises.
+MAX_DIGITS = 18
 
 
 def snake_case(name: str) -> str:
@@ -24,6 +27,26 @@ def snake_case(name: str) -> str:
 
 def pascal_case(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def natural_number(raw: str) -> int | None:
+    """`raw` as a non-negative integer if it is written in ASCII digits, else None.
+
+    `str.isdigit()` alone admits '²' (which int() refuses) and '٣' (which int() reads as 3).
+    """
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS else None
+
+
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot hold `text` (its text types refuse NUL, UTF-8 has no lone surrogate), or None."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate"
+    return None
 
 
 def parse_form(raw: bytes) -> QueryDict:

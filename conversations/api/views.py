@@ -38,7 +38,7 @@ from conversations.selectors import (
 from conversations.services import contact_update, note_add
 from core.api import TwilioView
 from core.errors import TwilioError, not_found
-from core.parsers import StrictFormParser
+from core.parsers import StrictFormParser, natural_number
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -61,10 +61,10 @@ class NativeView(TwilioView):
     parser_classes = [JSONParser, StrictFormParser]
 
     def page_size(self) -> int:
-        raw_size = self.request.query_params.get("page_size") or str(DEFAULT_PAGE_SIZE)
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
+        size = natural_number(self.request.query_params.get("page_size") or str(DEFAULT_PAGE_SIZE))
+        if size is None or not 1 <= size <= MAX_PAGE_SIZE:
             raise TwilioError(20007, f"page_size must be between 1 and {MAX_PAGE_SIZE}", 400)
-        return int(raw_size)
+        return size
 
     def paging(self) -> tuple[Cursor | None, int]:
         token = self.request.query_params.get("cursor")

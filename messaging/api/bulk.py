@@ -21,6 +21,7 @@ from conversations.api.serializers import PageOutput, iso
 from conversations.api.views import PAGING, NativeView, invalid_cursor
 from core.api import account_path
 from core.errors import TwilioError, not_found
+from core.parsers import unstorable
 from core.sids import make_sid
 from messaging.bulk import bulk_cancel, bulk_create
 from messaging.bulk_input import recipients_from_csv
@@ -66,6 +67,9 @@ class RecipientList(serializers.ListField):
     def to_internal_value(self, data: Any) -> list[str]:
         if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
             raise serializers.ValidationError("must be a list of phone numbers as strings")
+        # The checks the skipped CharFields would make: a NUL cannot be stored, not even as invalid.
+        if problem := next(filter(None, map(unstorable, data)), None):
+            raise serializers.ValidationError(f"a recipient {problem}")
         return data
 
 

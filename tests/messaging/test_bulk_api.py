@@ -147,6 +147,9 @@ def test_a_long_list_passes_the_64_kib_api_limit_and_an_oversized_one_is_refused
         ({"threat_basis": ""}, 20001),
         ({"recipients": "+14155550100"}, 20422),
         ({"recipients": [14155550100]}, 20422),
+        ({"recipients": ["+14155550100", "+1415555\x000101"]}, 20422),  # a NUL once made a 500
+        ({"recipients": ["\ud800"]}, 20422),  # a lone surrogate, which JSON can escape and UTF-8 cannot hold
+        ({"body": "Closed\x00"}, 20422),
         ({"recipients": []}, 20001),
         ({"recipients": None}, 20001),
     ],
