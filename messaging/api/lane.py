@@ -66,34 +66,23 @@ class Create:
     account_sid: str
     path: str
     authorization: str
-    address: str  # the client's, which authentication counts refused credentials against
     data: dict[str, Any]  # MessageCreateInput's validated data
-
-    @property
-    def credentials(self) -> tuple[str, str]:
-        return (self.authorization, self.address)
 
 
 # The batch thread ---------------------------------------------------------------------------------
 
 
-def _contexts(
-    creates: Sequence[Create],
-) -> tuple[dict[tuple[str, str], TenantContext], dict[tuple[str, str], TwilioError]]:
-    """Each distinct Authorization header and client address: its context, if it authenticates for
-    an active account, or the 20429 of credentials or an address refused too often (answered here,
-    as the rate limit's is). Other refusals are left to Django, which answers and counts them."""
-    contexts, refused = {}, {}
-    for authorization, address in {create.credentials for create in creates}:
+def _contexts(creates: Sequence[Create]) -> dict[str, TenantContext]:
+    """Each distinct Authorization header's context, if it authenticates for an active account."""
+    contexts = {}
+    for authorization in {create.authorization for create in creates}:
         try:
-            context = authenticate_api(authorization, creates[0].path, address=address, counts_failures=False)
-        except TwilioError as error:
-            if error.twilio_code == 20429:
-                refused[(authorization, address)] = error
+            context = authenticate_api(authorization, creates[0].path)
+        except TwilioError:
             continue
         if context.account.status == Account.Status.ACTIVE:
-            contexts[(authorization, address)] = context
-    return contexts, refused
+            contexts[authorization] = context
+    return contexts
 
 
 # What a create comes to: its message, an error the lane answers itself, or None for Django to answer.
@@ -109,11 +98,9 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
     """One account's creates in one transaction."""
     outcomes: list[Outcome] = [None] * len(creates)
     with transaction.atomic():
-        contexts, refused = _contexts(creates)
-        for index, create in enumerate(creates):
-            outcomes[index] = refused.get(create.credentials)
-        known = [index for index, create in enumerate(creates) if create.credentials in contexts]
-        waits = principal_rate_take([contexts[creates[index].credentials].principal.id for index in known])
+        contexts = _contexts(creates)
+        known = [index for index, create in enumerate(creates) if create.authorization in contexts]
+        waits = principal_rate_take([contexts[creates[index].authorization].principal.id for index in known])
         allowed = [index for index, wait in zip(known, waits, strict=True) if wait == 0.0]
         for index, wait in zip(known, waits, strict=True):
             if wait:
@@ -121,10 +108,10 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
         if not allowed:
             return outcomes
         drafts = [
-            message_draft(creates[index].data, actor=contexts[creates[index].credentials].actor)
+            message_draft(creates[index].data, actor=contexts[creates[index].authorization].actor)
             for index in allowed
         ]
-        account = contexts[creates[allowed[0]].credentials].account
+        account = contexts[creates[allowed[0]].authorization].account
         tenant_activate(account.id)  # whichever credentials were checked last, the creates' account
         for index, result in zip(allowed, messages_create(account=account, drafts=drafts), strict=True):
             outcomes[index] = result if isinstance(result, Message) else None
@@ -221,13 +208,8 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
         data = _input().run_validation(form)
     except ValidationError:
         return None
-    client = scope.get("client")
     return Create(
-        account_sid=account_sid,
-        path=scope["path"],
-        authorization=_header(scope, b"authorization"),
-        address=str(client[0]) if client else "",
-        data=data,
+        account_sid=account_sid, path=scope["path"], authorization=_header(scope, b"authorization"), data=data
     )
 
 
