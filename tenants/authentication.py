@@ -14,6 +14,7 @@ import uuid
 from django.db import connection
 from django.http import HttpRequest
 
+from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_count
 from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
@@ -85,26 +86,49 @@ def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Acc
     return None
 
 
-def authenticate_api(authorization: str, path: str) -> TenantContext:
-    """The context for an API request with this Authorization header to this path, or a TwilioError
-    saying why there is none."""
+# Refused credentials are counted per client address and per claimed AccountSid or key SID. An
+# address past its allowance is refused everything for a while. A claimed SID past its allowance
+# (someone guessing one account's token from many addresses) is refused only to addresses that have
+# failed recently: an address with no failures still reaches the check, so whoever knows an
+# AccountSid cannot lock the account's own servers out of the API.
+API_FAILURES_PER_ADDRESS = AttemptPolicy(free=30, base_s=10, max_s=900, window_s=900)
+API_FAILURES_PER_CREDENTIAL = AttemptPolicy(free=30, base_s=10, max_s=900, window_s=900)
+
+
+def _too_many_failures() -> TwilioError:
+    return TwilioError(20429, "Too Many Requests", 429)
+
+
+def _principal(username: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey | None] | None:
+    if username.startswith("SK"):
+        return _principal_for_key(username, secret, path_sid)
+    by_token = _principal_for_token(username, secret)
+    return (by_token, None) if by_token is not None else None
+
+
+def authenticate_api(
+    authorization: str, path: str, *, address: str, counts_failures: bool = True
+) -> TenantContext:
+    """The context for an API request with this Authorization header to this path from this client
+    address, or a TwilioError saying why there is none: 20003 for credentials refused (counted,
+    unless the caller will pass the request on to be answered, and counted, elsewhere), 20429 while
+    the address or the claimed credential has failed too often."""
     credentials = _basic_credentials(authorization)
     if credentials is None:
         raise _not_authenticated()
     username, secret = credentials
+    keys = [attempt_key("api-address", address), attempt_key("api-credential", username[:64])]
+    by_address, by_credential = attempts_check(keys)
+    if by_address.is_locked or (by_credential.is_locked and by_address.failures):
+        raise _too_many_failures()
     match = API_ACCOUNT_PATH.match(path)
     path_sid = match.group("sid") if match else None
-    api_key = None
-    if username.startswith("SK"):
-        found = _principal_for_key(username, secret, path_sid)
-        if found is None:
-            raise _not_authenticated()
-        principal, api_key = found
-    else:
-        by_token = _principal_for_token(username, secret)
-        if by_token is None:
-            raise _not_authenticated()
-        principal = by_token
+    found = _principal(username, secret, path_sid)
+    if found is None:
+        if counts_failures:
+            attempts_count([(keys[0], API_FAILURES_PER_ADDRESS), (keys[1], API_FAILURES_PER_CREDENTIAL)])
+        raise _not_authenticated()
+    principal, api_key = found
     if principal.status == Account.Status.SUSPENDED and path_sid in (None, principal.sid):
         raise TwilioError(20005, "Account not active", 403)
     if path_sid is None or path_sid == principal.sid:

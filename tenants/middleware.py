@@ -27,7 +27,9 @@ class TenantMiddleware:
             if request.path.startswith(API_PREFIXES):
                 try:
                     request.tenant = authenticate_api(  # type: ignore[attr-defined]
-                        request.META.get("HTTP_AUTHORIZATION", ""), request.path
+                        request.META.get("HTTP_AUTHORIZATION", ""),
+                        request.path,
+                        address=request.META.get("REMOTE_ADDR") or "",
                     )
                 except TwilioError as error:
                     request.tenant_error = error  # type: ignore[attr-defined]

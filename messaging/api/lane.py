@@ -12,8 +12,9 @@ serializer's.
 Everything else goes to Django untouched, and so does any create the lane cannot answer with a 201:
 credentials refused, an account not active, invalid input, a draft the service refused, a batch that
 failed. Nothing was written for those, so Django's second look is safe, and every error keeps the
-one code path that defines it. The one error answered here is the rate limit's 20429: a client over
-its rate must cost little, not a Django request each.
+one code path that defines it (Django also counts a refusal of credentials; the lane does not). The
+one error answered here is 20429, the rate limit's or that of an address or credential refused too
+often: a client over its limit must cost little, not a Django request each.
 """
 
 import io
@@ -66,23 +67,34 @@ class Create:
     account_sid: str
     path: str
     authorization: str
+    address: str  # the client's, which authentication counts refused credentials against
     data: dict[str, Any]  # MessageCreateInput's validated data
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return (self.authorization, self.address)
 
 
 # The batch thread ---------------------------------------------------------------------------------
 
 
-def _contexts(creates: Sequence[Create]) -> dict[str, TenantContext]:
-    """Each distinct Authorization header's context, if it authenticates for an active account."""
-    contexts = {}
-    for authorization in {create.authorization for create in creates}:
+def _contexts(
+    creates: Sequence[Create],
+) -> tuple[dict[tuple[str, str], TenantContext], dict[tuple[str, str], TwilioError]]:
+    """Each distinct Authorization header and client address: its context, if it authenticates for
+    an active account, or the 20429 of credentials or an address refused too often (answered here,
+    as the rate limit's is). Other refusals are left to Django, which answers and counts them."""
+    contexts, refused = {}, {}
+    for authorization, address in {create.credentials for create in creates}:
         try:
-            context = authenticate_api(authorization, creates[0].path)
-        except TwilioError:
+            context = authenticate_api(authorization, creates[0].path, address=address, counts_failures=False)
+        except TwilioError as error:
+            if error.twilio_code == 20429:
+                refused[(authorization, address)] = error
             continue
         if context.account.status == Account.Status.ACTIVE:
-            contexts[authorization] = context
-    return contexts
+            contexts[(authorization, address)] = context
+    return contexts, refused
 
 
 # What a create comes to: its message, an error the lane answers itself, or None for Django to answer.
@@ -98,9 +110,11 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
     """One account's creates in one transaction."""
     outcomes: list[Outcome] = [None] * len(creates)
     with transaction.atomic():
-        contexts = _contexts(creates)
-        known = [index for index, create in enumerate(creates) if create.authorization in contexts]
-        waits = principal_rate_take([contexts[creates[index].authorization].principal.id for index in known])
+        contexts, refused = _contexts(creates)
+        for index, create in enumerate(creates):
+            outcomes[index] = refused.get(create.credentials)
+        known = [index for index, create in enumerate(creates) if create.credentials in contexts]
+        waits = principal_rate_take([contexts[creates[index].credentials].principal.id for index in known])
         allowed = [index for index, wait in zip(known, waits, strict=True) if wait == 0.0]
         for index, wait in zip(known, waits, strict=True):
             if wait:
@@ -108,10 +122,10 @@ def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
         if not allowed:
             return outcomes
         drafts = [
-            message_draft(creates[index].data, actor=contexts[creates[index].authorization].actor)
+            message_draft(creates[index].data, actor=contexts[creates[index].credentials].actor)
             for index in allowed
         ]
-        account = contexts[creates[allowed[0]].authorization].account
+        account = contexts[creates[allowed[0]].credentials].account
         tenant_activate(account.id)  # whichever credentials were checked last, the creates' account
         for index, result in zip(allowed, messages_create(account=account, drafts=drafts), strict=True):
             outcomes[index] = result if isinstance(result, Message) else None
@@ -208,8 +222,13 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
         data = _input().run_validation(form)
     except ValidationError:
         return None
+    client = scope.get("client")
     return Create(
-        account_sid=account_sid, path=scope["path"], authorization=_header(scope, b"authorization"), data=data
+        account_sid=account_sid,
+        path=scope["path"],
+        authorization=_header(scope, b"authorization"),
+        address=str(client[0]) if client else "",
+        data=data,
     )
 
 

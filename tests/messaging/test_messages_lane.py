@@ -17,10 +17,12 @@ from compliance.models import AuditEntry
 from compliance.services import audit_chain_verify
 from config.asgi import application
 from conversations.models import Conversation
+from core.attempts import attempt_key, attempts_check
 from core.tenancy import tenant_scope
 from messaging.api import lane
 from messaging.models import ConsentState, Message
 from numbering.services import number_create
+from tenants.authentication import API_FAILURES_PER_ADDRESS
 from tenants.services import api_key_create
 from tests.conftest import Tenant, make_subaccount, make_tenant
 from tests.messaging.conftest import RECIPIENT, new_number
@@ -33,6 +35,12 @@ SECURITY_HEADERS = (
     "referrer-policy",
     "cross-origin-opener-policy",
 )
+TOO_MANY_BODY = {
+    "code": 20429,
+    "message": "Too Many Requests",
+    "more_info": "https://www.twilio.com/docs/errors/20429",
+    "status": 429,
+}
 
 
 class Django:
@@ -246,12 +254,7 @@ def test_creates_over_the_rate_limit_get_20429_from_the_lane_itself(clinic: Text
     app = lane.MessagesCreateLane(django)
     responses = [post(app, clinic, form(clinic, Body=f"n{i}")) for i in range(3)]
     assert [r.status_code for r in responses] == [201, 201, 429]
-    assert responses[2].json() == {
-        "code": 20429,
-        "message": "Too Many Requests",
-        "more_info": "https://www.twilio.com/docs/errors/20429",
-        "status": 429,
-    }
+    assert responses[2].json() == TOO_MANY_BODY
     assert all(name in responses[2].headers for name in SECURITY_HEADERS)
     assert django.seen == [] and len(stored(clinic)) == 2  # a refused create costs no Django request
 
@@ -269,3 +272,23 @@ def test_in_front_of_django_errors_keep_djangos_answer_and_the_same_headers(clin
     for name in SECURITY_HEADERS:
         assert created.headers[name] == refused.headers[name], name
     assert len(stored(clinic)) == 1
+
+
+def test_the_lane_leaves_refused_credentials_to_django_which_counts_them_once(clinic: Texting) -> None:
+    response = post(application, clinic, form(clinic), headers(clinic, "wrong"))
+    assert (response.status_code, response.json()["code"]) == (401, 20003)
+    by_address, by_credential = attempts_check(
+        [attempt_key("api-address", "127.0.0.1"), attempt_key("api-credential", clinic.sid)]
+    )
+    assert (by_address.failures, by_credential.failures) == (1, 1)
+
+
+def test_the_lane_answers_20429_itself_once_an_address_failed_too_often(clinic: Texting) -> None:
+    for _ in range(API_FAILURES_PER_ADDRESS.free):
+        post(application, clinic, form(clinic), headers(clinic, "wrong"))
+    django = Django()
+    (response,) = asyncio.run(
+        post_all(lane.MessagesCreateLane(django), [(url(clinic), headers(clinic), form(clinic))])
+    )
+    assert response.status_code == 429 and response.json() == TOO_MANY_BODY
+    assert django.seen == []
