@@ -5,13 +5,18 @@ import io
 import os
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client, override_settings
 
 from core import crypto
 from core.tenancy import tenant_scope
+from messaging.models import Connector
 from tenants.models import Account
 from tests.conftest import make_tenant
+from voice.models import MediaServer, Recording
+from voice.services import recording_key_aad
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +63,7 @@ def test_rotation_keeps_old_values_readable_and_encrypts_under_the_new_key() -> 
 def test_rotate_command_reencrypts_tokens_and_api_auth_keeps_working(
     django_db_setup: None, django_db_blocker: pytest.FixtureRequest
 ) -> None:
-    old, new = _key(), _key()
+    old, new, configured = _key(), _key(), list(settings.FIELD_ENCRYPTION_KEYS)
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         with override_settings(FIELD_ENCRYPTION_KEYS=[f"1:{old}"]):
             crypto._keys.cache_clear()
@@ -76,3 +81,48 @@ def test_rotate_command_reencrypts_tokens_and_api_auth_keeps_working(
             assert stored.auth_token == tenant.token
             response = Client().get(f"/2010-04-01/Accounts/{tenant.sid}.json", **tenant.auth())
             assert response.status_code == 200
+        with override_settings(FIELD_ENCRYPTION_KEYS=[*configured, f"2:{new}"]):
+            crypto._keys.cache_clear()  # back under the configured keys, for the tests that follow
+            call_command("rotate_field_keys", tenant.sid, stdout=io.StringIO())
+
+
+def test_rotate_command_reencrypts_every_encrypted_column(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    """Auth tokens, recording keys, media-server and carrier passwords all survive dropping the old key.
+
+    The rotation runs in an admin transaction that is rolled back, so the session's other rows stay
+    under the configured keys.
+    """
+    configured, new = list(settings.FIELD_ENCRYPTION_KEYS), _key()
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        tenant = make_tenant("Rotation hospital")
+        with transaction.atomic(), tenant_scope(tenant.account.id):
+            recording = Recording.objects.create(account=tenant.account)
+            recording.data_key_encrypted = crypto.encrypt("data-key", aad=recording_key_aad(recording))
+            recording.save(update_fields=["data_key_encrypted"])
+        server = MediaServer(name="rotation-asterisk", is_enabled=False)
+        server.set_ari_password("ari-secret")
+        server.save()
+        connector = Connector(name="rotation-carrier", kind=Connector.Kind.SMPP, is_enabled=False)
+        connector.set_password("bind-secret")
+        connector.save()
+        try:
+            with transaction.atomic(using="admin"):
+                with override_settings(FIELD_ENCRYPTION_KEYS=[f"rotated:{new}", *configured]):
+                    crypto._keys.cache_clear()
+                    out = io.StringIO()
+                    call_command("rotate_field_keys", stdout=out)
+                    assert "under key rotated" in out.getvalue()
+                with override_settings(FIELD_ENCRYPTION_KEYS=[f"rotated:{new}"]):
+                    crypto._keys.cache_clear()
+                    assert Account.objects.using("admin").get(id=tenant.account.id).auth_token == tenant.token
+                    stored = Recording.objects.using("admin").get(id=recording.id)
+                    key = crypto.decrypt(stored.data_key_encrypted, aad=recording_key_aad(stored))
+                    assert key == "data-key"
+                    assert MediaServer.objects.using("admin").get(id=server.id).ari_password == "ari-secret"
+                    assert Connector.objects.using("admin").get(id=connector.id).password == "bind-secret"
+                transaction.set_rollback(True, using="admin")
+        finally:
+            MediaServer.objects.filter(id=server.id).delete()
+            Connector.objects.filter(id=connector.id).delete()
