@@ -25,6 +25,9 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Field encryption keys as "version:base64key" pairs, newest first; see core/crypto.py.
 FIELD_ENCRYPTION_KEYS = list(SECRETS.field_keys)
+# Only while upgrading a database from before secrets.json: the SECRET_KEY it ran with, so that
+# `manage.py rotate_field_keys` can read its values once (docs/setup.md). Never encrypts.
+LEGACY_SECRET_KEY = env_str("SWITCHBOARD_LEGACY_SECRET_KEY", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -9,9 +9,14 @@ import base64
 import os
 from functools import cache
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+# Values written before field keys were their own (issue 9) carry this version.
+LEGACY_VERSION = "0"
 
 
 class DecryptionError(Exception):
@@ -34,7 +39,16 @@ def _keys() -> tuple[tuple[str, bytes], ...]:
         configured.append((version, key))
     if not configured:
         raise ImproperlyConfigured("no field encryption key: see docs/setup.md, 'Secrets'")
+    if settings.LEGACY_SECRET_KEY:
+        configured.append((LEGACY_VERSION, _legacy_key(settings.LEGACY_SECRET_KEY)))
     return tuple(configured)
+
+
+def _legacy_key(secret_key: str) -> bytes:
+    """The key older releases derived from SECRET_KEY, kept only to read and re-encrypt their values once."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"switchboard-field-key").derive(
+        secret_key.encode()
+    )
 
 
 def current_key_version() -> str:
@@ -51,6 +65,11 @@ def encrypt(plaintext: str, *, aad: str) -> str:
 def decrypt(token: str, *, aad: str) -> str:
     version, _, encoded = token.partition("$")
     key = dict(_keys()).get(version)
+    if key is None and version == LEGACY_VERSION:
+        raise DecryptionError(
+            "encrypted under a key derived from an old SECRET_KEY: run `manage.py rotate_field_keys` once "
+            "with SWITCHBOARD_LEGACY_SECRET_KEY set to it (docs/setup.md, 'Secrets and how to rotate them')"
+        )
     if key is None:
         raise DecryptionError(f"no key with version {version!r}")
     raw = base64.b64decode(encoded)

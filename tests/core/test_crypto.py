@@ -5,6 +5,8 @@ import io
 import os
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
@@ -126,3 +128,31 @@ def test_rotate_command_reencrypts_every_encrypted_column(
         finally:
             MediaServer.objects.filter(id=server.id).delete()
             Connector.objects.filter(id=connector.id).delete()
+
+
+def test_values_from_before_own_field_keys_are_upgraded_with_the_legacy_secret_key(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    """Older releases derived key "0" from SECRET_KEY; SWITCHBOARD_LEGACY_SECRET_KEY reads it to rotate."""
+    old_secret_key = "the-key-an-older-release-ran-with-" * 2
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"switchboard-field-key").derive(
+        old_secret_key.encode()
+    )
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        tenant = make_tenant("Upgraded clinic")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[f"0:{base64.urlsafe_b64encode(derived).decode()}"]):
+            crypto._keys.cache_clear()
+            legacy = crypto.encrypt(tenant.token, aad=tenant.account._token_aad())
+        Account.objects.using("admin").filter(id=tenant.account.id).update(auth_token_encrypted=legacy)
+        crypto._keys.cache_clear()
+        with pytest.raises(crypto.DecryptionError, match="SWITCHBOARD_LEGACY_SECRET_KEY"):
+            Account.objects.using("admin").get(id=tenant.account.id).auth_token  # noqa: B018
+
+        with override_settings(LEGACY_SECRET_KEY=old_secret_key):
+            crypto._keys.cache_clear()
+            assert crypto.current_key_version() != crypto.LEGACY_VERSION  # read only, never written
+            call_command("rotate_field_keys", tenant.sid, stdout=io.StringIO())
+        crypto._keys.cache_clear()
+        stored = Account.objects.using("admin").get(id=tenant.account.id)
+        assert crypto.is_current(stored.auth_token_encrypted) and stored.auth_token == tenant.token
+        assert Client().get(f"/2010-04-01/Accounts/{tenant.sid}.json", **tenant.auth()).status_code == 200
