@@ -160,6 +160,9 @@ API_RATE_PER_SECOND = env_int("SWITCHBOARD_API_RATE_PER_SECOND", 100)
 # Inbound calls one ARI worker runs at once; more are refused with SIP 503 (see bench/RESULTS.md).
 VOICE_MAX_INBOUND_CALLS_PER_WORKER = env_int("SWITCHBOARD_MAX_INBOUND_CALLS", 300)
 WEBHOOK_MAX_ATTEMPTS = env_int("SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 6)
+# Where tenant-chosen URLs and SIP addresses may reach beyond the public internet (core/egress.py):
+# networks or address:port pairs. None by default; scripts/run admits the demo apps on loopback.
+EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.TwilioBasicAuthentication"],

@@ -16,3 +16,5 @@ LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # type: ignore[index]
 CELERY_TASK_DEFAULT_QUEUE = f"celery-{DATABASE_ROLES.name}"  # one queue per test database
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
 RECORDINGS_DIR = DATA_DIR / "test-recordings"  # noqa: F405
+# The tests' tenant apps listen on loopback; the SSRF tests narrow this to show what it refuses.
+EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", ["127.0.0.0/8", "::1"])  # noqa: F405

@@ -2,7 +2,8 @@
 
 Signing follows Twilio's algorithm: HMAC-SHA1, keyed with the account's auth token, over the full
 URL followed by each POST parameter's name and value in sorted order; base64 in X-Twilio-Signature.
-A GET carries its parameters in the query string, which is then part of the signed URL.
+A GET carries its parameters in the query string, which is then part of the signed URL. Requests
+go through `core.egress`, the destination policy every tenant-chosen URL is fetched under.
 """
 
 import base64
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
+
+from core import egress
 
 Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
@@ -83,14 +86,13 @@ def send(
     """Make one signed request; never raises for network or HTTP failures, it reports them."""
     request = build_request(url=url, method=method, params=params, auth_token=auth_token)
     try:
-        with httpx.Client(timeout=timeout or TIMEOUT_SECONDS, follow_redirects=False) as client:
+        with egress.client(timeout=timeout or TIMEOUT_SECONDS) as client:
             response = client.request(
                 request.method, request.url, content=request.body, headers=request.headers
             )
-    except httpx.TimeoutException as exc:
-        return WebhookResponse(None, "", "", f"timed out: {exc}", 11205)
     except httpx.HTTPError as exc:
-        return WebhookResponse(None, "", "", f"connection failed: {exc}", 11205)
+        code, reason = egress.failure(exc, url)
+        return WebhookResponse(None, "", "", reason, code)
     header_text = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
     body = response.text[:65536]
     if response.status_code >= 400:

@@ -13,6 +13,22 @@ from core.tenancy import tenant_scope
 from monitor.models import Notification, WebhookDelivery
 from tenants.models import Account
 
+# A failed response is kept as a short, printable excerpt with only the headers that help debug a
+# webhook: the error log is for a tenant's developer, not a way to read what answered.
+RESPONSE_EXCERPT_CHARS = 512
+KEPT_RESPONSE_HEADERS = frozenset({"content-type", "content-length", "location"})
+
+
+def _excerpt(body: str) -> str:
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in body[:RESPONSE_EXCERPT_CHARS])
+
+
+def _kept_headers(headers: str) -> str:
+    lines = (line for line in headers.splitlines() if ":" in line)
+    return "\n".join(
+        _excerpt(line) for line in lines if line.split(":", 1)[0].strip().lower() in KEPT_RESPONSE_HEADERS
+    )
+
 
 def notification_record(
     *,
@@ -36,8 +52,8 @@ def notification_record(
         request_method=request_method,
         request_url=request_url,
         request_variables=request_variables,
-        response_body=response.body if response else "",
-        response_headers=response.headers if response else "",
+        response_body=_excerpt(response.body) if response else "",
+        response_headers=_kept_headers(response.headers) if response else "",
     )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from core import webhooks
+from core import egress, webhooks
 from twiml import verbs
 from twiml.errors import TwimlError
 from twiml.parser import parse_voice
@@ -45,7 +45,9 @@ class CallStore(Protocol):
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str: ...
 
-    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]]: ...
+    async def child_call(
+        self, to: str, from_: str
+    ) -> tuple[str, Callable[[str], Awaitable[None]]] | None: ...
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None: ...
 
@@ -171,7 +173,8 @@ class Interpreter:
                 timeout=webhooks.TIMEOUT_SECONDS,
             )
         except httpx.HTTPError as exc:
-            raise FetchFailed(11205, f"HTTP connection failure to {source.url}: {exc}") from exc
+            code, reason = egress.failure(exc, source.url)
+            raise FetchFailed(code, f"HTTP connection failure to {source.url}: {reason}") from exc
         await self.store.event("webhook", source.method, {"url": source.url, "status": response.status_code})
         if response.status_code >= 400:
             raise FetchFailed(11200, f"{source.url} returned HTTP {response.status_code}")
@@ -346,13 +349,21 @@ class Interpreter:
         if isinstance(noun, verbs.Number):
             target, endpoint = noun.number, f"PJSIP/trunk/sip:{noun.number}@{self.trunk_host}"
         elif isinstance(noun, verbs.Sip):
-            target, endpoint = noun.uri, f"PJSIP/trunk/{noun.uri}"
+            target = noun.uri
+            try:
+                endpoint = f"PJSIP/trunk/{await egress.sip_destination(noun.uri)}"
+            except egress.DestinationRefused as refused:
+                await self.store.error(refused.code, f"<Dial><Sip> to {noun.uri} not placed: {refused}")
+                return self._dial_failed(verb)
         else:
             await self.store.error(13215, "Dial needs a Number or Sip noun here", warning=True)
             return None
         own_number = self.setup.to_number if self.setup.direction == "inbound" else self.setup.from_number
         caller_id = verb.caller_id or own_number
-        leg_sid, finish_leg = await self.store.child_call(target, caller_id)
+        leg = await self.store.child_call(target, caller_id)
+        if leg is None:  # the caller ID was refused (and logged)
+            return self._dial_failed(verb)
+        leg_sid, finish_leg = leg
         record = verb.record != "do-not-record"
         outcome = await self.control.dial(
             endpoint=endpoint,
@@ -379,6 +390,10 @@ class Interpreter:
                 )
             raise _End()
         return self._action(verb.action, verb.method, params) if verb.action else None
+
+    def _dial_failed(self, verb: verbs.Dial) -> Fetch | None:
+        """A Dial that could not be placed goes on as Twilio's does: to `action` with `failed`, or on."""
+        return self._action(verb.action, verb.method, {"DialCallStatus": "failed"}) if verb.action else None
 
     def _api_base(self) -> str:
         from django.conf import settings

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from core import egress
+
 log = logging.getLogger(__name__)
 
 SOX = shutil.which("sox") or "/usr/bin/sox"
@@ -48,6 +50,7 @@ def _to_telephony_wav(source: Path, target: Path) -> None:
 
 class MediaCache:
     def __init__(self, sounds_dir: str, http: httpx.AsyncClient) -> None:
+        """`http` fetches tenants' media: an `egress.async_client`, in the worker."""
         self.root = Path(sounds_dir)
         self.http = http
         for folder in ("tts", "play"):
@@ -79,7 +82,8 @@ class MediaCache:
             try:
                 response = await self.http.get(url, timeout=15, follow_redirects=True)
             except httpx.HTTPError as exc:
-                raise MediaError(11205, f"Could not fetch {url}: {exc}") from exc
+                code, reason = egress.failure(exc, url)
+                raise MediaError(code, f"Could not fetch {url}: {reason}") from exc
             if response.status_code >= 400:
                 raise MediaError(11200, f"Fetching {url} returned HTTP {response.status_code}")
             if len(response.content) > MAX_PLAY_BYTES:

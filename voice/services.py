@@ -21,6 +21,7 @@ from compliance.services import audit_record
 from conversations.services import conversation_log_call, conversation_log_recording
 from core import sealed
 from core.dates import rfc2822
+from core.errors import TwilioError
 from core.phone import to_e164
 from core.sids import make_sid
 from core.tenancy import tenant_scope
@@ -356,7 +357,11 @@ def child_call_open(
     from_number: str,
     media_server_id: int | None,
 ) -> uuid.UUID:
-    """The outbound-dial leg of a <Dial>; its SID is also its ARI channel id."""
+    """The outbound-dial leg of a <Dial>; its SID is also its ARI channel id.
+
+    Raises TwilioError 13214 unless the caller ID is one of the account's numbers or, forwarding an
+    inbound call, the caller's own number: no tenant presents another's number.
+    """
     with tenant_scope(account_id):
         child = Call(
             account_id=account_id,
@@ -397,6 +402,8 @@ def call_sms_send(
             call=call,
             actor=f"call:{call.sid}",
         )
+        if not _may_present(account_id, call_id, from_number):
+            raise TwilioError(13214, f"Dial callerId {from_number} is not a number of this account", 400)
         message = message_create(account=Account.objects.get(id=account_id), draft=draft)
         return str(message.sid)
 
@@ -412,6 +419,14 @@ def callback_enqueue(
             params=params,
             call_sid=call_sid,
         )
+
+def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
+    if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
+        return True
+    return Call.objects.filter(
+        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
+    ).exists()
+
 
 
 def media_server_seen(*, server_id: int) -> None:
@@ -630,8 +645,6 @@ def call_update(
     status_callback: str | None = None,
 ) -> Call:
     """Redirect a live call to new TwiML, or end it (`canceled` before answer, `completed` any time)."""
-    from core.errors import TwilioError
-
     with transaction.atomic():
         call = Call.objects.select_for_update().get(id=call.id)
         if status_callback is not None:

@@ -135,12 +135,17 @@ class ServiceCallStore:
         )
         return str(recording.sid)
 
-    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]]:
+    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
+        """The dial leg's SID and how to finish it; None when the caller ID is refused (logged)."""
         self._flush_entries()
         await self._drain()
-        child_id: uuid.UUID = await db(services.child_call_open)(
-            **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
-        )
+        try:
+            child_id: uuid.UUID = await db(services.child_call_open)(
+                **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
+            )
+        except TwilioError as refused:
+            await self.error(refused.twilio_code, f"<Dial> not placed: {refused.message}")
+            return None
 
         async def finish(status: str) -> None:
             await db(services.call_finish)(account_id=self.setup.account_id, call_id=child_id, status=status)

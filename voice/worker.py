@@ -16,6 +16,7 @@ import httpx
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from core import egress, webhooks
 from voice import services
 from voice.ari.client import AriClient, AriError
 from voice.ari.control import AriCallControl
@@ -83,7 +84,10 @@ class VoiceWorker:
         self.router = EventRouter(self._on_new_channel)
         # Keep-alive for as many connections as may be open: httpx keeps 20 by default, and past that
         # every webhook of a busy worker paid for a new TCP connection.
-        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self.http = egress.async_client(
+            timeout=webhooks.TIMEOUT_SECONDS,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        )
         self.media = MediaCache(server.sounds_dir, self.http)
         self.trunk_host = server.trunk_uri.removeprefix("sip:")
         self.calls: dict[str, CallTask] = {}

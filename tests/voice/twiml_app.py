@@ -36,6 +36,7 @@ class Hit:
 class TwimlApp:
     routes: dict[str, Handler] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
+    host: str = "127.0.0.1"  # any 127.x address: a second "host" on loopback
 
     def __post_init__(self) -> None:
         app = self
@@ -50,6 +51,9 @@ class TwimlApp:
                 handler = app.routes.get(parts.path)
                 status, content_type, payload = handler(form) if handler else (404, "text/plain", b"no route")
                 self.send_response(status)
+                if 300 <= status < 400:  # a redirect's body is where it points
+                    self.send_header("Location", payload.decode())
+                    payload = b""
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -60,8 +64,9 @@ class TwimlApp:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((self.host, 0), RequestHandler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://{self.host}:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:

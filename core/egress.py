@@ -1,0 +1,264 @@
+"""The outbound-destination policy: every URL or SIP address a tenant chooses is reached through it.
+
+Tenants pick where the platform connects: webhooks, status callbacks, fallback URLs, `<Play>`,
+`<Redirect>`, `<Dial><Sip>`, and the stream and relay URLs to come. Left alone, that lets a tenant
+reach what only the platform can: Asterisk's ARI on loopback, a database on the private network, a
+cloud's metadata service. So a destination's name is resolved here, every address is checked
+(loopback, private, shared, link-local, multicast, reserved and unspecified ranges are refused,
+IPv4 carried inside IPv6 is unwrapped first), and the connection goes to the address that was
+checked, so a second DNS answer cannot swap it (rebinding). A redirect opens a new connection and is
+checked anew. An operator admits exceptions with `SWITCHBOARD_EGRESS_ALLOW`: networks (`10.1.0.0/16`,
+`::1`) or one address and port (`127.0.0.1:8000`, `[::1]:8000`).
+
+What a failure says is the same whatever lies behind the address: a refused destination says it is
+not allowed, and a closed, reset or silent port all read "connection failure".
+"""
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from django.conf import settings
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_REDIRECTS = 5
+# Twilio's error codes for a fetch that never got an answer, and for a name that does not resolve.
+CONNECTION_FAILURE = 11205
+BAD_HOST_NAME = 11210
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+class DestinationRefused(httpcore.ConnectError):
+    """No address of the destination may be reached; an httpcore error, so httpx reports it as one."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    network: Network
+    port: int | None  # None: every port
+
+
+def _parse_allowed(entry: str) -> _Admitted:
+    """`10.0.0.0/8`, `::1`, `127.0.0.1:8000` or `[::1]:8000`."""
+    host, port = entry, None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = int(rest.removeprefix(":")) if rest else None
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+        port = int(port_text)
+    return _Admitted(ipaddress.ip_network(host, strict=False), port)
+
+
+@cache
+def _allowlist(entries: tuple[str, ...]) -> tuple[_Admitted, ...]:
+    return tuple(_parse_allowed(entry) for entry in entries)
+
+
+def _unwrapped(address: Address) -> Address:
+    """The IPv4 address an IPv6 one carries (mapped, compatible, 6to4, Teredo, NAT64), else itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def is_public(address: Address) -> bool:
+    """Globally routable unicast: what a tenant may reach without an operator's say-so."""
+    inner = _unwrapped(address)
+    if inner is not address:
+        return is_public(inner)
+    return address.is_global and not address.is_multicast
+
+
+def is_allowed(address: Address, port: int) -> bool:
+    address = _unwrapped(address)
+    return is_public(address) or any(
+        address in allowed.network and allowed.port in (None, port)
+        for allowed in _allowlist(tuple(settings.EGRESS_ALLOW))
+    )
+
+
+def _admitted(host: str, port: int, infos: Iterable[tuple[Any, ...]]) -> list[str]:
+    """The resolved addresses the policy admits, in resolver order; refuses when there are none."""
+    addresses = dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos)
+    admitted = [a for a in addresses if is_allowed(ipaddress.ip_address(a), port)]
+    if not admitted:
+        raise DestinationRefused(CONNECTION_FAILURE, f"{host} is not an allowed destination")
+    return admitted
+
+
+def _unresolvable(host: str) -> DestinationRefused:
+    return DestinationRefused(BAD_HOST_NAME, f"{host} does not resolve to an address")
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host` the platform may connect to on `port`; DestinationRefused if none."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise _unresolvable(host) from exc
+    return _admitted(host, port, infos)
+
+
+async def resolve_async(host: str, port: int) -> list[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise _unresolvable(host) from exc
+    return _admitted(host, port, infos)
+
+
+# HTTP: the policy sits where httpcore opens a TCP connection, so the first request, every redirect
+# and every new pooled connection pass through it, and TLS still verifies the name, not the address.
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: Exception | None = None
+        for address in resolve(host, port):
+            try:
+                return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        raise DestinationRefused(CONNECTION_FAILURE, "unix sockets are not an allowed destination")
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        failure: Exception | None = None
+        for address in await resolve_async(host, port):
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> Any:
+        raise DestinationRefused(CONNECTION_FAILURE, "unix sockets are not an allowed destination")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
+    return {
+        "ssl_context": httpx.create_ssl_context(),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
+class _Transport(httpx.HTTPTransport):
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        # httpx takes no network backend; its transport is a thin wrapper over this pool.
+        self._pool = httpcore.ConnectionPool(**_pool_options(limits), network_backend=_Backend())
+
+
+class _AsyncTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits), network_backend=_AsyncBackend())
+
+
+def client(*, timeout: float, limits: httpx.Limits | None = None) -> httpx.Client:
+    """An HTTP client for tenant-chosen URLs. Proxies from the environment are ignored on purpose:
+    through a proxy, the connection the policy checks would be the proxy's, not the destination's."""
+    transport = _Transport(limits or httpx.Limits())
+    return httpx.Client(transport=transport, timeout=timeout, trust_env=False, max_redirects=MAX_REDIRECTS)
+
+
+def async_client(*, timeout: float, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    transport = _AsyncTransport(limits or httpx.Limits())
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, trust_env=False, max_redirects=MAX_REDIRECTS
+    )
+
+
+def failure(exc: httpx.HTTPError, url: str) -> tuple[int, str]:
+    """Twilio's code and why a request to `url` got no answer, in words that reveal nothing of the
+    port: refused, reset, timed out and closed all read the same."""
+    if isinstance(exc.__cause__, DestinationRefused):
+        return exc.__cause__.code, str(exc.__cause__)
+    return CONNECTION_FAILURE, f"no answer from {urlsplit(url).hostname or url}"
+
+
+# SIP: Asterisk dials what we hand it, so the URI is handed over with its host already checked and
+# replaced by the address, as a URL is connected to the address that was checked.
+
+
+def _sip_default_port(scheme: str, params: str) -> int:
+    is_tls = scheme == "sips" or "transport=tls" in params.lower()
+    return 5061 if is_tls else 5060
+
+
+async def sip_destination(uri: str) -> str:
+    """`uri` with its host replaced by an address the policy admits; DestinationRefused otherwise.
+
+    Resolution is by A/AAAA records (not SIP's NAPTR/SRV), so the INVITE goes where was checked.
+    """
+    scheme, _, rest = uri.partition(":")
+    user, at, hostpart = rest.rpartition("@")
+    end = min((i for i in (hostpart.find(";"), hostpart.find("?")) if i >= 0), default=len(hostpart))
+    hostport, tail = hostpart[:end], hostpart[end:]
+    if hostport.startswith("["):
+        host, _, port_text = hostport[1:].partition("]")
+        port_text = port_text.removeprefix(":")
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not host or (port_text and not port_text.isascii()) or (port_text and not port_text.isdigit()):
+        raise DestinationRefused(CONNECTION_FAILURE, f"{uri} is not a SIP address")
+    port = int(port_text) if port_text else _sip_default_port(scheme.lower(), tail)
+    address = (await resolve_async(host, port))[0]
+    shown = f"[{address}]" if ":" in address else address
+    return f"{scheme}:{user}{at}{shown}:{port}{tail}"

@@ -1,0 +1,128 @@
+"""An in-memory CallControl and CallStore, so the interpreter's flow logic runs without Asterisk.
+
+The control answers every request at once and keeps what it was asked; the store keeps the errors,
+events and callbacks the interpreter reports. The media cache is the real one (espeak-ng, sox).
+"""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import egress
+from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
+from voice.interpreter import Interpreter
+from voice.media import MediaCache
+from voice.services import CallSetup
+
+
+@dataclass
+class MemoryControl:
+    is_answered: bool = False
+    dialled: list[dict[str, Any]] = field(default_factory=list)
+    played: list[str] = field(default_factory=list)
+    hung_up: bool = False
+
+    async def answer(self) -> None:
+        self.is_answered = True
+
+    async def hangup(self) -> None:
+        self.hung_up = True
+
+    async def reject(self, reason: str) -> None:
+        self.hung_up = True
+
+    async def play(self, media: Sequence[str], *, interruptible: bool) -> str:
+        self.played += media
+        return ""
+
+    async def collect_digits(
+        self, *, first: str, num_digits: int | None, timeout: float, finish_on_key: str
+    ) -> DigitsOutcome:
+        return DigitsOutcome("", "")
+
+    async def pause(self, seconds: float) -> None:
+        pass
+
+    async def record(
+        self, *, name: str, max_length: int, silence_timeout: int, finish_on_key: str, play_beep: bool
+    ) -> RecordOutcome:
+        return RecordOutcome(name, 0, b"", "timeout")
+
+    async def send_digits(self, digits: str) -> None:
+        pass
+
+    async def dial(self, **request: Any) -> DialOutcome:
+        self.dialled.append(request)
+        return DialOutcome("completed", 1, request["leg_id"], caller_hung_up=False)
+
+
+@dataclass
+class MemoryStore:
+    owned_numbers: set[str] = field(default_factory=set)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    callbacks: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
+        self.events.append((kind, name, detail))
+
+    async def error(
+        self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
+    ) -> None:
+        self.errors.append((code, message))
+
+    async def answered(self) -> None:
+        pass
+
+    async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
+        return "RE" + uuid.uuid4().hex
+
+    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
+        if from_ not in self.owned_numbers:
+            await self.error(13214, f"<Dial> not placed: callerId {from_}")
+            return None
+
+        async def finish(status: str) -> None:
+            pass
+
+        return "CA" + uuid.uuid4().hex, finish
+
+    async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
+        self.callbacks.append((url, params))
+
+    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None:
+        return None
+
+
+def call_setup(url: str, *, from_number: str = "+14155550100", to_number: str = "+12025550100") -> CallSetup:
+    return CallSetup(
+        account_id=uuid.uuid4(),
+        call_id=uuid.uuid4(),
+        call_sid="CA" + uuid.uuid4().hex,
+        account_sid="AC" + uuid.uuid4().hex,
+        auth_token="token",
+        from_number=from_number,
+        to_number=to_number,
+        direction="inbound",
+        url=url,
+        method="POST",
+        fallback_url="",
+        fallback_method="POST",
+        twiml="",
+    )
+
+
+def run_call(setup: CallSetup, sounds: Path, store: MemoryStore) -> MemoryControl:
+    """Run `setup`'s TwiML to its end, fetching through the destination policy as the worker does."""
+    control = MemoryControl()
+
+    async def run() -> None:
+        async with egress.async_client(timeout=5) as http:
+            media = MediaCache(str(sounds), http)
+            await Interpreter(setup, control, media, http, store, trunk_host="trunk.invalid").run()
+
+    asyncio.run(run())
+    return control
