@@ -5,6 +5,7 @@ import io
 import math
 import os
 import signal
+import socket
 import time
 import wave
 from collections.abc import Iterator
@@ -377,6 +378,34 @@ def test_play_of_an_unreachable_url_is_logged_and_the_call_goes_on(lab: Lab) -> 
     lab.app.wait_for("/after")
     lab.calls()  # ended: the worker has written everything the call noted
     assert lab.notifications() == [(11205, Notification.Log.WARNING)]
+
+
+def test_a_calls_twiml_cannot_reach_the_platforms_own_services(lab: Lab, worker: AriWorker) -> None:
+    """SSRF through a live call: Play, Dial Sip and Redirect aimed at loopback never leave the worker,
+    which admits only the tenant's app (as production admits no private address at all)."""
+    with TwimlApp() as internal, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sip_sensor:
+        sip_sensor.bind(("127.0.0.1", 0))
+        sip_sensor.setblocking(False)
+        internal.routes["/secret.wav"] = internal.routes["/ari"] = twiml("<Response/>")
+        lab.serve(
+            voice=f'<Response><Play>{internal.url}/secret.wav</Play><Dial action="/dialled" timeout="5">'
+            f"<Sip>sip:probe@127.0.0.1:{sip_sensor.getsockname()[1]}</Sip></Dial></Response>",
+            dialled=f"<Response><Redirect>{internal.url}/ari</Redirect></Response>",
+        )
+        lab.give_number()
+        worker.stop()
+        try:
+            with ari_worker(worker.server_name, SWITCHBOARD_EGRESS_ALLOW=f"127.0.0.1:{lab.app.port}"):
+                caller = lab.call()
+                dialled = lab.app.wait_for("/dialled")[0].form
+                lab.calls()
+        finally:
+            worker.start()
+        assert caller.ok, caller.explain()
+        assert dialled["DialCallStatus"] == "failed" and internal.hits == []
+        with pytest.raises(BlockingIOError):
+            sip_sensor.recv(4096)  # no INVITE ever reached the address the TwiML named
+    assert [code for code, _ in lab.notifications()] == [11205, 11205, 11205]
 
 
 def test_live_call_is_redirected_then_ended_through_the_api(lab: Lab) -> None:
