@@ -1,10 +1,12 @@
 """Every write to a tenant's phone numbers, with its audit entry."""
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from compliance.services import audit_record
+from compliance.services import AuditDraft, audit_record, audit_record_many
 from core.errors import TwilioError
 from core.phone import friendly
 from numbering.models import IncomingPhoneNumber
@@ -35,9 +37,23 @@ def _save_unique(number: IncomingPhoneNumber, **save_kwargs: Any) -> None:
         raise TwilioError(21422, f"PhoneNumber {number.phone_number} is not available", 400) from exc
 
 
+def _refuse_if_closed(account: Account) -> None:
+    """A closed account's numbers were released (`numbers_release`) and it may not take new ones.
+
+    Locks the account's row (as closing it does), so a number is never created beside a concurrent
+    close: one waits for the other, and `numbers_release` then sees the number.
+    """
+    status = (
+        Account.objects.select_for_update(no_key=True).filter(id=account.id).values_list("status", flat=True)
+    )
+    if status.first() == Account.Status.CLOSED:
+        raise TwilioError(20005, "Account not active: a closed account cannot have phone numbers", 403)
+
+
 def number_create(*, account: Account, actor: str, phone_number: str, **settings: Any) -> IncomingPhoneNumber:
     """`phone_number` must already be E.164; `settings` are fields from NUMBER_SETTINGS."""
     with transaction.atomic():
+        _refuse_if_closed(account)
         number = IncomingPhoneNumber(account=account, phone_number=phone_number, **settings)
         if not number.friendly_name:
             number.friendly_name = friendly(phone_number)
@@ -69,13 +85,38 @@ def number_update(*, number: IncomingPhoneNumber, actor: str, **changes: Any) ->
     return number
 
 
+def _release(
+    account_id: uuid.UUID, numbers: Sequence[IncomingPhoneNumber], actor: str, **detail: str
+) -> None:
+    """Delete `numbers`, each with its audit entry; the route trigger takes each out of routing."""
+    audit_record_many(
+        account_id=account_id,
+        entries=[
+            AuditDraft(
+                actor=actor,
+                action="incoming_phone_number.delete",
+                object_sid=number.sid,
+                payload={"phone_number": number.phone_number, **detail},
+            )
+            for number in numbers
+        ],
+    )
+    IncomingPhoneNumber.objects.filter(id__in=[number.id for number in numbers]).delete()
+
+
 def number_delete(*, number: IncomingPhoneNumber, actor: str) -> None:
     with transaction.atomic():
-        audit_record(
-            account_id=number.account_id,
-            actor=actor,
-            action="incoming_phone_number.delete",
-            object_sid=number.sid,
-            payload={"phone_number": number.phone_number},
-        )
-        number.delete()
+        _release(number.account_id, [number], actor)
+
+
+def numbers_release(*, account: Account, actor: str, reason: str) -> int:
+    """Release every number of `account` (Twilio releases a subaccount's numbers when it is closed),
+    in the caller's transaction, which must be scoped to `account`; returns how many.
+
+    Calls and texts to them then get what an unknown number gets. Calls and messages keep their
+    numbers as text; their link to the number is cleared.
+    """
+    numbers = list(IncomingPhoneNumber.objects.filter(account=account).order_by("date_created", "id"))
+    if numbers:
+        _release(account.id, numbers, actor, reason=reason)
+    return len(numbers)

@@ -9,6 +9,7 @@ from django.db import transaction
 from compliance.services import audit_record
 from core.errors import TwilioError
 from core.tenancy import tenant_activate, tenant_switch
+from numbering.services import numbers_release
 from tenants.models import Account, ApiKey, Membership, Role, User, new_auth_token
 
 
@@ -40,7 +41,13 @@ def subaccount_create(*, parent: Account, friendly_name: str, actor: str) -> Acc
 def account_update(
     *, account: Account, principal: Account, actor: str, friendly_name: str | None, status: str | None
 ) -> Account:
-    """Rename any account you may act on; suspend, reactivate or close only your subaccounts."""
+    """Rename any account you may act on; suspend, reactivate or close only your subaccounts.
+
+    Closing is final and releases the account's numbers in the same transaction (each release
+    audited), as Twilio does; suspending keeps them, and their inbound traffic is refused until the
+    account is active again (voice.services.inbound_call_open, messaging.services.message_receive).
+    The caller's transaction must be scoped to `account`.
+    """
     changes: dict[str, str] = {}
     if friendly_name is not None:
         changes["friendly_name"] = friendly_name[:64]
@@ -63,6 +70,9 @@ def account_update(
             object_sid=account.sid,
             payload=changes,
         )
+        # After the update, which locks the row: a number created concurrently waits, then is refused.
+        if changes.get("status") == Account.Status.CLOSED:
+            numbers_release(account=account, actor=actor, reason="account closed")
     return account
 
 
