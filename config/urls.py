@@ -8,7 +8,14 @@ from messaging import demo as messaging_demo
 from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
-from tenants.api.views import AccountDetailView, AccountListView, KeyDetailView, KeyListView
+from tenants.api.views import (
+    AccountDetailView,
+    AccountListView,
+    AuthTokenPromotionView,
+    KeyDetailView,
+    KeyListView,
+    SecondaryAuthTokenView,
+)
 from voice import demo
 from voice.api.views import (
     CallDetailView,
@@ -44,6 +51,8 @@ api_patterns = [
         RecordingMediaView.as_view(),
     ),
     re_path(r"^2010-04-01/.*$", UnknownResourceView.as_view()),
+    path("accounts/v1/AuthTokens/Secondary", SecondaryAuthTokenView.as_view()),
+    path("accounts/v1/AuthTokens/Promote", AuthTokenPromotionView.as_view()),
 ]
 
 urlpatterns = [

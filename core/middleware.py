@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from core.errors import error_response
 from core.parsers import natural_number, unstorable
 
-# The Twilio-compatible API and the native one; both authenticate with the account's credentials.
-API_PREFIXES = ("/2010-04-01/", "/api/v1/")
+# The Twilio-compatible API (with accounts.twilio.com's resources under /accounts/v1/) and the native
+# one; all authenticate with the account's credentials.
+API_PREFIXES = ("/2010-04-01/", "/accounts/v1/", "/api/v1/")
 
 
 class TwilioRequestGuardMiddleware:

@@ -63,7 +63,11 @@ def _principal_for_token(sid: str, token: str) -> Account | None:
     account = _account(account_id) if account_id else None
     if account is None or account.status == Account.Status.CLOSED:
         return None
-    return account if secrets.compare_digest(account.auth_token, token) else None
+    if secrets.compare_digest(account.auth_token, token):
+        return account
+    # While a secondary token exists, it authenticates too (Twilio's rotation without downtime).
+    secondary = account.secondary_auth_token
+    return account if secondary is not None and secrets.compare_digest(secondary, token) else None
 
 
 def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey] | None:

@@ -33,6 +33,10 @@ class Account(SidModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.FULL)
     auth_token_encrypted = models.TextField()
+    # Twilio's secondary auth token: authenticates API requests alongside the primary until it is
+    # promoted (becoming the primary) or deleted; webhooks are signed with the primary only.
+    secondary_auth_token_encrypted = models.TextField(blank=True, default="")
+    secondary_auth_token_created_at = models.DateTimeField(null=True, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 
@@ -52,6 +56,20 @@ class Account(SidModel):
     def auth_token(self) -> str:
         """Decrypted just in time: the token signs webhooks, so it must be recoverable."""
         return crypto.decrypt(self.auth_token_encrypted, aad=self._token_aad())
+
+    def _secondary_token_aad(self) -> str:
+        return f"{self.id}|tenants_account|secondary_auth_token|{self.id}"
+
+    def set_secondary_auth_token(self, token: str | None) -> None:
+        self.secondary_auth_token_encrypted = (
+            crypto.encrypt(token, aad=self._secondary_token_aad()) if token else ""
+        )
+
+    @property
+    def secondary_auth_token(self) -> str | None:
+        if not self.secondary_auth_token_encrypted:
+            return None
+        return crypto.decrypt(self.secondary_auth_token_encrypted, aad=self._secondary_token_aad())
 
     @property
     def is_active(self) -> bool:
@@ -100,6 +118,8 @@ class Role(models.TextChoices):
 ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
 ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
 ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+# Who may see and rotate the account's auth token, and invite people to it.
+ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
 
 
 class Membership(TenantModel):

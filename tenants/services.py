@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from compliance.services import audit_record
 from core.errors import TwilioError
@@ -76,13 +77,84 @@ def account_update(
     return account
 
 
-def account_rotate_auth_token(*, account: Account, actor: str) -> str:
+def auth_token_reveal(*, account: Account, actor: str) -> str:
+    """The primary auth token, for a person to read; every showing is audited."""
+    with transaction.atomic():
+        audit_record(
+            account_id=account.id, actor=actor, action="account.auth_token.reveal", object_sid=account.sid
+        )
+    return account.auth_token
+
+
+def auth_token_secondary_create(*, account: Account, actor: str) -> str:
+    """A new secondary auth token (replacing any), which authenticates API requests alongside the
+    primary until promoted or deleted; Twilio's POST /v1/AuthTokens/Secondary."""
     token = new_auth_token()
     with transaction.atomic():
-        account.set_auth_token(token)
-        account.save(update_fields=["auth_token_encrypted", "date_updated"])
+        account.set_secondary_auth_token(token)
+        account.secondary_auth_token_created_at = timezone.now()
+        account.save(
+            update_fields=[
+                "secondary_auth_token_encrypted",
+                "secondary_auth_token_created_at",
+                "date_updated",
+            ]
+        )
         audit_record(
-            account_id=account.id, actor=actor, action="account.auth_token.rotate", object_sid=account.sid
+            account_id=account.id,
+            actor=actor,
+            action="account.auth_token.secondary_create",
+            object_sid=account.sid,
+        )
+    return token
+
+
+def _no_secondary_token() -> TwilioError:
+    return TwilioError(20404, "The account has no secondary auth token", 404)
+
+
+def auth_token_secondary_delete(*, account: Account, actor: str) -> None:
+    """Stop the secondary token authenticating; Twilio's DELETE /v1/AuthTokens/Secondary."""
+    if account.secondary_auth_token is None:
+        raise _no_secondary_token()
+    with transaction.atomic():
+        account.set_secondary_auth_token(None)
+        account.secondary_auth_token_created_at = None
+        account.save(
+            update_fields=[
+                "secondary_auth_token_encrypted",
+                "secondary_auth_token_created_at",
+                "date_updated",
+            ]
+        )
+        audit_record(
+            account_id=account.id,
+            actor=actor,
+            action="account.auth_token.secondary_delete",
+            object_sid=account.sid,
+        )
+
+
+def auth_token_promote(*, account: Account, actor: str) -> str:
+    """Make the secondary token the primary (which signs webhooks from now on); the old primary
+    stops authenticating at once and there is no secondary left. Twilio's POST /v1/AuthTokens/Promote."""
+    token = account.secondary_auth_token
+    if token is None:
+        raise _no_secondary_token()
+    with transaction.atomic():
+        account.set_auth_token(token)
+        account.set_secondary_auth_token(None)
+        account.secondary_auth_token_created_at = None
+        account.save(
+            update_fields=[
+                "auth_token_encrypted",
+                "secondary_auth_token_encrypted",
+                "secondary_auth_token_created_at",
+                "date_updated",
+            ]
+        )
+        audit_record(
+            account_id=account.id, actor=actor, action="account.auth_token.promote", object_sid=account.sid
         )
     return token
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants import views
+from tenants import account_views, views
 
 urlpatterns = [
     path("", views.dashboard_view, name="dashboard"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("account/recovery-codes/", views.recovery_codes_view, name="recovery-codes"),
     path("logout/", views.logout_view, name="logout"),
     path("switch/", views.switch_account_view, name="switch-account"),
+    path("account/auth-token/", account_views.auth_token_view, name="auth-token"),
     path("keys/", views.keys_view, name="keys"),
     path("keys/<str:sid>/delete/", views.key_delete_view, name="key-delete"),
 ]

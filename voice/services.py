@@ -29,6 +29,7 @@ from monitor.models import Notification
 from monitor.services import notification_record, webhook_enqueue
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
+from tenants.selectors import account_status_in_effect
 from voice.models import Call, CallEvent, MediaServer, Recording
 
 if TYPE_CHECKING:
@@ -87,12 +88,23 @@ def _setup(call: Call, account: Account) -> CallSetup:
     )
 
 
+@dataclass(frozen=True)
+class InboundRefused:
+    """An inbound call to a suspended account's number: recorded and logged, to be rejected unanswered."""
+
+    account_id: uuid.UUID
+    call_id: uuid.UUID
+    call_sid: str
+
+
 def inbound_call_open(
     *, from_number: str, dialled: str, channel_id: str, media_server_id: int | None
-) -> CallSetup | None:
+) -> CallSetup | InboundRefused | None:
     """Route the dialled number to its account and open the call; None for a number nobody owns.
 
     The route is the one lookup made before any tenant is known (numbering_numberroute has no RLS).
+    A closed account's number counts as nobody's (closing releases its numbers anyway); a suspended
+    account's call is refused (`_inbound_refuse`).
     """
     e164 = to_e164(dialled if dialled.startswith("+") else f"+{dialled}")
     route = NumberRoute.objects.filter(phone_number=e164).first() if e164 else None
@@ -107,6 +119,10 @@ def inbound_call_open(
         if number is None:
             return None
         account = number.account
+        status = account_status_in_effect(account=account)
+        if status == Account.Status.CLOSED:
+            return None
+        is_refused = status == Account.Status.SUSPENDED
         call = Call.objects.create(
             account=account,
             phone_number=number,
@@ -119,14 +135,39 @@ def inbound_call_open(
             method=number.voice_method,
             fallback_url=number.voice_fallback_url,
             fallback_method=number.voice_fallback_method,
-            status_callback=number.status_callback,
+            # A refused call sends no webhook at all, its status callback included.
+            status_callback="" if is_refused else number.status_callback,
             status_callback_method=number.status_callback_method,
             status_callback_events=["completed"],
             media_server_id=media_server_id,
             channel_id=channel_id,
         )
         _event(call, CallEvent.Kind.STATUS, "ringing", {"from": from_number, "to": e164})
+        if is_refused:
+            return _inbound_refuse(call)
         return _setup(call, account)
+
+
+def _inbound_refuse(call: Call) -> InboundRefused:
+    """End a suspended account's inbound call before it is answered, with Twilio's 10003 ("Incoming
+    call rejected due to inactive account": the call is not answered; a suspended subaccount is one of
+    its causes; https://www.twilio.com/docs/api/errors/10003) in the account's error log.
+
+    No webhook runs; the call stays in the account's calls and its caller's conversation, failed, as
+    a rejected call is here. The caller's transaction must be scoped to the call's account.
+    """
+    call_error(
+        account_id=call.account_id,
+        call_id=call.id,
+        code=10003,
+        message="Incoming call rejected due to inactive account",
+        url=call.url,
+        method=call.method,
+    )
+    call_finish(
+        account_id=call.account_id, call_id=call.id, status=Call.Status.FAILED, reason="account suspended"
+    )
+    return InboundRefused(account_id=call.account_id, call_id=call.id, call_sid=call.sid)
 
 
 def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSetup | None:

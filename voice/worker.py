@@ -168,6 +168,10 @@ class VoiceWorker:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
+            if isinstance(setup, services.InboundRefused):
+                log.info("rejecting call %s: its account is not active", setup.call_sid)
+                await control.reject("rejected")  # unanswered, as <Reject> leaves a call
+                return
             await self._run_call(control, ServiceCallStore(setup, media_server_id=self.server.id))
         finally:
             self.inbound_in_flight -= 1

@@ -1,5 +1,6 @@
-"""Input and output shapes of the Accounts and Keys resources."""
+"""Input and output shapes of the Accounts, Keys and auth token resources."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from core.api import RFC2822Field, SidField, account_path
@@ -75,3 +76,43 @@ class NewKeyOutput(KeyOutput):
 
     def get_secret(self, obj: ApiKey) -> str:
         return str(self.context["secret"])
+
+
+# accounts.twilio.com's resources: ISO 8601 dates and absolute URLs, as Twilio's v1 APIs write them.
+AUTH_TOKENS_PATH = "/accounts/v1/AuthTokens"
+
+
+def _v1_url(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+class SecondaryAuthTokenOutput(serializers.Serializer):
+    """https://www.twilio.com/docs/iam/api/secondary_authtoken"""
+
+    account_sid = serializers.CharField(source="sid")
+    date_created = serializers.DateTimeField(source="secondary_auth_token_created_at")
+    date_updated = serializers.DateTimeField(source="secondary_auth_token_created_at")
+    secondary_auth_token = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_secondary_auth_token(self, obj: Account) -> str | None:
+        return obj.secondary_auth_token
+
+    def get_url(self, obj: Account) -> str:
+        return _v1_url(f"{AUTH_TOKENS_PATH}/Secondary")
+
+
+class AuthTokenPromotionOutput(serializers.Serializer):
+    """https://www.twilio.com/docs/iam/api/authtoken"""
+
+    account_sid = serializers.CharField(source="sid")
+    auth_token = serializers.SerializerMethodField()
+    date_created = serializers.DateTimeField()
+    date_updated = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_auth_token(self, obj: Account) -> str:
+        return obj.auth_token
+
+    def get_url(self, obj: Account) -> str:
+        return _v1_url(f"{AUTH_TOKENS_PATH}/Promote")

@@ -1,4 +1,5 @@
-"""Accounts (`/2010-04-01/Accounts[/{Sid}].json`) and Keys (`…/Accounts/{AccountSid}/Keys[/{Sid}].json`)."""
+"""Accounts (`/2010-04-01/Accounts[/{Sid}].json`), Keys (`…/Accounts/{AccountSid}/Keys[/{Sid}].json`)
+and the auth token's rotation (accounts.twilio.com's `/v1/AuthTokens/Secondary` and `/Promote`)."""
 
 from typing import Any
 
@@ -14,12 +15,23 @@ from tenants.api.serializers import (
     AccountCreateInput,
     AccountOutput,
     AccountUpdateInput,
+    AuthTokenPromotionOutput,
     KeyInput,
     KeyOutput,
     NewKeyOutput,
+    SecondaryAuthTokenOutput,
 )
 from tenants.models import Account, ApiKey
-from tenants.services import account_update, api_key_create, api_key_delete, api_key_update, subaccount_create
+from tenants.services import (
+    account_update,
+    api_key_create,
+    api_key_delete,
+    api_key_update,
+    auth_token_promote,
+    auth_token_secondary_create,
+    auth_token_secondary_delete,
+    subaccount_create,
+)
 
 
 class AccountCredentialsOnly(TwilioView):
@@ -126,3 +138,26 @@ class KeyDetailView(KeyViewBase):
     def delete(self, request: Request, account_sid: str, sid: str) -> Response:
         api_key_delete(key=self.get_object(sid), actor=self.tenant.actor)
         return Response(status=204)
+
+
+class SecondaryAuthTokenView(AccountCredentialsOnly):
+    """The credentials' own account's secondary auth token (the account is never in the URL)."""
+
+    @extend_schema(
+        operation_id="createSecondaryAuthToken", request=None, responses={201: SecondaryAuthTokenOutput}
+    )
+    def post(self, request: Request) -> Response:
+        auth_token_secondary_create(account=self.tenant.account, actor=self.tenant.actor)
+        return Response(SecondaryAuthTokenOutput(self.tenant.account).data, status=201)
+
+    @extend_schema(operation_id="deleteSecondaryAuthToken", responses={204: None})
+    def delete(self, request: Request) -> Response:
+        auth_token_secondary_delete(account=self.tenant.account, actor=self.tenant.actor)
+        return Response(status=204)
+
+
+class AuthTokenPromotionView(AccountCredentialsOnly):
+    @extend_schema(operation_id="updateAuthTokenPromotion", request=None, responses=AuthTokenPromotionOutput)
+    def post(self, request: Request) -> Response:
+        auth_token_promote(account=self.tenant.account, actor=self.tenant.actor)
+        return Response(AuthTokenPromotionOutput(self.tenant.account).data)

@@ -23,7 +23,7 @@ from messaging.api import lane
 from messaging.models import ConsentState, Message
 from numbering.services import number_create
 from tenants.authentication import API_FAILURES_PER_ADDRESS
-from tenants.services import api_key_create
+from tenants.services import api_key_create, auth_token_secondary_create
 from tests.conftest import Tenant, make_subaccount, make_tenant
 from tests.messaging.conftest import RECIPIENT, new_number
 from tests.messaging.test_messages_api import TWILIO_KEYS
@@ -292,3 +292,11 @@ def test_the_lane_answers_20429_itself_once_an_address_failed_too_often(clinic: 
     )
     assert response.status_code == 429 and response.json() == TOO_MANY_BODY
     assert django.seen == []
+
+
+def test_the_lane_accepts_a_secondary_auth_token(clinic: Texting) -> None:
+    with tenant_scope(clinic.account.id):
+        secondary = auth_token_secondary_create(account=clinic.account, actor="test")
+    django = Django()
+    response = post(lane.MessagesCreateLane(django), clinic, form(clinic), headers(clinic, secondary))
+    assert response.status_code == 201 and django.seen == []
