@@ -21,10 +21,11 @@ from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from messaging.consent import OPT_OUT_TYPE, keyword_of
 from messaging.models import Message
-from messaging.services import MessageDraft, message_create
+from messaging.services import MessageDraft, message_create, message_withhold
 from monitor.models import Notification
 from monitor.services import notification_record
 from tenants.models import Account
+from tenants.selectors import account_status_in_effect
 from twiml import verbs
 from twiml.errors import TwimlError
 from twiml.parser import parse_messaging
@@ -103,6 +104,9 @@ def _claim(account_id: uuid.UUID, message_id: uuid.UUID) -> Inbound | None:
         if number is None:  # released since the message came in
             return None
         account = Account.objects.get(id=account_id)
+        if account_status_in_effect(account=account) != Account.Status.ACTIVE:  # suspended since
+            message_withhold(message=message, number=number)
+            return None
         media = list(message.media.order_by("date_created").values_list("url", "content_type"))
         return Inbound(
             account_id=account_id,

@@ -32,9 +32,10 @@ from messaging import consent, streams
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.models import CarrierRoute, Connector, Media, Message, PendingMessage
 from messaging.segments import segment
-from monitor.services import webhook_enqueue
+from monitor.services import notification_record, webhook_enqueue
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
+from tenants.selectors import account_status_in_effect
 from voice.models import Call
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ RANK: dict[str, int] = {
 ERROR_MESSAGES = {
     21610: "Attempt to send to unsubscribed recipient",
     30001: "Queue overflow: the message was not sent within its validity period",
+    30002: "Account suspended: the message was kept, not sent to the SMS webhook",
     30003: "Unreachable destination handset",
     30005: "Unknown destination handset",
     30006: "Landline or unreachable carrier",
@@ -811,7 +813,11 @@ def _e164_or_raw(number: str) -> str:
 def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
     """Store an inbound message for the number's tenant, apply consent keywords, queue its webhook.
 
-    None when no tenant owns the number (the route is the one lookup made before a tenant is known).
+    None when no tenant owns the number (the route is the one lookup made before a tenant is known),
+    or when its account is closed (closing releases its numbers anyway).
+
+    A suspended account's message is kept and its consent keyword recorded (an opt-out must hold),
+    but no automatic reply is sent and its webhook is withheld (`message_withhold`).
     """
     from messaging.tasks import message_webhook_task
 
@@ -823,6 +829,11 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
     with tenant_scope(route.account_id):
         number = IncomingPhoneNumber.objects.get(id=route.number_id)
         account = Account.objects.get(id=route.account_id)
+        status = account_status_in_effect(account=account)
+        if status == Account.Status.CLOSED:
+            log.info("inbound message for %s of a closed account on %s dropped", to, connector)
+            return None
+        is_suspended = status == Account.Status.SUSPENDED
         counted = segment(sms.body)
         message = Message(
             account=account,
@@ -838,7 +849,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             carrier_message_ids=[sms.carrier_message_id] if sms.carrier_message_id else [],
             phone_number=number,
             date_sent=timezone.now(),
-            is_webhook_pending=bool(number.sms_url or number.sms_fallback_url),
+            is_webhook_pending=not is_suspended and bool(number.sms_url or number.sms_fallback_url),
         )
         message.save(force_insert=True)
         _media_add([(message, sms.media_urls)])
@@ -855,7 +866,9 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             if keyword
             else None
         )
-        if reply:
+        if is_suspended:
+            message_withhold(message=message, number=number)
+        elif reply:
             draft = MessageDraft(
                 to=message.from_number,
                 actor="worker:messaging",
@@ -871,6 +884,30 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
                 lambda: message_webhook_task.delay(str(account.id), str(message.id)), robust=True
             )
         return message
+
+
+def message_withhold(*, message: Message, number: IncomingPhoneNumber) -> None:
+    """Keep an inbound message of a suspended account from its SMS webhook for good (not run after
+    reactivation either): Twilio's 30002 ("Account suspended",
+    https://www.twilio.com/docs/api/errors/30002) on the message and in the account's error log.
+
+    Twilio documents no inbound case; this is its messaging code for a suspended account, as 10003
+    is its voice code for a refused call. The caller's transaction must be scoped to the message's
+    account.
+    """
+    message.is_webhook_pending = False
+    message.error_code = 30002
+    message.error_message = ERROR_MESSAGES[30002]
+    message.save(update_fields=["is_webhook_pending", "error_code", "error_message", "date_updated"])
+    url = number.sms_url or number.sms_fallback_url
+    notification_record(
+        account_id=message.account_id,
+        error_code=30002,
+        message=f"Message {message.sid} to {message.to_number} arrived while the account is suspended: "
+        "kept, not sent to the SMS webhook",
+        request_url=url,
+        request_method=(number.sms_method if number.sms_url else number.sms_fallback_method) if url else "",
+    )
 
 
 def message_webhook_requeue(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
