@@ -1,6 +1,6 @@
 """Twilio's list filters on dates: `DateSent=`, `DateSent<` (on or before), `DateSent>` (on or after)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework.request import Request
@@ -24,5 +24,6 @@ def date_filters(request: Request, param: str, field: str) -> dict[str, Any]:
         if len(raw) == 10:
             found[f"{field}__date__{lookup}"] = value.date()
         else:
-            found[f"{field}__{lookup}"] = value
+            # A time without an offset is UTC, as every time in the API is.
+            found[f"{field}__{lookup}"] = value if value.tzinfo else value.replace(tzinfo=UTC)
     return found

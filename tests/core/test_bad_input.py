@@ -90,3 +90,10 @@ def test_ascii_digits_still_page(api_a: TwilioClient) -> None:
 
     assert response.status_code == 200, response.content
     assert response.json()["page_size"] == 7
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # Django's warning about a naive datetime
+def test_a_time_without_an_offset_in_a_date_filter_is_utc(api_a: TwilioClient) -> None:
+    response = api_a.get(api_a.url("Messages.json"), **{"DateSent>": "2024-01-01T10:00:00"})
+
+    assert response.status_code == 200, response.content
