@@ -73,7 +73,10 @@ def _read(path: Path) -> dict[str, object]:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd) as file:
         _check_private(path, fd)
-        data = json.load(file)
+        try:
+            data = json.load(file)
+        except json.JSONDecodeError as exc:
+            raise SecretsError(f"{path} is not valid JSON ({exc}); restore it from a backup") from exc
     if not isinstance(data, dict):
         raise SecretsError(f"{path} is not a JSON object")
     return data

@@ -1,8 +1,6 @@
 """The platform's secrets: generated once, owner-only, shared by every process, independent of each other."""
 
 import json
-import multiprocessing
-import multiprocessing.synchronize
 import os
 import stat
 import subprocess
@@ -45,29 +43,42 @@ def test_a_second_load_reads_the_same_secrets(tmp_path: Path) -> None:
     assert load_secrets(tmp_path, {}, development=False) == load_secrets(tmp_path, {}, development=False)
 
 
-def _load_after(
-    barrier: multiprocessing.synchronize.Barrier, data_dir: str, out: multiprocessing.Queue
-) -> None:
-    barrier.wait()
-    out.put(load_secrets(Path(data_dir), {}, development=False))
+# Loads config/secrets.py by path, without site-packages (fast to start), once a line arrives on stdin so
+# that every process loads at the same moment; prints what it read.
+LOAD_ON_SIGNAL = (
+    "import dataclasses, importlib.util, json, sys; from pathlib import Path; "
+    "spec = importlib.util.spec_from_file_location('platform_secrets', 'config/secrets.py'); "
+    "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
+    "sys.stdin.readline(); "
+    "print(json.dumps(dataclasses.asdict(module.load_secrets(Path(sys.argv[1]), {}, development=False))))"
+)
 
 
 def test_processes_starting_together_end_up_with_the_same_secrets(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
     for attempt in range(5):
         data_dir = tmp_path / str(attempt)
-        barrier, out = context.Barrier(8), context.Queue()
         processes = [
-            context.Process(target=_load_after, args=(barrier, str(data_dir), out)) for _ in range(8)
+            subprocess.Popen(
+                [sys.executable, "-S", "-c", LOAD_ON_SIGNAL, str(data_dir)],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(8)
         ]
         for process in processes:
-            process.start()
-        results = [out.get(timeout=30) for _ in processes]
+            assert process.stdin is not None
+            process.stdin.write("go\n")
         for process in processes:
-            process.join(timeout=30)
-            assert process.exitcode == 0
+            assert process.stdin is not None
+            process.stdin.flush()
+        results = [process.communicate(timeout=30)[0] for process in processes]
+        assert all(process.returncode == 0 for process in processes)
         assert len(set(results)) == 1
-        assert results[0] == load_secrets(data_dir, {}, development=False)
+        assert (
+            json.loads(results[0])["secret_key"] == load_secrets(data_dir, {}, development=False).secret_key
+        )
 
 
 def test_environment_overrides_each_secret(tmp_path: Path) -> None:
