@@ -28,6 +28,7 @@ from tenants.signin import (
     signin_second_factor,
     totp_enrol,
 )
+from tenants.sockets import session_sockets_close
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -125,7 +126,11 @@ def recovery_codes_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out, closing the session's websockets in every tab (tenants/sockets.py)."""
+    session_key = request.session.session_key
     logout(request)
+    if session_key:
+        session_sockets_close(session_key)
     return redirect("/login/")
 
 
