@@ -56,7 +56,10 @@ def account_update(
         if account.parent_id != principal.id:
             raise TwilioError(20003, "Only the parent account can change an account's status", 403)
         if account.status == Account.Status.CLOSED:
-            raise TwilioError(20005, "A closed account cannot be reopened", 400)
+            # https://www.twilio.com/docs/api/errors/21479: closing is final.
+            raise TwilioError(
+                21479, "Unable to update Status for subaccount, subaccount has been closed", 400
+            )
         changes["status"] = status
     if not changes:
         return account
