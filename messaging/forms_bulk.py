@@ -14,10 +14,13 @@ from tenants.models import Account
 
 class BulkForm(forms.Form):
     from_number = forms.ChoiceField(label="Send from")
+    # No class is preselected (a browser would otherwise show the first, emergency): sending without
+    # prior consent is a choice someone makes, never what a form fell back to.
     message_class = forms.ChoiceField(
-        choices=Bulk.MessageClass.choices,
+        choices=[("", "Choose a class"), *Bulk.MessageClass.choices],
         label="Class",
-        help_text="Emergency: health or safety, sent without prior consent; say why below.",
+        help_text="Emergency: health or safety, sent without prior consent; say why below. School mission: "
+        "closely related to the school's mission. Marketing: anything else.",
     )
     threat_basis = forms.CharField(
         required=False,

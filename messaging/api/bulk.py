@@ -80,7 +80,8 @@ class BulkCreateInput(serializers.Serializer):
     )
     message_class = serializers.ChoiceField(
         choices=Bulk.MessageClass.choices,
-        help_text="emergency (health or safety: needs threat_basis), school-mission or marketing.",
+        help_text="emergency (health or safety: needs threat_basis), school-mission or marketing. "
+        "Required, with no default: an alert sent without prior consent is always asked for by name.",
     )
     threat_basis = serializers.CharField(
         required=False,

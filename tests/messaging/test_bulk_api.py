@@ -144,6 +144,7 @@ def test_a_long_list_passes_the_64_kib_api_limit_and_an_oversized_one_is_refused
         ({"from_number": "+15005550006"}, 21606),
         ({"body": ""}, 21602),
         ({"message_class": "promo"}, 20422),
+        ({"message_class": None}, 20001),  # no default class, least of all emergency
         ({"threat_basis": ""}, 20001),
         ({"recipients": "+14155550100"}, 20422),
         ({"recipients": [14155550100]}, 20422),

@@ -48,6 +48,22 @@ def test_the_nav_leads_to_the_form_with_the_accounts_numbers(
     assert 'enctype="multipart/form-data"' in page and "No bulk alerts yet." in page
 
 
+def test_the_form_makes_the_sender_choose_the_class(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
+    """Nothing is preselected: a browser shows the first option of a select without one, and
+    emergency (sent without prior consent) must never be what a form fell back to."""
+    client = signed_in(tenant_a, Role.SUPERVISOR)
+    page = client.get("/bulk/").content.decode()
+    select = page.split('<select name="message_class"')[1].split("</select>")[0]
+    assert select.count("<option") == 4 and '<option value="" selected>Choose a class</option>' in select
+    assert '<option value="emergency">Emergency</option>' in select
+
+    unchosen = client.post("/bulk/", form(message_class="")).content.decode()
+
+    assert "This field is required." in unchosen.split('<select name="message_class"')[1]
+    tenant_activate(tenant_a.account.id)
+    assert not Bulk.objects.exists()
+
+
 def test_sending_from_the_form_shows_the_bulks_page(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
     client = signed_in(tenant_a, Role.SUPERVISOR)
 
