@@ -136,6 +136,16 @@ SESSION_COOKIE_AGE = 15 * 60  # automatic logoff after 15 minutes idle (HIPAA, P
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 OTP_TOTP_ISSUER = "Switchboard"
+# Password resets and invitations. The console backend prints them (development); set
+# DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc. to send them.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("SWITCHBOARD_FROM_EMAIL", "Switchboard <no-reply@localhost>")
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600  # a reset link works once, for three days
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,5 +1,6 @@
 """Portal sign-in: the password step behind lockouts, the second factor (TOTP or a one-time recovery
-code), enrolment and recovery codes; every step, and every failure, audited.
+code), enrolment and recovery codes, and password resets by e-mail; every step, and every failure,
+audited.
 
 Failures are counted per e-mail address and per client address (core/attempts.py), whether or not
 the e-mail belongs to anyone, and the answer is the same either way: nothing here tells a stranger
@@ -11,6 +12,7 @@ tenant and goes to the server log.
 
 import logging
 import math
+from collections.abc import Callable
 
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -31,6 +33,9 @@ PER_EMAIL = AttemptPolicy(free=5, base_s=60, max_s=3600, window_s=24 * 3600)
 # One client address may be a shared office NAT, so it gets more; past that it is treated the same.
 PER_ADDRESS = AttemptPolicy(free=20, base_s=60, max_s=3600, window_s=3600)
 RECOVERY_CODES = 10
+# Reset e-mails: a few a day per address; past that, requests are answered the same but send nothing.
+RESETS_PER_EMAIL = AttemptPolicy(free=3, base_s=900, max_s=24 * 3600, window_s=24 * 3600)
+RESETS_PER_ADDRESS = AttemptPolicy(free=10, base_s=900, max_s=24 * 3600, window_s=24 * 3600)
 
 
 class SigninRefused(Exception):
@@ -148,3 +153,29 @@ def totp_enrol(*, user: User, device: TOTPDevice, code: str) -> list[str] | None
         device.save(update_fields=["confirmed"])
         audit_user_event(user, "user.two_factor.enable")
         return recovery_codes_issue(user=user)
+
+
+def password_reset_request(*, email: str, address: str, send: Callable[[], None]) -> None:
+    """`send` the reset e-mail (Django's PasswordResetForm, which writes only to an active user with
+    a password) unless this e-mail or address asked too often. The caller answers the same whatever
+    happened, so nobody learns whether the address has an account."""
+    email = email.strip().lower()
+    keys = [attempt_key("reset-email", email), attempt_key("reset-address", address)]
+    if any(state.is_locked for state in attempts_check(keys)):
+        log.warning("password reset for %s from %s not sent: too many requests", email, address)
+        return
+    attempts_count([(keys[0], RESETS_PER_EMAIL), (keys[1], RESETS_PER_ADDRESS)])
+    known = User.objects.filter(email=email, is_active=True).first()
+    if known is None:
+        log.warning("password reset asked for an unknown e-mail %s from %s", email, address)
+        return
+    with transaction.atomic():
+        audit_user_event(known, "user.password.reset_request", actor=f"address:{address}")
+        transaction.on_commit(send)
+
+
+def password_reset_complete(*, user: User, address: str) -> None:
+    """Audit a password set through a reset link; the e-mail's sign-in lockout ends with it."""
+    with transaction.atomic():
+        audit_user_event(user, "user.password.reset", actor=f"address:{address}")
+    attempts_clear([attempt_key("signin-email", user.email)])
