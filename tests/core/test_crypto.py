@@ -91,7 +91,7 @@ def test_rotate_command_reencrypts_tokens_and_api_auth_keeps_working(
 def test_rotate_command_reencrypts_every_encrypted_column(
     django_db_setup: None, django_db_blocker: pytest.FixtureRequest
 ) -> None:
-    """Auth tokens, recording keys, media-server and carrier passwords all survive dropping the old key.
+    """Auth tokens (both), recording keys, media-server and carrier passwords survive dropping the old key.
 
     The rotation runs in an admin transaction that is rolled back, so the session's other rows stay
     under the configured keys.
@@ -99,6 +99,11 @@ def test_rotate_command_reencrypts_every_encrypted_column(
     configured, new = list(settings.FIELD_ENCRYPTION_KEYS), _key()
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         tenant = make_tenant("Rotation hospital")
+        Account.objects.using("admin").filter(id=tenant.account.id).update(
+            secondary_auth_token_encrypted=crypto.encrypt(
+                "second-token", aad=tenant.account._secondary_token_aad()
+            )
+        )
         with transaction.atomic(), tenant_scope(tenant.account.id):
             recording = Recording.objects.create(account=tenant.account)
             recording.data_key_encrypted = crypto.encrypt("data-key", aad=recording_key_aad(recording))
@@ -118,7 +123,11 @@ def test_rotate_command_reencrypts_every_encrypted_column(
                     assert "under key rotated" in out.getvalue()
                 with override_settings(FIELD_ENCRYPTION_KEYS=[f"rotated:{new}"]):
                     crypto._keys.cache_clear()
-                    assert Account.objects.using("admin").get(id=tenant.account.id).auth_token == tenant.token
+                    account = Account.objects.using("admin").get(id=tenant.account.id)
+                    assert (account.auth_token, account.secondary_auth_token) == (
+                        tenant.token,
+                        "second-token",
+                    )
                     stored = Recording.objects.using("admin").get(id=recording.id)
                     key = crypto.decrypt(stored.data_key_encrypted, aad=recording_key_aad(stored))
                     assert key == "data-key"
