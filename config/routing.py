@@ -1,9 +1,11 @@
 """Websocket routes served by Channels."""
 
-from django.urls import path
+from django.urls import path, re_path
 
+from core.consumers import UnroutedSocketConsumer
 from messaging.consumers import BulkProgressConsumer
 
 websocket_urlpatterns = [
     path("ws/bulks/<str:sid>/", BulkProgressConsumer.as_asgi()),
+    re_path(r"", UnroutedSocketConsumer.as_asgi()),  # last: any other path is refused, not a crash
 ]
