@@ -165,3 +165,15 @@ def test_values_from_before_own_field_keys_are_upgraded_with_the_legacy_secret_k
         stored = Account.objects.using("admin").get(id=tenant.account.id)
         assert crypto.is_current(stored.auth_token_encrypted) and stored.auth_token == tenant.token
         assert Client().get(f"/2010-04-01/Accounts/{tenant.sid}.json", **tenant.auth()).status_code == 200
+
+
+def test_every_encrypted_column_is_in_the_rotation() -> None:
+    """A `*_encrypted` column missing from the command would be unreadable once its old key is dropped."""
+    from django.apps import apps
+
+    from core.management.commands.rotate_field_keys import ENCRYPTED_COLUMNS
+
+    columns = {
+        (m, f.name) for m in apps.get_models() for f in m._meta.fields if f.name.endswith("_encrypted")
+    }
+    assert columns == {(model, column) for model, column, _ in ENCRYPTED_COLUMNS}
