@@ -37,7 +37,7 @@ class SecretsError(Exception):
     """The secrets cannot be used as they are; the message says what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # no repr: settings dumps and tracebacks must not print them
 class PlatformSecrets:
     secret_key: str
     field_keys: tuple[str, ...]  # "version:base64key", newest first (core/crypto.py)
