@@ -404,6 +404,8 @@ def child_call_open(
     inbound call, the caller's own number: no tenant presents another's number.
     """
     with tenant_scope(account_id):
+        if not _may_present(account_id, call_id, from_number):
+            raise TwilioError(13214, f"Dial callerId {from_number} is not a number of this account", 400)
         child = Call(
             account_id=account_id,
             parent_call_id=call_id,
@@ -418,6 +420,14 @@ def child_call_open(
         child.save(force_insert=True)
         _event(child, CallEvent.Kind.STATUS, "initiated", {})
         return child.id
+
+
+def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
+    if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
+        return True
+    return Call.objects.filter(
+        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
+    ).exists()
 
 
 def call_sms_send(
@@ -443,8 +453,6 @@ def call_sms_send(
             call=call,
             actor=f"call:{call.sid}",
         )
-        if not _may_present(account_id, call_id, from_number):
-            raise TwilioError(13214, f"Dial callerId {from_number} is not a number of this account", 400)
         message = message_create(account=Account.objects.get(id=account_id), draft=draft)
         return str(message.sid)
 
@@ -460,14 +468,6 @@ def callback_enqueue(
             params=params,
             call_sid=call_sid,
         )
-
-def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
-    if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
-        return True
-    return Call.objects.filter(
-        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
-    ).exists()
-
 
 
 def media_server_seen(*, server_id: int) -> None:
