@@ -1,6 +1,9 @@
-"""Portal forms for signing in, two-factor and recovery codes, and API keys."""
+"""Portal forms for signing in, two-factor and recovery codes, API keys and invitations."""
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from tenants.models import Role
 
 
 class LoginForm(forms.Form):
@@ -28,3 +31,27 @@ class SecondFactorForm(forms.Form):
 
 class KeyForm(forms.Form):
     friendly_name = forms.CharField(max_length=64, required=False, label="Name")
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args: object, roles: list[Role], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]  # type: ignore[attr-defined]
+
+
+class NewMemberForm(forms.Form):
+    """A password for someone joining through an invitation who has no sign-in yet."""
+
+    password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="The password again", widget=forms.PasswordInput)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if data.get("password1") != data.get("password2"):
+            raise forms.ValidationError("The two passwords are not the same.")
+        if data.get("password1"):
+            validate_password(str(data["password1"]))
+        return data

@@ -122,6 +122,15 @@ ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
 ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
 
 
+def roles_grantable_by(role: str) -> list[Role]:
+    """Owners may invite any role; admins any but owner, so nobody can raise someone above themselves."""
+    if role == Role.OWNER:
+        return list(Role)
+    if role == Role.ADMIN:
+        return [r for r in Role if r != Role.OWNER]
+    return []
+
+
 class Membership(TenantModel):
     SID_PREFIX = "US"
 
@@ -149,3 +158,24 @@ class ApiKey(TenantModel):
 
     def check_secret(self, secret: str) -> bool:
         return secrets.compare_digest(self.secret_sha256, self.hash_secret(secret))
+
+
+class Invitation(TenantModel):
+    """An e-mail invited into an account with a role. The link's token is kept as SHA-256 only; the
+    invitation works once (`accepted_at`) and until `expires_at`."""
+
+    SID_PREFIX = "IN"
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "date_created"])]
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

@@ -23,6 +23,15 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("switch/", views.switch_account_view, name="switch-account"),
     path("account/auth-token/", account_views.auth_token_view, name="auth-token"),
+    path("account/team/", account_views.team_view, name="team"),
+    path(
+        "account/team/invitations/<str:sid>/revoke/",
+        account_views.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
+    path(
+        "invitations/<str:account_sid>/<str:token>/", account_views.invitation_accept_view, name="invitation"
+    ),
     path("keys/", views.keys_view, name="keys"),
     path("keys/<str:sid>/delete/", views.key_delete_view, name="key-delete"),
 ]
