@@ -6,5 +6,5 @@ from numbering import views
 
 urlpatterns = [
     path("", views.numbers_view, name="numbers"),
-    path("<str:sid>/delete/", views.number_delete_view, name="number-delete"),
+    path("<str:sid>/release/", views.number_release_view, name="number-release"),
 ]

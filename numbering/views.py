@@ -1,8 +1,8 @@
 """Portal page for a tenant's phone numbers: list, add, release."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.urls import reverse
 
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
@@ -10,7 +10,7 @@ from numbering.forms import NumberForm
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create, number_delete
 from tenants.models import ROLES_MANAGING_NUMBERS
-from tenants.portal import portal_view, render_page
+from tenants.portal import Confirmation, portal_view, render_page
 
 PAGE_SIZE = 50
 
@@ -35,9 +35,9 @@ def numbers_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @portal_view(roles=ROLES_MANAGING_NUMBERS)
-def number_delete_view(request: HttpRequest, sid: str) -> HttpResponse:
+def number_release_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """Release a number, once the page saying what that stops has been confirmed."""
     tenant = request.tenant  # type: ignore[attr-defined]
     number_id = sid_to_uuid(sid, IncomingPhoneNumber.SID_PREFIX)
     number = (
@@ -45,6 +45,21 @@ def number_delete_view(request: HttpRequest, sid: str) -> HttpResponse:
         if number_id
         else None
     )
-    if number is not None:
-        number_delete(number=number, actor=tenant.actor)
+    if number is None:
+        raise Http404("No such number")
+    named = f"{number.phone_number} ({number.friendly_name})" if number.friendly_name else number.phone_number
+    confirmation = Confirmation(
+        title=f"Release {number.phone_number}?",
+        consequences=[
+            f"Calls and texts to {named} stop reaching this account at once.",
+            "Its voice and messaging settings are removed, and another account may take the number.",
+            "Calls, texts and conversations already kept stay in their logs.",
+        ],
+        button=f"Release {number.phone_number}",
+        back_url=reverse("numbers"),
+        token=number.sid,
+    )
+    if not confirmation.given(request):
+        return confirmation.render(request)
+    number_delete(number=number, actor=tenant.actor)
     return redirect("numbers")

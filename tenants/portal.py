@@ -1,6 +1,8 @@
-"""What every portal page shares: sign-in, two-factor and role checks, and the htmx partial switch."""
+"""What every portal page shares: sign-in, two-factor and role checks, the htmx partial switch, and
+the confirmation step before a destructive or costly action."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -52,3 +54,24 @@ def render_page(request: HttpRequest, template: str, partial: str, context: dict
     htmx = getattr(request, "htmx", None)
     wants_fragment = bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
     return render(request, partial if wants_fragment else template, context)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The second step of an action that cannot be taken back (releasing a number, revoking a key,
+    sending an alert): a page saying what will happen, whose form posts `confirm=<token>` to the same
+    URL. The view acts only on that POST; a GET, or a POST without it (an old page's one-click form, a
+    script), is shown the page. The token names the object, so one confirmation never stands for another.
+    """
+
+    title: str
+    consequences: Sequence[str]
+    button: str
+    back_url: str
+    token: str
+
+    def given(self, request: HttpRequest) -> bool:
+        return request.method == "POST" and request.POST.get("confirm") == self.token
+
+    def render(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "confirm.html", {"confirmation": self})

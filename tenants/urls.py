@@ -33,5 +33,5 @@ urlpatterns = [
         "invitations/<str:account_sid>/<str:token>/", account_views.invitation_accept_view, name="invitation"
     ),
     path("keys/", views.keys_view, name="keys"),
-    path("keys/<str:sid>/delete/", views.key_delete_view, name="key-delete"),
+    path("keys/<str:sid>/revoke/", views.key_revoke_view, name="key-revoke"),
 ]

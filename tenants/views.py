@@ -6,8 +6,9 @@ import uuid
 
 import segno
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -18,7 +19,7 @@ from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.forms import KeyForm, LoginForm, SecondFactorForm, TokenForm
 from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership
-from tenants.portal import portal_view, render_page
+from tenants.portal import Confirmation, portal_view, render_page
 from tenants.services import api_key_create, api_key_delete
 from tenants.signin import (
     SigninRefused,
@@ -172,12 +173,27 @@ def keys_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @portal_view(roles=ROLES_MANAGING_KEYS)
-def key_delete_view(request: HttpRequest, sid: str) -> HttpResponse:
+def key_revoke_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """Revoke an API key, once the page naming it has been confirmed."""
     tenant = request.tenant  # type: ignore[attr-defined]
     key_id = sid_to_uuid(sid, ApiKey.SID_PREFIX)
     key = ApiKey.objects.for_account(tenant.account).filter(id=key_id).first() if key_id else None
-    if key is not None:
-        api_key_delete(key=key, actor=tenant.actor)
+    if key is None:
+        raise Http404("No such API key")
+    name = f"“{key.friendly_name}” ({key.sid})" if key.friendly_name else key.sid
+    confirmation = Confirmation(
+        title=f"Revoke the API key {name}?",
+        consequences=[
+            f"Requests signed with {key.sid} are refused from now on (401, error 20003).",
+            "Apps and servers using it stop working until they are given another key: a revoked key "
+            "cannot be restored, and a new key has a new secret.",
+        ],
+        button=f"Revoke {key.sid}",
+        back_url=reverse("keys"),
+        token=key.sid,
+    )
+    if not confirmation.given(request):
+        return confirmation.render(request)
+    api_key_delete(key=key, actor=tenant.actor)
     return redirect("keys")
