@@ -23,7 +23,6 @@ from voice.services import recording_key_aad
 ENCRYPTED_COLUMNS: tuple[tuple[type[models.Model], str, Callable[[Any], str]], ...] = (
     (Account, "auth_token_encrypted", lambda account: account._token_aad()),
     (Account, "secondary_auth_token_encrypted", lambda account: account._secondary_token_aad()),
-    (Account, "secondary_auth_token_encrypted", lambda account: account._secondary_token_aad()),
     (Recording, "data_key_encrypted", recording_key_aad),
     (MediaServer, "ari_password_encrypted", lambda server: server._aad()),
     (Connector, "password_encrypted", lambda connector: connector._aad()),
