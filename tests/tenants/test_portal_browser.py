@@ -1,4 +1,5 @@
-"""The portal in Debian's Chromium: sign in, enrol TOTP two-factor, add a phone number, sign in again."""
+"""The portal in Debian's Chromium: sign in, enrol TOTP two-factor (keeping the recovery codes), add a
+phone number, sign in again with the authenticator and then with recovery codes."""
 
 import base64
 import re
@@ -64,6 +65,17 @@ def _code_for(secret_b32: str, *, seconds_ahead: int = 0) -> str:
     return f"{totp(key, t0=-seconds_ahead):06d}"
 
 
+def _sign_in_with_code(page: Page, code: str) -> None:
+    """Sign out, then in again with the password and `code` as the second factor."""
+    page.click("text=Sign out")
+    page.fill("#id_email", EMAIL)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Enter your code")
+    page.fill("#id_token", code)
+    page.click("main button[type=submit]")
+
+
 def test_owner_signs_in_with_two_factor_and_adds_a_number(
     page: Page, owner_account: object, django_db_blocker: pytest.FixtureRequest
 ) -> None:
@@ -82,6 +94,11 @@ def test_owner_signs_in_with_two_factor_and_adds_a_number(
     page.wait_for_timeout(1100)  # django-otp throttles for 1 s after a wrong code
     page.fill("#id_token", _code_for(secret))
     page.click("main button[type=submit]")
+    # Recovery codes are shown once, right after enrolment.
+    expect(page.locator("h1")).to_have_text("Recovery codes")
+    recovery_codes = page.locator("#recovery-codes li").all_inner_texts()
+    assert len(recovery_codes) == 10
+    page.click("text=Continue")
     expect(page.locator("h1")).to_have_text("Riverside Clinic")
 
     page.click("text=Phone numbers")
@@ -100,20 +117,27 @@ def test_owner_signs_in_with_two_factor_and_adds_a_number(
             ("+15017122661", "Front desk")
         ]
         actions = list(AuditEntry.objects.order_by("seq").values_list("actor", "action"))
-    assert actions[-3:] == [
+    assert actions[-4:] == [
         (f"user:{EMAIL}", "user.login.password"),
         (f"user:{EMAIL}", "user.two_factor.enable"),
+        (f"user:{EMAIL}", "user.recovery_codes.issue"),
         (f"user:{EMAIL}", "incoming_phone_number.create"),
     ]
 
     # Signing in again asks for a code from the enrolled device (the next 30 s step: codes are single-use).
-    page.click("text=Sign out")
-    page.fill("#id_email", EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Enter your code")
-    page.fill("#id_token", _code_for(secret, seconds_ahead=30))
-    page.click("main button[type=submit]")
+    _sign_in_with_code(page, _code_for(secret, seconds_ahead=30))
     expect(page.locator("h1")).to_have_text("Riverside Clinic")
     page.goto("/numbers/")
     expect(page.locator("#numbers tbody")).to_contain_text("+15017122661")
+
+    # Without the authenticator: a recovery code instead, which then works no more.
+    _sign_in_with_code(page, recovery_codes[0])
+    expect(page.locator("h1")).to_have_text("Riverside Clinic")
+    _sign_in_with_code(page, recovery_codes[0])
+    expect(page.locator(".errorlist")).to_contain_text("not valid")
+    page.wait_for_timeout(1100)  # django-otp throttles the recovery codes for 1 s after a wrong one
+    page.fill("#id_token", recovery_codes[1])
+    page.click("main button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Riverside Clinic")
+    page.goto("/account/recovery-codes/")
+    expect(page.locator("#recovery-codes-left")).to_have_text("8 unused recovery codes")
