@@ -55,6 +55,8 @@ api_patterns = [
     path("accounts/v1/AuthTokens/Promote", AuthTokenPromotionView.as_view()),
 ]
 
+handler500 = "core.handlers.server_error"
+
 urlpatterns = [
     *api_patterns,
     path("api/v1/", include("messaging.api.bulk_urls")),
