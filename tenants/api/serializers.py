@@ -80,6 +80,7 @@ class NewKeyOutput(KeyOutput):
 
 # accounts.twilio.com's resources: ISO 8601 dates and absolute URLs, as Twilio's v1 APIs write them.
 AUTH_TOKENS_PATH = "/accounts/v1/AuthTokens"
+ISO_8601 = "%Y-%m-%dT%H:%M:%SZ"  # UTC, whole seconds: what Twilio's SDKs parse
 
 
 def _v1_url(path: str) -> str:
@@ -90,8 +91,8 @@ class SecondaryAuthTokenOutput(serializers.Serializer):
     """https://www.twilio.com/docs/iam/api/secondary_authtoken"""
 
     account_sid = serializers.CharField(source="sid")
-    date_created = serializers.DateTimeField(source="secondary_auth_token_created_at")
-    date_updated = serializers.DateTimeField(source="secondary_auth_token_created_at")
+    date_created = serializers.DateTimeField(source="secondary_auth_token_created_at", format=ISO_8601)
+    date_updated = serializers.DateTimeField(source="secondary_auth_token_created_at", format=ISO_8601)
     secondary_auth_token = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -107,8 +108,8 @@ class AuthTokenPromotionOutput(serializers.Serializer):
 
     account_sid = serializers.CharField(source="sid")
     auth_token = serializers.SerializerMethodField()
-    date_created = serializers.DateTimeField()
-    date_updated = serializers.DateTimeField()
+    date_created = serializers.DateTimeField(format=ISO_8601)
+    date_updated = serializers.DateTimeField(format=ISO_8601)
     url = serializers.SerializerMethodField()
 
     def get_auth_token(self, obj: Account) -> str:

@@ -1,6 +1,7 @@
 """The official `twilio` package, unmodified, against our real ASGI server on a loopback port."""
 
 from collections.abc import Iterator
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -123,3 +124,17 @@ def test_api_key_credentials(server: str, tenant: Tenant) -> None:
     with_key = sdk(server, key.sid, key.secret, account_sid=tenant.sid)
     with_key.incoming_phone_numbers.create(phone_number="+15017122698")
     assert len(with_key.incoming_phone_numbers.list()) == 1
+
+
+def test_auth_token_rotation_through_the_sdk(server: str, tenant: Tenant) -> None:
+    """accounts.twilio.com's SecondaryAuthToken and AuthTokenPromotion resources, as the SDK calls them."""
+    secondary = sdk(server, tenant.sid, tenant.token).accounts.v1.secondary_auth_token().create()
+    assert secondary.account_sid == tenant.sid and secondary.secondary_auth_token
+    assert isinstance(secondary.date_created, datetime)  # ISO 8601 as Twilio writes it, which the SDK parses
+    with_secondary = sdk(server, tenant.sid, secondary.secondary_auth_token)
+    assert with_secondary.api.accounts(tenant.sid).fetch().sid == tenant.sid
+    promoted = with_secondary.accounts.v1.auth_token_promotion().update()
+    assert promoted.auth_token == secondary.secondary_auth_token
+    with pytest.raises(TwilioRestException) as refused:
+        sdk(server, tenant.sid, tenant.token).api.accounts(tenant.sid).fetch()
+    assert refused.value.status == 401 and refused.value.code == 20003
