@@ -304,13 +304,24 @@ class CarrierGateway:
         `pending` re-reads entries this consumer read before but never acknowledged (it died).
         """
         keys = [streams.stream_key(connector, lane) for lane in streams.LANES]
-        found: Any = self.redis.xreadgroup(
+        read_group = partial(
+            self.redis.xreadgroup,
             streams.GROUP,
             self.name,
             {key: "0" if pending else ">" for key in keys},
             count=self.batch_size,
             block=None if pending else BLOCK_MS,
         )
+        try:
+            found: Any = read_group()
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis came back empty (restarted without persistence): the streams and their group are
+            # gone with what they held, which the sweep hands over again; make the group anew.
+            log.warning("%s: the stream's consumer group is gone (Redis restarted?); creating it", connector)
+            self._ensure_group(connector)
+            found = read_group()
         read = dict(found or [])
         entries = [(key, entry) for key in keys for entry in read.get(key, [])]
         if not entries:

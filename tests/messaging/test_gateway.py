@@ -105,6 +105,16 @@ def test_the_sweep_hands_over_a_message_whose_task_was_lost(live: Live, smsc: Sm
     assert accepted_texts(smsc) == ["nobody ran my task"]
 
 
+def test_the_gateway_reads_on_after_redis_comes_back_empty(live: Live, smsc: Smsc) -> None:
+    """A Redis restart without persistence takes the streams and their consumer group with it."""
+    row = smpp_connector(smsc)
+    with running_gateway(row, stale_seconds=0.5):
+        live.wait(live.send("before").sid, "delivered")
+        streams.client().delete(*(streams.stream_key("smsc", lane) for lane in streams.LANES))
+        live.wait(live.send("after").sid, "delivered")
+    assert accepted_texts(smsc) == ["before", "after"]
+
+
 def test_a_scheduled_message_is_released_when_due_and_not_before(live: Live, smsc: Smsc) -> None:
     row = smpp_connector(smsc)
     later = timezone.now() + timedelta(minutes=10)
