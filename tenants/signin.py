@@ -84,9 +84,10 @@ def signin_password(*, email: str, password: str, address: str) -> User:
         return user
     email_lock_s, address_lock_s = attempts_count([(email_key, PER_EMAIL), (address_key, PER_ADDRESS)])
     known = User.objects.filter(email=email).first()
-    if known is None:
-        log.warning("sign-in failed for an unknown e-mail %s from %s", email, address)
-    else:
+    log.warning(
+        "sign-in failed for %s e-mail %s from %s", "a known" if known else "an unknown", email, address
+    )
+    if known is not None:
         with transaction.atomic():
             audit_user_event(known, "user.login.failed", actor=f"address:{address}")
             if email_lock_s:
@@ -146,7 +147,11 @@ def recovery_codes_left(*, user: User) -> int:
 
 def totp_enrol(*, user: User, device: TOTPDevice, code: str) -> list[str] | None:
     """Confirm a new authenticator with one of its codes; the first recovery codes if it is right."""
-    if _throttled_s(device) or not device.verify_token(code):
+    if _throttled_s(device):
+        return None
+    if not device.verify_token(code):
+        with transaction.atomic():
+            audit_user_event(user, "user.two_factor.enable_failed")
         return None
     with transaction.atomic():
         device.confirmed = True

@@ -132,6 +132,17 @@ def _enrolled_owner(tenant: Tenant) -> tuple[Client, TOTPDevice, list[str]]:
     return client, device, codes
 
 
+def test_a_wrong_code_at_enrolment_is_audited(tenant_a: Tenant) -> None:
+    _member(tenant_a, "owner@a.example", Role.OWNER)
+    client = Client()
+    _sign_in(client, "owner@a.example", PASSWORD)
+    client.get("/account/two-factor/")
+    device = TOTPDevice.objects.get(user__email="owner@a.example")
+    wrong = f"{(totp(device.bin_key) + 1) % 1_000_000:06d}"
+    assert b"not valid" in client.post("/account/two-factor/", {"token": wrong}).content
+    assert _actions(tenant_a)[-1] == ("user:owner@a.example", "user.two_factor.enable_failed")
+
+
 def test_enrolment_shows_recovery_codes_once(tenant_a: Tenant) -> None:
     client, _, codes = _enrolled_owner(tenant_a)
     page = client.get("/account/recovery-codes/").content.decode()
