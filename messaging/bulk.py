@@ -32,7 +32,7 @@ from core.phone import to_e164
 from core.tenancy import tenant_scope
 from messaging import consent
 from messaging.models import Bulk, Message
-from messaging.segments import segment
+from messaging.segments import Segmentation, segment
 from messaging.services import content_validate, sender_get
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
@@ -113,6 +113,67 @@ def _opted_out(*, account_id: uuid.UUID, sender: str, recipients: Sequence[str])
     return found
 
 
+@dataclass(frozen=True)
+class BulkPlan:
+    """What a bulk would send, worked out as `bulk_create` works it out."""
+
+    number: IncomingPhoneNumber
+    recipients: Recipients
+    opted_out: list[str]  # valid numbers that opted out, in the order given
+    kept: list[str]  # one message each
+    segmentation: Segmentation
+
+    @property
+    def num_segments_total(self) -> int:
+        return self.segmentation.num_segments * len(self.kept)
+
+
+def _plan(
+    *,
+    account: Account,
+    from_: str,
+    body: str,
+    recipients: Sequence[str],
+    message_class: str,
+    threat_basis: str,
+) -> BulkPlan:
+    number = sender_get(account=account, from_=from_, messaging_service_sid=None)
+    content_validate(body=body, media_urls=())
+    message_class_validate(message_class, threat_basis)
+    _recipients_validate(recipients)
+    normalized = recipients_normalize(recipients)
+    opted_out = _opted_out(account_id=account.id, sender=number.phone_number, recipients=normalized.valid)
+    return BulkPlan(
+        number=number,
+        recipients=normalized,
+        opted_out=[r for r in normalized.valid if r in opted_out],
+        kept=[r for r in normalized.valid if r not in opted_out],
+        segmentation=segment(body),
+    )
+
+
+def bulk_preview(
+    *,
+    account: Account,
+    from_: str,
+    body: str,
+    recipients: Sequence[str],
+    message_class: str,
+    threat_basis: str = "",
+) -> BulkPlan:
+    """What `bulk_create` would send with these arguments, refused with the same errors; stores
+    nothing. For the portal's confirmation (opt-outs arriving meanwhile are honoured at creation)."""
+    with tenant_scope(account.id):
+        return _plan(
+            account=account,
+            from_=from_,
+            body=body,
+            recipients=recipients,
+            message_class=message_class,
+            threat_basis=threat_basis,
+        )
+
+
 def bulk_create(
     *,
     account: Account,
@@ -135,14 +196,15 @@ def bulk_create(
     with tenant_scope(account.id):
         if idempotency_key and (found := _by_key(account, idempotency_key)):
             return found
-        number = sender_get(account=account, from_=from_, messaging_service_sid=None)
-        content_validate(body=body, media_urls=())
-        message_class_validate(message_class, threat_basis)
-        _recipients_validate(recipients)
-        normalized = recipients_normalize(recipients)
-        opted_out = _opted_out(account_id=account.id, sender=number.phone_number, recipients=normalized.valid)
-        kept = [r for r in normalized.valid if r not in opted_out]
-        counted = segment(body)
+        plan = _plan(
+            account=account,
+            from_=from_,
+            body=body,
+            recipients=recipients,
+            message_class=message_class,
+            threat_basis=threat_basis,
+        )
+        number, normalized, kept, counted = plan.number, plan.recipients, plan.kept, plan.segmentation
         now = timezone.now()
         bulk = Bulk(
             account=account,
@@ -160,11 +222,11 @@ def bulk_create(
             num_requested=len(recipients),
             num_duplicates=normalized.duplicates,
             num_invalid=len(normalized.invalid),
-            num_opted_out=len(opted_out),
+            num_opted_out=len(plan.opted_out),
             num_messages=len(kept),
             num_queued=len(kept),
             invalid_recipients=normalized.invalid,
-            opted_out_recipients=[r for r in normalized.valid if r in opted_out],
+            opted_out_recipients=plan.opted_out,
         )
         try:
             with transaction.atomic():

@@ -1,16 +1,19 @@
-"""Portal pages for bulk alerts: the list with the form for a new one, and one bulk's page with its
-live progress (over the websocket of messaging/consumers.py) and each recipient's status."""
+"""Portal pages for bulk alerts: the list with the form for a new one, the confirmation that sends it,
+and one bulk's page with its live progress (over the websocket of messaging/consumers.py) and each
+recipient's status."""
 
 from contextlib import suppress
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from core.errors import TwilioError
-from messaging.bulk import bulk_cancel, bulk_create
+from messaging.bulk import BulkPlan, bulk_cancel, bulk_create, bulk_preview
+from messaging.bulk_drafts import BulkDraft, bulk_draft_get, bulk_draft_save
 from messaging.bulk_selectors import (
     InvalidCursor,
     Page,
@@ -21,8 +24,8 @@ from messaging.bulk_selectors import (
 )
 from messaging.forms_bulk import BulkForm
 from messaging.models import Bulk, Message
-from tenants.models import Role
-from tenants.portal import portal_view, render_page
+from tenants.models import Account, Role
+from tenants.portal import Confirmation, confirmed, portal_view, render_page
 
 PAGE_SIZE = 50
 # Bulk alerts reach a whole school: the roles that run the account send them; auditors only read.
@@ -45,6 +48,7 @@ def _can_send(request: HttpRequest) -> bool:
 
 @portal_view(roles=BULK_VIEWER_ROLES)
 def bulks_view(request: HttpRequest) -> HttpResponse:
+    """The bulks and the form; a valid form is answered with its confirmation (`bulk_confirm_view`)."""
     tenant = request.tenant  # type: ignore[attr-defined]
     form = BulkForm(request.POST or None, request.FILES or None, account=tenant.account)
     if request.method == "POST":
@@ -52,20 +56,97 @@ def bulks_view(request: HttpRequest) -> HttpResponse:
             return HttpResponseForbidden("Your role in this account does not allow sending alerts.")
         if form.is_valid():
             data = form.cleaned_data
+            draft = BulkDraft(
+                account_id=tenant.account.id,
+                user_id=tenant.user.id,
+                from_number=data["from_number"],
+                body=data["body"],
+                message_class=data["message_class"],
+                threat_basis=data["threat_basis"],
+                recipients=data["recipient_list"],
+            )
             try:
-                bulk = bulk_create(
-                    account=tenant.account,
-                    from_=data["from_number"],
-                    body=data["body"],
-                    recipients=data["recipient_list"],
-                    message_class=data["message_class"],
-                    threat_basis=data["threat_basis"],
-                    actor=tenant.actor,
-                )
+                plan = _preview(tenant.account, draft)
             except TwilioError as error:  # refused as the API refuses it
                 form.add_error(None, f"{error.message} ({error.twilio_code})")
             else:
-                return redirect("bulk", sid=bulk.sid)
+                return _confirmation(bulk_draft_save(draft), draft, plan).render(request)
+    return _bulks_page(request, form)
+
+
+@portal_view(roles=BULK_SENDER_ROLES)
+def bulk_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
+    """A checked alert's confirmation page (what it sends, to how many, in which class); its
+    confirming POST creates the bulk, once however often it is posted (the token is the bulk's
+    idempotency key)."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    draft = bulk_draft_get(token=token, account_id=tenant.account.id, user_id=tenant.user.id)
+    form = BulkForm(account=tenant.account)
+    if draft is None:
+        refusal = "This alert was not sent: its confirmation has expired. Fill in the form again."
+        return _bulks_page(request, form, refusal=refusal)
+    try:
+        if not confirmed(request, token):
+            return _confirmation(token, draft, _preview(tenant.account, draft)).render(request)
+        bulk = bulk_create(
+            account=tenant.account,
+            from_=draft.from_number,
+            body=draft.body,
+            recipients=draft.recipients,
+            message_class=draft.message_class,
+            threat_basis=draft.threat_basis,
+            actor=tenant.actor,
+            idempotency_key=f"portal:{token}",
+        )
+    except TwilioError as error:  # changed since it was checked: the number released, say
+        refusal = f"This alert was not sent: {error.message} ({error.twilio_code})"
+        return _bulks_page(request, form, refusal=refusal)
+    return redirect("bulk", sid=bulk.sid)
+
+
+def _preview(account: Account, draft: BulkDraft) -> BulkPlan:
+    return bulk_preview(
+        account=account,
+        from_=draft.from_number,
+        body=draft.body,
+        recipients=draft.recipients,
+        message_class=draft.message_class,
+        threat_basis=draft.threat_basis,
+    )
+
+
+def _confirmation(token: str, draft: BulkDraft, plan: BulkPlan) -> Confirmation:
+    """What the sender confirms: the recipients kept and set aside, the segments, the class."""
+    kept, per_text, normalized = len(plan.kept), plan.segmentation.num_segments, plan.recipients
+    recipients = f"{kept:,} recipient{pluralize(kept)}"
+    if draft.message_class == Bulk.MessageClass.EMERGENCY:
+        class_line = (
+            "Class: emergency. Sent without prior consent, for health or safety; the threat basis "
+            f"goes in the audit log: {draft.threat_basis.strip()}"
+        )
+    else:
+        class_line = f"Class: {Bulk.MessageClass(draft.message_class).label.lower()}."
+    return Confirmation(
+        title=f"Send this alert to {recipients}?",
+        consequences=[
+            f"From {plan.number.phone_number} to {recipients}. Of the {len(draft.recipients):,} numbers "
+            f"given, {normalized.duplicates:,} duplicate{pluralize(normalized.duplicates)}, "
+            f"{len(normalized.invalid):,} not valid and {len(plan.opted_out):,} opted out are not sent.",
+            f"{per_text} segment{pluralize(per_text)} per text ({plan.segmentation.encoding}), "
+            f"{plan.num_segments_total:,} in all.",
+            class_line,
+            f"Text: {draft.body}",
+        ],
+        button=f"Send to {recipients}",
+        back_url=reverse("bulks"),
+        token=token,
+        action_url=reverse("bulk-confirm", args=[token]),
+    )
+
+
+def _bulks_page(request: HttpRequest, form: BulkForm, *, refusal: str = "") -> HttpResponse:
+    """The bulks and the form, with why an alert confirmed was not sent (`refusal`), if it was not."""
+    tenant = request.tenant  # type: ignore[attr-defined]
     try:
         page = bulk_list(account=tenant.account, after=request.GET.get("after"), size=PAGE_SIZE)
     except InvalidCursor:
@@ -76,6 +157,7 @@ def bulks_view(request: HttpRequest) -> HttpResponse:
         "bulks": [(bulk, bulk_progress(bulk)) for bulk in page.rows],
         "older_url": older,
         "is_first": "after" not in request.GET,
+        "refusal": refusal,
     }
     return render(request, "messaging/bulks.html", context)
 

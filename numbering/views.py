@@ -10,7 +10,7 @@ from numbering.forms import NumberForm
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create, number_delete
 from tenants.models import ROLES_MANAGING_NUMBERS
-from tenants.portal import Confirmation, portal_view, render_page
+from tenants.portal import Confirmation, confirmed, portal_view, render_page
 
 PAGE_SIZE = 50
 
@@ -47,19 +47,18 @@ def number_release_view(request: HttpRequest, sid: str) -> HttpResponse:
     )
     if number is None:
         raise Http404("No such number")
-    named = f"{number.phone_number} ({number.friendly_name})" if number.friendly_name else number.phone_number
-    confirmation = Confirmation(
-        title=f"Release {number.phone_number}?",
-        consequences=[
-            f"Calls and texts to {named} stop reaching this account at once.",
-            "Its voice and messaging settings are removed, and another account may take the number.",
-            "Calls, texts and conversations already kept stay in their logs.",
-        ],
-        button=f"Release {number.phone_number}",
-        back_url=reverse("numbers"),
-        token=number.sid,
-    )
-    if not confirmation.given(request):
-        return confirmation.render(request)
+    if not confirmed(request, number.sid):
+        named = number.phone_number + (f" ({number.friendly_name})" if number.friendly_name else "")
+        return Confirmation(
+            title=f"Release {number.phone_number}?",
+            consequences=[
+                f"Calls and texts to {named} stop reaching this account at once.",
+                "Its voice and messaging settings are removed, and another account may take the number.",
+                "Calls, texts and conversations already kept stay in their logs.",
+            ],
+            button=f"Release {number.phone_number}",
+            back_url=reverse("numbers"),
+            token=number.sid,
+        ).render(request)
     number_delete(number=number, actor=tenant.actor)
     return redirect("numbers")

@@ -56,12 +56,18 @@ def render_page(request: HttpRequest, template: str, partial: str, context: dict
     return render(request, partial if wants_fragment else template, context)
 
 
+def confirmed(request: HttpRequest, token: str) -> bool:
+    """Whether this request is the confirming POST of the `Confirmation` whose token is `token`."""
+    return request.method == "POST" and request.POST.get("confirm") == token
+
+
 @dataclass(frozen=True)
 class Confirmation:
     """The second step of an action that cannot be taken back (releasing a number, revoking a key,
-    sending an alert): a page saying what will happen, whose form posts `confirm=<token>` to the same
-    URL. The view acts only on that POST; a GET, or a POST without it (an old page's one-click form, a
-    script), is shown the page. The token names the object, so one confirmation never stands for another.
+    sending an alert): a page saying what will happen, whose form posts `confirm=<token>` to
+    `action_url` (else to the page's own URL). The view acts only when `confirmed`; a GET, or a POST
+    without it (an old page's one-click form, a script), is shown this page. The token names the
+    object, so one confirmation never stands for another.
     """
 
     title: str
@@ -69,9 +75,7 @@ class Confirmation:
     button: str
     back_url: str
     token: str
-
-    def given(self, request: HttpRequest) -> bool:
-        return request.method == "POST" and request.POST.get("confirm") == self.token
+    action_url: str = ""
 
     def render(self, request: HttpRequest) -> HttpResponse:
         return render(request, "confirm.html", {"confirmation": self})

@@ -19,7 +19,7 @@ from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.forms import KeyForm, LoginForm, SecondFactorForm, TokenForm
 from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership
-from tenants.portal import Confirmation, portal_view, render_page
+from tenants.portal import Confirmation, confirmed, portal_view, render_page
 from tenants.services import api_key_create, api_key_delete
 from tenants.signin import (
     SigninRefused,
@@ -181,19 +181,18 @@ def key_revoke_view(request: HttpRequest, sid: str) -> HttpResponse:
     key = ApiKey.objects.for_account(tenant.account).filter(id=key_id).first() if key_id else None
     if key is None:
         raise Http404("No such API key")
-    name = f"“{key.friendly_name}” ({key.sid})" if key.friendly_name else key.sid
-    confirmation = Confirmation(
-        title=f"Revoke the API key {name}?",
-        consequences=[
-            f"Requests signed with {key.sid} are refused from now on (401, error 20003).",
-            "Apps and servers using it stop working until they are given another key: a revoked key "
-            "cannot be restored, and a new key has a new secret.",
-        ],
-        button=f"Revoke {key.sid}",
-        back_url=reverse("keys"),
-        token=key.sid,
-    )
-    if not confirmation.given(request):
-        return confirmation.render(request)
+    if not confirmed(request, key.sid):
+        name = f"“{key.friendly_name}” ({key.sid})" if key.friendly_name else key.sid
+        return Confirmation(
+            title=f"Revoke the API key {name}?",
+            consequences=[
+                f"Requests signed with {key.sid} are refused from now on (401, error 20003).",
+                "Apps and servers using it stop working until they are given another key: a revoked key "
+                "cannot be restored, and a new key has a new secret.",
+            ],
+            button=f"Revoke {key.sid}",
+            back_url=reverse("keys"),
+            token=key.sid,
+        ).render(request)
     api_key_delete(key=key, actor=tenant.actor)
     return redirect("keys")

@@ -1,6 +1,7 @@
 """A bulk alert from the portal in Debian's Chromium, on the real processes (uvicorn, a Celery worker,
-the carrier gateway, the SMSC sandbox): the progress bar climbs to 100 % over the websocket, without
-a reload, and the recipients' table then shows each final status."""
+the carrier gateway, the SMSC sandbox): confirmed on a page saying what it sends, then the progress
+bar climbs to 100 % over the websocket, without a reload, and the recipients' table then shows each
+final status."""
 
 from collections.abc import Iterator
 
@@ -65,6 +66,14 @@ def test_a_bulk_sent_from_the_portal_shows_its_progress_live(page: Page, live: L
         )
         page.fill("#id_recipients", "\n".join([*FAMILIES, FAMILIES[0], "not a phone"]))
         page.click("#bulk-form button[type=submit]")
+        # Nothing goes out before the confirmation that says what will.
+        expect(page.locator("h1")).to_have_text("Send this alert to 30 recipients?")
+        expect(page.locator("#confirmation")).to_contain_text(
+            "Of the 32 numbers given, 1 duplicate, 1 not valid and 0 opted out are not sent."
+        )
+        expect(page.locator("#confirmation")).to_contain_text("1 segment per text (GSM-7), 30 in all.")
+        expect(page.locator("#confirmation")).to_contain_text("Class: emergency.")
+        page.click("#confirmation button[type=submit]")
 
         expect(page.locator("h1")).to_contain_text("Bulk alert BK")
         card = page.locator("#bulk-progress-card")

@@ -3,13 +3,15 @@ rules), a bulk's page with its counts and recipients (filter, pager), cancel, ro
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 
 from compliance.models import AuditEntry
 from core.tenancy import tenant_activate
 from messaging import services, views_bulk
-from messaging.models import Bulk, Message
+from messaging.models import Bulk, ConsentState, Message
 from numbering.models import IncomingPhoneNumber
+from numbering.services import number_delete
 from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import Tenant
@@ -48,6 +50,100 @@ def test_the_nav_leads_to_the_form_with_the_accounts_numbers(
     assert 'enctype="multipart/form-data"' in page and "No bulk alerts yet." in page
 
 
+def confirmation_of(page: str) -> tuple[str, str]:
+    """The confirming form's action and token on a confirmation page."""
+    form_html = page.split('<div class="card" id="confirmation">')[1]
+    action = form_html.split('<form method="post" action="')[1].split('"')[0]
+    token = form_html.split('name="confirm" value="')[1].split('"')[0]
+    return action, token
+
+
+def send(client: Client, fields: dict[str, object]) -> HttpResponse:
+    """Fill in the form, then confirm what the confirmation page says."""
+    asked = client.post("/bulk/", fields)
+    assert asked.status_code == 200, asked.content
+    action, token = confirmation_of(asked.content.decode())
+    return client.post(action, {"confirm": token})  # type: ignore[return-value]
+
+
+def test_an_alert_is_sent_only_once_its_confirmation_is_confirmed(
+    tenant_a: Tenant, sender: IncomingPhoneNumber
+) -> None:
+    """The confirmation names what will go out: recipients after duplicates, invalid numbers and
+    opt-outs, segments per text and in all, the class; nothing is sent before its confirming POST,
+    and that POST sends once however often it comes."""
+    ConsentState.objects.create(
+        account=tenant_a.account, sender=SENDER, recipient=students(3)[2], is_opted_out=True
+    )
+    client = signed_in(tenant_a, Role.SUPERVISOR)
+    given = [*students(3), students(1)[0], "nope"]  # 3 valid, a duplicate, one invalid; one opted out
+    body = "Early dismissal at 13:00 today. " * 6  # 192 GSM-7 characters: 2 segments
+
+    asked = client.post("/bulk/", form(recipients="\n".join(given), body=body)).content.decode()
+
+    assert "<h1>Send this alert to 2 recipients?</h1>" in asked
+    assert (
+        f"From {SENDER} to 2 recipients. Of the 5 numbers given, 1 duplicate, 1 not valid and 1 opted out "
+        "are not sent." in asked
+    )
+    assert "2 segments per text (GSM-7), 4 in all." in asked
+    assert (
+        "Class: emergency. Sent without prior consent, for health or safety; the threat basis goes in the "
+        f"audit log: {THREAT}" in asked
+    )
+    assert "Send to 2 recipients</button>" in asked
+    tenant_activate(tenant_a.account.id)
+    assert not Bulk.objects.exists()
+
+    action, token = confirmation_of(asked)
+    shown_again = client.get(action).content.decode()
+    one_click = client.post(action)
+    another_token = client.post(action, {"confirm": token + "x"})
+    tenant_activate(tenant_a.account.id)
+    assert not Bulk.objects.exists()
+    assert "<h1>Send this alert to 2 recipients?</h1>" in shown_again
+    assert one_click.status_code == 200 and another_token.status_code == 200
+
+    first = client.post(action, {"confirm": token})
+    again = client.post(action, {"confirm": token})  # a second click, or back and resend
+
+    tenant_activate(tenant_a.account.id)
+    bulk = Bulk.objects.get()
+    assert first["Location"] == again["Location"] == f"/bulk/{bulk.sid}/"
+    assert (bulk.num_messages, bulk.num_segments, bulk.message_class) == (2, 2, "emergency")
+
+
+def test_an_alert_whose_sender_was_released_meanwhile_is_not_sent(
+    tenant_a: Tenant, sender: IncomingPhoneNumber
+) -> None:
+    client = signed_in(tenant_a, Role.SUPERVISOR)
+    action, token = confirmation_of(client.post("/bulk/", form()).content.decode())
+    tenant_activate(tenant_a.account.id)
+    number_delete(number=sender, actor="test")
+
+    refused = client.post(action, {"confirm": token}).content.decode()
+
+    assert '<p class="error" role="alert">This alert was not sent: ' in refused and "(21606)" in refused
+    tenant_activate(tenant_a.account.id)
+    assert not Bulk.objects.exists()
+
+
+def test_a_confirmation_is_its_senders_alone(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
+    supervisor = signed_in(tenant_a, Role.SUPERVISOR)
+    action, token = confirmation_of(
+        supervisor.post("/bulk/", form(message_class="school-mission", threat_basis="")).content.decode()
+    )
+    colleague = signed_in(tenant_a, Role.DEVELOPER)
+    auditor = signed_in(tenant_a, Role.AUDITOR)
+
+    taken = colleague.post(action, {"confirm": token}).content.decode()
+
+    assert "This alert was not sent: its confirmation has expired. Fill in the form again." in taken
+    assert auditor.post(action, {"confirm": token}).status_code == 403
+    tenant_activate(tenant_a.account.id)
+    assert not Bulk.objects.exists()
+
+
 def test_the_form_makes_the_sender_choose_the_class(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
     """Nothing is preselected: a browser shows the first option of a select without one, and
     emergency (sent without prior consent) must never be what a form fell back to."""
@@ -67,9 +163,7 @@ def test_the_form_makes_the_sender_choose_the_class(tenant_a: Tenant, sender: In
 def test_sending_from_the_form_shows_the_bulks_page(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
     client = signed_in(tenant_a, Role.SUPERVISOR)
 
-    response = client.post(
-        "/bulk/", form(recipients=f"{students(1)[0]}, {students(1)[0]}\n{students(2)[1]}\nnope")
-    )
+    response = send(client, form(recipients=f"{students(1)[0]}, {students(1)[0]}\n{students(2)[1]}\nnope"))
 
     tenant_activate(tenant_a.account.id)
     bulk = Bulk.objects.get()
@@ -94,8 +188,8 @@ def test_sending_from_the_form_shows_the_bulks_page(tenant_a: Tenant, sender: In
 def test_an_uploaded_csv_file_is_the_list(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
     client = signed_in(tenant_a, Role.SUPERVISOR)
     roster = b"name,mobile\nAda,+14155550100\nBo,+14155550101\n"
-    response = client.post(
-        "/bulk/",
+    response = send(
+        client,
         form(
             recipients="", message_class="school-mission", recipients_file=SimpleUploadedFile("r.csv", roster)
         ),
