@@ -29,17 +29,23 @@ from tenants.services import (
 @portal_view(roles=ROLES_MANAGING_ACCOUNT)
 def auth_token_view(request: HttpRequest) -> HttpResponse:
     """The auth token masked; a POST reveals it (audited) or rotates it the way Twilio does: create
-    a secondary token, move the account's servers to it, promote it, and the old one stops working."""
+    a secondary token, move the account's servers to it, promote it, and the old one stops working.
+    Promoting and deleting take a second, confirming POST."""
     tenant = request.tenant  # type: ignore[attr-defined]
     account = tenant.account
     action = request.POST.get("action", "")
     has_secondary = account.secondary_auth_token is not None
+    is_confirmed = request.POST.get("confirmed") == "yes"
+    confirm = ""
     shown: dict[str, str | None] = {}
     if action == "reveal":
         shown = {"primary": auth_token_reveal(account=account, actor=tenant.actor)}
         shown["secondary"] = account.secondary_auth_token
     elif action == "secondary_create":
         shown = {"secondary": auth_token_secondary_create(account=account, actor=tenant.actor)}
+    elif action in ("promote", "secondary_delete") and has_secondary and not is_confirmed:
+        confirm = action  # either one cuts off whoever still uses the token it ends: ask first
+        action = ""
     elif action == "promote" and has_secondary:
         auth_token_promote(account=account, actor=tenant.actor)
     elif action == "secondary_delete" and has_secondary:
@@ -48,7 +54,7 @@ def auth_token_view(request: HttpRequest) -> HttpResponse:
         request,
         "tenants/auth_token.html",
         "tenants/partials/auth_token.html",
-        {"shown": shown, "account": account, "done": action},
+        {"shown": shown, "account": account, "done": action, "confirm": confirm},
     )
 
 

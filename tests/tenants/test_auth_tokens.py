@@ -107,9 +107,24 @@ def test_owner_reveals_and_rotates_the_token_in_the_portal(tenant_a: Tenant) -> 
     secondary = created.context["shown"]["secondary"]
     assert secondary in created.content.decode()
     assert _fetch_status(tenant_a, secondary) == 200
-    client.post("/account/auth-token/", {"action": "promote"})
+    asked = client.post("/account/auth-token/", {"action": "promote"}).content.decode()
+    assert "stops working at once" in asked and 'name="confirmed" value="yes"' in asked
+    assert _fetch_status(tenant_a, tenant_a.token) == 200  # nothing happens before the confirmation
+    client.post("/account/auth-token/", {"action": "promote", "confirmed": "yes"})
     assert _fetch_status(tenant_a, tenant_a.token) == 401
     assert _fetch_status(tenant_a, secondary) == 200
+
+
+def test_deleting_the_secondary_token_in_the_portal_asks_first(tenant_a: Tenant) -> None:
+    client, _, _ = _enrolled_owner(tenant_a)
+    secondary = client.post("/account/auth-token/", {"action": "secondary_create"}).context["shown"][
+        "secondary"
+    ]
+    asked = client.post("/account/auth-token/", {"action": "secondary_delete"})
+    assert asked.context["confirm"] == "secondary_delete" and b"Yes, delete it" in asked.content
+    assert _fetch_status(tenant_a, secondary) == 200
+    client.post("/account/auth-token/", {"action": "secondary_delete", "confirmed": "yes"})
+    assert _fetch_status(tenant_a, secondary) == 401
 
 
 def test_only_owners_and_admins_see_the_token_page(tenant_a: Tenant) -> None:
