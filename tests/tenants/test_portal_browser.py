@@ -117,8 +117,9 @@ def test_owner_signs_in_with_two_factor_and_adds_a_number(
             ("+15017122661", "Front desk")
         ]
         actions = list(AuditEntry.objects.order_by("seq").values_list("actor", "action"))
-    assert actions[-4:] == [
+    assert actions[-5:] == [
         (f"user:{EMAIL}", "user.login.password"),
+        (f"user:{EMAIL}", "user.two_factor.enable_failed"),
         (f"user:{EMAIL}", "user.two_factor.enable"),
         (f"user:{EMAIL}", "user.recovery_codes.issue"),
         (f"user:{EMAIL}", "incoming_phone_number.create"),

@@ -1,6 +1,7 @@
 """Portal sign-in: lockouts per e-mail and per client address, audited failures, recovery codes."""
 
 import logging
+import re
 
 import pytest
 from django.test import Client
@@ -12,7 +13,7 @@ from compliance.models import AuditEntry
 from core.tenancy import tenant_activate
 from tenants.models import Role, User
 from tenants.services import membership_add, user_create
-from tenants.signin import PER_ADDRESS, PER_EMAIL
+from tenants.signin import PER_ADDRESS, PER_EMAIL, recovery_code_digest
 from tests.conftest import Tenant
 
 EMAIL, PASSWORD = "dev@a.example", "pw-123456789"
@@ -128,6 +129,7 @@ def _enrolled_owner(tenant: Tenant) -> tuple[Client, TOTPDevice, list[str]]:
     assert response.status_code == 200
     codes = response.context["codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
+    assert all(re.fullmatch(r"[a-z2-7]{4}(-[a-z2-7]{4}){3}", code) for code in codes)  # 80 bits each
     assert all(code in response.content.decode() for code in codes)
     return client, device, codes
 
@@ -173,6 +175,8 @@ def test_new_recovery_codes_replace_the_old(tenant_a: Tenant) -> None:
     response = client.post("/account/recovery-codes/")
     new = response.context["codes"]
     assert len(new) == 10 and not set(new) & set(old)
-    assert set(
+    stored = set(
         StaticToken.objects.filter(device__user__email="owner@a.example").values_list("token", flat=True)
-    ) == set(new)
+    )
+    assert stored == {recovery_code_digest(code) for code in new}
+    assert not stored & {code.replace("-", "") for code in new}  # kept as digests, never in clear
