@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.TwilioRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,6 +158,13 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "node_modules" / "htmx.org" / "dist"]
 # Serve straight from the app and node_modules folders, so a fresh checkout needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+
+# Pages run only what the app serves: its own scripts and styles (no inline ones), images and
+# websockets; nothing from another origin, and no framing. The API docs page has its own (core/schema.py).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 # Twilio rejects request bodies over 64 KiB for most resources; we refuse larger ones early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SWITCHBOARD_MAX_BODY_BYTES", 64 * 1024)

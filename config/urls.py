@@ -1,9 +1,10 @@
 """Top-level routes: the Twilio-compatible API, its schema and docs, and the portal."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from core.api import UnknownResourceView
+from core.schema import ApiDocsView
 from messaging import demo as messaging_demo
 from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
@@ -62,7 +63,7 @@ urlpatterns = [
     path("api/v1/", include("messaging.api.bulk_urls")),
     path("api/v1/", include("conversations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
     path("calls/", include("voice.urls")),

@@ -1,10 +1,13 @@
-"""Checks on API requests that must happen before Django or DRF parse them."""
+"""Checks on API requests that must happen before Django or DRF parse them, and the security
+headers of every response."""
 
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
 
 from core.errors import error_response
 from core.parsers import natural_number, unstorable
@@ -42,3 +45,12 @@ class TwilioRequestGuardMiddleware:
                 if problem:
                     return error_response(20422, f"Invalid parameter {name}: {problem}", 400)
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(MiddlewareMixin):
+    """Put settings.CONTENT_SECURITY_POLICY on every response that brings no policy of its own (the
+    API docs page does): pages run only the scripts and styles the app serves itself."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response

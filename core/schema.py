@@ -1,4 +1,5 @@
-"""OpenAPI description of the Twilio-compatible API, as drf-spectacular generates it.
+"""OpenAPI description of the Twilio-compatible API, as drf-spectacular generates it, and the page
+that shows it.
 
 Requests are form-encoded with Twilio's PascalCase names, while our serializers use snake_case
 (the parser converts); the post-processing hook renames request properties so the published
@@ -8,8 +9,19 @@ schema says what clients really send. The native API under /api/v1/ is snake_cas
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularRedocView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.parsers import pascal_case
+
+# Redoc styles itself with inline <style> elements (styled-components) and draws icons from data:
+# URLs; everything else is the portal's policy (settings.CONTENT_SECURITY_POLICY).
+API_DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class TwilioBasicAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -44,3 +56,16 @@ def pascal_case_requests(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             if "required" in component:
                 component["required"] = [pascal_case(k) for k in component["required"]]
     return result
+
+
+class ApiDocsView(SpectacularRedocView):
+    """The API reference (Redoc, from the sidecar package's static files): no web fonts from another
+    origin (templates/api_docs.html), and a policy that lets Redoc style itself but load nothing else."""
+
+    schema = None  # not part of the published API
+    template_name = "api_docs.html"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = API_DOCS_CONTENT_SECURITY_POLICY
+        return response

@@ -49,7 +49,15 @@ def asgi_server(**env: str) -> Iterator[str]:
     port = free_port()
     log = open(ROOT / ".data" / f"test-uvicorn-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-server-header",  # as the Procfile runs it
+        ],
         cwd=ROOT,
         env=process_env(**env),
         stdout=log,

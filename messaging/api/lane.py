@@ -38,6 +38,7 @@ from rest_framework.renderers import JSONRenderer
 
 from core.batching import ThreadBatcher
 from core.errors import TwilioError, error_body
+from core.middleware import ContentSecurityPolicyMiddleware
 from core.parsers import natural_number, parse_form
 from core.tenancy import tenant_activate
 from core.throttling import principal_rate_take
@@ -234,8 +235,8 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
 
 @cache
 def _middleware_headers(scheme: str) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers Django's response middleware adds to an API answer (security, framing), taken once
-    per scheme from that middleware itself rather than written out again here."""
+    """The headers Django's response middleware adds to an API answer (security, content policy,
+    framing), taken once per scheme from that middleware itself rather than written out again here."""
     scope = {
         "type": "http",
         "method": "POST",
@@ -246,7 +247,10 @@ def _middleware_headers(scheme: str) -> tuple[tuple[bytes, bytes], ...]:
     }
     request = ASGIRequest(scope, io.BytesIO())
     response = cast(
-        HttpResponse, SecurityMiddleware(XFrameOptionsMiddleware(lambda _: HttpResponse()))(request)
+        HttpResponse,
+        SecurityMiddleware(
+            ContentSecurityPolicyMiddleware(XFrameOptionsMiddleware(lambda _: HttpResponse()))
+        )(request),
     )
     return tuple(
         (name.lower().encode("latin-1"), value.encode("latin-1"))

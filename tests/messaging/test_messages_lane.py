@@ -34,6 +34,7 @@ SECURITY_HEADERS = (
     "x-frame-options",
     "referrer-policy",
     "cross-origin-opener-policy",
+    "content-security-policy",
 )
 TOO_MANY_BODY = {
     "code": 20429,

@@ -1,0 +1,134 @@
+"""The portal and the API docs page in Debian's Chromium under the content security policy
+(settings.CONTENT_SECURITY_POLICY, core/schema.py's for the docs): every page carries it, none
+breaks it (no inline script, handler or style refused, htmx, the account switcher and the bulk
+page's websocket still work), and nothing is fetched from another origin."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
+
+from config.celery import app as celery_app
+from conversations.models import Conversation
+from core.tenancy import tenant_scope
+from tenants.models import Role, User
+from tenants.services import membership_add
+from tests.conftest import make_tenant
+from tests.conversations.factories import text_in
+from tests.live import asgi_server
+from tests.messaging import conftest as messaging_fixtures
+from tests.messaging.conftest import Live
+from tests.messaging.test_bulk_progress import make_bulk, session_of
+from tests.tenants.test_portal_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+live = messaging_fixtures.live  # the fixture: a committed tenant with a number of its own
+CALLER = "+14155550188"
+EMAIL = "supervisor@policy.example"
+# Redoc's "API docs by Redocly" footer always asks for this logo; the docs page's policy refuses it
+# (Redoc then drops the image), which is what keeps the page from fetching anything from elsewhere.
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None) -> Iterator[str]:
+    with asgi_server() as base:
+        yield base
+
+
+@pytest.fixture(autouse=True)
+def no_stray_tasks() -> Iterator[None]:
+    """The bulk made here queues send tasks nobody runs: drop them."""
+    yield
+    celery_app.control.purge()
+
+
+class Watched:
+    """A browser page and what it reported: content policy violations, script errors, and requests
+    that left the server's origin."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page, self.base = page, base
+        self.violations: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.violations.append(f"script error: {error}"))
+        page.on("request", self._request)
+        page.on("requestfailed", self._refused)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{self.page.url}: {message.text}")
+
+    def _request(self, request: Request) -> None:
+        if not request.url.startswith((self.base, "data:", "blob:")):
+            self.outside.append(request.url)
+
+    def _refused(self, request: Request) -> None:
+        """Chromium reports a request the policy refused too: it never left the browser."""
+        if request.failure == "csp" and request.url in self.outside:
+            self.outside.remove(request.url)
+
+    def visit(self, path: str) -> Any:
+        response = self.page.goto(path)
+        assert response is not None and response.ok, (path, response and response.status)
+        assert "default-src 'self'" in response.headers["content-security-policy"], path
+        self.page.wait_for_load_state("networkidle")
+        return response
+
+
+@pytest.fixture
+def watched(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Watched]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's ORM calls beside Playwright's loop
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=server)
+        yield Watched(context.new_page(), server)
+        browser.close()
+
+
+def test_the_portal_and_the_docs_run_under_the_content_policy(watched: Watched, live: Live) -> None:
+    cookie = session_of(live, Role.SUPERVISOR, EMAIL)
+    other = make_tenant("Policy Annex")
+    with tenant_scope(other.account.id):
+        membership_add(
+            account=other.account, user=User.objects.get(email=EMAIL), role=Role.DEVELOPER, actor="t"
+        )
+    with live.db():
+        text_in(CALLER, live.number, "Can I move my appointment?")
+        conversation = Conversation.objects.get(account=live.tenant.account)
+        bulk = make_bulk(live, 2)
+    host = watched.base.removeprefix("http://").split(":")[0]
+    watched.page.context.add_cookies([{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}])
+    page = watched.page
+
+    for path in ("/", "/inbox/", "/bulk/", "/calls/", "/account/two-factor/"):
+        watched.visit(path)
+    watched.visit(f"/bulk/{bulk.sid}/")
+    expect(page.locator("#bulk-progress-card")).to_have_attribute("data-live", "open")  # its websocket
+    watched.visit(f"/inbox/{conversation.sid}/")
+    with page.expect_request(lambda request: request.headers.get("hx-request") == "true"):
+        page.fill("[name=text]", "Called back; moved to Friday")  # the note box, posted by htmx
+        page.click("text=Add note")
+    expect(page.locator("#thread")).to_contain_text("Called back; moved to Friday")
+
+    # The account switcher submits on change, from portal.js rather than an inline handler.
+    watched.visit("/")
+    page.select_option("#account-switcher", str(other.account.id))
+    expect(page.locator("h1")).to_have_text("Policy Annex")
+    watched.visit("/numbers/")  # a developer's pages in that account
+    watched.visit("/keys/")
+
+    response = watched.visit("/api/docs/")
+    assert "'unsafe-inline'" in response.headers["content-security-policy"]  # Redoc's own styles only
+    expect(page.get_by_text("Switchboard API").first).to_be_visible()
+    expect(page.get_by_text("listMessages").first).to_be_attached()
+
+    refused = [text for text in watched.violations if REDOC_LOGO not in text]
+    assert not refused, "\n".join(refused)
+    assert any(REDOC_LOGO in text for text in watched.violations)  # refused by the policy, not fetched
+    assert not watched.outside, "\n".join(watched.outside)
+    with tenant_scope(live.tenant.account.id):
+        assert conversation.notes.count() == 1

@@ -1,0 +1,79 @@
+"""The headers every answer carries: the content security policy on portal pages, API answers (Django's
+and the Messages lane's, tests/messaging/test_messages_lane.py) and the docs page's own; and no
+`Server` header from uvicorn as the Procfile runs it."""
+
+import shlex
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from core.schema import API_DOCS_CONTENT_SECURITY_POLICY
+from tests.live import BIN, DIE_WITH_PYTEST, ROOT, free_port, process_env
+
+POLICY = "Content-Security-Policy"
+
+
+@pytest.mark.parametrize(
+    "path", ["/login/", "/2010-04-01/Accounts.json", "/api/v1/conversations", "/api/schema/"]
+)
+def test_pages_and_api_answers_carry_the_content_security_policy(db: None, path: str) -> None:
+    response = Client().get(path)
+
+    assert response.headers[POLICY] == settings.CONTENT_SECURITY_POLICY
+    assert "script-src 'self';" in response.headers[POLICY]  # no inline scripts, nothing from elsewhere
+
+
+def test_the_docs_page_has_its_own_policy_and_loads_nothing_from_elsewhere(db: None) -> None:
+    response = Client().get("/api/docs/")
+
+    assert response.status_code == 200
+    assert response.headers[POLICY] == API_DOCS_CONTENT_SECURITY_POLICY
+    page = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in page
+    assert "googleapis" not in page and "gstatic" not in page and "https://" not in page
+
+
+@pytest.fixture
+def procfile_web() -> Iterator[str]:
+    """The Procfile's web process, exactly as written there, on a free port; its base URL."""
+    line = next(row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:"))
+    port = free_port()
+    program, *args = shlex.split(line.removeprefix("web:").replace("${PORT:-8000}", str(port)))
+    process = subprocess.Popen(
+        [str(BIN / program), *args],
+        cwd=ROOT,
+        env=process_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/login/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.mark.e2e
+def test_the_web_process_sends_no_server_header(django_db_setup: None, procfile_web: str) -> None:
+    for response in (
+        httpx.get(f"{procfile_web}/login/"),
+        httpx.get(f"{procfile_web}/2010-04-01/Accounts.json"),
+        httpx.post(f"{procfile_web}/2010-04-01/Accounts/AC{'0' * 32}/Messages.json", auth=("AC", "x")),
+    ):
+        assert "server" not in response.headers, response.headers
+        assert response.headers[POLICY] == settings.CONTENT_SECURITY_POLICY
