@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from core.parsers import pascal_case
 
-# Redoc styles itself with inline <style> elements (styled-components) and draws icons from data:
-# URLs; everything else is the portal's policy (settings.CONTENT_SECURITY_POLICY).
+# Redoc styles itself with inline <style> elements (styled-components), draws icons from data: URLs
+# and runs its search in a blob: worker; everything else is the portal's policy
+# (settings.CONTENT_SECURITY_POLICY).
 API_DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
