@@ -100,6 +100,21 @@ def set_expiry(cookie: str, **delta: Any) -> None:
     Session.objects.filter(session_key=cookie).update(expire_date=timezone.now() + timedelta(**delta))
 
 
+def test_an_idle_socket_waits_on_the_channel_layer_without_failing(live: Live) -> None:
+    """A consumer with nothing to receive waits in 5 s BZPOPMINs; redis-py's default read timeout
+    of 5 s used to fire first, killing the consumer (its socket closed 1006)."""
+    cookie = session_of(live, Role.SUPERVISOR, "supervisor@idle.example")
+    bulk = make_bulk(live, 1)
+
+    async def scenario() -> int | None:
+        ws = await opened(Socket(bulk, cookie))
+        closed = await close_code(ws, 12)  # two waits and more
+        await hang_up(ws)
+        return closed
+
+    assert asyncio.run(scenario()) is None
+
+
 def test_signing_out_closes_every_socket_of_the_session(live: Live) -> None:
     cookie = session_of(live, Role.SUPERVISOR, "supervisor@signout.example")
     browser = Client()
