@@ -240,7 +240,8 @@ class VoiceWorker:
     # Reconnection and live control
 
     async def _reconcile(self) -> None:
-        """After (re)connecting: hang up orphans, finish vanished calls, wake tasks whose channel went."""
+        """After (re)connecting: adopt calls that arrived unseen, hang up orphans, finish vanished
+        calls, wake tasks whose channel went."""
         try:
             await self.client.ignore_events("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine")
             live = set(await self.client.app_channel_ids())
@@ -249,13 +250,14 @@ class VoiceWorker:
         except AriError:
             log.exception("could not list channels to reconcile")
             return
+        recorded = await _db(services.live_calls_on)(media_server_id=self.server.id)
+        started = {channel_id for _, _, channel_id in recorded}
         for channel_id in live:
-            if not self.router.owns(channel_id):
-                log.warning("hanging up orphaned channel %s", channel_id)
-                await self.client.hangup(channel_id)
-        for account_id, call_id, channel_id in await _db(services.live_calls_on)(
-            media_server_id=self.server.id
-        ):
+            if self.router.owns(channel_id) or (channel_id not in started and await self._adopt(channel_id)):
+                continue
+            log.warning("hanging up orphaned channel %s", channel_id)
+            await self.client.hangup(channel_id)
+        for account_id, call_id, channel_id in recorded:
             if self.router.owns(channel_id) or (channel_id in anywhere and channel_id not in live):
                 continue
             # Nobody here runs it: hung up above as an orphan, or gone from Asterisk altogether.
@@ -270,6 +272,21 @@ class VoiceWorker:
                 )
                 log.info("call %s ended while disconnected", sid)
         await _db(services.media_server_seen)(server_id=self.server.id)
+
+    async def _adopt(self, channel_id: str) -> bool:
+        """Run an inbound call that entered our app while its events could not reach us (the
+        connection was stuck or we were restarting): Asterisk kept the caller, only the StasisStart
+        was lost. A call already started somewhere has a record and is not ours to resume."""
+        try:
+            channel = await self.client.request("GET", f"/channels/{channel_id}")
+        except AriError:
+            return False
+        args = str(channel.get("dialplan", {}).get("app_data", "")).split(",")[1:]
+        if args[:1] != ["inbound"] or self.router.owns(channel_id):
+            return False
+        log.info("adopting channel %s, which arrived while the events were away", channel_id)
+        self._on_new_channel({"type": "StasisStart", "channel": channel, "args": args})
+        return True
 
     async def _listen_for_control(self) -> None:
         """Commands from the API (redirect or end a live call), published on Redis after commit."""

@@ -320,6 +320,28 @@ def test_worker_crash_mid_call_leaves_no_call_stuck(lab: Lab, worker: AriWorker)
     assert lab.app_channels() == []
 
 
+def test_a_call_arriving_while_the_worker_is_stuck_is_run_once_it_is_back(
+    lab: Lab, worker: AriWorker
+) -> None:
+    """The call reaches Stasis, its StasisStart is lost with the stuck worker; the next worker finds a
+    channel no call record knows and runs it, rather than hanging up on the caller."""
+    lab.serve(voice="<Response><Say>Thank you for waiting.</Say><Hangup/></Response>")
+    lab.give_number()
+    assert worker.process is not None
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    try:
+        caller = lab.start_call(timeout_s=40)
+        time.sleep(2)  # in Stasis, its StasisStart in a socket nobody reads
+        assert lab.app.requests_to("/voice") == []
+    finally:
+        worker.crash()  # SIGKILL reaches a stopped process too
+    worker.start()
+    assert caller.wait().ok
+    assert len(lab.app.wait_for("/voice")) == 1
+    [call] = lab.calls()
+    assert call.status == "completed"
+
+
 def test_asterisk_restart_mid_call_is_reconciled(lab: Lab) -> None:
     lab.serve(voice='<Response><Pause length="60"/></Response>')
     lab.give_number()
