@@ -183,6 +183,8 @@ def start_uac(
 ) -> SippRun:
     """Call `number` at `target` (host:port of the instance's SIP) without waiting for the result.
 
+    All `calls` may be up at once (sipp's own default limit is three times the rate).
+
     After the 200 OK and ACK the UAC plays `pcap` (RTP capture bytes, e.g. from dtmf.dtmf_pcap;
     200 ms of silence when None). With `hangup_after_ms` it hangs up itself after that long,
     otherwise it waits for the far end's BYE.
@@ -201,6 +203,8 @@ def start_uac(
         "caller",
         caller,
         "-m",
+        str(calls),
+        "-l",
         str(calls),
         "-r",
         str(rate_per_s),
