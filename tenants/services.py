@@ -93,9 +93,14 @@ def auth_token_secondary_create(*, account: Account, actor: str) -> str:
     """A new secondary auth token (replacing any), which authenticates API requests alongside the
     primary until promoted or deleted; Twilio's POST /v1/AuthTokens/Secondary."""
     token = new_auth_token()
+    _secondary_token_set(account=account, token=token, actor=actor, action="secondary_create")
+    return token
+
+
+def _secondary_token_set(*, account: Account, token: str | None, actor: str, action: str) -> None:
     with transaction.atomic():
         account.set_secondary_auth_token(token)
-        account.secondary_auth_token_created_at = timezone.now()
+        account.secondary_auth_token_created_at = timezone.now() if token else None
         account.save(
             update_fields=[
                 "secondary_auth_token_encrypted",
@@ -106,10 +111,9 @@ def auth_token_secondary_create(*, account: Account, actor: str) -> str:
         audit_record(
             account_id=account.id,
             actor=actor,
-            action="account.auth_token.secondary_create",
+            action=f"account.auth_token.{action}",
             object_sid=account.sid,
         )
-    return token
 
 
 def _no_secondary_token() -> TwilioError:
@@ -120,22 +124,7 @@ def auth_token_secondary_delete(*, account: Account, actor: str) -> None:
     """Stop the secondary token authenticating; Twilio's DELETE /v1/AuthTokens/Secondary."""
     if account.secondary_auth_token is None:
         raise _no_secondary_token()
-    with transaction.atomic():
-        account.set_secondary_auth_token(None)
-        account.secondary_auth_token_created_at = None
-        account.save(
-            update_fields=[
-                "secondary_auth_token_encrypted",
-                "secondary_auth_token_created_at",
-                "date_updated",
-            ]
-        )
-        audit_record(
-            account_id=account.id,
-            actor=actor,
-            action="account.auth_token.secondary_delete",
-            object_sid=account.sid,
-        )
+    _secondary_token_set(account=account, token=None, actor=actor, action="secondary_delete")
 
 
 def auth_token_promote(*, account: Account, actor: str) -> str:
