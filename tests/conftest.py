@@ -10,9 +10,11 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from config.celery import app as celery_app
 from core.provisioning import migrate, provision_database
 from core.tenancy import tenant_activate
 from tenants.models import Account
+from tests.live import asgi_server
 
 pytest_plugins = ["tests.asterisk", "tests.messaging.smsc"]
 
@@ -66,6 +68,20 @@ def make_subaccount(parent: Tenant, name: str) -> Tenant:
     tenant_activate(parent.account.id)
     sub = subaccount_create(parent=parent.account, friendly_name=name, actor="test")
     return Tenant(account=sub, token=sub.auth_token)
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None) -> Iterator[str]:
+    """uvicorn on the test database for one module's tests (tests/live.py); its base URL."""
+    with asgi_server() as base:
+        yield base
+
+
+@pytest.fixture
+def no_stray_tasks() -> Iterator[None]:
+    """Drop the tasks a test queued that no worker of its runs (a bulk's sends, say)."""
+    yield
+    celery_app.control.purge()
 
 
 @pytest.fixture

@@ -44,20 +44,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def asgi_server(**env: str) -> Iterator[str]:
-    """uvicorn serving config.asgi on a free loopback port; yields its base URL."""
-    port = free_port()
+def web_server(argv: list[str], port: int, **env: str) -> Iterator[str]:
+    """An ASGI server command that listens on loopback `port`; yields its base URL once it answers."""
     log = open(ROOT / ".data" / f"test-uvicorn-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-server-header",  # as the Procfile runs it
-        ],
+        argv,
         cwd=ROOT,
         env=process_env(**env),
         stdout=log,
@@ -79,6 +70,15 @@ def asgi_server(**env: str) -> Iterator[str]:
     finally:
         _stop(process)
         log.close()
+
+
+@contextmanager
+def asgi_server(**env: str) -> Iterator[str]:
+    """uvicorn serving config.asgi on a free loopback port, as the Procfile runs it; its base URL."""
+    port = free_port()
+    argv = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    with web_server([*argv, "--no-server-header"], port, **env) as base:
+        yield base
 
 
 @contextmanager

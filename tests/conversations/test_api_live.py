@@ -4,7 +4,6 @@ Here the voice hooks run after real commits (no test transaction), and requests 
 with Basic auth as any client would send them.
 """
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,17 +11,10 @@ from django.db import transaction
 
 from tests.conftest import Tenant, make_tenant
 from tests.conversations.factories import inbound_call, number, recording
-from tests.live import asgi_server
 
 pytestmark = pytest.mark.e2e
 
 CLINIC, PATIENT = "+12025550170", "+14155550170"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

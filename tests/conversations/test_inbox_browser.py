@@ -15,19 +15,12 @@ from numbering.services import number_create
 from tenants.models import Account, Role
 from tenants.services import account_create, membership_add, user_create
 from tests.conversations.factories import inbound_call, text_in
-from tests.live import asgi_server
 from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 EMAIL, PASSWORD = "supervisor@inbox-browser.example", "correct horse battery"
 CLINIC, PATIENT = "+12025550180", "+14155550180"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 def _delivered_reply(account: Account, body: str) -> None:

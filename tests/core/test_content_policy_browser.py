@@ -9,20 +9,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
 
-from config.celery import app as celery_app
 from conversations.models import Conversation
 from core.tenancy import tenant_scope
 from tenants.models import Role, User
 from tenants.services import membership_add
 from tests.conftest import make_tenant
 from tests.conversations.factories import text_in
-from tests.live import asgi_server
 from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk_progress import make_bulk, session_of
 from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_stray_tasks")]
 
 live = messaging_fixtures.live  # the fixture: a committed tenant with a number of its own
 CALLER = "+14155550188"
@@ -30,19 +28,6 @@ EMAIL = "supervisor@policy.example"
 # Redoc's "API docs by Redocly" footer always asks for this logo; the docs page's policy refuses it
 # (Redoc then drops the image), which is what keeps the page from fetching anything from elsewhere.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
-
-
-@pytest.fixture(autouse=True)
-def no_stray_tasks() -> Iterator[None]:
-    """The bulk made here queues send tasks nobody runs: drop them."""
-    yield
-    celery_app.control.purge()
 
 
 class Watched:

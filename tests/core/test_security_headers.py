@@ -3,8 +3,6 @@ and the Messages lane's, tests/messaging/test_messages_lane.py) and the docs pag
 `Server` header from uvicorn as the Procfile runs it."""
 
 import shlex
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from core.schema import API_DOCS_CONTENT_SECURITY_POLICY
-from tests.live import BIN, DIE_WITH_PYTEST, ROOT, free_port, process_env
+from tests.live import BIN, ROOT, free_port, web_server
 
 POLICY = "Content-Security-Policy"
 
@@ -44,28 +42,8 @@ def procfile_web() -> Iterator[str]:
     line = next(row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:"))
     port = free_port()
     program, *args = shlex.split(line.removeprefix("web:").replace("${PORT:-8000}", str(port)))
-    process = subprocess.Popen(
-        [str(BIN / program), *args],
-        cwd=ROOT,
-        env=process_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/login/", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.2)
+    with web_server([str(BIN / program), *args], port) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.mark.e2e

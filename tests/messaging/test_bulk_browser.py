@@ -14,7 +14,7 @@ from core.tenancy import tenant_activate
 from messaging.models import Bulk
 from tenants.models import Role
 from tenants.services import membership_add, user_create
-from tests.live import asgi_server, celery_worker
+from tests.live import celery_worker
 from tests.messaging.conftest import Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
 from tests.tenants.test_portal_browser import CHROMIUM_ARGS
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.e2e
 
 EMAIL, PASSWORD = "principal@bulk-browser.example", "correct horse battery"
 FAMILIES = [f"+1415555{i:04d}" for i in range(7000, 7030)]
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture

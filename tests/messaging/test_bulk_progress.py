@@ -5,7 +5,6 @@ closed when the session expires."""
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from django.utils import timezone
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from config.celery import app as celery_app
 from core.tenancy import tenant_activate
 from messaging import services
 from messaging.bulk import bulk_create
@@ -26,26 +24,12 @@ from messaging.models import Bulk, Message
 from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import make_tenant
-from tests.live import asgi_server
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk import BODY, THREAT, students
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_stray_tasks")]
 
 PASSWORD = "pw-123456789"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
-
-
-@pytest.fixture(autouse=True)
-def no_stray_tasks() -> Iterator[None]:
-    """The bulks made here queue send tasks nobody runs: drop them."""
-    yield
-    celery_app.control.purge()
 
 
 def session_of(live: Live, role: Role, email: str, account: Any = None) -> str:

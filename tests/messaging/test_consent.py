@@ -3,7 +3,6 @@ confirmation per change, 21610 for opted-out recipients, an append-only log with
 audited changes; then end to end through the SMSC."""
 
 import time
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -21,7 +20,7 @@ from messaging.services import MessageDraft, message_create, message_delete, mes
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, TwilioClient
-from tests.live import asgi_server, celery_worker
+from tests.live import celery_worker
 from tests.messaging.conftest import SENDER, Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
 from tests.numbering.test_twilio_sdk import sdk
@@ -182,12 +181,6 @@ def test_consent_is_invisible_to_other_tenant(
 
 
 # End to end through the SMSC ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Any:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.mark.e2e

@@ -1,7 +1,6 @@
 """The Messages API: Twilio's shapes, errors, scheduling, cancel, redact, delete, filters, paging and
 isolation (in-process), then the official `twilio` SDK against the live ASGI server."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,6 @@ from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, TwilioClient, make_tenant
-from tests.live import asgi_server
 from tests.messaging.conftest import RECIPIENT, SENDER
 from tests.numbering.test_twilio_sdk import sdk
 
@@ -316,12 +314,6 @@ def test_message_is_invisible_to_other_tenant(
 
 
 # The official SDK against the live server ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture

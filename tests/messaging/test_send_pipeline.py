@@ -18,7 +18,7 @@ from config.celery import app as celery_app
 from messaging import services, streams
 from messaging.models import Connector, Message
 from tests.conftest import TwilioClient
-from tests.live import asgi_server, celery_worker
+from tests.live import celery_worker
 from tests.messaging.conftest import RECIPIENT, SENDER, GatewayProcess, Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
 from tests.numbering.test_twilio_sdk import sdk
@@ -136,12 +136,6 @@ def test_messages_created_together_share_one_send_task(
 
 
 # End to end on real processes --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture

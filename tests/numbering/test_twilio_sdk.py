@@ -1,6 +1,5 @@
 """The official `twilio` package, unmodified, against our real ASGI server on a loopback port."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -10,7 +9,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from tests.conftest import Tenant, make_tenant
-from tests.live import asgi_server
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +36,6 @@ class LocalHttpClient(TwilioHttpClient):
         prefix = "" if product == "api" else f"/{product}"
         local = f"{self.base_url}{prefix}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         return super().request(method, local, params, data, headers, auth, timeout, allow_redirects)
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Role
 from tenants.services import account_create, membership_add, user_create
-from tests.live import asgi_server
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ requests keep renewing its session."""
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from django.test import Client
 from django.utils import timezone
 
 from config.asgi import application
-from config.celery import app as celery_app
 from messaging.models import Bulk
 from tenants.models import Role
 from tenants.sockets import FORBIDDEN, SESSION_ENDED
@@ -27,16 +25,9 @@ from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk_progress import PASSWORD, make_bulk, session_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_stray_tasks")]
 
 live = messaging_fixtures.live  # the fixture: a committed tenant with a number of its own
-
-
-@pytest.fixture(autouse=True)
-def no_stray_tasks() -> Iterator[None]:
-    """The bulks made here queue send tasks nobody runs: drop them."""
-    yield
-    celery_app.control.purge()
 
 
 class Socket(ApplicationCommunicator):

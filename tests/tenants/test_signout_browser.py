@@ -12,7 +12,6 @@ from config.celery import app as celery_app
 from core.tenancy import tenant_activate
 from tenants.models import Role
 from tenants.services import membership_add, user_create
-from tests.live import asgi_server
 from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk_progress import make_bulk
@@ -22,12 +21,6 @@ pytestmark = pytest.mark.e2e
 
 live = messaging_fixtures.live  # the fixture: a committed tenant with a number of its own
 EMAIL, PASSWORD = "supervisor@signout-browser.example", "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
-    with asgi_server() as base:
-        yield base
 
 
 @pytest.fixture
