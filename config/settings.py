@@ -91,11 +91,14 @@ TEMPLATES = [
     },
 ]
 
+DB_NAME = env_str("SWITCHBOARD_DB_NAME", "switchboard")
 DATABASE_ROLES = DatabaseRoles(
     admin_url=env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/switchboard"),
-    name=env_str("SWITCHBOARD_DB_NAME", "switchboard"),
-    owner=env_str("SWITCHBOARD_DB_OWNER", "switchboard_owner"),
-    app=env_str("SWITCHBOARD_DB_APP", "switchboard_app"),
+    name=DB_NAME,
+    # Roles belong to the server, not to a database: each database gets its own pair, so checkouts
+    # with secrets of their own, on databases of their own, never reset each other's passwords.
+    owner=env_str("SWITCHBOARD_DB_OWNER", f"{DB_NAME}_owner"),
+    app=env_str("SWITCHBOARD_DB_APP", f"{DB_NAME}_app"),
     owner_password=SECRETS.owner_password,
     app_password=SECRETS.app_password,
 )
