@@ -15,8 +15,9 @@ is answered by the writer once written, so a killed gateway's receipts come agai
 arrive before the submission it answers is recorded (carriers may send it on another bind, to another
 gateway): it is kept, unanswered, and tried again for a while. A sweeper thread does the work nobody
 else is doing (`services.messages_sweep`). Stopping, the gateway stops the connectors and writes
-every report they made. On start it resubmits the messages it had claimed but not seen submitted
-before it last stopped: the one at-least-once window.
+every report they made. On start it records the carriers' answers its journal kept from before it
+last stopped (`messaging/journal.py`), then resubmits the messages it had claimed and still not seen
+submitted: the one at-least-once window, at most what was written to a carrier and not yet answered.
 
 The gateway crosses tenants but never bypasses row-level security: it reads the two global tables
 (ids only) and does every tenant's work inside that tenant's `tenant_scope`.
@@ -39,6 +40,7 @@ from django.utils.module_loading import import_string
 
 from messaging import services, streams
 from messaging.carriers.base import CarrierEvents, DeliveryReceipt, InboundSms, OutboundSms
+from messaging.journal import OutcomeJournal
 from messaging.models import Connector
 from messaging.services import SubmitOutcome
 
@@ -189,6 +191,8 @@ class CarrierGateway:
         self.max_unrecorded = max_unrecorded
         self.unrecorded = 0
         self.recorded = threading.Condition()
+        # What the carriers answered and the writer has not written yet, on local disk (see its module).
+        self.journal = OutcomeJournal.of_gateway(name)
         self.redis: redis.Redis = streams.client()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -202,6 +206,7 @@ class CarrierGateway:
         self.shutdown()
 
     def start(self) -> None:
+        self.replay_journal()
         # The writer first: connectors report as soon as they run, and wait for it past max_unrecorded.
         self.writer = threading.Thread(target=self._write_loop, name="gateway-write", daemon=True)
         self.writer.start()
@@ -232,6 +237,7 @@ class CarrierGateway:
         self.writer_done.set()
         if self.writer is not None:
             self.writer.join(timeout=60)
+        self.journal.close()
         log.info("carrier gateway %s stopped", self.name)
 
     def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
@@ -283,6 +289,8 @@ class CarrierGateway:
             if written := sum(isinstance(r.item, SubmitOutcome) for r in batch):
                 with self.recorded:
                     self.unrecorded -= written
+                    if self.unrecorded == 0:  # every outcome journaled is written (appends hold this lock)
+                        self.journal.clear()
                     self.recorded.notify_all()
 
     # Single steps (what the loops repeat; tests call them directly)
@@ -385,11 +393,24 @@ class CarrierGateway:
         return len(claimed)
 
     def report_outcome(self, report: Report) -> None:
-        """Queue a submission outcome for the writer; waits while `max_unrecorded` are queued already."""
+        """Journal a submission outcome and queue it for the writer; waits while `max_unrecorded` are
+        queued already."""
+        assert isinstance(report.item, SubmitOutcome)
         with self.recorded:
             self.recorded.wait_for(lambda: self.unrecorded < self.max_unrecorded)
             self.unrecorded += 1
+            self.journal.append(report.connector, report.item)
         self.reports.put(report)
+
+    def replay_journal(self) -> int:
+        """Write the outcomes a gateway of this name learnt and died before writing, so that
+        `resubmit_in_flight` does not submit those messages again."""
+        kept = self.journal.read()
+        if kept:
+            log.warning("recording %d submission outcome(s) kept in %s", len(kept), self.journal.path)
+            self.write([Report(connector, outcome) for connector, outcome in kept])
+        self.journal.clear()
+        return len(kept)
 
     def write(self, batch: list[Report]) -> None:
         """Record submission outcomes (one transaction per tenant), then receipts, including deferred

@@ -18,6 +18,7 @@ from messaging.carriers.base import DeliveryReceipt
 from messaging.carriers.sip import SipMessageConnector
 from messaging.carriers.smpp import SmppConnector
 from messaging.gateway import RECEIPT_RETRY_SECONDS, CarrierGateway, GatewayEvents, Report, connector_factory
+from messaging.journal import OutcomeJournal
 from messaging.models import Connector, ConsentState, Message, PendingMessage
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
@@ -184,6 +185,42 @@ def test_a_restarted_gateway_resubmits_only_what_it_left_in_sending(live: Live, 
     with running_gateway(row, name="gw-dead"):
         live.wait(message.sid, "delivered")
     assert accepted_texts(smsc) == ["claimed, then the gateway died"]
+
+
+def test_a_restarted_gateway_records_the_answers_it_journaled_instead_of_resubmitting(
+    live: Live, smsc: Smsc
+) -> None:
+    """Killed after the carrier answered but before the writer's transaction, a gateway has the
+    answer in its journal: started again, it records it and submits nothing twice."""
+    row = smpp_connector(smsc)
+    answered, unanswered = live.send("answered, then the gateway died"), live.send("never answered")
+    for message in (answered, unanswered):
+        hand_over(live, message)
+    ids = [answered.id, unanswered.id]
+    services.message_claim(account_id=live.tenant.account.id, message_ids=ids, gateway="gw-journal")
+    journal = OutcomeJournal.of_gateway("gw-journal")
+    journal.append("smsc", services.SubmitOutcome(answered.sid, ("carrier-77",)))
+    journal.close()
+    with running_gateway(row, name="gw-journal"):
+        live.wait(unanswered.sid, "delivered")
+    assert accepted_texts(smsc) == ["never answered"]
+    recorded = live.get(answered.sid)
+    assert recorded.status == "sent" and recorded.carrier_message_ids == ["carrier-77"]
+    assert OutcomeJournal.of_gateway("gw-journal").read() == []
+
+
+def test_the_journal_passes_over_a_line_torn_by_a_crash(tmp_path: Any) -> None:
+    journal = OutcomeJournal(tmp_path / "gw.journal")
+    journal.append("smsc", services.SubmitOutcome("SM" + "1" * 32, ("c1",)))
+    journal.append("smsc", services.SubmitOutcome("SM" + "2" * 32, error_code=30007, detail="filtered"))
+    with open(journal.path, "a") as torn:
+        torn.write('{"connector":"smsc","sid":"SM3')
+    assert [outcome for _, outcome in journal.read()] == [
+        services.SubmitOutcome("SM" + "1" * 32, ("c1",)),
+        services.SubmitOutcome("SM" + "2" * 32, (), 30007, "filtered"),
+    ]
+    journal.clear()
+    assert journal.read() == [] and journal.path.stat().st_size == 0
 
 
 def test_a_receipt_is_answered_once_written_and_an_unknown_one_only_when_given_up(
