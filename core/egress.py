@@ -105,7 +105,11 @@ def _admitted(host: str, port: int, infos: Iterable[tuple[Any, ...]]) -> list[st
     addresses = dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos)
     admitted = [a for a in addresses if is_allowed(ipaddress.ip_address(a), port)]
     if not admitted:
-        raise DestinationRefused(CONNECTION_FAILURE, f"{host} is not an allowed destination")
+        raise DestinationRefused(
+            CONNECTION_FAILURE,
+            f"{host} is not an allowed destination: a private, loopback or other non-public address, "
+            "which the platform does not reach unless its operator admits it (SWITCHBOARD_EGRESS_ALLOW)",
+        )
     return admitted
 
 

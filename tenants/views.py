@@ -107,7 +107,7 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
             return render(request, "tenants/recovery_codes.html", {"codes": codes, "is_first": True})
         form.add_error("token", "That code is not valid. Codes change every 30 seconds.")
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
-    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, omitsize=True)  # scales to .qr
     return render(
         request, "tenants/two_factor_setup.html", {"form": form, "secret": secret, "qr_svg": qr_svg}
     )

@@ -44,6 +44,14 @@ def test_owners_and_admins_must_enrol_two_factor_first(tenant_a: Tenant, role: R
     assert b"Set up two-factor sign-in" in client.get("/account/two-factor/").content
 
 
+def test_the_enrolment_qr_code_scales_whole_into_its_box(tenant_a: Tenant) -> None:
+    """A size on the SVG and another from the stylesheet cropped the code (its right and bottom
+    modules and quiet zone): it carries a viewBox and no size of its own."""
+    page = _member(tenant_a, "owner@a.example", Role.OWNER).get("/account/two-factor/").content.decode()
+    svg = page[page.index("<svg") : page.index(">", page.index("<svg"))]
+    assert "viewBox=" in svg and "width=" not in svg and "height=" not in svg
+
+
 def test_developer_manages_numbers_without_two_factor(tenant_a: Tenant) -> None:
     client = _member(tenant_a, "dev@a.example", Role.DEVELOPER)
     response = client.post("/numbers/", {"phone_number": "+15017122661", "friendly_name": "Lobby"})
