@@ -314,12 +314,16 @@ def tenant_with_number(voice_url: str) -> Any:
 class Worker:
     """`manage.py ari_worker --server bench` on the bench database."""
 
-    def __init__(self, db_name: str, log_path: Path, processes: int, trace_out: Path | None = None) -> None:
+    def __init__(
+        self, db_name: str, log_path: Path, processes: int, app_url: str, trace_out: Path | None = None
+    ) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SWITCHBOARD_DB_NAME": db_name,
             "PYTHONUNBUFFERED": "1",
+            # The tenant's app is this bench, on loopback: admitted, as scripts/run admits the demo's.
+            "SWITCHBOARD_EGRESS_ALLOW": app_url.removeprefix("http://"),
         }
         program = ["manage.py"]
         if trace_out is not None:
@@ -981,7 +985,9 @@ def main() -> None:
         for alias in connections:
             connections[alias].close()
         trace_out = args.out / "worker-trace.json" if args.trace else None
-        bench.worker = Worker(args.db_name, args.out / "ari-worker.log", args.worker_processes, trace_out)
+        bench.worker = Worker(
+            args.db_name, args.out / "ari-worker.log", args.worker_processes, bench.app.url, trace_out
+        )
         print(f"ARI worker connected (pid {bench.worker.pid}); TwiML app at {bench.app.url}", flush=True)
 
         print(
