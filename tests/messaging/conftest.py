@@ -27,6 +27,7 @@ from numbering.services import number_create
 from tests.conftest import Tenant, make_tenant
 from tests.live import DIE_WITH_PYTEST, ROOT, process_env
 from tests.messaging.smsc import Smsc
+from tests.voice.twiml_app import TwimlApp
 
 SENDER = "+15017122661"
 RECIPIENT = "+14155550123"
@@ -106,6 +107,13 @@ def finish_unfinished_work() -> None:
     messages = Message.objects.using("admin")
     messages.exclude(status__in=Message.FINAL).update(status=Message.Status.FAILED)
     messages.filter(is_webhook_pending=True).update(is_webhook_pending=False)
+
+
+@pytest.fixture
+def app() -> Iterator[TwimlApp]:
+    """The tenant's app: a real HTTP server on loopback (tests/voice/twiml_app.py)."""
+    with TwimlApp() as running:
+        yield running
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ MessagingResponse it returns carried out (Message replies, Redirect), errors in 
 log; then end to end: an MO message injected at the SMSC is answered through the SMSC."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,12 +22,6 @@ from tests.voice.twiml_app import TwimlApp, twiml
 CUSTOMER = "+14155550188"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def app() -> Iterator[TwimlApp]:
-    with TwimlApp() as running:
-        yield running
 
 
 @pytest.fixture

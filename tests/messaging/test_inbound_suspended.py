@@ -2,7 +2,6 @@
 in its error log and never reach its webhook (nor later); a closed account's are dropped like those to
 an unknown number. Then end to end: an MO message injected at the SMSC for a suspended account."""
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,12 +22,6 @@ from tests.voice.twiml_app import TwimlApp, twiml
 CUSTOMER = "+14155550177"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def app() -> Iterator[TwimlApp]:
-    with TwimlApp() as running:
-        yield running
 
 
 @pytest.fixture
