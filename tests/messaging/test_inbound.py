@@ -156,6 +156,19 @@ def test_when_both_urls_fail_the_error_is_logged_without_the_body(texting: Live,
         assert "1980" not in notification.message_text
 
 
+def test_an_sms_url_and_fallback_on_internal_addresses_are_never_fetched(
+    texting: Live, app: TwimlApp, settings: Any
+) -> None:
+    """SSRF through the SMS webhook: neither URL is fetched, and the log says why."""
+    settings.EGRESS_ALLOW = []  # as in production: loopback is no tenant's
+    app.routes["/sms"] = app.routes["/fallback"] = twiml("<Response><Message>leak</Message></Response>")
+    run_webhook(texting, receive(texting, "hello"))
+    assert app.hits == [] and replies(texting) == []
+    logged = notifications(texting)
+    assert [(n.error_code, n.log) for n in logged] == [(11205, 1), (11205, 0)]
+    assert all("not an allowed destination" in n.message_text and n.response_body == "" for n in logged)
+
+
 def test_an_unreachable_app_is_11205(live: Live) -> None:
     number = live.give_number(sms_url="http://127.0.0.1:9/sms")
     live.number = number.phone_number
