@@ -17,6 +17,7 @@ not allowed, and a closed, reset or silent port all read "connection failure".
 import asyncio
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -229,6 +230,50 @@ def async_client(*, timeout: float, limits: httpx.Limits | None = None) -> httpx
     )
 
 
+# A tenant's server must not hold a worker for longer than one fetch may take, by answering slowly or
+# endlessly: each request has a deadline for the whole of it, and its body is read up to a cap.
+
+
+@dataclass(frozen=True)
+class Fetched:
+    response: httpx.Response  # status and headers; its body is `body`
+    body: bytes  # at most the cap plus one byte, so a caller can tell "too large"
+
+
+def fetch(
+    client: httpx.Client, method: str, url: str, *, deadline_s: float, max_bytes: int, **options: Any
+) -> Fetched:
+    """One request through `client`, its body read until `max_bytes` + 1; httpx.TimeoutException
+    once `deadline_s` has passed (checked as each piece arrives: a silent server is cut off by the
+    client's own read timeout)."""
+    deadline = time.monotonic() + deadline_s
+    with client.stream(method, url, **options) as response:
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if len(body) > max_bytes:
+                break
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the whole request took too long")
+        return Fetched(response, bytes(body[: max_bytes + 1]))
+
+
+async def fetch_async(
+    client: httpx.AsyncClient, method: str, url: str, *, deadline_s: float, max_bytes: int, **options: Any
+) -> Fetched:
+    """`fetch` for asyncio, where the deadline cuts off a silent server too."""
+    try:
+        async with asyncio.timeout(deadline_s), client.stream(method, url, **options) as response:
+            body = bytearray()
+            async for piece in response.aiter_bytes():
+                body += piece
+                if len(body) > max_bytes:
+                    break
+            return Fetched(response, bytes(body[: max_bytes + 1]))
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout("the whole request took too long") from exc
+
+
 def failure(exc: httpx.HTTPError, url: str) -> tuple[int, str]:
     """Twilio's code and why a request to `url` got no answer, in words that reveal nothing of the
     port: refused, reset, timed out and closed all read the same."""
@@ -241,28 +286,47 @@ def failure(exc: httpx.HTTPError, url: str) -> tuple[int, str]:
 # replaced by the address, as a URL is connected to the address that was checked.
 
 
-def _sip_default_port(scheme: str, params: str) -> int:
-    is_tls = scheme == "sips" or "transport=tls" in params.lower()
-    return 5061 if is_tls else 5060
+# Of a SIP URI's parameters only these reach Asterisk: `maddr` would send the request elsewhere than
+# the host checked (RFC 3261 19.1.1), and `lr` or a `Route` header would pick another next hop.
+SIP_PARAMETERS = frozenset({"transport", "user"})
+
+
+def _sip_refused(uri: str, why: str) -> DestinationRefused:
+    return DestinationRefused(CONNECTION_FAILURE, f"{uri} is not a SIP address the platform dials: {why}")
 
 
 async def sip_destination(uri: str) -> str:
     """`uri` with its host replaced by an address the policy admits; DestinationRefused otherwise.
 
-    Resolution is by A/AAAA records (not SIP's NAPTR/SRV), so the INVITE goes where was checked.
+    Resolution is by A/AAAA records (not SIP's NAPTR/SRV), so the INVITE goes where was checked. The
+    URI may carry `transport` and `user` parameters and Twilio's custom `X-` headers, nothing that
+    could route the request anywhere else.
     """
+    if any(c.isspace() or not c.isprintable() for c in uri):
+        raise _sip_refused(uri, "white space or control characters")
     scheme, _, rest = uri.partition(":")
-    user, at, hostpart = rest.rpartition("@")
-    end = min((i for i in (hostpart.find(";"), hostpart.find("?")) if i >= 0), default=len(hostpart))
-    hostport, tail = hostpart[:end], hostpart[end:]
+    address_part, _, headers = rest.partition("?")
+    if address_part.count("@") > 1:
+        raise _sip_refused(uri, "more than one @")
+    user, at, hostpart = address_part.rpartition("@")
+    hostport, _, params = hostpart.partition(";")
+    names = [p.partition("=")[0].strip().lower() for p in params.split(";") if p]
+    if not set(names) <= SIP_PARAMETERS:
+        raise _sip_refused(uri, f"parameters other than {', '.join(sorted(SIP_PARAMETERS))}")
+    header_names = [h.partition("=")[0].strip().lower() for h in headers.split("&") if h]
+    if not all(name.startswith("x-") for name in header_names):
+        raise _sip_refused(uri, "headers other than custom X- headers")
     if hostport.startswith("["):
         host, _, port_text = hostport[1:].partition("]")
         port_text = port_text.removeprefix(":")
     else:
         host, _, port_text = hostport.partition(":")
-    if not host or (port_text and not port_text.isascii()) or (port_text and not port_text.isdigit()):
-        raise DestinationRefused(CONNECTION_FAILURE, f"{uri} is not a SIP address")
-    port = int(port_text) if port_text else _sip_default_port(scheme.lower(), tail)
+    port = 5061 if scheme.lower() == "sips" or "transport=tls" in params.lower() else 5060
+    if port_text:
+        port = int(port_text) if port_text.isascii() and port_text.isdigit() else 0
+    if not host or not 0 < port < 65536:
+        raise _sip_refused(uri, "no host, or a port out of range")
     address = (await resolve_async(host, port))[0]
     shown = f"[{address}]" if ":" in address else address
+    tail = (f";{params}" if params else "") + (f"?{headers}" if headers else "")
     return f"{scheme}:{user}{at}{shown}:{port}{tail}"

@@ -20,6 +20,7 @@ from core import egress
 Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
 TIMEOUT_SECONDS = 15.0  # Twilio's: the whole request, connection included
+MAX_BODY_BYTES = 64 * 1024  # of an answer, read at most (a TwiML document's limit too)
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:
@@ -80,21 +81,34 @@ def build_request(*, url: str, method: str, params: Params, auth_token: str) -> 
     return SignedRequest(method, url, urlencode(_pairs(params)), headers)
 
 
+def _text(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
 def send(
     *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
 ) -> WebhookResponse:
-    """Make one signed request; never raises for network or HTTP failures, it reports them."""
-    request = build_request(url=url, method=method, params=params, auth_token=auth_token)
+    """Make one signed request, within `timeout` (Twilio's 15 s) for the whole of it; never raises,
+    it reports failures, a URL it cannot even parse included (Twilio's 11100)."""
+    seconds = timeout or TIMEOUT_SECONDS
     try:
-        with egress.client(timeout=timeout or TIMEOUT_SECONDS) as client:
-            response = client.request(
-                request.method, request.url, content=request.body, headers=request.headers
-            )
+        request = build_request(url=url, method=method, params=params, auth_token=auth_token)
+        with egress.client(timeout=seconds) as client:
+            fetched = egress.fetch(
+                client, request.method, request.url, deadline_s=seconds, max_bytes=MAX_BODY_BYTES,
+                content=request.body, headers=request.headers,
+            )  # fmt: skip
     except httpx.HTTPError as exc:
         code, reason = egress.failure(exc, url)
         return WebhookResponse(None, "", "", reason, code)
+    except (httpx.InvalidURL, ValueError):  # ValueError: IDNA's, for a host no name can have
+        return WebhookResponse(None, "", "", f"{url} is not a valid URL", 11100)
+    response = fetched.response
     header_text = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-    body = response.text[:65536]
+    body = _text(fetched.body[:MAX_BODY_BYTES], response.charset_encoding)
     if response.status_code >= 400:
         return WebhookResponse(response.status_code, body, header_text, f"HTTP {response.status_code}", 11200)
     return WebhookResponse(response.status_code, body, header_text)

@@ -161,27 +161,27 @@ class Interpreter:
 
     async def _fetch(self, source: Fetch) -> list[Any]:
         params = {**self.base_params(), **source.params}
-        request = webhooks.build_request(
-            url=source.url, method=source.method, params=params, auth_token=self.setup.auth_token
-        )
         try:
-            response = await self.http.request(
-                request.method,
-                request.url,
-                content=request.body,
-                headers=request.headers,
-                timeout=webhooks.TIMEOUT_SECONDS,
+            request = webhooks.build_request(
+                url=source.url, method=source.method, params=params, auth_token=self.setup.auth_token
             )
+            fetched = await egress.fetch_async(
+                self.http, request.method, request.url, deadline_s=webhooks.TIMEOUT_SECONDS,
+                max_bytes=MAX_TWIML_BYTES, content=request.body, headers=request.headers,
+            )  # fmt: skip
         except httpx.HTTPError as exc:
             code, reason = egress.failure(exc, source.url)
             raise FetchFailed(code, f"HTTP connection failure to {source.url}: {reason}") from exc
+        except (httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA's, for a host no name can have
+            raise FetchFailed(11100, f"{source.url} is not a valid URL") from exc
+        response = fetched.response
         await self.store.event("webhook", source.method, {"url": source.url, "status": response.status_code})
         if response.status_code >= 400:
             raise FetchFailed(11200, f"{source.url} returned HTTP {response.status_code}")
-        if len(response.content) > MAX_TWIML_BYTES:
+        if len(fetched.body) > MAX_TWIML_BYTES:
             raise FetchFailed(11750, "TwiML response body is larger than 64 kB")
         self.document_url = str(response.url)
-        return await self._parse(response.content, url=source.url)
+        return await self._parse(fetched.body, url=source.url)
 
     async def _parse(self, body: bytes, *, url: str) -> list[Any]:
         """The document's verbs; what TwiML ignored goes to the error log as warnings, as Twilio's does."""

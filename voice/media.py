@@ -23,6 +23,7 @@ SOX = shutil.which("sox") or "/usr/bin/sox"
 ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
 ESPEAK_VOICES = {"man": "en-us", "woman": "en-us+f3", "alice": "en-us+f2"}
 MAX_PLAY_BYTES = 50 * 1024 * 1024
+PLAY_FETCH_SECONDS = 60.0  # a whole media file, redirects included
 
 
 class MediaError(Exception):
@@ -80,15 +81,20 @@ class MediaCache:
         target = self.root / "play" / f"{name}.wav"
         if not target.exists():
             try:
-                response = await self.http.get(url, timeout=15, follow_redirects=True)
+                fetched = await egress.fetch_async(
+                    self.http, "GET", url, deadline_s=PLAY_FETCH_SECONDS, max_bytes=MAX_PLAY_BYTES,
+                    follow_redirects=True,
+                )  # fmt: skip
             except httpx.HTTPError as exc:
                 code, reason = egress.failure(exc, url)
                 raise MediaError(code, f"Could not fetch {url}: {reason}") from exc
-            if response.status_code >= 400:
-                raise MediaError(11200, f"Fetching {url} returned HTTP {response.status_code}")
-            if len(response.content) > MAX_PLAY_BYTES:
+            except (httpx.InvalidURL, ValueError) as exc:
+                raise MediaError(11100, f"{url} is not a valid URL") from exc
+            if fetched.response.status_code >= 400:
+                raise MediaError(11200, f"Fetching {url} returned HTTP {fetched.response.status_code}")
+            if len(fetched.body) > MAX_PLAY_BYTES:
                 raise MediaError(11751, f"Media at {url} is too large")
-            await asyncio.to_thread(self._store, response.content, target, url)
+            await asyncio.to_thread(self._store, fetched.body, target, url)
         return f"sound:switchboard/play/{name}"
 
     @staticmethod

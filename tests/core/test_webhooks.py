@@ -1,5 +1,7 @@
 """Webhook signatures match Twilio's algorithm, checked with the official SDK's RequestValidator."""
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -129,3 +131,57 @@ def test_slow_receiver_times_out() -> None:
         assert (result.error_code, result.error) == (11205, "no answer from 127.0.0.1")
     finally:
         slow.close()
+
+
+def _dripping_server(body_bytes: int, every_s: float) -> tuple[socket.socket, str]:
+    """An HTTP server that answers 200 and then sends its body a byte at a time, `every_s` apart."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % body_bytes)
+            for _ in range(body_bytes):
+                time.sleep(every_s)
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+
+def test_a_server_that_answers_slowly_is_cut_off_at_the_deadline() -> None:
+    """A byte every 0.2 s never trips a read timeout; the whole request's deadline stops it."""
+    listener, url = _dripping_server(body_bytes=1000, every_s=0.2)
+    with listener:
+        started = time.monotonic()
+        result = webhooks.send(url=url, method="POST", params={}, auth_token="t", timeout=1.0)
+    assert time.monotonic() - started < 2.0
+    assert (result.error_code, result.error) == (11205, "no answer from 127.0.0.1")
+
+
+def test_an_endless_answer_is_read_up_to_the_cap() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
+            with contextlib.suppress(OSError):
+                while True:
+                    connection.sendall(b"<" * 65536)
+
+    threading.Thread(target=serve, daemon=True).start()
+    with listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        result = webhooks.send(url=url, method="GET", params={}, auth_token="t")
+    assert result.is_success and len(result.body) == webhooks.MAX_BODY_BYTES
+
+
+def test_a_url_no_host_can_have_is_reported_not_raised() -> None:
+    result = webhooks.send(url="http://xn--/hook", method="POST", params={}, auth_token="t")
+    assert (result.error_code, result.status_code) == (11100, None)

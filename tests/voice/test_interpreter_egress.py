@@ -87,6 +87,12 @@ def test_play_of_an_internal_url_is_skipped_and_the_call_goes_on(
         "sips:x@[::1]",
         "sip:x@169.254.169.254",
         "sip:x@10.0.0.7;transport=tcp",
+        "sip:x@127.0.0.2;maddr=127.0.0.1",  # an admitted host, a request sent elsewhere
+        "sip:x@127.0.0.2?Route=%3Csip:127.0.0.1:5091%3Blr%3E",
+        "sip:x@127.0.0.1:5091?X-A=@127.0.0.2",
+        "sip:x@127.0.0.2;lr",
+        "sip:x@127.0.0.2:99999",
+        "sip:x@127.0.0.2:0",
     ],
 )
 def test_dial_sip_to_an_internal_host_is_never_placed(app: TwimlApp, tmp_path: Path, uri: str) -> None:
@@ -143,3 +149,15 @@ def test_a_dial_leg_presents_only_the_accounts_numbers_or_the_caller(
     with pytest.raises(TwilioError) as refused:
         child_call_open(**ids, from_number="+14155550111")  # tenant B's number
     assert refused.value.twilio_code == 13214
+
+
+def test_a_redirect_to_a_url_no_host_can_have_ends_the_call_cleanly(app: TwimlApp, tmp_path: Path) -> None:
+    app.routes["/voice"] = twiml("<Response><Redirect>http://xn--/next</Redirect></Response>")
+    control, store = run(app, tmp_path)
+    assert [code for code, _ in store.errors] == [11100] and control.hung_up
+
+
+def test_a_document_larger_than_twilios_limit_is_11750(app: TwimlApp, tmp_path: Path) -> None:
+    app.routes["/voice"] = twiml("<Response>" + "<Pause/>" * 10_000 + "</Response>")
+    control, store = run(app, tmp_path)
+    assert [code for code, _ in store.errors] == [11750] and control.hung_up
