@@ -32,11 +32,24 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_REDIRECTS = 5
-# Twilio's error codes for a fetch that never got an answer, and for a name that does not resolve.
-CONNECTION_FAILURE = 11205
-BAD_HOST_NAME = 11210
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+CONNECTION_FAILURE = 11205  # Twilio's code for a fetch that got no answer
+# IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64 (well-known and local-use, RFC 6052
+# and 8215), IPv4-translated (RFC 2765) and the deprecated IPv4-compatible form.
+_IPV4_CARRYING = tuple(
+    ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96")
+)
+# Special-purpose ranges (IANA's registries) refused whatever this Python's `is_global` says of them;
+# its answers changed across 3.11 and 3.12 patch releases.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+        "::/127", "100::/64", "2001::/23", "2001:db8::/32", "5f00::/16", "fc00::/7", "fe80::/10",
+        "fec0::/10", "ff00::/8",
+    )  # fmt: skip
+)
 
 
 class DestinationRefused(httpcore.ConnectError):
@@ -80,7 +93,7 @@ def _unwrapped(address: Address) -> Address:
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+    if int(address) > 1 and any(address in prefix for prefix in _IPV4_CARRYING):  # not :: nor ::1
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
@@ -90,7 +103,8 @@ def is_public(address: Address) -> bool:
     inner = _unwrapped(address)
     if inner is not address:
         return is_public(inner)
-    return address.is_global and not address.is_multicast
+    is_special = any(address in network for network in _NOT_PUBLIC if network.version == address.version)
+    return address.is_global and not address.is_multicast and not is_special
 
 
 def is_allowed(address: Address, port: int) -> bool:
@@ -106,16 +120,22 @@ def _admitted(host: str, port: int, infos: Iterable[tuple[Any, ...]]) -> list[st
     addresses = dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos)
     admitted = [a for a in addresses if is_allowed(ipaddress.ip_address(a), port)]
     if not admitted:
-        raise DestinationRefused(
-            CONNECTION_FAILURE,
-            f"{host} is not an allowed destination: a private, loopback or other non-public address, "
-            "which the platform does not reach unless its operator admits it (SWITCHBOARD_EGRESS_ALLOW)",
-        )
+        raise _refused(host)
     return admitted
 
 
+def _refused(host: str) -> DestinationRefused:
+    return DestinationRefused(
+        CONNECTION_FAILURE,
+        f"{host} is not an allowed destination: no public address (private, loopback and other "
+        "non-public addresses are reached only where the platform's operator admits them: "
+        "SWITCHBOARD_EGRESS_ALLOW)",
+    )
+
+
 def _unresolvable(host: str) -> DestinationRefused:
-    return DestinationRefused(BAD_HOST_NAME, f"{host} does not resolve to an address")
+    """Said as a refused address is: told apart, the two would tell a tenant which internal names exist."""
+    return _refused(host)
 
 
 def resolve(host: str, port: int) -> list[str]:

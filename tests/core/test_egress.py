@@ -24,6 +24,9 @@ REFUSED = [
     "169.254.169.254", "224.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "fc00::1", "fd00:ec2::254",
     "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1",
     "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1
+    # admitted by some Pythons' is_global: the policy's own table refuses them
+    "::ffff:0:7f00:1", "64:ff9b:1::7f00:1", "fec0::1", "5f00::1", "192.0.0.8", "192.88.99.1",
+    "198.18.0.1", "240.0.0.1",
 ]
 PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
 
@@ -59,6 +62,14 @@ def test_an_operator_admits_a_network_or_one_port(settings: Any) -> None:
     assert egress.is_allowed(loopback, 8000) and not egress.is_allowed(loopback, 8088)
     assert egress.is_allowed(ipaddress.ip_address("::ffff:127.0.0.1"), 8000)  # mapped: the same host
     assert egress.is_allowed(v6_loopback, 9000) and not egress.is_allowed(v6_loopback, 8000)
+
+
+def test_a_name_that_does_not_resolve_reads_as_a_refused_one(no_exceptions: Any) -> None:
+    """Told apart, the two answers would tell a tenant which internal names exist."""
+    unknown = webhooks.send(url="http://no-such-host.invalid/", method="GET", params={}, auth_token="t")
+    internal = webhooks.send(url="http://localhost/", method="GET", params={}, auth_token="t")
+    assert unknown.error_code == internal.error_code == 11205
+    assert unknown.error.replace("no-such-host.invalid", "H") == internal.error.replace("localhost", "H")
 
 
 def test_a_webhook_to_loopback_never_connects(no_exceptions: Any, app: TwimlApp) -> None:
