@@ -193,6 +193,7 @@ class CarrierGateway:
         self.recorded = threading.Condition()
         # What the carriers answered and the writer has not written yet, on local disk (see its module).
         self.journal = OutcomeJournal.of_gateway(name)
+        self.journal_holds_dropped = False
         self.redis: redis.Redis = streams.client()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -284,12 +285,15 @@ class CarrierGateway:
                         log.error("dropped %d carrier report(s)", len(batch))
                         for report in batch:  # receipts: the carrier delivers them again
                             report.answer(False)
+                        # Outcomes: the journal keeps them until a restart records them.
+                        self.journal_holds_dropped = True
                         break
                     time.sleep(min(5.0, 0.1 * 2**attempt))
-            if written := sum(isinstance(r.item, SubmitOutcome) for r in batch):
+            if done := sum(isinstance(r.item, SubmitOutcome) for r in batch):
                 with self.recorded:
-                    self.unrecorded -= written
-                    if self.unrecorded == 0:  # every outcome journaled is written (appends hold this lock)
+                    self.unrecorded -= done
+                    # Every outcome journaled is written (appends hold this lock), unless some were dropped.
+                    if self.unrecorded == 0 and not self.journal_holds_dropped:
                         self.journal.clear()
                     self.recorded.notify_all()
 

@@ -209,6 +209,29 @@ def test_a_restarted_gateway_records_the_answers_it_journaled_instead_of_resubmi
     assert OutcomeJournal.of_gateway("gw-journal").read() == []
 
 
+def test_answers_the_database_refused_stay_journaled_for_the_next_start(
+    live: Live, smsc: Smsc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = smpp_connector(smsc)
+    record = services.messages_submit_outcomes
+
+    def refuse(**kwargs: Any) -> None:
+        raise OperationalError("the database refuses writes")
+
+    monkeypatch.setattr("messaging.gateway.WRITE_ATTEMPTS", 1)
+    monkeypatch.setattr(services, "messages_submit_outcomes", refuse)
+    message = live.send("answered while the database refused writes")
+    hand_over(live, message)
+    with running_gateway(row, name="gw-dropped"):
+        live.wait_for(lambda: OutcomeJournal.of_gateway("gw-dropped").read(), "the answer journaled")
+        time.sleep(0.5)  # the writer tried and dropped the batch
+    assert [o.message_sid for _, o in OutcomeJournal.of_gateway("gw-dropped").read()] == [message.sid]
+    monkeypatch.setattr(services, "messages_submit_outcomes", record)
+    with running_gateway(row, name="gw-dropped"):
+        live.wait(message.sid, "sent", "delivered")
+    assert accepted_texts(smsc) == ["answered while the database refused writes"]
+
+
 def test_the_journal_passes_over_a_line_torn_by_a_crash(tmp_path: Any) -> None:
     journal = OutcomeJournal(tmp_path / "gw.journal")
     journal.append("smsc", services.SubmitOutcome("SM" + "1" * 32, ("c1",)))
