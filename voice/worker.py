@@ -94,6 +94,7 @@ class VoiceWorker:
         self.max_inbound_calls = settings.VOICE_MAX_INBOUND_CALLS_PER_WORKER
         self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -131,11 +132,16 @@ class VoiceWorker:
                 await self.client.hangup(channel_id)
             except Exception:
                 log.exception("could not hang up %s", channel_id)
+        finally:
+            self.starting.discard(channel_id)
 
     # New channels
 
     def _on_new_channel(self, event: Event) -> None:
         channel = event["channel"]
+        if channel["id"] in self.starting:  # adopted on reconnection, and its StasisStart came after all
+            return
+        self.starting.add(channel["id"])  # until its task ends (`_guard`)
         args = event.get("args") or []
         kind = args[0] if args else ""
         if kind == "inbound" and self.inbound_in_flight >= self.max_inbound_calls:
@@ -253,7 +259,8 @@ class VoiceWorker:
         recorded = await _db(services.live_calls_on)(media_server_id=self.server.id)
         started = {channel_id for _, _, channel_id in recorded}
         for channel_id in live:
-            if self.router.owns(channel_id) or (channel_id not in started and await self._adopt(channel_id)):
+            running = self.router.owns(channel_id) or channel_id in self.starting
+            if running or (channel_id not in started and await self._adopt(channel_id)):
                 continue
             log.warning("hanging up orphaned channel %s", channel_id)
             await self.client.hangup(channel_id)
@@ -282,7 +289,9 @@ class VoiceWorker:
         except AriError:
             return False
         args = str(channel.get("dialplan", {}).get("app_data", "")).split(",")[1:]
-        if args[:1] != ["inbound"] or self.router.owns(channel_id):
+        if channel_id in self.starting or self.router.owns(channel_id):
+            return True  # its StasisStart arrived while we asked: it is running
+        if args[:1] != ["inbound"]:
             return False
         log.info("adopting channel %s, which arrived while the events were away", channel_id)
         self._on_new_channel({"type": "StasisStart", "channel": channel, "args": args})
