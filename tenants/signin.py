@@ -71,17 +71,21 @@ def _signin_keys(email: str, address: str) -> tuple[str, str]:
 
 
 def signin_password(*, email: str, password: str, address: str) -> User:
-    """The user whose password this is, or SigninRefused; refused outright while either the e-mail
-    or the client address is locked, so the right password does not help an attacker then."""
+    """The user whose password this is, or SigninRefused; refused outright while locked, so the right
+    password does not help an attacker then. A locked e-mail refuses only addresses that failed
+    recently (an address past its own allowance is refused for every e-mail): otherwise anyone who
+    knows an owner's e-mail could keep the owner out by failing for it once an hour."""
     email = email.strip().lower()
     email_key, address_key = _signin_keys(email, address)
-    wait_s = max(state.wait_s for state in attempts_check([email_key, address_key]))
+    by_email, by_address = attempts_check([email_key, address_key])
+    wait_s = max(by_address.wait_s, by_email.wait_s if by_address.failures else 0.0)
     if wait_s:
         log.warning("sign-in refused while locked out: %s from %s", email, address)
         raise SigninRefused(wait_s)
     user = authenticate(None, email=email, password=password)
     if isinstance(user, User):
-        attempts_clear([email_key])  # not the address's: an attacker could clear it with their own account
+        # Not the address's count: an attacker could clear it with an account of their own.
+        attempts_clear([email_key])
         with transaction.atomic():
             audit_user_event(user, "user.login.password")
         return user

@@ -65,6 +65,16 @@ def test_lockouts_grow_with_each_failure_after_they_pass(tenant_a: Tenant) -> No
     assert 115_000 < redis_client().pttl(lock) <= 120_000
 
 
+def test_failures_from_elsewhere_do_not_lock_the_owner_out(tenant_a: Tenant) -> None:
+    """Knowing an e-mail is not enough to keep its owner out: a locked e-mail refuses only the
+    addresses that failed for it, not one that has not."""
+    _member(tenant_a)
+    for n in range(PER_EMAIL.free + 2):
+        _sign_in(Client(), EMAIL, f"wrong-{n}", address=f"198.51.100.{n}")
+    assert "Too many attempts" in _sign_in(Client(), EMAIL, PASSWORD, address="198.51.100.1")
+    assert _sign_in(Client(), EMAIL, PASSWORD, address="192.0.2.10") == "/"
+
+
 def test_lockout_answer_does_not_reveal_whether_the_email_exists(tenant_a: Tenant) -> None:
     _member(tenant_a)
     known = [_sign_in(Client(), EMAIL, "wrong", address="198.51.100.1") for _ in range(PER_EMAIL.free + 1)]
