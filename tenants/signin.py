@@ -28,6 +28,7 @@ from compliance.services import audit_record
 from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_clear, attempts_count
 from core.tenancy import tenant_activate, tenant_switch
 from tenants.models import Membership, User
+from tenants.sockets import user_sockets_close
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,9 @@ def password_reset_request(*, email: str, address: str, send: Callable[[], None]
 
 
 def password_reset_complete(*, user: User, address: str) -> None:
-    """Audit a password set through a reset link; the e-mail's sign-in lockout ends with it."""
+    """Audit a password set through a reset link; the e-mail's sign-in lockout ends with it, and so
+    do the portal sockets of the user's sessions (the sessions themselves end with the old password)."""
     with transaction.atomic():
         audit_user_event(user, "user.password.reset", actor=f"address:{address}")
+        user_sockets_close(user.pk)
     attempts_clear([attempt_key("signin-email", user.email)])

@@ -39,16 +39,31 @@ def session_expires_at(session_key: str) -> datetime | None:
     )
 
 
-def session_sockets_close(session_key: str) -> None:
-    """Close every websocket of the session once the transaction ending it commits. A channel layer
-    that cannot be reached is logged by on_commit and does not undo the sign-out: those sockets
-    still close on their next message or when their session's row is found gone."""
+def user_group(user_id: int) -> str:
+    """The channel-layer group of every socket of every session of one user."""
+    return f"portal-user.{user_id}"
+
+
+def _close_group_on_commit(group: str) -> None:
+    """A channel layer that cannot be reached is logged by on_commit and does not undo what ended the
+    sessions: those sockets still close on their next message or when their session is found gone."""
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is configured in settings"
     transaction.on_commit(
-        lambda: async_to_sync(layer.group_send)(session_group(session_key), {"type": SESSION_ENDED_EVENT}),
-        robust=True,
+        lambda: async_to_sync(layer.group_send)(group, {"type": SESSION_ENDED_EVENT}), robust=True
     )
+
+
+def session_sockets_close(session_key: str) -> None:
+    """Close every websocket of the session once the transaction ending it (a sign-out) commits."""
+    _close_group_on_commit(session_group(session_key))
+
+
+def user_sockets_close(user_id: int) -> None:
+    """Close every websocket of every session of the user once the transaction commits: a password
+    set anew ends the user's other sessions (Django checks a session against the password), sockets
+    included."""
+    _close_group_on_commit(user_group(user_id))
 
 
 class SessionSocketConsumer(AsyncJsonWebsocketConsumer):
@@ -66,8 +81,9 @@ class SessionSocketConsumer(AsyncJsonWebsocketConsumer):
         self.session_key = session.session_key
         # Joined before the session is read: a sign-out committing after the read sends its close to
         # a group this socket is already in. Channels leaves `self.groups` on disconnect.
-        self.groups.append(session_group(self.session_key))
-        await self.channel_layer.group_add(session_group(self.session_key), self.channel_name)
+        for group in (session_group(self.session_key), user_group(user.pk)):
+            self.groups.append(group)
+            await self.channel_layer.group_add(group, self.channel_name)
         expires_at = await database_sync_to_async(session_expires_at)(self.session_key)
         if expires_at is None:
             return False
@@ -81,7 +97,8 @@ class SessionSocketConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=SESSION_ENDED)
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        """The session signed out (`session_sockets_close`)."""
+        """The session signed out (`session_sockets_close`), or its user's password was set anew
+        (`user_sockets_close`)."""
         await self.close(code=SESSION_ENDED)
 
     async def receive(

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from config.asgi import application
 from messaging.models import Bulk
-from tenants.models import Role
+from tenants.models import Role, User
+from tenants.signin import password_reset_complete
 from tenants.sockets import FORBIDDEN, SESSION_ENDED
 from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
@@ -123,6 +124,24 @@ def test_signing_out_closes_every_socket_of_the_session(live: Live) -> None:
         return closed
 
     assert asyncio.run(scenario()) == (SESSION_ENDED, SESSION_ENDED, None)
+
+
+def test_a_password_set_anew_closes_every_socket_of_the_user(live: Live) -> None:
+    """Django ends the user's other sessions with the old password; their sockets end with it."""
+    cookie = session_of(live, Role.SUPERVISOR, "supervisor@reset.example")
+    elsewhere = sign_in("supervisor@reset.example")
+    bulk = make_bulk(live, 1)
+    user = User.objects.get(email="supervisor@reset.example")
+
+    async def scenario() -> tuple[int | None, int | None]:
+        here = await opened(Socket(bulk, cookie))
+        there = await opened(Socket(bulk, elsewhere.cookies["sessionid"].value))
+        await sync_to_async(password_reset_complete)(user=user, address="203.0.113.30")
+        closed = await close_code(here, 5), await close_code(there, 5)
+        await hang_up(here, there)
+        return closed
+
+    assert asyncio.run(scenario()) == (SESSION_ENDED, SESSION_ENDED)
 
 
 @pytest.mark.parametrize("ending", ["signed out", "expired"])
