@@ -76,7 +76,10 @@ def decrypt(token: str, *, aad: str) -> str:
     try:
         return AESGCM(key).decrypt(raw[:12], raw[12:], f"{aad}|{version}".encode()).decode()
     except Exception as exc:  # cryptography raises InvalidTag with no message
-        raise DecryptionError("ciphertext does not match its key or row") from exc
+        raise DecryptionError(
+            "ciphertext does not match its key or row (a database set up by another checkout, with "
+            "secrets of its own? docs/setup.md, 'Secrets and how to rotate them')"
+        ) from exc
 
 
 def is_current(token: str) -> bool:

@@ -9,6 +9,14 @@ from django.core.management import call_command
 from psycopg import sql
 
 from config.database import DatabaseRoles
+from core import crypto
+
+# The database's comment holds a value sealed with the field keys it was set up with.
+KEYS_CHECK_PREFIX = "switchboard field-key check: "
+
+
+class ForeignSecrets(Exception):
+    """The database was set up with field keys this checkout does not have."""
 
 
 def _ensure_role(cursor: psycopg.Cursor, roles: DatabaseRoles, role: str) -> None:
@@ -56,3 +64,40 @@ def provision_database(*, recreate: bool = False) -> None:
 
 def migrate() -> None:
     call_command("migrate", database="owner", interactive=False, verbosity=0)
+
+
+def _keys_check_aad(roles: DatabaseRoles) -> str:
+    return f"database:{roles.name}"
+
+
+def field_keys_check() -> None:
+    """Refuse a database whose sealed values this checkout's field keys cannot read (one another
+    checkout set up, with a `.data/secrets.json` of its own): a clear stop here, rather than a
+    DecryptionError in the first process that reads an auth token. Then seal the check value anew
+    under the newest key, as `rotate_field_keys` also does, so rotating keys keeps it readable."""
+    roles: DatabaseRoles = settings.DATABASE_ROLES
+    with psycopg.connect(roles.url_for(roles.owner), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    comment = str(row[0] or "") if row else ""
+    if comment.startswith(KEYS_CHECK_PREFIX):
+        try:
+            crypto.decrypt(comment.removeprefix(KEYS_CHECK_PREFIX), aad=_keys_check_aad(roles))
+        except crypto.DecryptionError as exc:
+            raise ForeignSecrets(
+                f"the database {roles.name} was set up with other secrets than this checkout's "
+                f"({settings.DATA_DIR / 'secrets.json'}): use the secrets.json of the checkout that "
+                f"made it, or another database (SWITCHBOARD_DB_NAME=switchboard_mine), or drop it to "
+                f"start over (dropdb {roles.name}); docs/setup.md, 'Secrets and how to rotate them'"
+            ) from exc
+    field_keys_seal()
+
+
+def field_keys_seal() -> None:
+    """Keep in the database's comment a value sealed under the newest field key (`field_keys_check`)."""
+    roles: DatabaseRoles = settings.DATABASE_ROLES
+    sealed = KEYS_CHECK_PREFIX + crypto.encrypt("switchboard", aad=_keys_check_aad(roles))
+    with psycopg.connect(roles.url_for(roles.owner), autocommit=True) as conn:
+        comment_on = sql.SQL("COMMENT ON DATABASE {} IS {}")
+        conn.execute(comment_on.format(sql.Identifier(roles.name), sql.Literal(sealed)))

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from core.provisioning import migrate, provision_database
+from core.provisioning import ForeignSecrets, field_keys_check, migrate, provision_database
 
 
 class Command(BaseCommand):
@@ -12,5 +12,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         provision_database()
+        try:
+            field_keys_check()
+        except ForeignSecrets as exc:
+            raise CommandError(str(exc)) from exc
         migrate()
         self.stdout.write("database ready")

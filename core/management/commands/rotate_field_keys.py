@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import models, transaction
 
 from core import crypto
+from core.provisioning import field_keys_seal
 from core.sids import sid_to_uuid
 from messaging.models import Connector
 from tenants.models import Account
@@ -63,4 +64,5 @@ class Command(BaseCommand):
                     row.save(using="admin", update_fields=[column])
                     rotated += 1
                 counts.append(f"{rotated} {model._meta.db_table}.{column}")
+        field_keys_seal()  # the database's own check value, under the newest key too
         self.stdout.write(f"re-encrypted under key {crypto.current_key_version()}: {', '.join(counts)}")
