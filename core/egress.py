@@ -133,9 +133,6 @@ def _refused(host: str) -> DestinationRefused:
     )
 
 
-def _unresolvable(host: str) -> DestinationRefused:
-    """Said as a refused address is: told apart, the two would tell a tenant which internal names exist."""
-    return _refused(host)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -143,16 +140,14 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise _unresolvable(host) from exc
+        # Said as a refused address is: told apart, the two would tell a tenant which internal names exist.
+        raise _refused(host) from exc
     return _admitted(host, port, infos)
 
 
 async def resolve_async(host: str, port: int) -> list[str]:
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise _unresolvable(host) from exc
-    return _admitted(host, port, infos)
+    """`resolve` off the event loop (the loop's own getaddrinfo runs in a thread too)."""
+    return await asyncio.to_thread(resolve, host, port)
 
 
 # HTTP: the policy sits where httpcore opens a TCP connection, so the first request, every redirect
