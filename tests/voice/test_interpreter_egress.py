@@ -3,6 +3,7 @@ Dial Sip go through the destination policy, and Dial presents only the account's
 interpreter runs on an in-memory call (tests/voice/memory.py) against real HTTP apps on loopback:
 the tenant's app on 127.0.0.2 (admitted), a service it must not reach on 127.0.0.1."""
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,15 +105,25 @@ def test_dial_sip_to_an_internal_host_is_never_placed(app: TwimlApp, tmp_path: P
     assert [code for code, _ in store.errors] == [11205]
 
 
-def test_dial_sip_goes_to_the_address_that_was_checked(app: TwimlApp, tmp_path: Path) -> None:
+def test_dial_sip_goes_to_the_address_that_was_checked(
+    app: TwimlApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asterisk gets the address, never the name: it could resolve the name to another one."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def pbx_test(host: str, *args: Any, **kwargs: Any) -> Any:
+        return real_getaddrinfo("127.0.0.2" if host == "pbx.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", pbx_test)
     app.routes["/voice"] = twiml(
         "<Response><Dial><Sip>sip:alice@127.0.0.2:5099;transport=tcp?X-Ref=7</Sip></Dial>"
-        "<Dial><Sip>sips:bob@127.0.0.2</Sip></Dial></Response>"
+        "<Dial><Sip>sips:bob@127.0.0.2</Sip></Dial><Dial><Sip>sip:carol@pbx.test</Sip></Dial></Response>"
     )
     control, store = run(app, tmp_path)
     assert [d["endpoint"] for d in control.dialled] == [
         "PJSIP/trunk/sip:alice@127.0.0.2:5099;transport=tcp?X-Ref=7",
         "PJSIP/trunk/sips:bob@127.0.0.2:5061",
+        "PJSIP/trunk/sip:carol@127.0.0.2:5060",
     ]
     assert store.errors == []
 
