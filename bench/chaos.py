@@ -48,7 +48,9 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bench import messaging as messaging_bench
 from bench.api import machine
+from tests.live import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
@@ -128,8 +130,9 @@ class Redis:
     def __init__(self, data_dir: Path) -> None:
         self.dir = data_dir / "redis"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.binary = _services_module(data_dir).redis_binary()
-        self.port = _free_port()
+        self.services = _services_module(data_dir)
+        self.binary = self.services.redis_binary()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -139,7 +142,7 @@ class Redis:
                    "--appendonly", "no", "--dir", str(self.dir)]  # fmt: skip
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
         deadline = time.monotonic() + 10
-        while not _answers(self.port):
+        while not self.services.tcp_answers("127.0.0.1", self.port, 0.2):
             if time.monotonic() > deadline:
                 raise SystemExit("the chaos Redis did not start")
             time.sleep(0.02)
@@ -151,24 +154,6 @@ class Redis:
 
     def stop(self) -> None:
         self.kill()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def setup_django(postgres: Postgres, redis: Redis) -> None:
@@ -199,39 +184,29 @@ def close_connections() -> None:
 
 
 class Process:
-    """A platform process as the Procfile starts it, in its own process group (so `kill -9` takes its
-    children too), ready once `ready_marker` is in its log."""
+    """A platform process the run kills and starts again: each start is bench/messaging's Process (the
+    Procfile's command, in its own process group, ready once `ready_marker` is in its log)."""
 
     def __init__(self, name: str, command: list[str], ready_marker: str, out: Path) -> None:
         self.name, self.command, self.ready_marker, self.out = name, command, ready_marker, out
         self.starts = 0
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.current: messaging_bench.Process | None = None
 
     def start(self) -> None:
         self.starts += 1
         log_path = self.out / f"{self.name}-{self.starts}.log"
-        with open(log_path, "w") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                self.command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + 60
-        while self.ready_marker not in log_path.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{self.name} did not start; see {log_path}")
-            time.sleep(0.05)
+        self.current = messaging_bench.Process(self.name, self.command, log_path, self.ready_marker, DB_NAME)
 
     def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        """kill -9 of the whole process group: a prefork worker's children die with it."""
+        assert self.current is not None
+        os.killpg(self.current.proc.pid, signal.SIGKILL)
+        self.current.proc.wait()
+        self.current.log.close()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.current is not None and self.current.proc.poll() is None:
+            self.current.stop()
 
 
 def celery(out: Path) -> Process:
@@ -455,7 +430,7 @@ def _stored_bodies(tenant: Tenant) -> Counter[str]:
 
 def case_postgres(args: argparse.Namespace, tenant: Tenant, postgres: Postgres) -> Row:
     n = args.creates
-    port = _free_port()
+    port = free_port()
     (args.out / "postgres").mkdir(exist_ok=True)
     server = web(args.out / "postgres", port)
     server.start()
