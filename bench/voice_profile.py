@@ -24,7 +24,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("event loop: ARI events websocket (frames, JSON, routing)", ("websockets/", "run_events")),
     ("event loop: TwiML parse", ("twiml/",)),
     ("event loop: webhook signing", ("core/webhooks",)),
-    ("event loop: interpreter and call control", ("voice/interpreter", "voice/ari/control", "voice/worker")),
+    ("event loop: interpreter and call control", ("voice/interpreter", "voice/ari_control", "voice/worker")),
     ("event loop: asyncio scheduling", ("asyncio/", "selectors")),
 ]
 

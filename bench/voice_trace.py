@@ -45,9 +45,9 @@ def _ari_name(method: str, path: str) -> str:
 
 
 def install() -> None:
+    from mediaserver.ari import client as ari_client
     from voice import services, store, worker
-    from voice.ari import client as ari_client
-    from voice.ari.control import AriCallControl
+    from voice.ari_control import AriCallControl
     from voice.interpreter import Interpreter
 
     # 1. service functions: wall and thread CPU, inside the executor thread
@@ -126,7 +126,7 @@ def install() -> None:
     Interpreter._fetch = fetch  # type: ignore[method-assign]
 
     # 5. ARI events received, by type
-    from voice.ari.router import EventRouter
+    from mediaserver.ari.router import EventRouter
 
     original_route = EventRouter.route
 

@@ -17,10 +17,10 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from core import egress, webhooks
+from mediaserver.ari.client import AriClient, AriError
+from mediaserver.ari.router import EventRouter
 from voice import services
-from voice.ari.client import AriClient, AriError
-from voice.ari.control import AriCallControl
-from voice.ari.router import EventRouter
+from voice.ari_control import AriCallControl
 from voice.control import CallHungUp
 from voice.interpreter import Fetch, Interpreter
 from voice.media import MediaCache

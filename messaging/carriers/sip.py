@@ -1,7 +1,7 @@
 """SIP MESSAGE to and from a SIP trunk through Asterisk: ARI `sendMessage` out, `TextMessageReceived` in.
 
 One connector serves one PJSIP trunk endpoint of one Asterisk. It runs an asyncio loop in a thread of
-its own with the platform's ARI client (voice.ari.client), under its own ARI app name: the voice
+its own with the platform's ARI client (mediaserver.ari.client), under its own ARI app name: the voice
 worker's app must stay untouched, since a second connection with the same name replaces the first.
 
 What ARI does and does not tell us (verified on Asterisk 22.10.1; details in docs/messaging-sip.md):
@@ -26,8 +26,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from mediaserver.ari.client import AriClient, AriError, Event
 from messaging.carriers.base import CarrierEvents, InboundSms, OutboundSms
-from voice.ari.client import AriClient, AriError, Event
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,8 @@ from django.db.models import Q
 from conversations.models import Item
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
+from mediaserver.asterisk import AsteriskInstance
+from mediaserver.asterisk.config import stasis_apps
 from messaging.models import Message
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
@@ -35,8 +37,6 @@ from tests.numbering.test_twilio_sdk import sdk
 from tests.voice import sipp
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
-from voice.asterisk import AsteriskInstance
-from voice.asterisk.config import stasis_apps
 from voice.models import Call, CallEvent, MediaServer, Recording
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from voice.asterisk.chroot import SOUNDS_SUBDIR, default_root
-from voice.asterisk.instance import AsteriskError, AsteriskInstance
+from mediaserver.asterisk.chroot import SOUNDS_SUBDIR, default_root
+from mediaserver.asterisk.instance import AsteriskError, AsteriskInstance
 from voice.models import MediaServer
 
 DEFAULT_SERVER = "local"

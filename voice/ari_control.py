@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from voice.ari.client import AriClient, AriError
-from voice.ari.router import EventRouter
+from mediaserver.ari.client import AriClient, AriError
+from mediaserver.ari.router import EventRouter
 from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
 
 Event = dict[str, Any]
