@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 import httpx
 
 from core import egress, webhooks
+from mediaserver import endpoints
 from twiml import verbs
 from twiml.errors import TwimlError
 from twiml.parser import parse_voice
@@ -347,11 +348,11 @@ class Interpreter:
         await self.control.answer()
         noun = verb.children[0] if verb.children else None
         if isinstance(noun, verbs.Number):
-            target, endpoint = noun.number, f"PJSIP/trunk/sip:{noun.number}@{self.trunk_host}"
+            target, endpoint = noun.number, endpoints.dial_number(noun.number, self.trunk_host)
         elif isinstance(noun, verbs.Sip):
             target = noun.uri
             try:
-                endpoint = f"PJSIP/trunk/{await egress.sip_destination(noun.uri)}"
+                endpoint = endpoints.dial_uri(await egress.sip_destination(noun.uri))
             except egress.DestinationRefused as refused:
                 await self.store.error(refused.code, f"<Dial><Sip> to {noun.uri} not placed: {refused}")
                 return self._dial_failed(verb)

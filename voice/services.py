@@ -25,6 +25,7 @@ from core.errors import TwilioError
 from core.phone import to_e164
 from core.sids import make_sid
 from core.tenancy import tenant_scope
+from mediaserver import endpoints
 from monitor.models import Notification
 from monitor.services import notification_record, webhook_enqueue
 from numbering.models import IncomingPhoneNumber, NumberRoute
@@ -622,7 +623,7 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
         call.save(update_fields=["media_server", "status", "start_time", "date_updated"])
         _event(call, CallEvent.Kind.STATUS, "initiated", {"media_server": server.name})
         _callback(call, "initiated")
-    trunk = server.trunk_uri.removeprefix("sip:")
+    trunk = endpoints.trunk_address(server.trunk_uri)
     try:
         with httpx.Client(
             base_url=server.ari_url, auth=(server.ari_username, server.ari_password), timeout=10
@@ -630,7 +631,7 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
             created = ari.post(
                 "/channels/create",
                 params={
-                    "endpoint": f"PJSIP/trunk/sip:{call.to_number}@{trunk}",
+                    "endpoint": endpoints.dial_number(call.to_number, trunk),
                     "app": _connected_app(ari, server),
                     "appArgs": f"outbound,{account_id}",
                     "channelId": call.sid,

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from core import egress, webhooks
+from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
 from voice import services
@@ -89,7 +90,7 @@ class VoiceWorker:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
         )
         self.media = MediaCache(server.sounds_dir, self.http)
-        self.trunk_host = server.trunk_uri.removeprefix("sip:")
+        self.trunk_host = endpoints.trunk_address(server.trunk_uri)
         self.calls: dict[str, CallTask] = {}
         self.max_inbound_calls = settings.VOICE_MAX_INBOUND_CALLS_PER_WORKER
         self.inbound_in_flight = 0
