@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from core.db import db_work
 from core.errors import TwilioError
 from voice import services
 from voice.services import CallSetup, TimelineEntry
@@ -27,8 +28,13 @@ EVENTS_MAX_AGE_SECONDS = 2.0
 
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run a synchronous service from a call task: in a worker thread, with that thread's connection."""
-    return sync_to_async(function, thread_sensitive=False)
+    """Run a synchronous service from a call task: in a worker thread, as one unit of database work
+    (`core.db.db_work`: a connection that broke while idle is replaced, and it is given back after)."""
+
+    def unit(*args: Any, **kwargs: Any) -> Any:
+        return db_work(partial(function, *args, **kwargs))
+
+    return sync_to_async(unit, thread_sensitive=False)
 
 
 class ServiceCallStore:
