@@ -18,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from conversations.services import conversation_log_call, conversation_log_recording
 from core import sealed
 from core.dates import rfc2822
 from core.errors import TwilioError
@@ -32,6 +31,7 @@ from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
 from tenants.selectors import account_status_in_effect
 from voice.models import Call, CallEvent, MediaServer, Recording
+from voice.signals import call_logged, recording_stored
 
 if TYPE_CHECKING:
     import httpx
@@ -366,7 +366,8 @@ def call_finish(
 ) -> bool:
     """End a call exactly once: completed if it was answered, else `status`. False if already ended.
 
-    An inbound call joins its caller's conversation here, in the transaction the call writes anyway.
+    An inbound call is logged here (`call_logged`: it joins its caller's conversation), in the
+    transaction the call writes anyway.
 
     `entries` are timeline events noted before it, written in the same transaction, before the
     call's own end event.
@@ -387,7 +388,7 @@ def call_finish(
         _timeline_insert(account_id, call_id, [*entries, ended])
         _callback(call, "completed")
         if call.direction == Call.Direction.INBOUND:  # outbound calls join theirs when created
-            conversation_log_call(call=call)
+            call_logged.send(sender=Call, call=call)
         return True
 
 
@@ -514,7 +515,9 @@ def recording_store(
             object_sid=recording.sid,
             payload={"sha256": recording.plaintext_sha256, "sealed_sha256": recording.media_sha256},
         )
-        transaction.on_commit(lambda: conversation_log_recording(recording=recording), robust=True)
+        transaction.on_commit(
+            lambda: recording_stored.send(sender=Recording, recording=recording), robust=True
+        )
     return recording
 
 
@@ -598,7 +601,7 @@ def call_create(*, account: Account, actor: str, request: OutboundRequest) -> Ca
             payload={"to": request.to_number, "from": request.from_number},
         )
         transaction.on_commit(lambda: call_originate_task.delay(str(account.id), str(call.id)))
-        transaction.on_commit(lambda: conversation_log_call(call=call), robust=True)
+        transaction.on_commit(lambda: call_logged.send(sender=Call, call=call), robust=True)
     return call
 
 
