@@ -5,13 +5,11 @@ tenant-scoped transaction and queues status callbacks on commit through the webh
 """
 
 import hashlib
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,26 +22,14 @@ from core.errors import TwilioError
 from core.phone import to_e164
 from core.sids import make_sid
 from core.tenancy import tenant_scope
-from mediaserver import endpoints
 from monitor.models import Notification
 from monitor.services import notification_record, webhook_enqueue
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
 from tenants.selectors import account_status_in_effect
+from voice import control_channel
 from voice.models import Call, CallEvent, MediaServer, Recording
 from voice.signals import call_logged, recording_stored
-
-if TYPE_CHECKING:
-    import httpx
-
-
-def control_channel(media_server_id: int | None) -> str:
-    """Redis pub/sub channel from the API to the ARI worker running a media server's calls.
-
-    Named by database too, so two deployments (or test runs) sharing one Redis never cross.
-    """
-    return f"switchboard:{settings.DATABASE_ROLES.name}:call-control:{media_server_id}"
-
 
 CALLBACK_EVENT_FOR_STATUS: dict[str, str] = {
     Call.Status.INITIATED: "initiated",
@@ -427,9 +413,7 @@ def child_call_open(
 def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
     if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
         return True
-    return Call.objects.filter(
-        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
-    ).exists()
+    return Call.objects.filter(id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id).exists()
 
 
 def call_sms_send(
@@ -606,12 +590,11 @@ def call_create(*, account: Account, actor: str, request: OutboundRequest) -> Ca
 
 
 def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
-    """Create the call's channel on a media server and dial it; the ARI worker takes it from there.
+    """Start a queued call: mark it initiated on a media server and hand it to one of the server's
+    ARI workers (`control_channel.originate`), which creates its channel, dials it and runs it.
 
     Idempotent: only a call still `queued` is originated, so a redelivered task does nothing.
     """
-    import httpx
-
     with tenant_scope(account_id):
         call = Call.objects.select_for_update().get(id=call_id)
         if call.status != Call.Status.QUEUED:
@@ -626,46 +609,21 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
         call.save(update_fields=["media_server", "status", "start_time", "date_updated"])
         _event(call, CallEvent.Kind.STATUS, "initiated", {"media_server": server.name})
         _callback(call, "initiated")
-    trunk = endpoints.trunk_address(server.trunk_uri)
-    try:
-        with httpx.Client(
-            base_url=server.ari_url, auth=(server.ari_username, server.ari_password), timeout=10
-        ) as ari:
-            created = ari.post(
-                "/channels/create",
-                params={
-                    "endpoint": endpoints.dial_number(call.to_number, trunk),
-                    "app": _connected_app(ari, server),
-                    "appArgs": f"outbound,{account_id}",
-                    "channelId": call.sid,
-                    "callerId": call.from_number,
-                },
-            )
-            created.raise_for_status()
-            # channels/create replies before the channel enters Stasis, and dial refuses it until then.
-            for _ in range(50):
-                dialled = ari.post(f"/channels/{call.sid}/dial", params={"timeout": call.timeout_seconds})
-                if dialled.status_code not in (409, 422):
-                    break
-                time.sleep(0.02)
-            dialled.raise_for_status()
-    except httpx.HTTPError as exc:
-        with tenant_scope(account_id):
-            call_error_and_fail(Call.objects.get(id=call_id), 21214, f"Could not originate the call: {exc}")
+    command = control_channel.Originate(
+        action="originate", call_sid=call.sid, account_id=str(account_id), timeout=call.timeout_seconds
+    )
+    if not control_channel.originate(media_server_id=server.id, apps=server.stasis_apps, command=command):
+        call_originate_failed(
+            account_id=account_id,
+            call_id=call_id,
+            message=f"Could not originate the call: no ARI worker of {server.name} is connected",
+        )
 
 
-def _connected_app(ari: "httpx.Client", server: MediaServer) -> str:
-    """One of the server's worker apps with a worker connected now, at random, to spread the load.
-
-    If none is connected the first app is named anyway: the call then fails like any unanswered one.
-    """
-    apps = server.stasis_apps
-    if len(apps) == 1:
-        return apps[0]
-    response = ari.get("/applications")
-    response.raise_for_status()
-    connected = {app["name"] for app in response.json()}
-    return random.choice([app for app in apps if app in connected] or apps[:1])  # noqa: S311
+def call_originate_failed(*, account_id: uuid.UUID, call_id: uuid.UUID, message: str) -> None:
+    """The call could not be started on its media server: 21214, and it ends as failed."""
+    with tenant_scope(account_id):
+        call_error_and_fail(Call.objects.get(id=call_id), 21214, message)
 
 
 def call_error_and_fail(call: Call, code: int, message: str) -> None:
@@ -703,7 +661,7 @@ def call_update(
             raise TwilioError(21220, "Call is not queued or ringing; cannot cancel", 400)
         if (status or url or twiml) and call.status in Call.ENDED:
             raise TwilioError(21220, "Call is not in-progress. Cannot redirect.", 400)
-        command: dict[str, str] = {}
+        command: control_channel.Redirect | control_channel.Hangup | None = None
         if status in (Call.Status.CANCELED, Call.Status.COMPLETED):
             if call.status == Call.Status.QUEUED:
                 call.status = Call.Status.CANCELED
@@ -711,9 +669,18 @@ def call_update(
                 call.save(update_fields=["status", "end_time", "date_updated"])
                 _event(call, CallEvent.Kind.STATUS, "canceled", {})
             else:
-                command = {"action": "hangup"}
+                command = control_channel.Hangup(
+                    action="hangup", call_sid=call.sid, channel_id=call.channel_id
+                )
         elif url or twiml:
-            command = {"action": "redirect", "url": url, "method": method, "twiml": twiml}
+            command = control_channel.Redirect(
+                action="redirect",
+                call_sid=call.sid,
+                channel_id=call.channel_id,
+                url=url,
+                method=method,
+                twiml=twiml,
+            )
         audit_record(
             account_id=call.account_id,
             actor=actor,
@@ -725,17 +692,6 @@ def call_update(
                 "twiml_sha256": hashlib.sha256(twiml.encode()).hexdigest(),
             },
         )
-        if command and call.media_server_id:
-            message = {**command, "call_sid": call.sid, "channel_id": call.channel_id}
-            transaction.on_commit(lambda: _publish_control(call.media_server_id, message))
+        if command is not None and call.media_server_id:
+            transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
     return call
-
-
-def _publish_control(media_server_id: int | None, message: dict[str, str]) -> None:
-    import json
-
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.publish(control_channel(media_server_id), json.dumps(message))
-    client.close()

@@ -7,20 +7,18 @@ is logged and that channel is hung up; the other calls carry on.
 """
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from django.conf import settings
 
 from core import egress, webhooks
 from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
-from voice import services
+from voice import control_channel, services
 from voice.ari_control import AriCallControl
 from voice.control import CallHungUp
 from voice.interpreter import Fetch, Interpreter
@@ -96,14 +94,20 @@ class VoiceWorker:
         self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
+        self.control = control_channel.Subscription(server.id, self.app)
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
+        await self.control.open()
         control_listener = asyncio.create_task(self._listen_for_control())
         try:
-            await self.client.run_events(self.router.route, self._reconcile, stop=self.stop)
+            await self.client.run_events(
+                self.router.route, self._on_events_connected, stop=self.stop, on_lost=self._on_events_lost
+            )
         finally:
             control_listener.cancel()
+            await asyncio.gather(control_listener, return_exceptions=True)
+            await self.control.close()
             # Stopping (not crashing): end our calls now rather than leave callers in silence until
             # the next worker's reconciliation; each call's task then finishes its record.
             await asyncio.gather(
@@ -152,8 +156,6 @@ class VoiceWorker:
         elif kind == "inbound":
             self.inbound_in_flight += 1  # counted now, not when the task first runs: calls come in bursts
             self.spawn(channel["id"], self._inbound(channel))
-        elif kind == "outbound" and len(args) >= 2:
-            self.spawn(channel["id"], self._outbound(channel, uuid.UUID(args[1])))
         else:
             log.warning("hanging up unexpected channel %s (args %s)", channel["id"], args)
             self.spawn(channel["id"], self.client.hangup(channel["id"]))
@@ -184,15 +186,34 @@ class VoiceWorker:
             self.inbound_in_flight -= 1
             control.release_all()
 
-    async def _outbound(self, channel: Event, account_id: uuid.UUID) -> None:
-        """A call created by the Calls API: follow the dial until it is answered, then run its TwiML."""
-        channel_id = channel["id"]
+    def _originate(self, command: control_channel.Originate) -> None:
+        """A call created by the Calls API, handed to this process to start (`services.call_originate`)."""
+        channel_id = command["call_sid"]
+        if channel_id in self.starting or self.router.owns(channel_id):
+            return
+        self.starting.add(channel_id)
+        # Its id is claimed before the channel exists: its StasisStart comes to its task, not as a new call.
         control = AriCallControl(self.client, self.router, channel_id)
+        account_id = uuid.UUID(command["account_id"])
+        self.spawn(channel_id, self._outbound(control, account_id, command["timeout"]))
+
+    async def _outbound(self, control: AriCallControl, account_id: uuid.UUID, timeout: int) -> None:
+        """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
+        channel_id = control.channel_id
+        call_id = uuid.UUID(channel_id[2:])
         try:
-            call_id = uuid.UUID(channel_id[2:])
             setup = await _db(services.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
+                return
+            endpoint = endpoints.dial_number(setup.to_number, self.trunk_host)
+            try:
+                await control.originate(endpoint=endpoint, caller_id=setup.from_number, timeout=timeout)
+            except (AriError, httpx.HTTPError, CallHungUp) as exc:
                 await self.client.hangup(channel_id)
+                reason = exc if str(exc) else "the channel ended before it was dialled"
+                await _db(services.call_originate_failed)(
+                    account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"
+                )
                 return
             store = ServiceCallStore(setup, media_server_id=self.server.id)
             status = await self._await_answer(control, store)
@@ -286,7 +307,7 @@ class VoiceWorker:
         connection was stuck or we were restarting): Asterisk kept the caller, only the StasisStart
         was lost. A call already started somewhere has a record and is not ours to resume."""
         try:
-            channel = await self.client.request("GET", f"/channels/{channel_id}")
+            channel = await self.client.channel(channel_id)
         except AriError:
             return False
         args = str(channel.get("dialplan", {}).get("app_data", "")).split(",")[1:]
@@ -298,28 +319,26 @@ class VoiceWorker:
         self._on_new_channel({"type": "StasisStart", "channel": channel, "args": args})
         return True
 
-    async def _listen_for_control(self) -> None:
-        """Commands from the API (redirect or end a live call), published on Redis after commit."""
-        connection = aioredis.from_url(settings.REDIS_URL)
-        pubsub = connection.pubsub()
-        await pubsub.subscribe(services.control_channel(self.server.id))
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    await self._apply_control(json.loads(message["data"]))
-        finally:
-            await pubsub.aclose()
-            await connection.aclose()
+    async def _on_events_connected(self) -> None:
+        await self._reconcile()
+        await self.control.taking_calls(True)
 
-    async def _apply_control(self, command: dict[str, str]) -> None:
-        task = self.calls.get(command.get("call_sid", ""))
-        channel_id = command.get("channel_id", "")
-        if command.get("action") == "hangup":
-            await self.client.hangup(channel_id)
-        elif task is not None and command.get("action") == "redirect":
+    async def _on_events_lost(self) -> None:
+        """No calls to start while Asterisk's events cannot reach us: they go to connected processes."""
+        await self.control.taking_calls(False)
+
+    async def _listen_for_control(self) -> None:
+        """Commands from the API and Celery (`control_channel`), published on Redis after commit."""
+        async for command in self.control.commands():
+            await self._apply_control(command)
+
+    async def _apply_control(self, command: control_channel.Command) -> None:
+        if command["action"] == "originate":
+            self._originate(command)
+        elif command["action"] == "hangup":
+            await self.client.hangup(command["channel_id"])
+        elif (task := self.calls.get(command["call_sid"])) is not None:
             source: Fetch | str = (
-                command["twiml"]
-                if command.get("twiml")
-                else Fetch(command["url"], command.get("method", "POST"), {})
+                command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})
             )
             task.redirect(source)

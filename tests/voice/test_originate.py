@@ -1,0 +1,82 @@
+"""Handing a queued call to an ARI worker over the control channel (a worker places it for real in
+test_call_flows): only an app whose worker is connected gets it, and a call nobody takes fails."""
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+from core.tenancy import tenant_activate
+from monitor.models import Notification
+from tests.conftest import Tenant
+from tests.conversations.factories import number
+from voice import control_channel
+from voice.models import Call, CallEvent, MediaServer
+from voice.services import OutboundRequest, call_create, call_originate
+
+SERVER_ID = 10_007  # no row: the channel's name is all that matters here
+COMMAND = control_channel.Originate(action="originate", call_sid="CA1", account_id="a", timeout=30)
+
+
+def _request(from_number: str, to_number: str) -> OutboundRequest:
+    return OutboundRequest(
+        to_number=to_number,
+        from_number=from_number,
+        url="https://clinic.example/voice",
+        method="POST",
+        fallback_url="",
+        fallback_method="POST",
+        twiml="",
+        status_callback="",
+        status_callback_method="POST",
+        status_callback_events=["completed"],
+        timeout_seconds=30,
+        is_recorded=False,
+    )
+
+
+@pytest.fixture
+def connected_app() -> Iterator[redis.client.PubSub]:
+    """The worker of app `sb-1` with its ARI events connected; `sb` has none."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub()
+    pubsub.subscribe(control_channel.app_channel(SERVER_ID, "sb-1"))
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"  # type: ignore[index]
+    yield pubsub
+    pubsub.close()
+    client.close()
+
+
+def test_a_call_is_handed_to_a_connected_app_once(connected_app: redis.client.PubSub) -> None:
+    for _ in range(4):
+        assert control_channel.originate(media_server_id=SERVER_ID, apps=["sb", "sb-1"], command=COMMAND)
+    received = [connected_app.get_message(timeout=2) for _ in range(4)]
+    assert [m["channel"] for m in received] == [control_channel.app_channel(SERVER_ID, "sb-1").encode()] * 4  # type: ignore[index]
+    assert connected_app.get_message(timeout=0.2) is None
+
+
+def test_with_no_app_connected_nobody_gets_the_call() -> None:
+    assert not control_channel.originate(media_server_id=SERVER_ID, apps=["sb", "sb-1"], command=COMMAND)
+
+
+def test_a_call_no_worker_takes_fails_with_21214(tenant_a: Tenant) -> None:
+    MediaServer.objects.update(is_enabled=False)  # in this test's transaction only
+    MediaServer.objects.create(name="unattended", ari_password_encrypted="")
+    caller_id = number(tenant_a, "+12025550100").phone_number
+    call = call_create(account=tenant_a.account, actor="test", request=_request(caller_id, "+14155550123"))
+
+    call_originate(account_id=tenant_a.account.id, call_id=call.id)
+
+    tenant_activate(tenant_a.account.id)
+    call.refresh_from_db()
+    assert call.status == Call.Status.FAILED and call.end_time is not None
+    [notification] = Notification.objects.all()
+    assert notification.error_code == 21214 and "no ARI worker of unattended" in notification.message_text
+    timeline = list(
+        CallEvent.objects.filter(call=call).order_by("date_created").values_list("name", flat=True)
+    )
+    assert timeline == ["queued", "initiated", "21214"]
+
+    call_originate(account_id=tenant_a.account.id, call_id=call.id)  # a redelivered task does nothing
+    assert Notification.objects.count() == 1
