@@ -14,7 +14,7 @@ from pathlib import Path
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     # sync services run by sync_to_async in the default executor's threads: Django ORM + psycopg
     (
-        "DB: voice.services in executor threads (ORM, psycopg)",
+        "DB: voice's call services in executor threads (ORM, psycopg)",
         ("SyncToAsync.thread_handler", "_WorkItem.run"),
     ),
     ("DB: executor thread hand-off", ("Thread._bootstrap",)),

@@ -21,9 +21,10 @@ from mediaserver import endpoints
 from twiml import verbs
 from twiml.errors import TwimlError
 from twiml.parser import parse_voice
+from voice.call_setup import CallSetup
 from voice.control import CallControl, CallHungUp
 from voice.media import MediaCache, MediaError
-from voice.services import CallSetup, voice_params
+from voice.status_callbacks import voice_params
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_DOCUMENTS = 200  # a Redirect loop ends here instead of running forever
 
 
 class CallStore(Protocol):
-    """Persistence the interpreter reports to (implemented by voice.store over voice.services)."""
+    """Persistence the interpreter reports to (implemented by voice.store over the call services)."""
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None: ...
 

@@ -96,3 +96,7 @@ def media_server_check(*, server: MediaServer, instance: AsteriskInstance) -> Se
     return ServerStatus(
         is_running=is_running, ari_version=version, sip_address=server.sip_address, state=state
     )
+
+
+def media_server_seen(*, server_id: int) -> None:
+    MediaServer.objects.filter(id=server_id).update(state=MediaServer.State.UP, last_seen_at=timezone.now())

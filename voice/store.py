@@ -1,4 +1,4 @@
-"""The interpreter's CallStore over voice.services, for asyncio call tasks (ORM calls run in threads).
+"""The interpreter's CallStore over voice's call services, for asyncio call tasks (ORM calls run in threads).
 
 Writes that the call does not need an answer from (status changes, errors, callbacks) go to an
 ordered per-call queue that one background task drains, so a prompt never waits for the database;
@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from core.db import db_work
 from core.errors import TwilioError
-from voice import services
-from voice.services import CallSetup, TimelineEntry
+from voice import call_sms, call_state, child_calls, recordings, status_callbacks, timeline
+from voice.call_setup import CallSetup
+from voice.timeline import TimelineEntry
 
 log = logging.getLogger(__name__)
 EVENTS_MAX_AGE_SECONDS = 2.0
@@ -74,7 +75,7 @@ class ServiceCallStore:
 
     def _flush_entries(self) -> None:
         if self._entries:
-            self._later(services.call_events_add, **self._ids, entries=self._take_entries())
+            self._later(timeline.call_events_add, **self._ids, entries=self._take_entries())
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
         if not self._entries:
@@ -86,7 +87,7 @@ class ServiceCallStore:
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
     ) -> None:
         self._later(
-            services.call_error,
+            timeline.call_error,
             **self._ids,
             code=code,
             message=message,
@@ -102,7 +103,7 @@ class ServiceCallStore:
 
     async def status(self, status: str) -> None:
         self._later(
-            services.call_status_set,
+            call_state.call_status_set,
             **self._ids,
             status=status,
             entries=self._take_entries(),
@@ -111,7 +112,7 @@ class ServiceCallStore:
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self._later(
-            services.callback_enqueue,
+            status_callbacks.callback_enqueue,
             account_id=self.setup.account_id,
             url=url,
             method=method,
@@ -125,7 +126,7 @@ class ServiceCallStore:
         await self._drain()
         try:
             return str(
-                await db(services.call_sms_send)(
+                await db(call_sms.call_sms_send)(
                     **self._ids, to=to, from_=from_, body=body, status_callback=status_callback
                 )
             )
@@ -136,7 +137,7 @@ class ServiceCallStore:
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
         self._flush_entries()
         await self._drain()  # the recording's audit entry follows what came before it
-        recording = await db(services.recording_store)(
+        recording = await db(recordings.recording_store)(
             **self._ids, audio=audio, duration_seconds=duration_seconds, source=source
         )
         return str(recording.sid)
@@ -146,7 +147,7 @@ class ServiceCallStore:
         self._flush_entries()
         await self._drain()
         try:
-            child_id: uuid.UUID = await db(services.child_call_open)(
+            child_id: uuid.UUID = await db(child_calls.child_call_open)(
                 **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
             )
         except TwilioError as refused:
@@ -154,12 +155,14 @@ class ServiceCallStore:
             return None
 
         async def finish(status: str) -> None:
-            await db(services.call_finish)(account_id=self.setup.account_id, call_id=child_id, status=status)
+            await db(call_state.call_finish)(
+                account_id=self.setup.account_id, call_id=child_id, status=status
+            )
 
         return "CA" + child_id.hex, finish
 
     async def finish(self, status: str | None = None, reason: str = "") -> None:
         await self._drain()
-        await db(services.call_finish)(
+        await db(call_state.call_finish)(
             **self._ids, status=status, reason=reason, entries=self._take_entries()
         )

@@ -21,7 +21,7 @@ from tenants.models import Account, Role
 from tenants.portal import portal_view, render_page
 from voice.forms import CallFilterForm
 from voice.models import Call, CallEvent, Recording
-from voice.services import recording_audio
+from voice.recordings import recording_audio
 
 PAGE_SIZE = 50
 # Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,

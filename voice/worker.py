@@ -18,7 +18,7 @@ from core import egress, webhooks
 from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
-from voice import control_channel, services
+from voice import call_setup, call_state, control_channel, inbound, media_servers, origination
 from voice.ari_control import AriCallControl
 from voice.control import CallHungUp
 from voice.interpreter import Fetch, Interpreter
@@ -38,7 +38,7 @@ class CallTask:
         self,
         worker: "VoiceWorker",
         control: AriCallControl,
-        setup: services.CallSetup,
+        setup: call_setup.CallSetup,
         store: ServiceCallStore,
     ) -> None:
         self.worker = worker
@@ -167,7 +167,7 @@ class VoiceWorker:
             dialled = channel.get("dialplan", {}).get("exten", "")
             caller = channel.get("caller", {}).get("number", "") or "anonymous"
             from_number = caller if caller.startswith(("+", "anonymous")) else f"+{caller}"
-            setup = await _db(services.inbound_call_open)(
+            setup = await _db(inbound.inbound_call_open)(
                 from_number=from_number,
                 dialled=dialled,
                 channel_id=channel_id,
@@ -177,7 +177,7 @@ class VoiceWorker:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
-            if isinstance(setup, services.InboundRefused):
+            if isinstance(setup, inbound.InboundRefused):
                 log.info("rejecting call %s: its account is not active", setup.call_sid)
                 await control.reject("rejected")  # unanswered, as <Reject> leaves a call
                 return
@@ -187,7 +187,7 @@ class VoiceWorker:
             control.release_all()
 
     def _originate(self, command: control_channel.Originate) -> None:
-        """A call created by the Calls API, handed to this process to start (`services.call_originate`)."""
+        """A call created by the Calls API, handed to this process to start (`origination.call_originate`)."""
         channel_id = command["call_sid"]
         if channel_id in self.starting or self.router.owns(channel_id):
             return
@@ -202,7 +202,7 @@ class VoiceWorker:
         channel_id = control.channel_id
         call_id = uuid.UUID(channel_id[2:])
         try:
-            setup = await _db(services.outbound_call_setup)(account_id=account_id, call_id=call_id)
+            setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
                 return
             endpoint = endpoints.dial_number(setup.to_number, self.trunk_host)
@@ -211,7 +211,7 @@ class VoiceWorker:
             except (AriError, httpx.HTTPError, CallHungUp) as exc:
                 await self.client.hangup(channel_id)
                 reason = exc if str(exc) else "the channel ended before it was dialled"
-                await _db(services.call_originate_failed)(
+                await _db(origination.call_originate_failed)(
                     account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"
                 )
                 return
@@ -278,7 +278,7 @@ class VoiceWorker:
         except AriError:
             log.exception("could not list channels to reconcile")
             return
-        recorded = await _db(services.live_calls_on)(media_server_id=self.server.id)
+        recorded = await _db(call_state.live_calls_on)(media_server_id=self.server.id)
         started = {channel_id for _, _, channel_id in recorded}
         for channel_id in live:
             running = self.router.owns(channel_id) or channel_id in self.starting
@@ -291,7 +291,7 @@ class VoiceWorker:
                 continue
             # Nobody here runs it: hung up above as an orphan, or gone from Asterisk altogether.
             reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
-            await _db(services.call_finish)(
+            await _db(call_state.call_finish)(
                 account_id=account_id, call_id=call_id, status="failed", reason=reason
             )
         for sid, task in list(self.calls.items()):
@@ -300,7 +300,7 @@ class VoiceWorker:
                     {"type": "ChannelDestroyed", "channel": {"id": task.control.channel_id}}
                 )
                 log.info("call %s ended while disconnected", sid)
-        await _db(services.media_server_seen)(server_id=self.server.id)
+        await _db(media_servers.media_server_seen)(server_id=self.server.id)
 
     async def _adopt(self, channel_id: str) -> bool:
         """Run an inbound call that entered our app while its events could not reach us (the

@@ -18,8 +18,10 @@ from messaging.services import MessageDraft, message_create, message_receive
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
+from voice.inbound import inbound_call_open
 from voice.models import Call, Recording
-from voice.services import OutboundRequest, call_create, inbound_call_open, recording_store
+from voice.outbound import OutboundRequest, call_create
+from voice.recordings import recording_store
 
 
 def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:

@@ -6,8 +6,10 @@ from conversations.models import Item
 from core.tenancy import tenant_scope
 from tests.conftest import Tenant
 from tests.conversations.factories import number, recording
+from voice.call_setup import CallSetup
+from voice.call_state import call_finish
+from voice.inbound import inbound_call_open
 from voice.models import Call
-from voice.services import CallSetup, call_finish, inbound_call_open
 
 CLINIC, PATIENT = "+12025550100", "+14155550123"
 

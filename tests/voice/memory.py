@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from core import egress
+from voice.call_setup import CallSetup
 from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
-from voice.services import CallSetup
 
 
 @dataclass

@@ -13,7 +13,8 @@ from tests.conftest import Tenant
 from tests.conversations.factories import number
 from voice import control_channel
 from voice.models import Call, CallEvent, MediaServer
-from voice.services import OutboundRequest, call_create, call_originate
+from voice.origination import call_originate
+from voice.outbound import OutboundRequest, call_create
 
 SERVER_ID = 10_007  # no row: the channel's name is all that matters here
 COMMAND = control_channel.Originate(action="originate", call_sid="CA1", account_id="a", timeout=30)

@@ -17,7 +17,7 @@ from core.sids import sid_to_uuid
 from messaging.models import Connector
 from tenants.models import Account
 from voice.models import MediaServer, Recording
-from voice.services import recording_key_aad
+from voice.recordings import recording_key_aad
 
 # Every column core.crypto writes, with the associated data its row is sealed under. Dropping a key
 # leaves any column missing here unreadable, so a new encrypted column belongs in this list.
