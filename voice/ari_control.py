@@ -27,14 +27,12 @@ DIAL_STATUS = {
 
 
 class AriCallControl:
-    def __init__(
-        self, client: AriClient, router: EventRouter, channel_id: str, *, answered: bool = False
-    ) -> None:
+    def __init__(self, client: AriClient, router: EventRouter, channel_id: str) -> None:
         self.client = client
         self.router = router
         self.channel_id = channel_id
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.is_answered = answered
+        self.is_answered = False
         self.is_gone = False
         self.on_answer: Callable[[], Awaitable[None]] | None = None
         self._playbacks: set[str] = set()

@@ -42,10 +42,9 @@ def inbound_call(from_number: str, to_number: str) -> Call:
         return call
 
 
-def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
-    """A call placed through the Calls API's service; needs the `eager_tasks` fixture."""
-    tenant_activate(tenant.account.id)
-    request = OutboundRequest(
+def outbound_request(from_number: str, to_number: str) -> OutboundRequest:
+    """What the Calls API asks for when it places a call with a URL and nothing else."""
+    return OutboundRequest(
         to_number=to_number,
         from_number=from_number,
         url="https://clinic.example/voice",
@@ -59,6 +58,12 @@ def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
         timeout_seconds=30,
         is_recorded=False,
     )
+
+
+def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
+    """A call placed through the Calls API's service; needs the `eager_tasks` fixture."""
+    tenant_activate(tenant.account.id)
+    request = outbound_request(from_number, to_number)
     with TestCase.captureOnCommitCallbacks(execute=True):
         call = call_create(account=tenant.account, actor="test", request=request)
     call.refresh_from_db()

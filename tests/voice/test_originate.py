@@ -10,31 +10,14 @@ from django.conf import settings
 from core.tenancy import tenant_activate
 from monitor.models import Notification
 from tests.conftest import Tenant
-from tests.conversations.factories import number
+from tests.conversations.factories import number, outbound_request
 from voice import control_channel
 from voice.models import Call, CallEvent, MediaServer
 from voice.origination import call_originate
-from voice.outbound import OutboundRequest, call_create
+from voice.outbound import call_create
 
 SERVER_ID = 10_007  # no row: the channel's name is all that matters here
 COMMAND = control_channel.Originate(action="originate", call_sid="CA1", account_id="a", timeout=30)
-
-
-def _request(from_number: str, to_number: str) -> OutboundRequest:
-    return OutboundRequest(
-        to_number=to_number,
-        from_number=from_number,
-        url="https://clinic.example/voice",
-        method="POST",
-        fallback_url="",
-        fallback_method="POST",
-        twiml="",
-        status_callback="",
-        status_callback_method="POST",
-        status_callback_events=["completed"],
-        timeout_seconds=30,
-        is_recorded=False,
-    )
 
 
 @pytest.fixture
@@ -65,7 +48,8 @@ def test_a_call_no_worker_takes_fails_with_21214(tenant_a: Tenant) -> None:
     MediaServer.objects.update(is_enabled=False)  # in this test's transaction only
     MediaServer.objects.create(name="unattended", ari_password_encrypted="")
     caller_id = number(tenant_a, "+12025550100").phone_number
-    call = call_create(account=tenant_a.account, actor="test", request=_request(caller_id, "+14155550123"))
+    request = outbound_request(caller_id, "+14155550123")
+    call = call_create(account=tenant_a.account, actor="test", request=request)
 
     call_originate(account_id=tenant_a.account.id, call_id=call.id)
 
