@@ -10,7 +10,7 @@
    Celery worker as the Procfile does; the clock runs from the worker's "ready" to the last message
    `delivered` (receipts back). Baseline, on the same SMSC just before: an `SmppConnector` alone, with
    the same window and rate, submitting N messages (what the SMSC can receive from one bind).
-3. alert: one message to 40,000 recipients through `messaging.bulk.bulk_create`, timed from the call
+3. alert: one message to 40,000 recipients through `messaging.bulk.services.bulk_create`, timed from the call
    until the SMSC has accepted 40,000 submissions; the SMSC's receive rate meanwhile is the baseline.
 
 Each part reports the CPU of every process it started and of everything else on the machine (from
@@ -616,7 +616,7 @@ def part_alert(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu) ->
         f"{args.alert:,}-recipient alert: from the call to {args.alert:,} SMSC submissions",
         args.alert,
     )
-    from messaging.bulk import bulk_create
+    from messaging.bulk.services import bulk_create
 
     account = account_of(tenant)
     recipients = [recipient(i) for i in range(args.alert)]

@@ -15,9 +15,9 @@ from conversations.models import Item
 from conversations.tasks import conversation_log_messages_task
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
-from messaging import bulk as bulk_services
 from messaging import services, streams
-from messaging.bulk import bulk_cancel, bulk_create, recipients_normalize
+from messaging.bulk import services as bulk_services
+from messaging.bulk.services import bulk_cancel, bulk_create, recipients_normalize
 from messaging.carriers.base import DeliveryReceipt
 from messaging.models import Bulk, Connector, ConsentState, Message
 from messaging.services import SubmitOutcome

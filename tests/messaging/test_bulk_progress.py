@@ -18,8 +18,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from core.tenancy import tenant_activate
 from messaging import services
-from messaging.bulk import bulk_create
-from messaging.bulk_events import UPDATES_PER_SECOND
+from messaging.bulk.events import UPDATES_PER_SECOND
+from messaging.bulk.services import bulk_create
 from messaging.models import Bulk, Message
 from tenants.models import Role
 from tenants.services import membership_add, user_create

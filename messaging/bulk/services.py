@@ -14,7 +14,7 @@ their recipients' conversations.
 
 A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
 trigger on the messages table (migration 0004), in the transactions that move the messages; the
-same trigger NOTIFYs the portal's live progress (messaging/bulk_events.py).
+same trigger NOTIFYs the portal's live progress (messaging/bulk/events.py).
 """
 
 import uuid
