@@ -4,7 +4,7 @@
    uvicorn started as the Procfile starts it (its --workers); accepted (201) per second, latency, and
    the CPU per request of the server, PostgreSQL and Redis. No Celery worker runs meanwhile: the send
    tasks wait in the bench's queue and are dropped afterwards.
-2. end to end: the bench creates N messages through `messaging.services.message_create` (so the API is
+2. end to end: the bench creates N messages through `messaging.create.message_create` (so the API is
    not what is measured), their send tasks waiting in the bench's Celery queue, with
    `manage.py carrier_gateway` bound to the SMSC sandbox (scripts/smsc/smsc.js). Then it starts a
    Celery worker as the Procfile does; the clock runs from the worker's "ready" to the last message
@@ -552,13 +552,13 @@ def follow(
 def part_e2e(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu, gateway: Process) -> list[Row]:
     from django.utils import timezone
 
+    from messaging.create import MessageDraft, message_create
     from messaging.models import Message
-    from messaging.services import MessageDraft, message_create
 
     account = account_of(tenant)
     n = args.messages
     since = timezone.now()
-    create = Row("e2e", "create through messaging.services.message_create (bench process, one by one)", n)
+    create = Row("e2e", "create through messaging.create.message_create (bench process, one by one)", n)
     print(f"e2e: creating {n:,} messages through the service ...", flush=True)
     with cpu.measure(create.cpu):
         for i in range(n):

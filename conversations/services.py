@@ -269,7 +269,7 @@ def conversation_reply(*, account: Account, conversation: Conversation, body: st
     """Text the contact from the conversation's number, with every check the Messages API makes
     (opt-out, length); the text is in the timeline when this returns."""
     # Imported here: messaging.services calls this module's hooks.
-    from messaging.services import MessageDraft, message_create
+    from messaging.create import MessageDraft, message_create
 
     draft = MessageDraft(
         to=conversation.contact.phone_number,

@@ -20,8 +20,9 @@ from core import webhooks
 from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from messaging.consent import OPT_OUT_TYPE, keyword_of
+from messaging.create import MessageDraft, message_create
 from messaging.models import Message
-from messaging.services import MessageDraft, message_create, message_withhold
+from messaging.withholding import message_withhold
 from monitor.models import Notification
 from monitor.services import notification_record
 from tenants.models import Account

@@ -6,8 +6,8 @@ import uuid
 from celery import shared_task
 
 from core.coalescing import Coalescer
+from messaging.handover import message_send
 from messaging.replies import message_webhook_run
-from messaging.services import message_send
 
 SEND_WINDOW_S = 0.02  # how long a new message waits for others of its account to share its task
 SEND_BATCH = 500  # messages per task at most

@@ -6,8 +6,8 @@ from django import forms
 
 from core.errors import TwilioError
 from messaging.bulk.input import recipients_from_csv, recipients_from_text
+from messaging.create import MAX_BODY_CHARS
 from messaging.models import Bulk
-from messaging.services import MAX_BODY_CHARS
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 

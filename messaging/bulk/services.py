@@ -1,11 +1,11 @@
 """Bulk alerts: one message to up to 100,000 recipients, such as a school's emergency alert.
 
 `bulk_create` checks the sender and the content once (the single-message validators of
-`messaging.services`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
+`messaging.create`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
 and the opted-out ones, and inserts one queued `Message` per recipient kept with one INSERT per
 `INSERT_SIZE` (COPY is not allowed on a table under row-level security), all in one transaction
 with one audit entry for the bulk. After commit it queues a `messaging.message_send` task per
-`CHUNK_SIZE` messages: the task and the path of every message (`services.message_send`), so each is
+`CHUNK_SIZE` messages: the task and the path of every message (`handover.message_send`), so each is
 re-checked for opt-outs and expiry, appended to its connector's stream (the one for bulk alerts),
 claimed once by the carrier gateway and throttled by that connector's window and rate. A chunk run
 twice submits nothing twice, and a chunk lost with a killed worker is handed over by the gateway's
@@ -31,9 +31,9 @@ from core.inserts import insert_template_sql
 from core.phone import to_e164
 from core.tenancy import tenant_scope
 from messaging import consent
+from messaging.create import content_validate, sender_get
 from messaging.models import Bulk, Message
 from messaging.segments import Segmentation, segment
-from messaging.services import content_validate, sender_get
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 

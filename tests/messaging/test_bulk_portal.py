@@ -8,8 +8,8 @@ from django.test import Client
 
 from compliance.models import AuditEntry
 from core.tenancy import tenant_activate
-from messaging import services
 from messaging.bulk import views as bulk_views
+from messaging.handover import message_claim
 from messaging.models import Bulk, ConsentState, Message
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_delete
@@ -221,7 +221,7 @@ def test_recipients_filter_and_page_with_htmx(
     bulk = create(tenant_a, students(5))
     first = Message.objects.filter(bulk=bulk).order_by("to_number").first()
     assert first is not None
-    services.message_claim(account_id=tenant_a.account.id, message_ids=[first.id], gateway="gw")
+    message_claim(account_id=tenant_a.account.id, message_ids=[first.id], gateway="gw")
     client = signed_in(tenant_a, Role.AUDITOR)
 
     page = client.get(f"/bulk/{bulk.sid}/", HTTP_HX_REQUEST="true").content.decode()
