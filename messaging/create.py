@@ -27,6 +27,7 @@ from messaging import consent
 from messaging.models import Media, Message
 from messaging.segments import carried_text, segment
 from messaging.status import ERROR_MESSAGES, callback_enqueue
+from messaging.tasks import message_send_soon
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 from voice.models import Call
@@ -219,8 +220,6 @@ def message_create(*, account: Account, draft: MessageDraft) -> Message:
 def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
     """Insert validated messages with their media, status callbacks, timeline items and audit entries,
     in the caller's transaction; their send tasks are queued after commit."""
-    from messaging.tasks import message_send_soon
-
     messages = []
     for item in valid:
         draft = item.draft

@@ -19,6 +19,7 @@ from messaging.carriers.base import InboundSms
 from messaging.create import consent_reply_store, media_add
 from messaging.models import Message
 from messaging.segments import segment
+from messaging.webhook_tasks import message_webhook_task
 from messaging.withholding import message_withhold
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
@@ -41,8 +42,6 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
     A suspended account's message is kept and its consent keyword recorded (an opt-out must hold),
     but no automatic reply is sent and its webhook is withheld (`message_withhold`).
     """
-    from messaging.tasks import message_webhook_task
-
     to = _e164_or_raw(sms.to)
     route = NumberRoute.objects.filter(phone_number=to).first()
     if route is None:
@@ -102,8 +101,6 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
 
 def message_webhook_requeue(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
     """Queue again the SMS webhooks of messages whose task never ran (lost with Redis or a worker)."""
-    from messaging.tasks import message_webhook_task
-
     with tenant_scope(account_id):
         ids = list(
             Message.objects.filter(id__in=list(message_ids), is_webhook_pending=True).values_list(

@@ -34,6 +34,7 @@ from messaging import consent
 from messaging.create import content_validate, sender_get
 from messaging.models import Bulk, Message
 from messaging.segments import Segmentation, segment
+from messaging.tasks import message_send_task
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 
@@ -297,7 +298,6 @@ def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
     on its own: one that cannot be queued (Redis away) leaves its messages to the gateway's sweep,
     or out of the timelines, without holding back the rest."""
     from conversations.tasks import conversation_log_messages_task
-    from messaging.tasks import message_send_task
 
     chunks = [[i.hex for i in ids[start : start + CHUNK_SIZE]] for start in range(0, len(ids), CHUNK_SIZE)]
     for task in (message_send_task, conversation_log_messages_task):
