@@ -1,6 +1,6 @@
 """Creating outbound messages: validate what the Messages API (or a reply, a call's <Sms>, a bulk
-alert) asks for, store the messages with their media, callbacks, timeline items and audit entries,
-and queue their hand-over once the transaction commits.
+alert) asks for, store the messages with their media, callbacks and audit entries, announce them
+(messaging/signals.py), and queue their hand-over once the transaction commits.
 
 The validators are small functions of their own so that a bulk sender can apply them to a list
 without creating one by one.
@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import AuditDraft, audit_record_many
-from conversations.services import timeline_add_messages
 from core.errors import TwilioError
 from core.inserts import insert_sql
 from core.phone import to_e164
@@ -26,6 +25,7 @@ from core.tenancy import tenant_scope
 from messaging import consent
 from messaging.models import Media, Message
 from messaging.segments import carried_text, segment
+from messaging.signals import messages_stored
 from messaging.status import ERROR_MESSAGES, callback_enqueue
 from messaging.tasks import message_send_soon
 from numbering.models import IncomingPhoneNumber
@@ -218,8 +218,9 @@ def message_create(*, account: Account, draft: MessageDraft) -> Message:
 
 
 def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
-    """Insert validated messages with their media, status callbacks, timeline items and audit entries,
-    in the caller's transaction; their send tasks are queued after commit."""
+    """Insert validated messages with their media, status callbacks and audit entries, in the caller's
+    transaction, and announce them (`messages_stored`: their timeline items, in this transaction);
+    their send tasks are queued after commit."""
     messages = []
     for item in valid:
         draft = item.draft
@@ -252,9 +253,7 @@ def _store(account: Account, valid: Sequence[_Valid]) -> list[Message]:
     media_add([(message, item.draft.media_urls) for message, item in zip(messages, valid, strict=True)])
     for message in messages:
         callback_enqueue(message, account)
-    # In this transaction rather than one of its own after commit: the thread's row is written either
-    # way, and a second transaction per message cost as much as the rest of an API create.
-    timeline_add_messages(account_id=account.id, messages=messages)
+    messages_stored.send(sender=Message, account_id=account.id, messages=messages)
     # Last: the audit append locks the account's chain head until commit, and every other create of
     # the account waits for that lock.
     audit_record_many(

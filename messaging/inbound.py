@@ -1,5 +1,6 @@
 """Inbound messages: store one for its number's tenant, apply its consent keyword (with the answer to
-it), and queue its SMS webhook after commit; queue again the webhooks whose task never ran.
+it), and after commit announce it (`message_received`) and queue its SMS webhook; queue again the
+webhooks whose task never ran.
 """
 
 import logging
@@ -11,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from conversations.services import conversation_log_message
 from core.phone import to_e164
 from core.tenancy import tenant_scope
 from messaging import consent
@@ -19,6 +19,7 @@ from messaging.carriers.base import InboundSms
 from messaging.create import consent_reply_store, media_add
 from messaging.models import Message
 from messaging.segments import segment
+from messaging.signals import message_received
 from messaging.webhook_tasks import message_webhook_task
 from messaging.withholding import message_withhold
 from numbering.models import IncomingPhoneNumber, NumberRoute
@@ -91,7 +92,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             message_withhold(message=message, number=number)
         elif reply:
             consent_reply_store(account=account, number=number, to=message.from_number, body=reply)
-        transaction.on_commit(lambda: conversation_log_message(message=message), robust=True)
+        transaction.on_commit(partial(message_received.send, sender=Message, message=message), robust=True)
         if message.is_webhook_pending:
             transaction.on_commit(
                 lambda: message_webhook_task.delay(str(account.id), str(message.id)), robust=True

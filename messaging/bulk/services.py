@@ -9,8 +9,8 @@ with one audit entry for the bulk. After commit it queues a `messaging.message_s
 re-checked for opt-outs and expiry, appended to its connector's stream (the one for bulk alerts),
 claimed once by the carrier gateway and throttled by that connector's window and rate. A chunk run
 twice submits nothing twice, and a chunk lost with a killed worker is handed over by the gateway's
-sweep. Behind every send task, a `conversations.log_messages` task per chunk enters the texts in
-their recipients' conversations.
+sweep. Behind every send task, `signals.bulk_messages_stored`'s receivers queue theirs (a task per
+chunk that enters the texts in their recipients' conversations).
 
 A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
 trigger on the messages table (migration 0004), in the transactions that move the messages; the
@@ -34,6 +34,7 @@ from messaging import consent
 from messaging.create import content_validate, sender_get
 from messaging.models import Bulk, Message
 from messaging.segments import Segmentation, segment
+from messaging.signals import bulk_messages_stored
 from messaging.tasks import message_send_task
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
@@ -293,16 +294,14 @@ def _insert_messages(
 
 
 def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-    """After commit, one send task per chunk, then one task per chunk that puts the texts in their
-    recipients' conversations (queued behind every send, so the alert leaves first). Each is queued
-    on its own: one that cannot be queued (Redis away) leaves its messages to the gateway's sweep,
-    or out of the timelines, without holding back the rest."""
-    from conversations.tasks import conversation_log_messages_task
-
+    """After commit, one send task per chunk, each queued on its own: one that cannot be queued (Redis
+    away) leaves its messages to the gateway's sweep without holding back the rest. Then
+    `bulk_messages_stored`, whose receivers queue their work behind every send (conversations puts
+    the texts in their recipients' conversations), so the alert leaves first."""
     chunks = [[i.hex for i in ids[start : start + CHUNK_SIZE]] for start in range(0, len(ids), CHUNK_SIZE)]
-    for task in (message_send_task, conversation_log_messages_task):
-        for chunk in chunks:
-            transaction.on_commit(partial(task.delay, str(account_id), chunk), robust=True)
+    for chunk in chunks:
+        transaction.on_commit(partial(message_send_task.delay, str(account_id), chunk), robust=True)
+    bulk_messages_stored.send(sender=Bulk, account_id=account_id, chunks=chunks)
 
 
 def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:
