@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from core.phone import to_e164
+from core.phone import carrier_e164
 from core.tenancy import tenant_scope
 from messaging import consent
 from messaging.carriers.base import InboundSms
@@ -29,11 +29,6 @@ from tenants.selectors import account_status_in_effect
 log = logging.getLogger(__name__)
 
 
-def _e164_or_raw(number: str) -> str:
-    """Carriers often drop the '+'; alphanumeric senders stay as they are."""
-    return to_e164(number if number.startswith("+") else f"+{number}") or number
-
-
 def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
     """Store an inbound message for the number's tenant, apply consent keywords, queue its webhook.
 
@@ -43,7 +38,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
     A suspended account's message is kept and its consent keyword recorded (an opt-out must hold),
     but no automatic reply is sent and its webhook is withheld (`message_withhold`).
     """
-    to = _e164_or_raw(sms.to)
+    to = carrier_e164(sms.to) or sms.to
     route = NumberRoute.objects.filter(phone_number=to).first()
     if route is None:
         log.info("inbound message for unknown number %s on %s dropped", to, connector)
@@ -60,7 +55,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
         message = Message(
             account=account,
             direction=Message.Direction.INBOUND,
-            from_number=_e164_or_raw(sms.from_number),
+            from_number=carrier_e164(sms.from_number) or sms.from_number,  # alphanumeric: as it is
             to_number=to,
             body=sms.body,
             status=Message.Status.RECEIVED,
