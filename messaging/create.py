@@ -7,7 +7,6 @@ without creating one by one.
 """
 
 import mimetypes
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -165,15 +164,10 @@ def _validate(draft: MessageDraft, numbers: dict[str, IncomingPhoneNumber], *, n
 
 def _consent_filter(account: Account, checked: list[_Valid | TwilioError]) -> list[_Valid | TwilioError]:
     """Replace the drafts to opted-out recipients with 21610: one query per sender in the list."""
-    by_sender: defaultdict[str, set[str]] = defaultdict(set)
-    for item in checked:
-        if isinstance(item, _Valid):
-            by_sender[item.number.phone_number].add(item.to)
-    opted_out = {
-        (sender, recipient)
-        for sender, recipients in by_sender.items()
-        for recipient in consent.opted_out_among(account_id=account.id, sender=sender, recipients=recipients)
-    }
+    opted_out = consent.opted_out_pairs(
+        account_id=account.id,
+        pairs=((item.number.phone_number, item.to) for item in checked if isinstance(item, _Valid)),
+    )
     return [
         TwilioError(21610, ERROR_MESSAGES[21610], 400)
         if isinstance(item, _Valid) and (item.number.phone_number, item.to) in opted_out

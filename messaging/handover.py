@@ -70,13 +70,9 @@ def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> 
         if not messages:
             return
         now = timezone.now()
-        opted_out = {
-            (sender, recipient)
-            for sender in {m.from_number for m in messages}
-            for recipient in consent.opted_out_among(
-                account_id=account_id, sender=sender, recipients={m.to_number for m in messages}
-            )
-        }
+        opted_out = consent.opted_out_pairs(
+            account_id=account_id, pairs=((m.from_number, m.to_number) for m in messages)
+        )
         names = _connector_names(messages)
         handed: dict[str | None, list[uuid.UUID]] = defaultdict(list)
         for message in messages:

@@ -41,8 +41,6 @@ from tenants.models import Account
 
 CHUNK_SIZE = 500  # messages per message_send task
 INSERT_SIZE = 10_000  # messages per INSERT statement
-# Recipients per opt-out query: PostgreSQL takes at most 65,535 parameters in one statement.
-CONSENT_QUERY_SIZE = 20_000
 MAX_THREAT_BASIS_CHARS = 2000
 
 
@@ -96,14 +94,6 @@ def _recipients_validate(recipients: Sequence[str]) -> None:
         )
 
 
-def _opted_out(*, account_id: uuid.UUID, sender: str, recipients: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(recipients), CONSENT_QUERY_SIZE):
-        batch = recipients[start : start + CONSENT_QUERY_SIZE]
-        found |= consent.opted_out_among(account_id=account_id, sender=sender, recipients=batch)
-    return found
-
-
 @dataclass(frozen=True)
 class BulkPlan:
     """What a bulk would send, worked out as `bulk_create` works it out."""
@@ -133,7 +123,9 @@ def _plan(
     message_class_validate(message_class, threat_basis)
     _recipients_validate(recipients)
     normalized = recipients_normalize(recipients)
-    opted_out = _opted_out(account_id=account.id, sender=number.phone_number, recipients=normalized.valid)
+    opted_out = consent.opted_out_among(
+        account_id=account.id, sender=number.phone_number, recipients=normalized.valid
+    )
     return BulkPlan(
         number=number,
         recipients=normalized,
