@@ -425,9 +425,7 @@ def child_call_open(
 def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
     if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
         return True
-    return Call.objects.filter(
-        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
-    ).exists()
+    return Call.objects.filter(id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id).exists()
 
 
 def call_sms_send(
@@ -439,8 +437,8 @@ def call_sms_send(
     conversation as the call, and the caller's replies follow it there. Raises TwilioError (21211,
     21606, 21610, ...) when messaging refuses it; nothing is stored then.
     """
+    from messaging.create import MessageDraft, message_create
     from messaging.models import Message
-    from messaging.services import MessageDraft, message_create
 
     with tenant_scope(account_id):
         call = Call.objects.get(id=call_id)
