@@ -14,14 +14,14 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import phonenumbers
-
 from core import webhooks
 from core.errors import TwilioError
+from core.phone import region_of
 from core.tenancy import tenant_scope
 from messaging.consent import OPT_OUT_TYPE, keyword_of
+from messaging.create import MessageDraft, message_create
 from messaging.models import Message
-from messaging.services import MessageDraft, message_create, message_withhold
+from messaging.withholding import message_withhold
 from monitor.models import Notification
 from monitor.services import notification_record
 from tenants.models import Account
@@ -59,13 +59,6 @@ class FetchFailed(Exception):
         self.response = response
 
 
-def _country(number: str) -> str:
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
-    except phonenumbers.NumberParseException:
-        return ""
-
-
 def sms_params(message: Message, account_sid: str, media: list[tuple[str, str]]) -> dict[str, str]:
     """Twilio's incoming-message webhook parameters."""
     params = {
@@ -80,8 +73,8 @@ def sms_params(message: Message, account_sid: str, media: list[tuple[str, str]])
         "NumMedia": str(len(media)),
         "SmsStatus": "received",
         "ApiVersion": "2010-04-01",
-        "FromCountry": _country(message.from_number),
-        "ToCountry": _country(message.to_number),
+        "FromCountry": region_of(message.from_number),
+        "ToCountry": region_of(message.to_number),
     }
     for index, (url, content_type) in enumerate(media):
         params[f"MediaUrl{index}"] = url

@@ -16,8 +16,8 @@ def call_sms_send(
     conversation as the call, and the caller's replies follow it there. Raises TwilioError (21211,
     21606, 21610, ...) when messaging refuses it; nothing is stored then.
     """
+    from messaging.create import MessageDraft, message_create
     from messaging.models import Message
-    from messaging.services import MessageDraft, message_create
 
     with tenant_scope(account_id):
         call = Call.objects.get(id=call_id)
