@@ -9,13 +9,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core import egress
 from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
 from voice.services import CallSetup
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -93,8 +95,8 @@ class MemoryStore:
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self.callbacks.append((url, params))
 
-    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None:
-        return None
+    async def write(self, service: Callable[..., T], /, **kwargs: Any) -> T:
+        return service(**kwargs)
 
 
 def call_setup(url: str, *, from_number: str = "+14155550100", to_number: str = "+12025550100") -> CallSetup:
