@@ -1,9 +1,10 @@
 """The `<Sms>` verb of a call's TwiML: registered with voice's interpreter when the app is ready."""
 
+from core.documents import Fetch
 from core.errors import TwilioError
 from messaging.services import message_create_for_call
 from twiml.verbs import Sms
-from voice.interpreter import Fetch, Interpreter, handles
+from voice.interpreter import Interpreter, handles
 
 
 @handles(Sms)

@@ -13,13 +13,13 @@ is skipped with a 12200 warning.
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import httpx
 
-from core import egress, webhooks
+from core import documents, webhooks
+from core.documents import Fallback, Fetch, FetchFailed
 from twiml.errors import TwimlError
 from twiml.parser import parse_voice
 from voice.control import CallControl, CallHungUp
@@ -29,7 +29,6 @@ from voice.services import CallSetup, voice_params
 log = logging.getLogger(__name__)
 
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
-MAX_TWIML_BYTES = 64 * 1024
 MAX_DOCUMENTS = 200  # a Redirect loop ends here instead of running forever
 T = TypeVar("T")
 
@@ -59,15 +58,6 @@ class CallStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Fetch:
-    """Where the next document comes from."""
-
-    url: str
-    method: str
-    params: dict[str, str]
-
-
 class FlowEnded(Exception):
     """The flow is over (Hangup, Reject, or the caller left during Record or Dial)."""
 
@@ -89,12 +79,6 @@ def handles(verb_class: type[V]) -> Callable[[Handler[V]], Handler[V]]:
         return handler
 
     return register
-
-
-class FetchFailed(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Interpreter:
@@ -155,25 +139,39 @@ class Interpreter:
             except FetchFailed as failure:
                 await self._application_error(failure, "", "")
                 return None
-        try:
-            return await self._fetch(source)
-        except FetchFailed as failure:
-            if self.setup.fallback_url:
-                fallback = Fetch(
-                    self.setup.fallback_url,
-                    self.setup.fallback_method,
-                    {**source.params, "ErrorCode": str(failure.code), "ErrorUrl": source.url},
-                )
-                await self.store.error(
-                    failure.code, str(failure), url=source.url, method=source.method, warning=True
-                )
-                try:
-                    return await self._fetch(fallback)
-                except FetchFailed as fallback_failure:
-                    failure = fallback_failure
-                    source = fallback
+        return await self._fetch(source)
+
+    async def _fetch(self, source: Fetch) -> list[Any] | None:
+        """The document's verbs, from its URL or else the call's fallback URL; None once the caller has
+        heard the application error."""
+        s = self.setup
+        return await documents.fetch_async(
+            self.http,
+            Fetch(source.url, source.method, {**self.base_params(), **source.params}),
+            fallback=Fallback(s.fallback_url, s.fallback_method) if s.fallback_url else None,
+            auth_token=s.auth_token,
+            answered=self._answered,
+            check=self._document,
+            failed=self._fetch_failed,
+        )
+
+    async def _answered(self, source: Fetch, answer: webhooks.Answer) -> None:
+        status = answer.response.status_code
+        await self.store.event("webhook", source.method, {"url": source.url, "status": status})
+
+    async def _document(self, source: Fetch, answer: webhooks.Answer) -> list[Any]:
+        if len(answer.content) > webhooks.MAX_BODY_BYTES:
+            raise FetchFailed(11750, "TwiML response body is larger than 64 kB")
+        self.document_url = answer.url
+        return await self._parse(answer.content, url=source.url)
+
+    async def _fetch_failed(self, failure: FetchFailed, source: Fetch, is_last: bool) -> None:
+        if is_last:
             await self._application_error(failure, source.url, source.method)
-            return None
+        else:
+            await self.store.error(
+                failure.code, str(failure), url=source.url, method=source.method, warning=True
+            )
 
     async def _application_error(self, failure: FetchFailed, url: str, method: str) -> None:
         await self.store.error(failure.code, str(failure), url=url, method=method)
@@ -186,30 +184,6 @@ class Interpreter:
         except MediaError:
             log.exception("could not render the application-error prompt")
         await self.control.hangup()
-
-    async def _fetch(self, source: Fetch) -> list[Any]:
-        params = {**self.base_params(), **source.params}
-        try:
-            request = webhooks.build_request(
-                url=source.url, method=source.method, params=params, auth_token=self.setup.auth_token
-            )
-            fetched = await egress.fetch_async(
-                self.http, request.method, request.url, deadline_s=webhooks.TIMEOUT_SECONDS,
-                max_bytes=MAX_TWIML_BYTES, content=request.body, headers=request.headers,
-            )  # fmt: skip
-        except httpx.HTTPError as exc:
-            code, reason = egress.failure(exc, source.url)
-            raise FetchFailed(code, f"HTTP connection failure to {source.url}: {reason}") from exc
-        except (httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA's, for a host no name can have
-            raise FetchFailed(11100, f"{source.url} is not a valid URL") from exc
-        response = fetched.response
-        await self.store.event("webhook", source.method, {"url": source.url, "status": response.status_code})
-        if response.status_code >= 400:
-            raise FetchFailed(11200, f"{source.url} returned HTTP {response.status_code}")
-        if len(fetched.body) > MAX_TWIML_BYTES:
-            raise FetchFailed(11750, "TwiML response body is larger than 64 kB")
-        self.document_url = str(response.url)
-        return await self._parse(fetched.body, url=source.url)
 
     async def _parse(self, body: bytes, *, url: str) -> list[Any]:
         """The document's verbs; what TwiML ignored goes to the error log as warnings, as Twilio's does."""

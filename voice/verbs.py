@@ -12,8 +12,9 @@ from typing import Any
 from django.conf import settings
 
 from core import egress
+from core.documents import Fetch
 from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
-from voice.interpreter import Fetch, FlowEnded, Interpreter, handles
+from voice.interpreter import FlowEnded, Interpreter, handles
 from voice.media import MediaError
 
 log = logging.getLogger(__name__)
