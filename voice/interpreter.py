@@ -82,6 +82,10 @@ def handles(verb_class: type[V]) -> Callable[[Handler[V]], Handler[V]]:
 
 
 class Interpreter:
+    """One call's flow. A verb's handler drives the call through `control` (and `media`), reports
+    through `store`, and leads on with `action`; `absolute` and `notify` are Twilio's URL and
+    callback conventions."""
+
     def __init__(
         self,
         setup: CallSetup,

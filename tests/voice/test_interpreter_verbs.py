@@ -214,7 +214,7 @@ def test_sms_refused_reports_invalid_to_its_action(
     texts: list[dict[str, Any]], app: TwimlApp, tmp_path: Path
 ) -> None:
     routes = {
-        "/voice": "<Response><Sms to='+14155550199' action='/sent'>hi</Sms></Response>",
+        "/voice": f"<Response><Sms to='{REFUSED}' action='/sent'>hi</Sms></Response>",
         "/sent": HANGUP,
     }
     _, store = run_routes(app, tmp_path, routes)
