@@ -75,7 +75,7 @@ class BulkProgressConsumer(SessionSocketConsumer):
         """Clients only listen."""
 
     async def push(self) -> None:
-        """Send the bulk's progress as it is now (see bulk_selectors.bulk_progress)."""
+        """Send the bulk's progress as it is now (see messaging.bulk.selectors.bulk_progress)."""
         if self.subscription is None:
             return
         progress = await database_sync_to_async(bulk_progress_get)(

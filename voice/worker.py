@@ -15,13 +15,14 @@ import httpx
 from django.conf import settings
 
 from core import egress, webhooks
+from core.documents import Fetch
 from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
 from voice import call_setup, call_state, control_channel, inbound, media_servers, origination
 from voice.ari_control import AriCallControl
 from voice.control import CallHungUp
-from voice.interpreter import Fetch, Interpreter
+from voice.interpreter import Interpreter
 from voice.media import MediaCache
 from voice.models import MediaServer
 from voice.store import ServiceCallStore
