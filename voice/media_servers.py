@@ -1,4 +1,5 @@
-"""MediaServer rows ↔ Asterisk instances: the row a local instance runs for, and its health check."""
+"""MediaServer rows ↔ Asterisk instances: the row a local instance runs for, its health check, and
+when an ARI worker last saw it."""
 
 import contextlib
 import os
@@ -99,4 +100,5 @@ def media_server_check(*, server: MediaServer, instance: AsteriskInstance) -> Se
 
 
 def media_server_seen(*, server_id: int) -> None:
+    """Each time a worker has (re)connected to the server's ARI and reconciled."""
     MediaServer.objects.filter(id=server_id).update(state=MediaServer.State.UP, last_seen_at=timezone.now())
