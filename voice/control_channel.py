@@ -7,6 +7,7 @@ connected: originate, so that a call is started once, by a process able to follo
 Both are named by database too, so two deployments (or test runs) sharing one Redis never cross.
 """
 
+import asyncio
 import json
 import logging
 import random
@@ -87,19 +88,21 @@ def originate(*, media_server_id: int, apps: Sequence[str], command: Originate) 
 
 
 class Subscription:
-    """A worker's end: its server's commands from `open()` on, its app's only while `taking_calls`."""
+    """A worker's end: its server's commands while `commands()` is read, its app's only while
+    `taking_calls`."""
 
     def __init__(self, media_server_id: int | None, app: str) -> None:
         self._redis = aioredis.from_url(settings.REDIS_URL)
         self._pubsub = self._redis.pubsub()
         self._server_channel = server_channel(media_server_id)
         self._app_channel = app_channel(media_server_id, app)
-
-    async def open(self) -> None:
-        """Subscribe to the server's commands, before anything else uses the connection."""
-        await self._pubsub.subscribe(self._server_channel)
+        self._subscribing = asyncio.Lock()  # one connection: the first (un)subscribe opens it
 
     async def commands(self) -> AsyncIterator[Command]:
+        """Until the connection fails (redis.RedisError, OSError); reading again reconnects, and
+        the connection renews every subscription it had."""
+        async with self._subscribing:
+            await self._pubsub.subscribe(self._server_channel)
         async for message in self._pubsub.listen():
             if message.get("type") == "message":
                 yield json.loads(message["data"])
@@ -107,10 +110,11 @@ class Subscription:
     async def taking_calls(self, is_taking: bool) -> None:
         """Be offered calls to originate, or no longer (the worker's ARI events came or went)."""
         try:
-            if is_taking:
-                await self._pubsub.subscribe(self._app_channel)
-            else:
-                await self._pubsub.unsubscribe(self._app_channel)
+            async with self._subscribing:
+                if is_taking:
+                    await self._pubsub.subscribe(self._app_channel)
+                else:
+                    await self._pubsub.unsubscribe(self._app_channel)
         except (redis.RedisError, OSError):
             log.exception("could not %s %s", "subscribe to" if is_taking else "leave", self._app_channel)
 

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import httpx
+import redis
 from django.conf import settings
 
 from core import egress, webhooks
@@ -29,6 +30,7 @@ from voice.store import ServiceCallStore
 from voice.store import db as _db
 
 log = logging.getLogger(__name__)
+CONTROL_RETRY_SECONDS = 1.0
 Event = dict[str, Any]
 
 
@@ -99,7 +101,6 @@ class VoiceWorker:
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
-        await self.control.open()
         control_listener = asyncio.create_task(self._listen_for_control())
         try:
             await self.client.run_events(
@@ -329,9 +330,24 @@ class VoiceWorker:
         await self.control.taking_calls(False)
 
     async def _listen_for_control(self) -> None:
-        """Commands from the API and Celery (`control_channel`), published on Redis after commit."""
-        async for command in self.control.commands():
-            await self._apply_control(command)
+        """Commands from the API and Celery (`control_channel`), published on Redis after commit.
+
+        It listens for as long as the worker runs: a process subscribed but not reading would leave
+        the calls handed to it unstarted. So a failed command is logged and the next one read, and a
+        lost Redis connection is made again.
+        """
+        while True:
+            try:
+                async for command in self.control.commands():
+                    try:
+                        await self._apply_control(command)
+                    except Exception:
+                        log.exception("control command %s failed", command)
+            except (redis.RedisError, OSError) as exc:
+                log.warning(
+                    "control channel lost (%s); listening again in %.0f s", exc, CONTROL_RETRY_SECONDS
+                )
+            await asyncio.sleep(CONTROL_RETRY_SECONDS)
 
     async def _apply_control(self, command: control_channel.Command) -> None:
         if command["action"] == "originate":

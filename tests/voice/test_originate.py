@@ -1,13 +1,19 @@
 """Handing a queued call to an ARI worker over the control channel (a worker places it for real in
-test_call_flows): only an app whose worker is connected gets it, and a call nobody takes fails."""
+test_call_flows): only an app whose worker is connected gets it, a call nobody takes fails, and a
+worker listens on whatever one command did."""
 
+import asyncio
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 
 from core.tenancy import tenant_activate
+from mediaserver.ari.client import AriError
 from monitor.models import Notification
 from tests.conftest import Tenant
 from tests.conversations.factories import number, outbound_request
@@ -15,6 +21,7 @@ from voice import control_channel
 from voice.models import Call, CallEvent, MediaServer
 from voice.origination import call_originate
 from voice.outbound import call_create
+from voice.worker import VoiceWorker
 
 SERVER_ID = 10_007  # no row: the channel's name is all that matters here
 COMMAND = control_channel.Originate(action="originate", call_sid="CA1", account_id="a", timeout=30)
@@ -65,3 +72,45 @@ def test_a_call_no_worker_takes_fails_with_21214(tenant_a: Tenant) -> None:
 
     call_originate(account_id=tenant_a.account.id, call_id=call.id)  # a redelivered task does nothing
     assert Notification.objects.count() == 1
+
+
+def test_a_worker_keeps_listening_after_a_command_fails(tmp_path: Path) -> None:
+    server = MediaServer(id=SERVER_ID, name="x", ari_url="http://127.0.0.1:9/ari", sounds_dir=str(tmp_path))
+    server.set_ari_password("p")
+    worker = VoiceWorker(server, app="sb")
+    applied: list[str] = []
+
+    async def apply(command: control_channel.Command) -> None:
+        applied.append(command["call_sid"])
+        if command["call_sid"] == "CA1":
+            raise AriError(500, "Asterisk had a bad moment")
+
+    worker._apply_control = apply  # type: ignore[method-assign]
+
+    async def listen() -> None:
+        listener = asyncio.create_task(worker._listen_for_control())
+        await asyncio.to_thread(_publish_once_subscribed, ["CA1", "CA2"])
+        for _ in range(100):
+            if len(applied) == 2:
+                break
+            await asyncio.sleep(0.02)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await worker.control.close()
+        await worker.http.aclose()
+        await worker.client.close()
+
+    asyncio.run(listen())
+    assert applied == ["CA1", "CA2"]
+
+
+def _publish_once_subscribed(call_sids: list[str]) -> None:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    channel = control_channel.server_channel(SERVER_ID)
+    while not client.pubsub_numsub(channel)[0][1]:
+        time.sleep(0.01)
+    for sid in call_sids:
+        client.publish(
+            channel, json.dumps(control_channel.Hangup(action="hangup", call_sid=sid, channel_id=sid))
+        )
+    client.close()
