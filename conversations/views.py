@@ -17,15 +17,10 @@ from conversations.selectors import Cursor, InvalidCursor, conversation_get, con
 from conversations.services import contact_update, conversation_mark_read, conversation_reply, note_add
 from core.errors import TwilioError
 from tenants.context import TenantContext
-from tenants.models import Role
 from tenants.portal import portal_view, render_page
-from voice.views import CALL_VIEWER_ROLES
+from tenants.roles import INBOX_VIEWER_ROLES, INBOX_WRITER_ROLES
 
 PAGE_SIZE = 50
-# A conversation holds calls and recordings, so whoever may see the calls log may see the inbox;
-# auditors only read.
-INBOX_VIEWER_ROLES = CALL_VIEWER_ROLES
-INBOX_WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
 
 
 def _cursor(request: HttpRequest) -> Cursor | None:

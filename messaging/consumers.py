@@ -19,9 +19,9 @@ from django_otp.models import Device
 
 from messaging.bulk_events import bulk_events
 from messaging.bulk_selectors import bulk_get, bulk_progress_get
-from messaging.views_bulk import BULK_VIEWER_ROLES
 from tenants.authentication import portal_context
 from tenants.portal import needs_two_factor
+from tenants.roles import BULK_VIEWER_ROLES
 from tenants.sockets import FORBIDDEN, SessionSocketConsumer
 
 

@@ -24,13 +24,11 @@ from messaging.bulk_selectors import (
 )
 from messaging.forms_bulk import BulkForm
 from messaging.models import Bulk, Message
-from tenants.models import Account, Role
+from tenants.models import Account
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
+from tenants.roles import BULK_SENDER_ROLES, BULK_VIEWER_ROLES
 
 PAGE_SIZE = 50
-# Bulk alerts reach a whole school: the roles that run the account send them; auditors only read.
-BULK_SENDER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
-BULK_VIEWER_ROLES = BULK_SENDER_ROLES | {Role.AUDITOR}
 # The statuses a bulk's recipients can be filtered by on its page.
 RECIPIENT_FILTERS = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled")
 

@@ -115,22 +115,6 @@ class Role(models.TextChoices):
     AUDITOR = "auditor"
 
 
-ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
-ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
-ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
-# Who may see and rotate the account's auth token, and invite people to it.
-ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
-
-
-def roles_grantable_by(role: str) -> list[Role]:
-    """Owners may invite any role; admins any but owner, so nobody can raise someone above themselves."""
-    if role == Role.OWNER:
-        return list(Role)
-    if role == Role.ADMIN:
-        return [r for r in Role if r != Role.OWNER]
-    return []
-
-
 class Membership(TenantModel):
     SID_PREFIX = "US"
 

@@ -9,7 +9,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
-from tenants.models import ROLES_REQUIRING_2FA, Role
+from tenants.models import Role
+from tenants.roles import ROLES_REQUIRING_2FA
 
 View = Callable[..., HttpResponse]
 

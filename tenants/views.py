@@ -18,8 +18,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.forms import KeyForm, LoginForm, SecondFactorForm, TokenForm
-from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership
+from tenants.models import ApiKey, Membership
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
+from tenants.roles import ROLES_MANAGING_KEYS
 from tenants.services import api_key_create, api_key_delete
 from tenants.signin import (
     SigninRefused,

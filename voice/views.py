@@ -17,16 +17,14 @@ from django.views.decorators.http import require_GET
 from compliance.services import audit_record
 from core.sids import make_sid, sid_to_uuid
 from monitor.models import Notification
-from tenants.models import Account, Role
+from tenants.models import Account
 from tenants.portal import portal_view, render_page
+from tenants.roles import CALL_VIEWER_ROLES
 from voice.forms import CallFilterForm
 from voice.models import Call, CallEvent, Recording
 from voice.services import recording_audio
 
 PAGE_SIZE = 50
-# Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,
-# until agents' own calls can be told apart (they would otherwise hear every caller's recordings).
-CALL_VIEWER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR, Role.AUDITOR})
 PAGING_PARAMS = ("before", "after")
 
 
