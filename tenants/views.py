@@ -13,7 +13,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
@@ -29,6 +28,7 @@ from tenants.signin import (
     signin_password,
     signin_second_factor,
     totp_enrol,
+    totp_pending,
 )
 from tenants.sockets import session_sockets_close
 
@@ -97,9 +97,7 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
         return redirect("/login/")
     if user_has_device(request.user):
         return redirect("two-factor-verify")
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=request.user, confirmed=False, defaults={"name": "Authenticator app"}
-    )
+    device = totp_pending(user=request.user)  # type: ignore[arg-type]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = totp_enrol(user=request.user, device=device, code=form.cleaned_data["token"])  # type: ignore[arg-type]
