@@ -12,11 +12,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from core.errors import TwilioError
+from core.paging import Page, page_or_first
 from messaging.bulk import BulkPlan, bulk_cancel, bulk_create, bulk_preview
 from messaging.bulk_drafts import BulkDraft, bulk_draft_get, bulk_draft_save
 from messaging.bulk_selectors import (
-    InvalidCursor,
-    Page,
     bulk_get,
     bulk_list,
     bulk_progress,
@@ -145,10 +144,10 @@ def _confirmation(token: str, draft: BulkDraft, plan: BulkPlan) -> Confirmation:
 def _bulks_page(request: HttpRequest, form: BulkForm, *, refusal: str = "") -> HttpResponse:
     """The bulks and the form, with why an alert confirmed was not sent (`refusal`), if it was not."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    try:
-        page = bulk_list(account=tenant.account, after=request.GET.get("after"), size=PAGE_SIZE)
-    except InvalidCursor:
-        page = bulk_list(account=tenant.account, after=None, size=PAGE_SIZE)
+    page, _ = page_or_first(
+        lambda cursor: bulk_list(account=tenant.account, after=cursor, size=PAGE_SIZE),
+        request.GET.get("after"),
+    )
     older = f"{request.path}?after={page.next_cursor}" if page.next_cursor else None
     context = {
         "form": form if _can_send(request) else None,
@@ -163,10 +162,10 @@ def _bulks_page(request: HttpRequest, form: BulkForm, *, refusal: str = "") -> H
 def _recipients(request: HttpRequest, bulk: Bulk) -> tuple[Page[Message], str | None]:
     status = request.GET.get("status")
     status = status if status in RECIPIENT_FILTERS else None
-    try:
-        page = bulk_recipient_list(bulk=bulk, status=status, after=request.GET.get("after"), size=PAGE_SIZE)
-    except InvalidCursor:
-        page = bulk_recipient_list(bulk=bulk, status=status, after=None, size=PAGE_SIZE)
+    page, _ = page_or_first(
+        lambda cursor: bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=PAGE_SIZE),
+        request.GET.get("after"),
+    )
     return page, status
 
 
