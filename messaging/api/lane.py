@@ -43,8 +43,8 @@ from core.parsers import natural_number, parse_form
 from core.tenancy import tenant_activate
 from core.throttling import principal_rate_take
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
+from messaging.create import messages_create
 from messaging.models import Message
-from messaging.services import messages_create
 from tenants.authentication import authenticate_api
 from tenants.context import TenantContext
 from tenants.models import Account
