@@ -116,7 +116,7 @@ class Keyset(Generic[Row]):
         condition = RawSQL(f"({columns}) {comparison} ({marks})", list(position), output_field=BooleanField())  # noqa: S611
         return rows.filter(condition)
 
-    def order(self, *, backward: bool = False) -> list[str]:
+    def _order(self, *, backward: bool = False) -> list[str]:
         sign = "-" if self.descending != backward else ""
         return [f"{sign}{field}" for field in self.fields]
 
@@ -132,12 +132,12 @@ class Keyset(Generic[Row]):
         """Up to `size` rows in the list's order: the first (past `skip`), those following `after`, or
         the `size` just preceding `before`; and whether more lie beyond them in the direction read."""
         if before is not None:
-            preceding = self.beyond(rows, before, backward=True).order_by(*self.order(backward=True))
+            preceding = self.beyond(rows, before, backward=True).order_by(*self._order(backward=True))
             found = list(preceding[: size + 1])
             return found[:size][::-1], len(found) > size
         if after is not None:
             rows = self.beyond(rows, after)
-        found = list(rows.order_by(*self.order())[skip : skip + size + 1])
+        found = list(rows.order_by(*self._order())[skip : skip + size + 1])
         return found[:size], len(found) > size
 
     def page(self, rows: QuerySet[Row], *, cursor: str | None, size: int) -> Page[Row]:
