@@ -19,6 +19,8 @@ from config.asgi import application
 from conversations.models import Conversation
 from core.attempts import attempt_key, attempts_check
 from core.tenancy import tenant_scope
+from messaging import accept
+from messaging.accept import CreateRequest
 from messaging.api import lane
 from messaging.models import ConsentState, Message
 from numbering.services import number_create
@@ -205,12 +207,13 @@ def test_many_creates_at_once_share_batches_and_each_gets_its_own_message(
     other = texting("Lane hotel")
     app = lane.MessagesCreateLane(Django())
     sizes: list[int] = []
+    handle = app.batches.handle
 
-    def accept(creates: Sequence[lane.Create]) -> list[Message | None]:
-        sizes.append(len(creates))
-        return lane.accept(creates)
+    def counted(requests: Sequence[CreateRequest]) -> Sequence[accept.Outcome]:
+        sizes.append(len(requests))
+        return handle(requests)
 
-    monkeypatch.setattr(app.batches, "handle", accept)
+    monkeypatch.setattr(app.batches, "handle", counted)
     recipients = [f"+1415555{i % 7:04d}" for i in range(40)]  # threads of several texts each
     requests = [
         (url(clinic), headers(clinic), form(clinic, To=to, Body=f"n{i}")) for i, to in enumerate(recipients)
@@ -241,7 +244,7 @@ def test_a_failed_batch_leaves_every_create_to_django(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(lane, "messages_create", broken)
+    monkeypatch.setattr(accept, "messages_create", broken)
     django = Django()
     requests = [(url(clinic), headers(clinic), form(clinic, Body=f"n{i}")) for i in range(3)]
     responses = asyncio.run(post_all(lane.MessagesCreateLane(django), requests))
