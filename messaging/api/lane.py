@@ -2,36 +2,30 @@
 
 Through Django a create costs a transaction and a commit of its own, besides the middleware and DRF.
 Here a `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with a form body and Basic credentials
-is parsed and validated in the event loop with the API's own parser and serializer, then waits for
-the process's batch thread (core/batching.py), which hands every create queued meanwhile to
-`messages_accept` (messaging/accept.py): per account, one transaction. The 201 is the API's own
-output serializer's.
+passes the request guard Django's middleware uses (core/middleware.py), is parsed and validated in
+the event loop with the API's own parser and serializer, then waits for the process's batch thread
+(core/batching.py), which hands every create queued meanwhile to `messages_accept`
+(messaging/accept.py): per account, one transaction. The 201 is the API's own output serializer's,
+with the headers of Django's header middleware.
 
 Everything else goes to Django untouched, and so does any create the lane cannot answer: whatever
 `messages_accept` leaves unanswered, and a batch that failed. Nothing was written for those, so
 Django's second look is safe. The one error answered here is the 20429 `messages_accept` gives.
 """
 
-import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
-from django.http import HttpResponse
-from django.http.request import split_domain_port, validate_host
-from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.middleware.security import SecurityMiddleware
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from core.batching import ThreadBatcher
 from core.errors import TwilioError, error_body
-from core.middleware import ContentSecurityPolicyMiddleware
+from core.middleware import host_is_allowed, redirects_to_https, request_refusal, response_headers
 from core.parsers import natural_number, parse_form
 from messaging.accept import CreateRequest, Outcome, messages_accept
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
@@ -66,18 +60,17 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 def _is_eligible(scope: Scope) -> bool:
-    """What can be checked before reading the body: a form with Basic credentials, within the size
-    limit, to an allowed host, with no query string (Twilio's clients send none)."""
-    length = natural_number(_header(scope, b"content-length"))
-    host, _ = split_domain_port(_header(scope, b"host"))
+    """What can be checked before reading the body: a form with Basic credentials and a length, with
+    no query string (Twilio's clients send none), that the request guard lets through to a view."""
+    length = _header(scope, b"content-length")
     return (
         _header(scope, b"content-type").partition(";")[0].strip().lower() == FORM
         and _header(scope, b"authorization")[:6].lower() == "basic "
-        and length is not None
-        and length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        and natural_number(length) is not None
         and not scope.get("query_string")
-        and validate_host(host, settings.ALLOWED_HOSTS)
-        and not (settings.SECURE_SSL_REDIRECT and scope.get("scheme") != "https")
+        and request_refusal(path=scope["path"], content_length=length, query_string="") is None
+        and host_is_allowed(_header(scope, b"host"))
+        and not redirects_to_https(scope.get("scheme", "http"))
     )
 
 
@@ -134,40 +127,14 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> CreateRequest | None
     )
 
 
-@cache
-def _middleware_headers(scheme: str) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers Django's response middleware adds to an API answer (security, content policy,
-    framing), taken once per scheme from that middleware itself rather than written out again here."""
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "scheme": scheme,
-        "headers": [],
-        "query_string": b"",
-    }
-    request = ASGIRequest(scope, io.BytesIO())
-    response = cast(
-        HttpResponse,
-        SecurityMiddleware(
-            ContentSecurityPolicyMiddleware(XFrameOptionsMiddleware(lambda _: HttpResponse()))
-        )(request),
-    )
-    return tuple(
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.items()
-        if name.lower() != "content-type"
-    )
-
-
 def _response_headers(scope: Scope, length: int) -> list[tuple[bytes, bytes]]:
-    """What Django and DRF put on the same answer."""
+    """What Django, DRF and Django's header middleware put on the same answer (the test that both
+    answer a create alike keeps them in step)."""
     return [
         (b"content-type", b"application/json"),
         (b"content-length", str(length).encode()),
-        (b"vary", b"Accept"),
         (b"allow", b"GET, POST, HEAD, OPTIONS"),
-        *_middleware_headers(scope.get("scheme", "http")),
+        *response_headers(scope.get("scheme", "http")),
     ]
 
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from compliance.models import AuditEntry
 from compliance.services import audit_chain_verify
-from config.asgi import application
+from config.asgi import application, django_application
 from conversations.models import Conversation
 from core.attempts import attempt_key, attempts_check
 from core.tenancy import tenant_scope
@@ -276,6 +276,37 @@ def test_in_front_of_django_errors_keep_djangos_answer_and_the_same_headers(clin
     for name in SECURITY_HEADERS:
         assert created.headers[name] == refused.headers[name], name
     assert len(stored(clinic)) == 1
+
+
+def test_the_lane_and_django_answer_the_same_create_with_the_same_headers(clinic: Texting) -> None:
+    by_lane, by_django = (
+        asyncio.run(post_all(app, [(url(clinic), headers(clinic), form(clinic))]))[0]
+        for app in (application, django_application)
+    )
+    assert by_lane.status_code == by_django.status_code == 201
+    assert by_lane.json().keys() == by_django.json().keys()
+    assert {**by_lane.headers, "content-length": ""} == {**by_django.headers, "content-length": ""}
+    assert len(stored(clinic)) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [({"host": "evil.example"}, "a host not allowed"), ({"content-length": "65537"}, "a body too large")],
+)
+def test_the_lane_refuses_what_django_refuses_as_django_does(
+    clinic: Texting, change: dict[str, str], why: str
+) -> None:
+    body = form(clinic)
+    if "content-length" in change:
+        body += "&Padding=" + "x" * (int(change.pop("content-length")) - len(body))
+    head = {**headers(clinic), **change}
+    by_lane, by_django = (
+        asyncio.run(post_all(app, [(url(clinic), head, body)]))[0]
+        for app in (application, django_application)
+    )
+    assert by_lane.status_code == by_django.status_code >= 400, why
+    assert by_lane.content == by_django.content, why
+    assert stored(clinic) == [], why
 
 
 def test_the_lane_leaves_refused_credentials_to_django_which_counts_them_once(clinic: Texting) -> None:
