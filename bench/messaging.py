@@ -3,10 +3,11 @@
 1. accept: wrk POSTs Messages.json (form-encoded, Basic auth, a recipient from a pool per request) to
    uvicorn started as the Procfile starts it (its --workers); accepted (201) per second, latency, and
    the CPU per request of the server, PostgreSQL and Redis. No Celery worker runs meanwhile: the send
-   tasks wait in the bench's queue and are dropped afterwards. Baseline, on the same server right
-   after, with the same wrk and connections: empty POSTs that the request guard refuses before any
-   view, session or database (400), i.e. what this machine's uvicorn, ASGI app and Django's first
-   middleware answer a second; accepted/s over that rate compares across machines.
+   tasks wait in the bench's queue and are dropped afterwards. Baseline, on the same server, half
+   just before and half just after, with the same wrk and connections: empty POSTs that the request
+   guard refuses before any view, session or database (400), i.e. what this machine's uvicorn, ASGI
+   app and Django's first middleware answer a second; accepted/s over that rate compares across
+   machines.
 2. end to end: the bench creates N messages through `messaging.services.message_create` (so the API is
    not what is measured), their send tasks waiting in the bench's Celery queue, with
    `manage.py carrier_gateway` bound to the SMSC sandbox (scripts/smsc/smsc.js). Then it starts a
@@ -384,36 +385,57 @@ def part_accept(args: argparse.Namespace, tenant: Tenant) -> list[Row]:
     baseline = Row(
         "accept",
         f"baseline: empty POST Messages.json{BASELINE_QUERY}, refused {BASELINE_STATUS} by the request "
-        "guard before any view, same server and connections",
+        "guard before any view, same server and connections, half before and half after the creates",
+        seconds=0.0,
     )
     try:
         server.wait_ready()
         time.sleep(1.0)  # the workers finish starting after the first answers
         run = (server.base, path, tenant.auth, 201, args.concurrency)
+        cpu = Cpu(args.db_name, server=server.cpu_seconds)
         print(f"accept: warm-up {args.warmup:g} s ...", flush=True)
         load_wrk(*run, args.warmup, script, lambda: False)
+        # The baseline's two halves bracket the creates: other work on the machine that comes or goes
+        # meanwhile weighs on both alike.
+        empty = (server.base, path + BASELINE_QUERY, tenant.auth, BASELINE_STATUS, args.concurrency)
+        halves: list[tuple[LoadResult, dict[str, float]]] = []
+        print(f"accept: baseline, {args.duration / 2:g} s of empty POSTs ...", flush=True)
+        halves.append(empty_posts(empty, args.duration / 2, empty_script, cpu))
         print(f"accept: {args.duration:g} s of load ...", flush=True)
         since = timezone.now()
-        with Cpu(args.db_name, server=server.cpu_seconds).measure(row.cpu):
+        with cpu.measure(row.cpu):
             result: LoadResult = load_wrk(*run, args.duration, script, lambda: False)
         time.sleep(0.5)
         stored = messages_since(tenant.account_id, since)
-        print(f"accept: baseline, {args.duration:g} s of empty POSTs ...", flush=True)
-        empty = (server.base, path + BASELINE_QUERY, tenant.auth, BASELINE_STATUS, args.concurrency)
-        with Cpu(args.db_name, server=server.cpu_seconds).measure(baseline.cpu):
-            answered: LoadResult = load_wrk(*empty, args.duration, empty_script, lambda: False)
+        print(f"accept: baseline, {args.duration / 2:g} s more of empty POSTs ...", flush=True)
+        halves.append(empty_posts(empty, args.duration / 2, empty_script, cpu))
     finally:
         server.stop()
         script.unlink(missing_ok=True)
         empty_script.unlink(missing_ok=True)
-    for measured, load in ((row, result), (baseline, answered)):
-        measured.messages, measured.seconds = load.requests - load.errors, load.seconds
-        measured.latency_ms = (load.p50_ms, load.p95_ms, load.p99_ms)
-        measured.errors = load.errors
+    row.messages, row.seconds = result.requests - result.errors, result.seconds
+    row.latency_ms = (result.p50_ms, result.p95_ms, result.p99_ms)
+    row.errors = result.errors
+    for load, used in halves:
+        baseline.messages += load.requests - load.errors
+        baseline.seconds += load.seconds
+        baseline.errors += load.errors
+        for name, value in used.items():
+            baseline.cpu[name] = baseline.cpu.get(name, 0.0) + value
     row.cpu_of = ("server", "postgres", "redis")
     baseline.cpu_of = ("server",)
     row.notes.append(f"{stored:,} messages stored for {result.requests:,} responses")
     return [row, baseline]
+
+
+def empty_posts(
+    run: tuple[str, str, str, int, int], duration: float, script: Path, cpu: Cpu
+) -> tuple[LoadResult, dict[str, float]]:
+    """One stretch of the baseline's empty POSTs: wrk's result and the CPU it cost."""
+    used: dict[str, float] = {}
+    with cpu.measure(used):
+        result = load_wrk(*run, duration, script, lambda: False)
+    return result, used
 
 
 def per_baseline(accept: Row, baseline: Row) -> str:
