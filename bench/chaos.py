@@ -274,7 +274,7 @@ def body(case: str, index: int) -> str:
 
 def create_texts(tenant: Tenant, case: str, count: int) -> None:
     from core.tenancy import tenant_scope
-    from messaging.services import MessageDraft, messages_create
+    from messaging.create import MessageDraft, messages_create
 
     for start in range(0, count, 500):
         drafts = [

@@ -8,13 +8,13 @@
    guard refuses before any view, session or database (400), i.e. what this machine's uvicorn, ASGI
    app and Django's first middleware answer a second; accepted/s over that rate compares across
    machines.
-2. end to end: the bench creates N messages through `messaging.services.message_create` (so the API is
+2. end to end: the bench creates N messages through `messaging.create.message_create` (so the API is
    not what is measured), their send tasks waiting in the bench's Celery queue, with
    `manage.py carrier_gateway` bound to the SMSC sandbox (scripts/smsc/smsc.js). Then it starts a
    Celery worker as the Procfile does; the clock runs from the worker's "ready" to the last message
    `delivered` (receipts back). Baseline, on the same SMSC just before: an `SmppConnector` alone, with
    the same window and rate, submitting N messages (what the SMSC can receive from one bind).
-3. alert: one message to 40,000 recipients through `messaging.bulk.bulk_create`, timed from the call
+3. alert: one message to 40,000 recipients through `messaging.bulk.services.bulk_create`, timed from the call
    until the SMSC has accepted 40,000 submissions; the SMSC's receive rate meanwhile is the baseline.
 
 Each part reports the CPU of every process it started and of everything else on the machine (from
@@ -612,13 +612,13 @@ def follow(
 def part_e2e(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu, gateway: Process) -> list[Row]:
     from django.utils import timezone
 
+    from messaging.create import MessageDraft, message_create
     from messaging.models import Message
-    from messaging.services import MessageDraft, message_create
 
     account = account_of(tenant)
     n = args.messages
     since = timezone.now()
-    create = Row("e2e", "create through messaging.services.message_create (bench process, one by one)", n)
+    create = Row("e2e", "create through messaging.create.message_create (bench process, one by one)", n)
     print(f"e2e: creating {n:,} messages through the service ...", flush=True)
     with cpu.measure(create.cpu):
         for i in range(n):
@@ -676,7 +676,7 @@ def part_alert(args: argparse.Namespace, tenant: Tenant, smsc: Any, cpu: Cpu) ->
         f"{args.alert:,}-recipient alert: from the call to {args.alert:,} SMSC submissions",
         args.alert,
     )
-    from messaging.bulk import bulk_create
+    from messaging.bulk.services import bulk_create
 
     account = account_of(tenant)
     recipients = [recipient(i) for i in range(args.alert)]

@@ -133,6 +133,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what the Procfile's worker consumes; tests and benches use their own
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Task modules besides each app's tasks.py (which the worker discovers): see each module's docstring.
+CELERY_IMPORTS = ["messaging.webhook_tasks"]
 
 AUTH_USER_MODEL = "tenants.User"
 LOGIN_URL = "/login/"

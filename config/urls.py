@@ -68,7 +68,7 @@ urlpatterns = [
     path("numbers/", include("numbering.urls")),
     path("calls/", include("voice.urls")),
     path("inbox/", include("conversations.urls")),
-    path("bulk/", include("messaging.urls_bulk")),
+    path("bulk/", include("messaging.bulk.urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),

@@ -1,10 +1,10 @@
-"""Every write to conversation history: the hooks other apps call, notes, replies, contact names,
-and marking a thread read.
+"""Every write to conversation history: the hooks that log what other apps store, notes, replies,
+contact names, and marking a thread read.
 
-The `conversation_log_*` hooks are what voice and messaging call once a call, recording or
-message is stored. Each opens its own tenant-scoped transaction, is idempotent (logging the same
-call twice leaves one item) and does nothing for a party without an E.164 number (`anonymous`, a
-SIP URI, an alphanumeric sender).
+The `conversation_log_*` hooks run once a call, recording or message is stored (for messaging, from
+the receivers of its signals in conversations/receivers.py). Each opens its own tenant-scoped
+transaction, is idempotent (logging the same call twice leaves one item) and does nothing for a
+party without an E.164 number (`anonymous`, a SIP URI, an alphanumeric sender).
 """
 
 import re
@@ -19,6 +19,7 @@ from compliance.services import audit_record
 from conversations.models import Contact, Conversation, Item, Note
 from core.inserts import insert_sql
 from core.tenancy import tenant_scope
+from messaging.create import MessageDraft, message_create
 from messaging.models import Message
 from tenants.models import Account, User
 from voice.models import Call, Recording
@@ -268,9 +269,6 @@ def note_add(
 def conversation_reply(*, account: Account, conversation: Conversation, body: str, actor: str) -> Message:
     """Text the contact from the conversation's number, with every check the Messages API makes
     (opt-out, length); the text is in the timeline when this returns."""
-    # Imported here: messaging.services calls this module's hooks.
-    from messaging.services import MessageDraft, message_create
-
     draft = MessageDraft(
         to=conversation.contact.phone_number,
         from_=conversation.tenant_number,

@@ -9,7 +9,8 @@ go through `core.egress`, the destination policy every tenant-chosen URL is fetc
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -21,6 +22,7 @@ Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
 TIMEOUT_SECONDS = 15.0  # Twilio's: the whole request, connection included
 MAX_BODY_BYTES = 64 * 1024  # of an answer, read at most (a TwiML document's limit too)
+INVALID_URL = 11100
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:
@@ -88,30 +90,88 @@ def _text(body: bytes, charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-def send(
-    *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
-) -> WebhookResponse:
-    """Make one signed request, within `timeout` (Twilio's 15 s) for the whole of it; never raises,
-    it reports failures, a URL it cannot even parse included (Twilio's 11100)."""
-    seconds = timeout or TIMEOUT_SECONDS
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer: where it came from (after redirects), its body as read, and as the log keeps it."""
+
+    url: str
+    content: bytes  # at most MAX_BODY_BYTES + 1 bytes, so a caller can tell "too large"
+    response: WebhookResponse  # failed (11200) when the status is 400 or above
+
+
+class NoAnswer(Exception):
+    """No HTTP answer came: Twilio's code (11205, a refusal's, 11100) and why."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+    @property
+    def response(self) -> WebhookResponse:
+        """The failure as the error log keeps a delivery's."""
+        return WebhookResponse(None, "", "", self.reason, self.code)
+
+
+@contextmanager
+def _no_answer_raised(url: str) -> Iterator[None]:
+    """httpx's failures to get an answer, and a URL it cannot even parse, as NoAnswer."""
     try:
-        request = build_request(url=url, method=method, params=params, auth_token=auth_token)
-        with egress.client(timeout=seconds) as client:
-            fetched = egress.fetch(
-                client, request.method, request.url, deadline_s=seconds, max_bytes=MAX_BODY_BYTES,
-                content=request.body, headers=request.headers,
-            )  # fmt: skip
+        yield
     except httpx.HTTPError as exc:
-        code, reason = egress.failure(exc, url)
-        return WebhookResponse(None, "", "", reason, code)
-    except (httpx.InvalidURL, ValueError):  # ValueError: IDNA's, for a host no name can have
-        return WebhookResponse(None, "", "", f"{url} is not a valid URL", 11100)
+        raise NoAnswer(*egress.failure(exc, url)) from exc
+    except (httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA's, for a host no name can have
+        raise NoAnswer(INVALID_URL, f"{url} is not a valid URL") from exc
+
+
+def _answer(fetched: egress.Fetched) -> Answer:
     response = fetched.response
     header_text = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
     body = _text(fetched.body[:MAX_BODY_BYTES], response.charset_encoding)
-    if response.status_code >= 400:
-        return WebhookResponse(response.status_code, body, header_text, f"HTTP {response.status_code}", 11200)
-    return WebhookResponse(response.status_code, body, header_text)
+    status = response.status_code
+    logged = WebhookResponse(status, body, header_text)
+    if status >= 400:
+        logged = WebhookResponse(status, body, header_text, f"HTTP {status}", 11200)
+    return Answer(str(response.url), fetched.body, logged)
+
+
+def request(
+    *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
+) -> Answer:
+    """Make one signed request, within `timeout` (Twilio's 15 s) for the whole of it; NoAnswer when
+    none came."""
+    seconds = timeout or TIMEOUT_SECONDS
+    with _no_answer_raised(url):
+        signed = build_request(url=url, method=method, params=params, auth_token=auth_token)
+        with egress.client(timeout=seconds) as client:
+            fetched = egress.fetch(
+                client, signed.method, signed.url, deadline_s=seconds, max_bytes=MAX_BODY_BYTES,
+                content=signed.body, headers=signed.headers,
+            )  # fmt: skip
+    return _answer(fetched)
+
+
+async def request_async(
+    http: httpx.AsyncClient, *, url: str, method: str, params: Params, auth_token: str
+) -> Answer:
+    """`request` for asyncio, through the caller's client (an `egress.async_client`)."""
+    with _no_answer_raised(url):
+        signed = build_request(url=url, method=method, params=params, auth_token=auth_token)
+        fetched = await egress.fetch_async(
+            http, signed.method, signed.url, deadline_s=TIMEOUT_SECONDS, max_bytes=MAX_BODY_BYTES,
+            content=signed.body, headers=signed.headers,
+        )  # fmt: skip
+    return _answer(fetched)
+
+
+def send(
+    *, url: str, method: str, params: Params, auth_token: str, timeout: float | None = None
+) -> WebhookResponse:
+    """`request` that never raises: it reports failures, a URL it cannot even parse included (11100)."""
+    try:
+        return request(url=url, method=method, params=params, auth_token=auth_token, timeout=timeout).response
+    except NoAnswer as failed:
+        return failed.response
 
 
 def _port_variants(url: str) -> list[str]:

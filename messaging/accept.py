@@ -20,8 +20,8 @@ from django.db import transaction
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from core.throttling import principal_rate_take
+from messaging.create import MessageDraft, messages_create
 from messaging.models import Message
-from messaging.services import MessageDraft, messages_create
 from tenants.authentication import authenticate_api
 from tenants.context import TenantContext
 from tenants.models import Account

@@ -8,6 +8,7 @@ Functions here run inside a transaction already scoped to the tenant.
 """
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +31,9 @@ OPT_IN_REPLY = (
     "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
 )
 HELP_REPLY = "{name}: Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+
+# Recipients per opt-out query: PostgreSQL takes at most 65,535 parameters in one statement.
+QUERY_SIZE = 20_000
 
 # What Twilio's OptOutType webhook parameter says for each action.
 OPT_OUT_TYPE: dict[str, str] = {
@@ -58,17 +62,37 @@ def keyword_of(body: str) -> Keyword | None:
 
 
 def opted_out_among(*, account_id: uuid.UUID, sender: str, recipients: Iterable[str]) -> set[str]:
-    """The recipients of a batch who opted out of `sender`, in one query (for bulk sends).
+    """The recipients who opted out of `sender`: the one opt-out filter of every send (a bulk alert's
+    list, the pairs of `opted_out_pairs`), a query per `QUERY_SIZE` recipients.
 
-    The batch goes as one array parameter: an IN list takes a parameter per recipient, which costs
+    Each batch goes as one array parameter: an IN list takes a parameter per recipient, which costs
     seconds for a 40,000-recipient alert and cannot pass 65,535.
     """
-    among = RawSQL("recipient = ANY(%s::text[])", [list(recipients)], output_field=BooleanField())
-    return set(
-        ConsentState.objects.filter(account_id=account_id, sender=sender, is_opted_out=True)
-        .filter(among)
-        .values_list("recipient", flat=True)
-    )
+    listed = list(recipients)
+    found: set[str] = set()
+    for start in range(0, len(listed), QUERY_SIZE):
+        among = RawSQL(
+            "recipient = ANY(%s::text[])", [listed[start : start + QUERY_SIZE]], output_field=BooleanField()
+        )
+        found.update(
+            ConsentState.objects.filter(account_id=account_id, sender=sender, is_opted_out=True)
+            .filter(among)
+            .values_list("recipient", flat=True)
+        )
+    return found
+
+
+def opted_out_pairs(*, account_id: uuid.UUID, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (sender, recipient) pairs among `pairs` whose recipient opted out of that sender, with
+    `opted_out_among` once per sender: messages being created (21610) or handed over."""
+    by_sender: defaultdict[str, set[str]] = defaultdict(set)
+    for sender, recipient in pairs:
+        by_sender[sender].add(recipient)
+    return {
+        (sender, recipient)
+        for sender, recipients in by_sender.items()
+        for recipient in opted_out_among(account_id=account_id, sender=sender, recipients=recipients)
+    }
 
 
 def consent_record(*, message: Message, keyword: Keyword, account_name: str) -> str | None:

@@ -2,7 +2,7 @@
 
 A consumer checks who asks, through the session the pages use: a signed-in user, two-factor
 verified where the portal requires it, whose current account owns the bulk and whose role may see
-bulks. Then it forwards: the counts on connect and whenever the bulk moves (messaging/bulk_events.py,
+bulks. Then it forwards: the counts on connect and whenever the bulk moves (messaging/bulk/events.py,
 a few times a second at most). It writes nothing, and closes when the session ends (sign-out, or 15
 minutes idle: tenants/sockets.py).
 """
@@ -17,9 +17,9 @@ from django.db import transaction
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from messaging.bulk_events import bulk_events
-from messaging.bulk_selectors import bulk_get, bulk_progress_get
-from messaging.views_bulk import BULK_VIEWER_ROLES
+from messaging.bulk.events import bulk_events
+from messaging.bulk.selectors import bulk_get, bulk_progress_get
+from messaging.bulk.views import BULK_VIEWER_ROLES
 from tenants.authentication import portal_context
 from tenants.portal import needs_two_factor
 from tenants.sockets import FORBIDDEN, SessionSocketConsumer
@@ -75,7 +75,7 @@ class BulkProgressConsumer(SessionSocketConsumer):
         """Clients only listen."""
 
     async def push(self) -> None:
-        """Send the bulk's progress as it is now (see bulk_selectors.bulk_progress)."""
+        """Send the bulk's progress as it is now (see messaging.bulk.selectors.bulk_progress)."""
         if self.subscription is None:
             return
         progress = await database_sync_to_async(bulk_progress_get)(

@@ -3,7 +3,7 @@
 For each enabled `Connector` it runs the connector and a reader thread on that connector's Redis
 stream (consumer group `gateway`, one consumer per gateway name). A reader takes a batch of entries,
 claims the messages in PostgreSQL (`queued -> sending` in one conditional UPDATE per tenant, see
-`services.message_claim`), hands only the claimed ones to `connector.send`, then acknowledges and
+`message_claim`), hands only the claimed ones to `connector.send`, then acknowledges and
 deletes the entries. So a SID handed over any number of times, read by any number of gateways, is
 submitted once; the stream is only a doorbell.
 
@@ -14,7 +14,7 @@ before it is written: an inbound message is stored before the connector answers 
 is answered by the writer once written, so a killed gateway's receipts come again. A receipt can
 arrive before the submission it answers is recorded (carriers may send it on another bind, to another
 gateway): it is kept, unanswered, and tried again for a while. A sweeper thread does the work nobody
-else is doing (`services.messages_sweep`). Stopping, the gateway stops the connectors and writes
+else is doing (`messages_sweep`). Stopping, the gateway stops the connectors and writes
 every report they made. On start it records the carriers' answers its journal kept from before it
 last stopped (`messaging/journal.py`), then resubmits the messages it had claimed and still not seen
 submitted: the one at-least-once window, at most what was written to a carrier and not yet answered.
@@ -38,11 +38,20 @@ import redis
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
-from messaging import services, streams
+from messaging import streams
 from messaging.carriers.base import CarrierEvents, DeliveryReceipt, InboundSms, OutboundSms
+from messaging.handover import (
+    Claimed,
+    accounts_of_pending,
+    message_claim,
+    message_unclaim,
+    messages_in_flight,
+)
+from messaging.inbound import message_receive
 from messaging.journal import OutcomeJournal
 from messaging.models import Connector
-from messaging.services import SubmitOutcome
+from messaging.receipts import SubmitOutcome, messages_receipts, messages_submit_outcomes
+from messaging.sweep import messages_sweep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,7 +153,7 @@ class GatewayEvents:
         self.gateway.reports.put(Report(self.connector, receipt, acknowledge))
 
     def received(self, sms: InboundSms) -> None:
-        _db_work(lambda: services.message_receive(sms=sms, connector=self.connector))
+        _db_work(lambda: message_receive(sms=sms, connector=self.connector))
 
 
 @dataclass(frozen=True)
@@ -349,9 +358,7 @@ class CarrierGateway:
             by_account.setdefault(account_id, []).append(message_id)
         for account_id, message_ids in by_account.items():
             claimed = _db_work(
-                partial(
-                    services.message_claim, account_id=account_id, message_ids=message_ids, gateway=self.name
-                )
+                partial(message_claim, account_id=account_id, message_ids=message_ids, gateway=self.name)
             )
             self._submit(connector, claimed)
         for key, batch in read.items():
@@ -360,7 +367,7 @@ class CarrierGateway:
                 self.redis.xdel(key, *ids)
         return len(entries)
 
-    def _submit(self, connector: str, claimed: list[services.Claimed]) -> None:
+    def _submit(self, connector: str, claimed: list[Claimed]) -> None:
         for item in claimed:
             sid = item.sms.message_sid
             self.in_flight[sid] = item.account_id
@@ -371,7 +378,7 @@ class CarrierGateway:
                 self.in_flight.pop(sid, None)
                 _db_work(
                     partial(
-                        services.message_unclaim,
+                        message_unclaim,
                         account_id=item.account_id,
                         message_id=uuid.UUID(sid[2:]),
                         gateway=self.name,
@@ -380,8 +387,8 @@ class CarrierGateway:
 
     def resubmit_in_flight(self) -> int:
         """Submit again what this gateway claimed and never saw submitted (see the module docstring)."""
-        claimed = _db_work(lambda: services.messages_in_flight(gateway=self.name))
-        by_connector: dict[str, list[services.Claimed]] = {}
+        claimed = _db_work(lambda: messages_in_flight(gateway=self.name))
+        by_connector: dict[str, list[Claimed]] = {}
         for item in claimed:
             if item.connector in self.connectors:
                 by_connector.setdefault(item.connector, []).append(item)
@@ -423,7 +430,7 @@ class CarrierGateway:
         sids = [r.item.message_sid for r in outcomes if isinstance(r.item, SubmitOutcome)]
         accounts = {sid: self.in_flight.pop(sid) for sid in sids if sid in self.in_flight}
         if unknown := [sid for sid in sids if sid not in accounts]:
-            accounts |= _db_work(partial(services.accounts_of_pending, unknown))
+            accounts |= _db_work(partial(accounts_of_pending, unknown))
         grouped: dict[tuple[uuid.UUID, str], list[SubmitOutcome]] = {}
         for report in outcomes:
             assert isinstance(report.item, SubmitOutcome)
@@ -437,7 +444,7 @@ class CarrierGateway:
         for (account_id, connector), items in grouped.items():
             _db_work(
                 partial(
-                    services.messages_submit_outcomes,
+                    messages_submit_outcomes,
                     account_id=account_id,
                     connector=connector,
                     outcomes=items,
@@ -451,8 +458,7 @@ class CarrierGateway:
             return
         pairs = [(r.connector, r.item) for r in receipts if isinstance(r.item, DeliveryReceipt)]
         unrouted = {
-            (c, r.carrier_message_id)
-            for c, r in _db_work(partial(services.messages_receipts, receipts=pairs))
+            (c, r.carrier_message_id) for c, r in _db_work(partial(messages_receipts, receipts=pairs))
         }
         if due:
             self.deferred, self.deferred_tried_at = [], now
@@ -471,7 +477,7 @@ class CarrierGateway:
                 report.answer(True)
 
     def sweep_once(self) -> dict[str, int]:
-        done: dict[str, int] = _db_work(lambda: services.messages_sweep(stale_seconds=self.stale_seconds))
+        done: dict[str, int] = _db_work(lambda: messages_sweep(stale_seconds=self.stale_seconds))
         if done:
             log.info("sweep: %s", done)
         return done

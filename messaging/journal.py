@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from messaging.services import SubmitOutcome
+from messaging.receipts import SubmitOutcome
 
 
 class OutcomeJournal:

@@ -110,7 +110,7 @@ class Message(TenantModel):
         "numbering.IncomingPhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     call = models.ForeignKey("voice.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # The alert this is one recipient's copy of (messaging/bulk.py, which indexes it in its migration).
+    # The alert this is one recipient's copy of (messaging/bulk/services.py, indexed in its migration).
     bulk = models.ForeignKey(
         "messaging.Bulk", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
@@ -235,7 +235,7 @@ class CarrierRoute(models.Model):
 
 
 class Bulk(TenantModel):
-    """One message to many recipients, such as a school's emergency alert (messaging/bulk.py).
+    """One message to many recipients, such as a school's emergency alert (messaging/bulk/services.py).
 
     Each recipient kept becomes an ordinary `Message` pointing here, so a recipient's status is its
     message's. The bulk keeps what never became a message (the duplicates, the invalid numbers, the

@@ -14,14 +14,15 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import phonenumbers
-
-from core import webhooks
+from core import documents, webhooks
+from core.documents import Fallback, Fetch, FetchFailed
 from core.errors import TwilioError
+from core.phone import region_of
 from core.tenancy import tenant_scope
 from messaging.consent import OPT_OUT_TYPE, keyword_of
+from messaging.create import MessageDraft, message_create
 from messaging.models import Message
-from messaging.services import MessageDraft, message_create, message_withhold
+from messaging.withholding import message_withhold
 from monitor.models import Notification
 from monitor.services import notification_record
 from tenants.models import Account
@@ -52,18 +53,6 @@ class Inbound:
     params: dict[str, str]
 
 
-class FetchFailed(Exception):
-    def __init__(self, code: int, message: str, response: webhooks.WebhookResponse) -> None:
-        super().__init__(message)
-        self.code = code
-        self.response = response
-
-
-def _country(number: str) -> str:
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
-    except phonenumbers.NumberParseException:
-        return ""
 
 
 def sms_params(message: Message, account_sid: str, media: list[tuple[str, str]]) -> dict[str, str]:
@@ -80,8 +69,8 @@ def sms_params(message: Message, account_sid: str, media: list[tuple[str, str]])
         "NumMedia": str(len(media)),
         "SmsStatus": "received",
         "ApiVersion": "2010-04-01",
-        "FromCountry": _country(message.from_number),
-        "ToCountry": _country(message.to_number),
+        "FromCountry": region_of(message.from_number),
+        "ToCountry": region_of(message.to_number),
     }
     for index, (url, content_type) in enumerate(media):
         params[f"MediaUrl{index}"] = url
@@ -127,7 +116,8 @@ def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None
     inbound = _claim(account_id, message_id)
     if inbound is None:
         return
-    document = _first_document(inbound)
+    fallback = Fallback(inbound.fallback_url, inbound.fallback_method) if inbound.fallback_url else None
+    document = _document(inbound, Fetch(inbound.url, inbound.method, inbound.params), fallback)
     url = inbound.url
     fetched = 1
     while document is not None:
@@ -143,50 +133,31 @@ def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None
             )
             return
         url, method = following
-        try:
-            document = _fetch(inbound, url, method, inbound.params)
-        except FetchFailed as failure:
-            _error(inbound, failure.code, str(failure), url=url, method=method, response=failure.response)
-            return
+        document = _document(inbound, Fetch(url, method, inbound.params), None)
         fetched += 1
 
 
-def _fetch(inbound: Inbound, url: str, method: str, params: dict[str, str]) -> str:
-    result = webhooks.send(url=url, method=method, params=params, auth_token=inbound.auth_token)
-    if not result.is_success:
-        raise FetchFailed(result.error_code or 11200, f"SMS webhook {url} failed: {result.error}", result)
-    return result.body
+def _document(inbound: Inbound, source: Fetch, fallback: Fallback | None) -> str | None:
+    """The reply at `source`, else at `fallback`; None (logged) when none came."""
 
-
-def _first_document(inbound: Inbound) -> str | None:
-    """The reply from the SMS URL, else from the fallback URL; None (logged) when both fail."""
-    try:
-        return _fetch(inbound, inbound.url, inbound.method, inbound.params)
-    except FetchFailed as failure:
+    def failed(failure: FetchFailed, attempt: Fetch, is_last: bool) -> None:
         _error(
             inbound,
             failure.code,
-            str(failure),
-            url=inbound.url,
-            method=inbound.method,
+            f"SMS webhook {attempt.url} failed: {failure.reason}",
+            url=attempt.url,
+            method=attempt.method,
             response=failure.response,
-            warning=bool(inbound.fallback_url),  # an error only when there is nothing left to try
+            warning=not is_last,  # an error only when there is nothing left to try
         )
-        if not inbound.fallback_url:
-            return None
-        params = {**inbound.params, "ErrorCode": str(failure.code), "ErrorUrl": inbound.url}
-        try:
-            return _fetch(inbound, inbound.fallback_url, inbound.fallback_method, params)
-        except FetchFailed as fallback_failure:
-            _error(
-                inbound,
-                fallback_failure.code,
-                str(fallback_failure),
-                url=inbound.fallback_url,
-                method=inbound.fallback_method,
-                response=fallback_failure.response,
-            )
-            return None
+
+    return documents.fetch(
+        source,
+        fallback=fallback,
+        auth_token=inbound.auth_token,
+        check=lambda _, answer: answer.response.body,
+        failed=failed,
+    )
 
 
 def _execute(inbound: Inbound, document: str, url: str) -> tuple[str, str] | None:

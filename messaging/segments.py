@@ -8,6 +8,7 @@ Multilingual Plane takes two. A part never ends in the middle of an escape seque
 pair; the whole character moves to the next part, which is why a part can hold one unit less.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,3 +68,8 @@ def segment(body: str) -> Segmentation:
     """Encoding, number of segments and size of `body` (an empty body is one segment)."""
     encoding, parts = split(body)
     return Segmentation(encoding, len(parts), sum(_cost(c, encoding) for c in body))
+
+
+def carried_text(body: str, media_urls: Sequence[str]) -> str:
+    """What the carrier gets: SMS carries no media, so their URLs follow the body as links."""
+    return "\n".join(filter(None, [body, *media_urls]))

@@ -1,13 +1,14 @@
-"""Celery tasks for messaging: hand messages (one, those created together, or a chunk of a bulk alert) to
-their carrier, run an inbound message's SMS webhook."""
+"""Celery tasks that hand messages (one, those created together, or a chunk of a bulk alert) to their
+carrier. An inbound message's SMS webhook runs in messaging/webhook_tasks.py: that task runs the reply
+code, which creates messages, and message creation queues the tasks here, so one module holding both
+would import itself through them."""
 
 import uuid
 
 from celery import shared_task
 
 from core.coalescing import Coalescer
-from messaging.replies import message_webhook_run
-from messaging.services import message_send
+from messaging.handover import message_send
 
 SEND_WINDOW_S = 0.02  # how long a new message waits for others of its account to share its task
 SEND_BATCH = 500  # messages per task at most
@@ -37,11 +38,3 @@ def message_send_soon(account_id: uuid.UUID, message_id: uuid.UUID) -> None:
     task never published (the process died first, Redis was away) leaves the message to the gateway's
     sweep."""
     _send_batches.add(str(account_id), str(message_id))
-
-
-@shared_task(name="messaging.message_webhook")
-def message_webhook_task(account_id: str, message_id: str) -> None:
-    """Not idempotent (the tenant's app would see the message twice and may reply twice), so it
-    acknowledges early; the task claims the webhook first, and the gateway's sweep re-queues one whose
-    task never started."""
-    message_webhook_run(account_id=uuid.UUID(account_id), message_id=uuid.UUID(message_id))

@@ -13,66 +13,9 @@ Twilio apps run unchanged, so it does the same. The rule, element by element:
   text (what to say, dial, enqueue or send) and the few attributes that are the verb's content or
   addressee (`schema.spec(strict=...)`): Play `digits`, Stream `url`, Sms/Message `to` and `from`.
 
-Raised (`TwimlError`); the interpreter logs a Notification at level ERROR and ends the call (or sends no
-reply):
-
-| code  | condition |
-|-------|-----------|
-| 11750 | document larger than 64 KiB (65,536 bytes of UTF-8) |
-| 12100 | not well-formed XML, not UTF-8 (bytes or declared encoding), empty, DOCTYPE or ENTITY present |
-| 12102 | root element is not `<Response>` |
-| 12200 | a known element where it cannot be (`<Number>` under `<Response>`, `<Say>` under `<Play>`); a
-|       | required text or attribute missing (`<Redirect/>`, `<Play/>`, Stream without url, Parameter
-|       | without name); Stream url not wss://; text and a text element both given; over 10 `<Media>` |
-| 13000 | `<Conference>` with another noun in its `<Dial>` |
-| 13215 | a verb inside `<Dial>`, nothing to dial, text and nouns both, `<Queue>` with another noun, over 10
-|       | `<Number>` |
-| 13223 | `<Number>` (or `<Dial>` text) not a phone number |
-| 13237 | `<Conference>` without a name |
-| 13243 | `<Sip>` text not a sip:/sips: URI |
-| 13320 | a verb other than Say, Play, Pause inside `<Gather>` |
-| 13430 | `<Play digits>` not DTMF (what Play plays: no default) |
-| 13520 | `<Say>` text empty or over 4,096 characters |
-| 14101 | Sms/Message `to` invalid (the default recipient is someone else) |
-| 14102 | Sms/Message `from` invalid (likewise the default sender) |
-| 14103 | Sms/Message body missing or over 1,600 characters |
-| 14204 | `<Enqueue>` without a queue name; 14205 name over 64 characters |
-| 14212 | `<Dial><Queue>` without a queue name; 14213 name over 64 characters |
-
-Warned (`TwimlWarning`, returned next to the parsed document); log a Notification at level WARNING.
-Attribute values fall back to the default of the field in `twiml.verbs`:
-
-| code  | condition |
-|-------|-----------|
-| 12200 | unknown or wrongly cased element (`<say>`, `<Foo>`), skipped with its content |
-| 12200 | unknown attribute, or a Twilio attribute or noun Switchboard does not implement, ignored |
-| 12200 | stray text where only elements belong; SSML inside `<Say>` (spoken as its plain text) |
-| 12200 | an invalid value of an attribute with no code of its own: Say `language`, Stream `track` (and
-|       | under Connect anything but inbound_track), Dial `trim` and `recordingTrack`, Conference `record`
-|       | and `maxParticipants`, Enqueue `maxQueueSize`, every `statusCallbackEvent`, and the methods
-|       | without their own code (`statusCallbackMethod`, Client `method`, Start/Connect `method`, ...) |
-| 13210 | Dial `method`; 13212 `timeout` (5-600); 13213 `hangupOnStar`; 13214 `callerId`; 13216 `timeLimit`;
-|       | 13217 `record`; 13218 `sequential`; 13219 `answerOnBridge`; 13220 `ringTone` |
-| 13221 | Number `method`; 13222 `sendDigits` |
-| 13230 | Conference `muted`; 13231 `endConferenceOnExit`; 13232 `startConferenceOnEnter`; 13234
-|       | `waitMethod`; 13235 `beep`; 13239 `trim` |
-| 13241 | Sip `method` |
-| 13310 | Gather `finishOnKey`; 13312 `method`; 13313 `timeout`; 13314 `numDigits`; 13326 `input`; 13327
-|       | `speechTimeout`; 13328 `maxSpeechTime`; 13329 `partialResultCallbackMethod`; 13331 `language`;
-|       | 13332 `bargeIn`; 13333 `profanityFilter`; 13338 `actionOnEmptyResult` |
-| 13321 | Say `voice` inside Gather; 13322 its `loop` |
-| 13410 | Play `loop` |
-| 13510 | Say `loop`; 13511 `voice` |
-| 13610 | Record `method`; 13611 `timeout`; 13612 `maxLength`; 13613 `finishOnKey`; 13614 `transcribe`;
-|       | 13616 `playBeep`; 13621 `recordingStatusCallbackEvent`; 13699 `trim` |
-| 13615 | `transcribe="true"` with `maxLength` above 120 s: recorded, but not transcribed |
-| 13710 | Redirect `method` (voice) |
-| 13810 | Reject `reason` |
-| 13910 | Pause `length` |
-| 14104 | Sms/Message `method`, and Redirect `method` in a messaging document |
-| 14110 | a voice verb in a messaging document, skipped |
-| 14201 | Enqueue `method`; 14206 `waitUrlMethod` |
-| 14210 | Dial Queue `method` |
+Which attribute warns with which code is said once, in `twiml.schema`'s specs; the codes are `Code`.
+A `TwimlError` is logged as a Notification at level ERROR and ends the call (or sends no reply); a
+`TwimlWarning` is logged at level WARNING.
 """
 
 from dataclasses import dataclass
@@ -82,16 +25,16 @@ from enum import IntEnum
 class Code(IntEnum):
     """Every code this library raises or warns with."""
 
-    RESPONSE_TOO_LARGE = 11750
-    PARSE_FAILURE = 12100
+    RESPONSE_TOO_LARGE = 11750  # over 64 KiB (65,536 bytes of UTF-8)
+    PARSE_FAILURE = 12100  # not well-formed XML, not UTF-8, empty, or with a DOCTYPE or ENTITY
     ROOT_NOT_RESPONSE = 12102
-    SCHEMA = 12200
+    SCHEMA = 12200  # an element, attribute or text where it cannot be, or missing; unknown ones warn
     CONFERENCE_MIXED = 13000
     DIAL_METHOD = 13210
     DIAL_TIMEOUT = 13212
     DIAL_HANGUP_ON_STAR = 13213
     DIAL_CALLER_ID = 13214
-    DIAL_NESTED = 13215
+    DIAL_NESTED = 13215  # a verb inside Dial, nothing to dial, or nouns that cannot go together
     DIAL_TIME_LIMIT = 13216
     DIAL_RECORD = 13217
     DIAL_SEQUENTIAL = 13218
@@ -134,7 +77,7 @@ class Code(IntEnum):
     RECORD_MAX_LENGTH = 13612
     RECORD_FINISH_ON_KEY = 13613
     RECORD_TRANSCRIBE = 13614
-    RECORD_TOO_LONG_TO_TRANSCRIBE = 13615
+    RECORD_TOO_LONG_TO_TRANSCRIBE = 13615  # recorded, but not transcribed
     RECORD_PLAY_BEEP = 13616
     RECORDING_STATUS_CALLBACK_EVENT = 13621
     RECORD_TRIM = 13699
@@ -145,7 +88,7 @@ class Code(IntEnum):
     MESSAGE_FROM = 14102
     MESSAGE_BODY = 14103
     MESSAGE_METHOD = 14104
-    MESSAGE_INVALID_VERB = 14110
+    MESSAGE_INVALID_VERB = 14110  # a voice verb in a messaging document, skipped
     ENQUEUE_METHOD = 14201
     ENQUEUE_NAME_TOO_SHORT = 14204
     ENQUEUE_NAME_TOO_LONG = 14205

@@ -425,36 +425,7 @@ def child_call_open(
 def _may_present(account_id: uuid.UUID, call_id: uuid.UUID, caller_id: str) -> bool:
     if IncomingPhoneNumber.objects.filter(account_id=account_id, phone_number=caller_id).exists():
         return True
-    return Call.objects.filter(
-        id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id
-    ).exists()
-
-
-def call_sms_send(
-    *, account_id: uuid.UUID, call_id: uuid.UUID, to: str, from_: str, body: str, status_callback: str
-) -> str:
-    """The <Sms> verb: queue a text on the call's behalf and return its SID.
-
-    It is an ordinary message (direction outbound-call, linked to the call), so it lands in the same
-    conversation as the call, and the caller's replies follow it there. Raises TwilioError (21211,
-    21606, 21610, ...) when messaging refuses it; nothing is stored then.
-    """
-    from messaging.models import Message
-    from messaging.services import MessageDraft, message_create
-
-    with tenant_scope(account_id):
-        call = Call.objects.get(id=call_id)
-        draft = MessageDraft(
-            to=to,
-            from_=from_,
-            body=body,
-            status_callback=status_callback,
-            direction=Message.Direction.OUTBOUND_CALL,
-            call=call,
-            actor=f"call:{call.sid}",
-        )
-        message = message_create(account=Account.objects.get(id=account_id), draft=draft)
-        return str(message.sid)
+    return Call.objects.filter(id=call_id, direction=Call.Direction.INBOUND, from_number=caller_id).exists()
 
 
 def callback_enqueue(

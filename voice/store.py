@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -24,6 +24,7 @@ from voice.services import CallSetup, TimelineEntry
 
 log = logging.getLogger(__name__)
 EVENTS_MAX_AGE_SECONDS = 2.0
+T = TypeVar("T")
 
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -113,35 +114,32 @@ class ServiceCallStore:
             call_sid=self.setup.call_sid,
         )
 
-    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None:
-        """Queue the <Sms> verb's text; its SID, or None when messaging refused it (logged as an error)."""
+    async def write(self, service: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `service` in a worker thread once the writes queued before it are done; its answer."""
         self._flush_entries()
         await self._drain()
-        try:
-            return str(
-                await db(services.call_sms_send)(
-                    **self._ids, to=to, from_=from_, body=body, status_callback=status_callback
-                )
-            )
-        except TwilioError as refused:
-            await self.error(refused.twilio_code, f"<Sms> not sent: {refused.message}")
-            return None
+        result: T = await db(service)(**kwargs)
+        return result
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
-        self._flush_entries()
-        await self._drain()  # the recording's audit entry follows what came before it
-        recording = await db(services.recording_store)(
-            **self._ids, audio=audio, duration_seconds=duration_seconds, source=source
+        recording = await self.write(  # its audit entry follows what came before it
+            services.recording_store,
+            **self._ids,
+            audio=audio,
+            duration_seconds=duration_seconds,
+            source=source,
         )
         return str(recording.sid)
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
         """The dial leg's SID and how to finish it; None when the caller ID is refused (logged)."""
-        self._flush_entries()
-        await self._drain()
         try:
-            child_id: uuid.UUID = await db(services.child_call_open)(
-                **self._ids, to_number=to, from_number=from_, media_server_id=self.media_server_id
+            child_id: uuid.UUID = await self.write(
+                services.child_call_open,
+                **self._ids,
+                to_number=to,
+                from_number=from_,
+                media_server_id=self.media_server_id,
             )
         except TwilioError as refused:
             await self.error(refused.twilio_code, f"<Dial> not placed: {refused.message}")

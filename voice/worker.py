@@ -17,12 +17,13 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from core import egress, webhooks
+from core.documents import Fetch
 from voice import services
 from voice.ari.client import AriClient, AriError
 from voice.ari.control import AriCallControl
 from voice.ari.router import EventRouter
 from voice.control import CallHungUp
-from voice.interpreter import Fetch, Interpreter
+from voice.interpreter import Interpreter
 from voice.media import MediaCache
 from voice.models import MediaServer
 from voice.store import ServiceCallStore

@@ -23,9 +23,8 @@ from core.api import account_path
 from core.errors import TwilioError, not_found
 from core.parsers import unstorable
 from core.sids import make_sid
-from messaging.bulk import bulk_cancel, bulk_create
-from messaging.bulk_input import recipients_from_csv
-from messaging.bulk_selectors import (
+from messaging.bulk.input import recipients_from_csv
+from messaging.bulk.selectors import (
     PROGRESS_COUNTS,
     InvalidCursor,
     Page,
@@ -33,6 +32,7 @@ from messaging.bulk_selectors import (
     bulk_list,
     bulk_recipient_list,
 )
+from messaging.bulk.services import bulk_cancel, bulk_create
 from messaging.models import Bulk, Message
 
 API_ROOT = "/api/v1/bulks"

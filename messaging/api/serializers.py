@@ -9,8 +9,8 @@ from core.dates import rfc2822
 from core.fields import CallbackUrlField
 from core.parsers import pascal_case
 from core.sids import make_sid
+from messaging.create import MessageDraft
 from messaging.models import Media, Message
-from messaging.services import MessageDraft
 
 
 class CodedField(serializers.Field):

@@ -15,8 +15,9 @@ from messaging.api.serializers import (
     MessageUpdateInput,
     message_draft,
 )
+from messaging.create import message_create
 from messaging.models import Media, Message
-from messaging.services import message_cancel, message_create, message_delete, message_redact
+from messaging.updates import message_cancel, message_delete, message_redact
 
 
 class MessageViewBase(TwilioView):

@@ -13,8 +13,9 @@ from django.test import TestCase
 from conversations.services import conversation_log_call, conversation_log_message
 from core.tenancy import tenant_activate, tenant_scope
 from messaging.carriers.base import InboundSms
+from messaging.create import MessageDraft, message_create
+from messaging.inbound import message_receive
 from messaging.models import Message
-from messaging.services import MessageDraft, message_create, message_receive
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant

@@ -14,7 +14,7 @@ from conversations.services import (
     note_add,
 )
 from core.tenancy import tenant_activate
-from messaging.services import message_delete, message_redact
+from messaging.updates import message_delete, message_redact
 from tenants.services import user_create
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, outbound_call, recording, text_in, text_out

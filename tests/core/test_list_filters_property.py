@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conversations.models import Conversation
-from messaging.bulk import bulk_create
+from messaging.bulk.services import bulk_create
 from messaging.models import Bulk
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, text_in

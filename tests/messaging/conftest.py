@@ -18,9 +18,9 @@ import pytest
 
 from core.tenancy import tenant_activate, tenant_scope
 from messaging import streams
+from messaging.create import MessageDraft, message_create
 from messaging.gateway import CarrierGateway, connector_factory
 from messaging.models import Connector, Message
-from messaging.services import MessageDraft, message_create
 from monitor.models import WebhookDelivery
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create

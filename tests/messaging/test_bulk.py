@@ -15,12 +15,13 @@ from conversations.models import Item
 from conversations.tasks import conversation_log_messages_task
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
-from messaging import bulk as bulk_services
-from messaging import services, streams
-from messaging.bulk import bulk_cancel, bulk_create, recipients_normalize
+from messaging import streams
+from messaging.bulk import services as bulk_services
+from messaging.bulk.services import bulk_cancel, bulk_create, recipients_normalize
 from messaging.carriers.base import DeliveryReceipt
+from messaging.handover import message_claim, message_send
 from messaging.models import Bulk, Connector, ConsentState, Message
-from messaging.services import SubmitOutcome
+from messaging.receipts import SubmitOutcome, messages_receipts, messages_submit_outcomes
 from messaging.tasks import message_send_task
 from numbering.models import IncomingPhoneNumber
 from tests.conftest import Tenant
@@ -227,13 +228,13 @@ def test_a_chunk_run_again_hands_over_only_what_is_still_queued(
 ) -> None:
     bulk = create(tenant_a, students(10))
     ids = [m.id for m in messages(bulk)]
-    services.message_claim(account_id=tenant_a.account.id, message_ids=ids[:4], gateway="gw")
+    message_claim(account_id=tenant_a.account.id, message_ids=ids[:4], gateway="gw")
     ConsentState.objects.create(
         account=tenant_a.account, sender=SENDER, recipient=STUDENT.format(109), is_opted_out=True
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.message_send(account_id=tenant_a.account.id, message_ids=ids)  # what a send task runs
+        message_send(account_id=tenant_a.account.id, message_ids=ids)  # what a send task runs
     handed = [e[1]["to"] for e in streams.client().xrange(streams.stream_key(connector.name, streams.BULK))]
     assert sorted(handed) == [
         STUDENT.format(i) for i in range(104, 109)
@@ -257,10 +258,10 @@ def test_the_counts_follow_the_messages_to_completion(tenant_a: Tenant, sender: 
     sids = [m.sid for m in messages(bulk)]
     ids = [m.id for m in messages(bulk)]
 
-    services.message_claim(account_id=account_id, message_ids=ids[:5], gateway="gw")
+    message_claim(account_id=account_id, message_ids=ids[:5], gateway="gw")
     # A claim moves no count: "queued" is everything the carrier has not answered yet.
     assert _counts(bulk) == {"status": "sending", "queued": 6}
-    services.messages_submit_outcomes(
+    messages_submit_outcomes(
         account_id=account_id,
         connector="c",
         outcomes=[
@@ -269,7 +270,7 @@ def test_the_counts_follow_the_messages_to_completion(tenant_a: Tenant, sender: 
         ],
     )
     assert _counts(bulk) == {"status": "sending", "queued": 1, "sent": 4, "failed": 1}
-    services.messages_receipts(
+    messages_receipts(
         receipts=[
             ("c", DeliveryReceipt(carrier_message_id="carrier-0", status="delivered")),
             ("c", DeliveryReceipt(carrier_message_id="carrier-1", status="undelivered", error_code=30003)),
@@ -284,25 +285,23 @@ def test_the_counts_follow_the_messages_to_completion(tenant_a: Tenant, sender: 
         "failed": 1,
     }
 
-    services.message_claim(account_id=account_id, message_ids=ids[5:], gateway="gw")
+    message_claim(account_id=account_id, message_ids=ids[5:], gateway="gw")
     assert _counts(bulk)["status"] == "sending"  # claimed is not answered
-    services.messages_submit_outcomes(
+    messages_submit_outcomes(
         account_id=account_id, connector="c", outcomes=[SubmitOutcome(sids[5], ("carrier-5",))]
     )
     counts = _counts(bulk)
     assert counts == {"status": "completed", "sent": 3, "delivered": 1, "undelivered": 1, "failed": 1}
     assert bulk.completed_at is not None
     # Receipts keep coming after completion; the counts still follow.
-    services.messages_receipts(
-        receipts=[("c", DeliveryReceipt(carrier_message_id="carrier-5", status="delivered"))]
-    )
+    messages_receipts(receipts=[("c", DeliveryReceipt(carrier_message_id="carrier-5", status="delivered"))])
     assert _counts(bulk) == {"status": "completed", "sent": 2, "delivered": 2, "undelivered": 1, "failed": 1}
 
 
 def test_cancel_stops_what_no_gateway_claimed(tenant_a: Tenant, sender: IncomingPhoneNumber) -> None:
     bulk = create(tenant_a, students(5))
     ids = [m.id for m in messages(bulk)]
-    claimed = services.message_claim(account_id=tenant_a.account.id, message_ids=ids[:2], gateway="gw")
+    claimed = message_claim(account_id=tenant_a.account.id, message_ids=ids[:2], gateway="gw")
 
     canceled = bulk_cancel(bulk=bulk, actor="user:principal@school.example")
 
@@ -311,9 +310,9 @@ def test_cancel_stops_what_no_gateway_claimed(tenant_a: Tenant, sender: Incoming
     assert canceled.canceled_at is not None
     assert Counter(m.status for m in messages(bulk)) == {"sending": 2, "canceled": 3}
     # A hand-over that comes after cancel claims nothing more.
-    assert services.message_claim(account_id=tenant_a.account.id, message_ids=ids, gateway="gw") == []
+    assert message_claim(account_id=tenant_a.account.id, message_ids=ids, gateway="gw") == []
     # The claimed ones finish; the bulk stays canceled.
-    services.messages_submit_outcomes(
+    messages_submit_outcomes(
         account_id=tenant_a.account.id,
         connector="c",
         outcomes=[SubmitOutcome(c.sms.message_sid, ("x",)) for c in claimed],

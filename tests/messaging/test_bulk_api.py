@@ -12,8 +12,9 @@ from django.test import Client
 
 from compliance.models import AuditEntry
 from core.tenancy import tenant_activate
-from messaging import services
+from messaging.handover import message_claim
 from messaging.models import Bulk, ConsentState, Message
+from messaging.receipts import SubmitOutcome, messages_submit_outcomes
 from numbering.models import IncomingPhoneNumber
 from tests.conftest import Tenant
 from tests.messaging.conftest import SENDER
@@ -174,15 +175,13 @@ def test_progress_and_recipients_page_by_number(api: BulkClient) -> None:
     sid = api.create(students(7)).json()["sid"]
     tenant_activate(api.tenant.account.id)
     messages = list(Message.objects.filter(bulk_id=sid[2:]).order_by("to_number"))
-    services.message_claim(
-        account_id=api.tenant.account.id, message_ids=[m.id for m in messages[:3]], gateway="gw"
-    )
-    services.messages_submit_outcomes(
+    message_claim(account_id=api.tenant.account.id, message_ids=[m.id for m in messages[:3]], gateway="gw")
+    messages_submit_outcomes(
         account_id=api.tenant.account.id,
         connector="c",
         outcomes=[
-            services.SubmitOutcome(messages[0].sid, ("a",)),
-            services.SubmitOutcome(messages[1].sid, error_code=30005),
+            SubmitOutcome(messages[0].sid, ("a",)),
+            SubmitOutcome(messages[1].sid, error_code=30005),
         ],
     )
 

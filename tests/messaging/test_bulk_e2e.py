@@ -9,8 +9,8 @@ import pytest
 
 from config.celery import app as celery_app
 from conversations.models import Item
-from messaging import bulk as bulk_services
-from messaging.bulk import bulk_create
+from messaging.bulk import services as bulk_services
+from messaging.bulk.services import bulk_create
 from messaging.models import Bulk, ConsentState, Message
 from tests.live import celery_worker
 from tests.messaging.conftest import RECIPIENT, Live, gateway_process, smpp_connector

@@ -8,7 +8,8 @@ from django.test import Client
 
 from compliance.models import AuditEntry
 from core.tenancy import tenant_activate
-from messaging import services, views_bulk
+from messaging.bulk import views as bulk_views
+from messaging.handover import message_claim
 from messaging.models import Bulk, ConsentState, Message
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_delete
@@ -216,11 +217,11 @@ def test_refused_input_is_shown_in_the_form(tenant_a: Tenant, sender: IncomingPh
 def test_recipients_filter_and_page_with_htmx(
     tenant_a: Tenant, sender: IncomingPhoneNumber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views_bulk, "PAGE_SIZE", 2)
+    monkeypatch.setattr(bulk_views, "PAGE_SIZE", 2)
     bulk = create(tenant_a, students(5))
     first = Message.objects.filter(bulk=bulk).order_by("to_number").first()
     assert first is not None
-    services.message_claim(account_id=tenant_a.account.id, message_ids=[first.id], gateway="gw")
+    message_claim(account_id=tenant_a.account.id, message_ids=[first.id], gateway="gw")
     client = signed_in(tenant_a, Role.AUDITOR)
 
     page = client.get(f"/bulk/{bulk.sid}/", HTTP_HX_REQUEST="true").content.decode()

@@ -17,10 +17,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from core.tenancy import tenant_activate
-from messaging import services
-from messaging.bulk import bulk_create
-from messaging.bulk_events import UPDATES_PER_SECOND
+from messaging.bulk.events import UPDATES_PER_SECOND
+from messaging.bulk.services import bulk_create
+from messaging.handover import message_claim
 from messaging.models import Bulk, Message
+from messaging.receipts import SubmitOutcome, messages_submit_outcomes
 from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import make_tenant
@@ -86,14 +87,14 @@ def move(live: Live, bulk: Bulk, count: int, *, answer: bool) -> None:
     with live.db():
         queued = Message.objects.filter(bulk=bulk, status="queued").order_by("to_number")
         ids = list(queued.values_list("id", flat=True)[:count])
-    services.message_claim(account_id=bulk.account_id, message_ids=ids, gateway="gw")
+    message_claim(account_id=bulk.account_id, message_ids=ids, gateway="gw")
     if answer:
         with live.db():
             sids = [m.sid for m in Message.objects.filter(bulk=bulk, status="sending")]
-        services.messages_submit_outcomes(
+        messages_submit_outcomes(
             account_id=bulk.account_id,
             connector="c",
-            outcomes=[services.SubmitOutcome(sid, (f"id-{sid}",)) for sid in sids],
+            outcomes=[SubmitOutcome(sid, (f"id-{sid}",)) for sid in sids],
         )
 
 

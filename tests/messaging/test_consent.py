@@ -14,9 +14,11 @@ from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from messaging.carriers.base import InboundSms
 from messaging.consent import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY, opted_out_among
+from messaging.create import MessageDraft, message_create
+from messaging.inbound import message_receive
 from messaging.models import ConsentEvent, ConsentState, Message
 from messaging.replies import sms_params
-from messaging.services import MessageDraft, message_create, message_delete, message_receive
+from messaging.updates import message_delete
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant, TwilioClient

@@ -1,6 +1,6 @@
 """The carrier gateway on real parts: its threads in this process, the real SMPP connector bound to the
 SMSC sandbox (scripts/smsc/smsc.js), Redis streams and PostgreSQL. Celery is left out here: the send
-task is `services.message_send`, called directly (test_send_pipeline.py runs the real worker)."""
+task is `message_send`, called directly (test_send_pipeline.py runs the real worker)."""
 
 import time
 from datetime import timedelta
@@ -13,13 +13,15 @@ from django.db import connection, transaction
 from django.db.utils import OperationalError, ProgrammingError
 from django.utils import timezone
 
-from messaging import services, streams
+from messaging import streams
 from messaging.carriers.base import DeliveryReceipt
 from messaging.carriers.sip import SipMessageConnector
 from messaging.carriers.smpp import SmppConnector
 from messaging.gateway import RECEIPT_RETRY_SECONDS, CarrierGateway, GatewayEvents, Report, connector_factory
+from messaging.handover import message_claim, message_send
 from messaging.journal import OutcomeJournal
 from messaging.models import Connector, ConsentState, Message, PendingMessage
+from messaging.receipts import SubmitOutcome, messages_receipts, messages_submit_outcomes
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway, smpp_connector
 from tests.messaging.smsc import Smsc, SmscFactory
 
@@ -31,7 +33,7 @@ def accepted_texts(smsc: Smsc) -> list[str]:
 
 
 def hand_over(live: Live, message: Message) -> None:
-    services.message_send(account_id=live.tenant.account.id, message_ids=[message.id])
+    message_send(account_id=live.tenant.account.id, message_ids=[message.id])
 
 
 def test_a_message_handed_over_many_times_is_submitted_once(live: Live, smsc: Smsc) -> None:
@@ -171,14 +173,9 @@ def test_a_restarted_gateway_resubmits_only_what_it_left_in_sending(live: Live, 
     row = smpp_connector(smsc)
     message = live.send("claimed, then the gateway died")
     hand_over(live, message)
-    claimed = services.message_claim(
-        account_id=live.tenant.account.id, message_ids=[message.id], gateway="gw-dead"
-    )
+    claimed = message_claim(account_id=live.tenant.account.id, message_ids=[message.id], gateway="gw-dead")
     assert [c.sms.message_sid for c in claimed] == [message.sid]
-    assert (
-        services.message_claim(account_id=live.tenant.account.id, message_ids=[message.id], gateway="gw-x")
-        == []
-    )
+    assert message_claim(account_id=live.tenant.account.id, message_ids=[message.id], gateway="gw-x") == []
     with running_gateway(row, name="gw-other"):
         time.sleep(0.5)
         assert live.get(message.sid).status == "sending" and smsc.stats()["submit_sm"] == 0
@@ -197,9 +194,9 @@ def test_a_restarted_gateway_records_the_answers_it_journaled_instead_of_resubmi
     for message in (answered, unanswered):
         hand_over(live, message)
     ids = [answered.id, unanswered.id]
-    services.message_claim(account_id=live.tenant.account.id, message_ids=ids, gateway="gw-journal")
+    message_claim(account_id=live.tenant.account.id, message_ids=ids, gateway="gw-journal")
     journal = OutcomeJournal.of_gateway("gw-journal")
-    journal.append("smsc", services.SubmitOutcome(answered.sid, ("carrier-77",)))
+    journal.append("smsc", SubmitOutcome(answered.sid, ("carrier-77",)))
     journal.close()
     with running_gateway(row, name="gw-journal"):
         live.wait(unanswered.sid, "delivered")
@@ -213,20 +210,19 @@ def test_answers_the_database_refused_stay_journaled_for_the_next_start(
     live: Live, smsc: Smsc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = smpp_connector(smsc)
-    record = services.messages_submit_outcomes
 
     def refuse(**kwargs: Any) -> None:
         raise OperationalError("the database refuses writes")
 
     monkeypatch.setattr("messaging.gateway.WRITE_ATTEMPTS", 1)
-    monkeypatch.setattr(services, "messages_submit_outcomes", refuse)
+    monkeypatch.setattr("messaging.gateway.messages_submit_outcomes", refuse)
     message = live.send("answered while the database refused writes")
     hand_over(live, message)
     with running_gateway(row, name="gw-dropped"):
         live.wait_for(lambda: OutcomeJournal.of_gateway("gw-dropped").read(), "the answer journaled")
         time.sleep(0.5)  # the writer tried and dropped the batch
     assert [o.message_sid for _, o in OutcomeJournal.of_gateway("gw-dropped").read()] == [message.sid]
-    monkeypatch.setattr(services, "messages_submit_outcomes", record)
+    monkeypatch.setattr("messaging.gateway.messages_submit_outcomes", messages_submit_outcomes)
     with running_gateway(row, name="gw-dropped"):
         live.wait(message.sid, "sent", "delivered")
     assert accepted_texts(smsc) == ["answered while the database refused writes"]
@@ -234,13 +230,13 @@ def test_answers_the_database_refused_stay_journaled_for_the_next_start(
 
 def test_the_journal_passes_over_a_line_torn_by_a_crash(tmp_path: Any) -> None:
     journal = OutcomeJournal(tmp_path / "gw.journal")
-    journal.append("smsc", services.SubmitOutcome("SM" + "1" * 32, ("c1",)))
-    journal.append("smsc", services.SubmitOutcome("SM" + "2" * 32, error_code=30007, detail="filtered"))
+    journal.append("smsc", SubmitOutcome("SM" + "1" * 32, ("c1",)))
+    journal.append("smsc", SubmitOutcome("SM" + "2" * 32, error_code=30007, detail="filtered"))
     with open(journal.path, "a") as torn:
         torn.write('{"connector":"smsc","sid":"SM3')
     assert [outcome for _, outcome in journal.read()] == [
-        services.SubmitOutcome("SM" + "1" * 32, ("c1",)),
-        services.SubmitOutcome("SM" + "2" * 32, (), 30007, "filtered"),
+        SubmitOutcome("SM" + "1" * 32, ("c1",)),
+        SubmitOutcome("SM" + "2" * 32, (), 30007, "filtered"),
     ]
     journal.clear()
     assert journal.read() == [] and journal.path.stat().st_size == 0
@@ -252,9 +248,9 @@ def test_a_receipt_is_answered_once_written_and_an_unknown_one_only_when_given_u
     message = live.send("results are in")
     hand_over(live, message)
     account = live.tenant.account.id
-    services.message_claim(account_id=account, message_ids=[message.id], gateway="gw-answers")
-    services.message_submitted(
-        account_id=account, message_sid=message.sid, connector="smsc", carrier_message_ids=["c-known"]
+    message_claim(account_id=account, message_ids=[message.id], gateway="gw-answers")
+    messages_submit_outcomes(
+        account_id=account, connector="smsc", outcomes=[SubmitOutcome(message.sid, ("c-known",))]
     )
     gateway = CarrierGateway(name="gw-answers", connectors={})
     answers: dict[str, list[bool]] = {"c-known": [], "c-unknown": [], "c-old": []}
@@ -267,7 +263,7 @@ def test_a_receipt_is_answered_once_written_and_an_unknown_one_only_when_given_u
         raise OperationalError("the database is away")
 
     with monkeypatch.context() as database_away:
-        database_away.setattr(services, "messages_receipts", refuse)
+        database_away.setattr("messaging.gateway.messages_receipts", refuse)
         with pytest.raises(OperationalError):
             gateway.write([report("c-known")])
     assert answers["c-known"] == []  # not written, not answered: the writer's retry (or the carrier) has it
@@ -279,7 +275,7 @@ def test_a_receipt_is_answered_once_written_and_an_unknown_one_only_when_given_u
 
     gateway.deferred_tried_at = 0
     with monkeypatch.context() as database_away:
-        database_away.setattr(services, "messages_receipts", refuse)
+        database_away.setattr("messaging.gateway.messages_receipts", refuse)
         with pytest.raises(OperationalError):
             gateway.write([])
     assert [r.item.carrier_message_id for r in gateway.deferred] == ["c-unknown"]  # a failed try keeps it
@@ -319,15 +315,15 @@ def test_statuses_never_move_backwards(live: Live, smsc: Smsc) -> None:
         done = live.wait(message.sid, "delivered")
     account = live.tenant.account.id
     callbacks = len(live.callbacks(message.sid))
-    services.message_submitted(
-        account_id=account, message_sid=message.sid, connector="smsc", carrier_message_ids=["late"]
+    messages_submit_outcomes(
+        account_id=account, connector="smsc", outcomes=[SubmitOutcome(message.sid, ("late",))]
     )
-    services.message_refused(
-        account_id=account, message_sid=message.sid, connector="smsc", error_code=30007, detail="late"
+    messages_submit_outcomes(
+        account_id=account,
+        connector="smsc",
+        outcomes=[SubmitOutcome(message.sid, error_code=30007, detail="late")],
     )
-    services.message_receipt(
-        receipt=DeliveryReceipt(done.carrier_message_ids[0], "undelivered", 30003), connector="smsc"
-    )
+    messages_receipts(receipts=[("smsc", DeliveryReceipt(done.carrier_message_ids[0], "undelivered", 30003))])
     after = live.get(message.sid)
     assert (after.status, after.error_code) == ("delivered", None)
     assert len(live.callbacks(message.sid)) == callbacks

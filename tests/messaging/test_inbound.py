@@ -10,9 +10,10 @@ import pytest
 from config.celery import app as celery_app
 from conversations.models import Item
 from messaging.carriers.base import InboundSms
+from messaging.inbound import message_receive
 from messaging.models import Message
 from messaging.replies import message_webhook_run
-from messaging.services import message_receive, messages_sweep
+from messaging.sweep import messages_sweep
 from monitor.models import Notification
 from tests.live import celery_worker
 from tests.messaging.conftest import Live, gateway_process, smpp_connector

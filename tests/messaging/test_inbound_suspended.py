@@ -2,14 +2,13 @@
 in its error log and never reach its webhook (nor later); a closed account's are dropped like those to
 an unknown number. Then end to end: an MO message injected at the SMSC for a suspended account."""
 
-
 import pytest
 
 from config.celery import app as celery_app
 from messaging.carriers.base import InboundSms
+from messaging.inbound import message_receive
 from messaging.models import ConsentState, Message, PendingMessage
 from messaging.replies import message_webhook_run
-from messaging.services import message_receive
 from monitor.models import Notification
 from tenants.models import Account
 from tenants.services import account_update

@@ -15,7 +15,9 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
-from messaging import services, streams
+from messaging import streams
+from messaging.create import MessageDraft, message_create
+from messaging.handover import message_claim, message_send
 from messaging.models import Connector, Message
 from tests.conftest import TwilioClient
 from tests.live import celery_worker
@@ -39,13 +41,13 @@ def test_the_send_task_hands_the_message_to_its_connectors_stream(
 ) -> None:
     key = streams.stream_key(default_connector.name)
     streams.client().delete(key)
-    message = services.message_create(
+    message = message_create(
         account=api_a.tenant.account,
-        draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body="Hi there", actor="test"),
+        draft=MessageDraft(to=RECIPIENT, from_=SENDER, body="Hi there", actor="test"),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.message_send(account_id=message.account_id, message_ids=[message.id])
-        services.message_send(account_id=message.account_id, message_ids=[message.id])  # redelivered
+        message_send(account_id=message.account_id, message_ids=[message.id])
+        message_send(account_id=message.account_id, message_ids=[message.id])  # redelivered
     entries = streams.client().xrange(key)
     assert len(entries) == 2  # handing over twice is harmless: the gateway claims once
     assert entries[0][1] == {
@@ -68,12 +70,12 @@ def test_without_an_enabled_connector_a_message_waits_queued(
 ) -> None:
     default_connector.is_enabled = False
     default_connector.save()
-    message = services.message_create(
+    message = message_create(
         account=api_a.tenant.account,
-        draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body="later", actor="test"),
+        draft=MessageDraft(to=RECIPIENT, from_=SENDER, body="later", actor="test"),
     )
     with django_capture_on_commit_callbacks(execute=True) as published:
-        services.message_send(account_id=message.account_id, message_ids=[message.id])
+        message_send(account_id=message.account_id, message_ids=[message.id])
     refreshed = Message.objects.get(id=message.id)
     assert (refreshed.status, refreshed.connector) == ("queued", "")
     assert refreshed.handed_over_at is not None  # the sweep's clock: tried again once stale
@@ -83,9 +85,9 @@ def test_without_an_enabled_connector_a_message_waits_queued(
 def test_media_travel_as_links_after_the_body(
     api_a: TwilioClient, sender: Any, default_connector: Connector
 ) -> None:
-    message = services.message_create(
+    message = message_create(
         account=api_a.tenant.account,
-        draft=services.MessageDraft(
+        draft=MessageDraft(
             to=RECIPIENT,
             from_=SENDER,
             body="Your report",
@@ -93,9 +95,9 @@ def test_media_travel_as_links_after_the_body(
             actor="test",
         ),
     )
-    services.message_send(account_id=message.account_id, message_ids=[message.id])
+    message_send(account_id=message.account_id, message_ids=[message.id])
     Message.objects.filter(id=message.id).update(connector=default_connector.name)
-    claimed = services.message_claim(account_id=message.account_id, message_ids=[message.id], gateway="gw")
+    claimed = message_claim(account_id=message.account_id, message_ids=[message.id], gateway="gw")
     assert [c.sms.body for c in claimed] == ["Your report\nhttps://example.com/r.pdf"]
     assert Message.objects.get(id=message.id).num_segments == 1
 
@@ -118,9 +120,9 @@ def test_messages_created_together_share_one_send_task(
     account = api_a.tenant.account
     with django_capture_on_commit_callbacks(execute=True):  # one commit for all of them
         created = [
-            services.message_create(
+            message_create(
                 account=account,
-                draft=services.MessageDraft(to=RECIPIENT, from_=SENDER, body=f"m{i}", actor="test"),
+                draft=MessageDraft(to=RECIPIENT, from_=SENDER, body=f"m{i}", actor="test"),
             )
             for i in range(12)
         ]
@@ -274,9 +276,9 @@ def test_a_text_sent_from_a_call_keeps_its_call(api_a: TwilioClient, sender: Any
     call = Call.objects.create(
         account=api_a.tenant.account, direction="inbound", from_number=RECIPIENT, to_number=SENDER
     )
-    message = services.message_create(
+    message = message_create(
         account=api_a.tenant.account,
-        draft=services.MessageDraft(
+        draft=MessageDraft(
             to=call.from_number,
             from_=call.to_number,
             body="Here is the link we talked about",

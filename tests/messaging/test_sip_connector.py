@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from messaging import services, streams
+from messaging import streams
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.carriers.sip import SipMessageConnector, number_from_uri
+from messaging.handover import message_send
 from messaging.models import Connector
 from tests.asterisk import TRUNK_UAS_PORT
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway
@@ -385,7 +386,7 @@ def test_texts_go_both_ways_through_the_gateway_on_the_sip_trunk(
     message = live.send("Your appointment is at 9:30", to=RECIPIENT)
 
     with running_gateway(row, name="gw-sip"), carrier_receives(sipp_dir / "out") as carrier:
-        services.message_send(account_id=live.tenant.account.id, message_ids=[message.id])
+        message_send(account_id=live.tenant.account.id, message_ids=[message.id])
         result = carrier.wait()
         sent = live.wait(message.sid, "sent")
         send_from_carrier(

@@ -7,62 +7,84 @@ events and callbacks the interpreter reports. The media cache is the real one (e
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core import egress
+from core.documents import Fetch
+from tests.voice.twiml_app import TwimlApp, twiml
 from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
 from voice.services import CallSetup
 
+T = TypeVar("T")
+
 
 @dataclass
 class MemoryControl:
+    """A call that answers every request at once: with the digits, recording and dial outcome a test
+    scripts, or with nothing (no digits, no audio, every Dial answered and completed)."""
+
     is_answered: bool = False
+    digits: list[DigitsOutcome] = field(default_factory=list)  # one per Gather, in order
+    recorded: RecordOutcome | None = None
+    dial_outcome: DialOutcome | None = None  # its leg_channel_id is replaced by the leg's SID
+    actions: list[str] = field(default_factory=list)
     dialled: list[dict[str, Any]] = field(default_factory=list)
     played: list[str] = field(default_factory=list)
     hung_up: bool = False
 
     async def answer(self) -> None:
+        if not self.is_answered:
+            self.actions.append("answer")
         self.is_answered = True
 
     async def hangup(self) -> None:
+        self.actions.append("hangup")
         self.hung_up = True
 
     async def reject(self, reason: str) -> None:
+        self.actions.append(f"reject {reason}")
         self.hung_up = True
 
     async def play(self, media: Sequence[str], *, interruptible: bool) -> str:
+        self.actions.append("play")
         self.played += media
         return ""
 
     async def collect_digits(
         self, *, first: str, num_digits: int | None, timeout: float, finish_on_key: str
     ) -> DigitsOutcome:
-        return DigitsOutcome("", "")
+        self.actions.append("gather")
+        return self.digits.pop(0) if self.digits else DigitsOutcome("", "")
 
     async def pause(self, seconds: float) -> None:
-        pass
+        self.actions.append(f"pause {seconds:g}")
 
     async def record(
         self, *, name: str, max_length: int, silence_timeout: int, finish_on_key: str, play_beep: bool
     ) -> RecordOutcome:
-        return RecordOutcome(name, 0, b"", "timeout")
+        self.actions.append("record")
+        return self.recorded or RecordOutcome(name, 0, b"", "timeout")
 
     async def send_digits(self, digits: str) -> None:
-        pass
+        self.actions.append(f"send {digits}")
 
     async def dial(self, **request: Any) -> DialOutcome:
+        self.actions.append("dial")
         self.dialled.append(request)
-        return DialOutcome("completed", 1, request["leg_id"], caller_hung_up=False)
+        outcome = self.dial_outcome or DialOutcome("completed", 1, "", caller_hung_up=False)
+        return replace(outcome, leg_channel_id=request["leg_id"])
 
 
 @dataclass
 class MemoryStore:
     owned_numbers: set[str] = field(default_factory=set)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[int] = field(default_factory=list)  # the codes of `errors` logged as warnings
+    recordings: list[str] = field(default_factory=list)  # each one's source
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     callbacks: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
@@ -73,11 +95,14 @@ class MemoryStore:
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
     ) -> None:
         self.errors.append((code, message))
+        if warning:
+            self.warnings.append(code)
 
     async def answered(self) -> None:
         pass
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
+        self.recordings.append(source)
         return "RE" + uuid.uuid4().hex
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
@@ -93,8 +118,8 @@ class MemoryStore:
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self.callbacks.append((url, params))
 
-    async def sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str | None:
-        return None
+    async def write(self, service: Callable[..., T], /, **kwargs: Any) -> T:
+        return service(**kwargs)
 
 
 def call_setup(url: str, *, from_number: str = "+14155550100", to_number: str = "+12025550100") -> CallSetup:
@@ -115,14 +140,38 @@ def call_setup(url: str, *, from_number: str = "+14155550100", to_number: str = 
     )
 
 
-def run_call(setup: CallSetup, sounds: Path, store: MemoryStore) -> MemoryControl:
-    """Run `setup`'s TwiML to its end, fetching through the destination policy as the worker does."""
-    control = MemoryControl()
+def run_call(
+    setup: CallSetup,
+    sounds: Path,
+    store: MemoryStore,
+    control: MemoryControl | None = None,
+    first: Fetch | None = None,
+) -> MemoryControl:
+    """Run `setup`'s TwiML (or `first`'s) to its end, fetching through the destination policy as the
+    worker does."""
+    control = control or MemoryControl()
 
     async def run() -> None:
         async with egress.async_client(timeout=5) as http:
             media = MediaCache(str(sounds), http)
-            await Interpreter(setup, control, media, http, store, trunk_host="trunk.invalid").run()
+            await Interpreter(setup, control, media, http, store, trunk_host="trunk.invalid").run(first)
 
     asyncio.run(run())
     return control
+
+
+def run_routes(
+    app: TwimlApp,
+    sounds: Path,
+    routes: dict[str, str],
+    *,
+    control: MemoryControl | None = None,
+    store: MemoryStore | None = None,
+    **setup: Any,
+) -> tuple[MemoryControl, MemoryStore]:
+    """Serve each path's TwiML from `app` and run a call from its /voice (`setup` changes the call)."""
+    for path, document in routes.items():
+        app.routes[path] = twiml(document)
+    store = store or MemoryStore(owned_numbers={"+12025550100"})
+    call = replace(call_setup(app.url + "/voice"), **setup)
+    return run_call(call, sounds, store, control), store

@@ -1,7 +1,8 @@
 """What a call's TwiML may make the platform fetch or dial: documents, fallbacks, Redirect, Play and
 Dial Sip go through the destination policy, and Dial presents only the account's caller IDs. The
 interpreter runs on an in-memory call (tests/voice/memory.py) against real HTTP apps on loopback:
-the tenant's app on 127.0.0.2 (admitted), a service it must not reach on 127.0.0.1."""
+the tenant's app on 127.0.0.2 (admitted, tests/voice/conftest.py), a service it must not reach on
+127.0.0.1."""
 
 import socket
 from collections.abc import Iterator
@@ -20,14 +21,6 @@ from voice.models import Call
 from voice.services import child_call_open
 
 OURS = "+12025550100"
-
-
-@pytest.fixture
-def app(settings: Any) -> Iterator[TwimlApp]:
-    """The tenant's app, the one private address the policy admits here."""
-    settings.EGRESS_ALLOW = ["127.0.0.2/32"]
-    with TwimlApp(host="127.0.0.2") as running:
-        yield running
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from core.errors import TwilioError
-from messaging.bulk import BulkPlan, bulk_cancel, bulk_create, bulk_preview
-from messaging.bulk_drafts import BulkDraft, bulk_draft_get, bulk_draft_save
-from messaging.bulk_selectors import (
+from messaging.bulk.drafts import BulkDraft, bulk_draft_get, bulk_draft_save
+from messaging.bulk.forms import BulkForm
+from messaging.bulk.selectors import (
     InvalidCursor,
     Page,
     bulk_get,
@@ -22,7 +22,7 @@ from messaging.bulk_selectors import (
     bulk_progress,
     bulk_recipient_list,
 )
-from messaging.forms_bulk import BulkForm
+from messaging.bulk.services import BulkPlan, bulk_cancel, bulk_create, bulk_preview
 from messaging.models import Bulk, Message
 from tenants.models import Account, Role
 from tenants.portal import Confirmation, confirmed, portal_view, render_page

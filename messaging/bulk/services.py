@@ -1,20 +1,20 @@
 """Bulk alerts: one message to up to 100,000 recipients, such as a school's emergency alert.
 
 `bulk_create` checks the sender and the content once (the single-message validators of
-`messaging.services`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
+`messaging.create`), puts the recipients in E.164 and removes duplicates, sets aside the invalid
 and the opted-out ones, and inserts one queued `Message` per recipient kept with one INSERT per
 `INSERT_SIZE` (COPY is not allowed on a table under row-level security), all in one transaction
 with one audit entry for the bulk. After commit it queues a `messaging.message_send` task per
-`CHUNK_SIZE` messages: the task and the path of every message (`services.message_send`), so each is
+`CHUNK_SIZE` messages: the task and the path of every message (`handover.message_send`), so each is
 re-checked for opt-outs and expiry, appended to its connector's stream (the one for bulk alerts),
 claimed once by the carrier gateway and throttled by that connector's window and rate. A chunk run
 twice submits nothing twice, and a chunk lost with a killed worker is handed over by the gateway's
-sweep. Behind every send task, a `conversations.log_messages` task per chunk enters the texts in
-their recipients' conversations.
+sweep. Behind every send task, `signals.bulk_messages_stored`'s receivers queue theirs (a task per
+chunk that enters the texts in their recipients' conversations).
 
 A bulk's status counts (`num_queued` ... `num_canceled`) and its move to `completed` are kept by a
 trigger on the messages table (migration 0004), in the transactions that move the messages; the
-same trigger NOTIFYs the portal's live progress (messaging/bulk_events.py).
+same trigger NOTIFYs the portal's live progress (messaging/bulk/events.py).
 """
 
 import uuid
@@ -28,22 +28,20 @@ from django.utils import timezone
 from compliance.services import audit_record
 from core.errors import TwilioError
 from core.inserts import insert_template_sql
-from core.phone import to_e164
+from core.phone import e164_each
 from core.tenancy import tenant_scope
 from messaging import consent
+from messaging.create import content_validate, sender_get
 from messaging.models import Bulk, Message
 from messaging.segments import Segmentation, segment
-from messaging.services import content_validate, sender_get
+from messaging.signals import bulk_messages_stored
+from messaging.tasks import message_send_task
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 
 CHUNK_SIZE = 500  # messages per message_send task
 INSERT_SIZE = 10_000  # messages per INSERT statement
-# Recipients per opt-out query: PostgreSQL takes at most 65,535 parameters in one statement.
-CONSENT_QUERY_SIZE = 20_000
 MAX_THREAT_BASIS_CHARS = 2000
-# Ways of writing a number that are not part of it; a spelling without them is parsed only once.
-_FORMATTING = str.maketrans("", "", " \t-.()\u00a0")
 
 
 @dataclass(frozen=True)
@@ -54,21 +52,12 @@ class Recipients:
 
 
 def recipients_normalize(raw: Sequence[str]) -> Recipients:
-    """E.164 numbers in the order given, each once; what is not a valid number is set aside.
-
-    Parsing with libphonenumber is most of the cost of a bulk (about 0.1 ms a number here), so each
-    spelling is parsed once however often it occurs.
-    """
-    parsed: dict[str, str | None] = {}
+    """E.164 numbers in the order given, each once; what is not a valid number is set aside."""
     seen: set[str] = set()
     valid: list[str] = []
     invalid: list[str] = []
     duplicates = 0
-    for value in raw:
-        key = value.translate(_FORMATTING)
-        if key not in parsed:
-            parsed[key] = to_e164(value) if key else None
-        e164 = parsed[key]
+    for value, e164 in zip(raw, e164_each(raw), strict=True):
         if e164 is None:
             invalid.append(value[:64])
         elif e164 in seen:
@@ -105,14 +94,6 @@ def _recipients_validate(recipients: Sequence[str]) -> None:
         )
 
 
-def _opted_out(*, account_id: uuid.UUID, sender: str, recipients: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(recipients), CONSENT_QUERY_SIZE):
-        batch = recipients[start : start + CONSENT_QUERY_SIZE]
-        found |= consent.opted_out_among(account_id=account_id, sender=sender, recipients=batch)
-    return found
-
-
 @dataclass(frozen=True)
 class BulkPlan:
     """What a bulk would send, worked out as `bulk_create` works it out."""
@@ -142,7 +123,9 @@ def _plan(
     message_class_validate(message_class, threat_basis)
     _recipients_validate(recipients)
     normalized = recipients_normalize(recipients)
-    opted_out = _opted_out(account_id=account.id, sender=number.phone_number, recipients=normalized.valid)
+    opted_out = consent.opted_out_among(
+        account_id=account.id, sender=number.phone_number, recipients=normalized.valid
+    )
     return BulkPlan(
         number=number,
         recipients=normalized,
@@ -292,17 +275,14 @@ def _insert_messages(
 
 
 def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-    """After commit, one send task per chunk, then one task per chunk that puts the texts in their
-    recipients' conversations (queued behind every send, so the alert leaves first). Each is queued
-    on its own: one that cannot be queued (Redis away) leaves its messages to the gateway's sweep,
-    or out of the timelines, without holding back the rest."""
-    from conversations.tasks import conversation_log_messages_task
-    from messaging.tasks import message_send_task
-
+    """After commit, one send task per chunk, each queued on its own: one that cannot be queued (Redis
+    away) leaves its messages to the gateway's sweep without holding back the rest. Then
+    `bulk_messages_stored`, whose receivers queue their work behind every send (conversations puts
+    the texts in their recipients' conversations), so the alert leaves first."""
     chunks = [[i.hex for i in ids[start : start + CHUNK_SIZE]] for start in range(0, len(ids), CHUNK_SIZE)]
-    for task in (message_send_task, conversation_log_messages_task):
-        for chunk in chunks:
-            transaction.on_commit(partial(task.delay, str(account_id), chunk), robust=True)
+    for chunk in chunks:
+        transaction.on_commit(partial(message_send_task.delay, str(account_id), chunk), robust=True)
+    bulk_messages_stored.send(sender=Bulk, account_id=account_id, chunks=chunks)
 
 
 def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:

@@ -5,9 +5,9 @@ from typing import Any
 from django import forms
 
 from core.errors import TwilioError
-from messaging.bulk_input import recipients_from_csv, recipients_from_text
+from messaging.bulk.input import recipients_from_csv, recipients_from_text
+from messaging.create import MAX_BODY_CHARS
 from messaging.models import Bulk
-from messaging.services import MAX_BODY_CHARS
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 

@@ -1,0 +1,38 @@
+"""What conversations does when the apps below it announce something (their `signals.py`): the
+timelines are a projection of their calls and texts, and neither imports conversations. Connected in
+`ConversationsConfig.ready`."""
+
+import uuid
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from conversations.services import conversation_log_message, timeline_add_messages
+from conversations.tasks import conversation_log_messages_task
+from messaging.models import Message
+from messaging.signals import bulk_messages_stored, message_received, messages_stored
+
+
+@receiver(messages_stored)
+def _messages_stored(*, account_id: uuid.UUID, messages: Sequence[Message], **_: Any) -> None:
+    # In the transaction storing them rather than one of its own after commit: the thread's row is
+    # written either way, and a second transaction per message cost as much as the rest of an API create.
+    timeline_add_messages(account_id=account_id, messages=messages)
+
+
+@receiver(message_received)
+def _message_received(*, message: Message, **_: Any) -> None:
+    conversation_log_message(message=message)
+
+
+@receiver(bulk_messages_stored)
+def _bulk_messages_stored(*, account_id: uuid.UUID, chunks: Sequence[list[str]], **_: Any) -> None:
+    """A task per chunk, each queued on its own: one that cannot be queued (Redis away) leaves its
+    texts out of the timelines without holding back the rest."""
+    for chunk in chunks:
+        transaction.on_commit(
+            partial(conversation_log_messages_task.delay, str(account_id), chunk), robust=True
+        )
