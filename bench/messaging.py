@@ -3,7 +3,11 @@
 1. accept: wrk POSTs Messages.json (form-encoded, Basic auth, a recipient from a pool per request) to
    uvicorn started as the Procfile starts it (its --workers); accepted (201) per second, latency, and
    the CPU per request of the server, PostgreSQL and Redis. No Celery worker runs meanwhile: the send
-   tasks wait in the bench's queue and are dropped afterwards.
+   tasks wait in the bench's queue and are dropped afterwards. Baseline, on the same server, half
+   just before and half just after, with the same wrk and connections: empty POSTs that the request
+   guard refuses before any view, session or database (400), i.e. what this machine's uvicorn, ASGI
+   app and Django's first middleware answer a second; accepted/s over that rate compares across
+   machines.
 2. end to end: the bench creates N messages through `messaging.create.message_create` (so the API is
    not what is measured), their send tasks waiting in the bench's Celery queue, with
    `manage.py carrier_gateway` bound to the SMSC sandbox (scripts/smsc/smsc.js). Then it starts a
@@ -61,6 +65,10 @@ ALERT_RECIPIENTS = 40_000
 DISTURBED_SHARE = 0.10  # of one core
 GOAL_ACCEPTED_PER_S = 1000
 GOAL_ALERT_S = 60.0
+# The baseline's request: an empty POST to the same path with a query value no database can hold,
+# which the request guard (core/middleware.py) answers 400 before any view.
+BASELINE_QUERY = "?To=%00"
+BASELINE_STATUS = 400
 
 # Form POSTs: bench/api's script (auth header, status check, summary) with a method, a body per request.
 POST_SCRIPT = (
@@ -79,6 +87,7 @@ end
 """
     + WRK_SCRIPT
 )
+EMPTY_POST_SCRIPT = 'wrk.method = "POST"\n' + WRK_SCRIPT
 
 
 def parse_args() -> argparse.Namespace:
@@ -354,11 +363,14 @@ class Row:
 # ---------------------------------------------------------------- 1. accept
 
 
-def part_accept(args: argparse.Namespace, tenant: Tenant) -> Row:
+def part_accept(args: argparse.Namespace, tenant: Tenant) -> list[Row]:
+    """The creates, then the baseline on the same server: the accept row and the baseline row."""
     from django.utils import timezone
 
     script = Path(tempfile.mkstemp(prefix="bench-msg-wrk-", suffix=".lua")[1])
     script.write_text(POST_SCRIPT)
+    empty_script = Path(tempfile.mkstemp(prefix="bench-msg-wrk-", suffix=".lua")[1])
+    empty_script.write_text(EMPTY_POST_SCRIPT)
     os.environ.update(
         BENCH_FROM=quote(SENDER, safe=""),
         BENCH_BODY=quote(BODY, safe=""),
@@ -370,27 +382,75 @@ def part_accept(args: argparse.Namespace, tenant: Tenant) -> Row:
     row = Row(
         "accept", f"POST Messages.json, uvicorn --workers {args.workers}, {args.concurrency} connections"
     )
+    baseline = Row(
+        "accept",
+        f"baseline: empty POST Messages.json{BASELINE_QUERY}, refused {BASELINE_STATUS} by the request "
+        "guard before any view, same server and connections, half before and half after the creates",
+        seconds=0.0,
+    )
     try:
         server.wait_ready()
         time.sleep(1.0)  # the workers finish starting after the first answers
         run = (server.base, path, tenant.auth, 201, args.concurrency)
+        cpu = Cpu(args.db_name, server=server.cpu_seconds)
         print(f"accept: warm-up {args.warmup:g} s ...", flush=True)
         load_wrk(*run, args.warmup, script, lambda: False)
+        # The baseline's two halves bracket the creates: other work on the machine that comes or goes
+        # meanwhile weighs on both alike.
+        empty = (server.base, path + BASELINE_QUERY, tenant.auth, BASELINE_STATUS, args.concurrency)
+        halves: list[tuple[LoadResult, dict[str, float]]] = []
+        print(f"accept: baseline, {args.duration / 2:g} s of empty POSTs ...", flush=True)
+        halves.append(empty_posts(empty, args.duration / 2, empty_script, cpu))
         print(f"accept: {args.duration:g} s of load ...", flush=True)
         since = timezone.now()
-        with Cpu(args.db_name, server=server.cpu_seconds).measure(row.cpu):
+        with cpu.measure(row.cpu):
             result: LoadResult = load_wrk(*run, args.duration, script, lambda: False)
         time.sleep(0.5)
         stored = messages_since(tenant.account_id, since)
+        print(f"accept: baseline, {args.duration / 2:g} s more of empty POSTs ...", flush=True)
+        halves.append(empty_posts(empty, args.duration / 2, empty_script, cpu))
     finally:
         server.stop()
         script.unlink(missing_ok=True)
+        empty_script.unlink(missing_ok=True)
     row.messages, row.seconds = result.requests - result.errors, result.seconds
     row.latency_ms = (result.p50_ms, result.p95_ms, result.p99_ms)
     row.errors = result.errors
+    for load, used in halves:
+        baseline.messages += load.requests - load.errors
+        baseline.seconds += load.seconds
+        baseline.errors += load.errors
+        for name, value in used.items():
+            baseline.cpu[name] = baseline.cpu.get(name, 0.0) + value
     row.cpu_of = ("server", "postgres", "redis")
+    baseline.cpu_of = ("server",)
     row.notes.append(f"{stored:,} messages stored for {result.requests:,} responses")
-    return row
+    return [row, baseline]
+
+
+def empty_posts(
+    run: tuple[str, str, str, int, int], duration: float, script: Path, cpu: Cpu
+) -> tuple[LoadResult, dict[str, float]]:
+    """One stretch of the baseline's empty POSTs: wrk's result and the CPU it cost."""
+    used: dict[str, float] = {}
+    with cpu.measure(used):
+        result = load_wrk(*run, duration, script, lambda: False)
+    return result, used
+
+
+def per_baseline(accept: Row, baseline: Row) -> str:
+    """Accepted/s as a share of the same run's baseline rate, and the server's CPU per create as a
+    multiple of its CPU per baseline request: figures that compare across machines."""
+    server_ms = [
+        r.cpu.get("server", float("nan")) * 1000 / r.messages if r.messages else float("nan")
+        for r in (accept, baseline)
+    ]
+    return (
+        f"{fmt(accept.rate)} accepted/s beside {fmt(baseline.rate)} baseline requests/s: "
+        f"{fmt(accept.rate / baseline.rate if baseline.rate else float('nan'), 3)} of the baseline; "
+        f"server CPU {fmt(server_ms[0], 2)} ms per create, {fmt(server_ms[1], 2)} ms per baseline request "
+        f"({fmt(server_ms[0] / server_ms[1] if server_ms[1] else float('nan'), 1)}×)"
+    )
 
 
 # ---------------------------------------------------------------- the SMSC, the connector, the gateway
@@ -693,6 +753,7 @@ def report(args: argparse.Namespace, info: dict[str, str], rows: list[Row]) -> N
         if notes:
             lines.append(f"- {r.part}, {r.what.split(':')[0]}: " + "; ".join(notes))
     accept = next((r for r in rows if r.part == "accept"), None)
+    baseline = next((r for r in rows if r.part == "accept" and r.what.startswith("baseline")), None)
     alert = next((r for r in rows if r.part == "alert" and r.messages == args.alert and r.cpu), None)
     lines += ["", "Goals:"]
     if accept:
@@ -700,6 +761,8 @@ def report(args: argparse.Namespace, info: dict[str, str], rows: list[Row]) -> N
         lines.append(
             f"- {'MET' if met else 'NOT MET'}: ≥ {GOAL_ACCEPTED_PER_S:,} accepted/s: {fmt(accept.rate)}/s"
         )
+        if baseline:
+            lines.append(f"- against the same run's baseline: {per_baseline(accept, baseline)}")
     if alert:
         met = alert.seconds <= GOAL_ALERT_S
         lines.append(
@@ -746,7 +809,7 @@ def main() -> None:
     rows: list[Row] = []
 
     if "accept" in args.parts:
-        rows.append(part_accept(args, tenant))
+        rows += part_accept(args, tenant)
         retire_leftovers()
         close_connections()
 

@@ -1,11 +1,17 @@
-"""The append-only, hash-chained audit log: one chain per account.
+"""The append-only, hash-chained audit log: one chain per account, and the platform's own.
 
 Rows are written only by the `audit_append` SQL function (see the 0001 migration), which locks the
 account's chain head, so sequence numbers are gapless and each entry hashes its predecessor. The
 application role may read both tables and call the function; PostgreSQL refuses it everything else.
 """
 
+import uuid
+
 from django.db import models
+
+# The chain of what belongs to no account (carrier connectors, an operator's settings): the nil UUID,
+# which no account's id can be.
+PLATFORM_CHAIN_ID = uuid.UUID(int=0)
 
 
 class AuditEntry(models.Model):

@@ -13,28 +13,15 @@ from django.views.decorators.http import require_POST
 
 from conversations.forms import ContactForm, NoteForm, ReplyForm
 from conversations.models import Conversation, Item
-from conversations.selectors import Cursor, InvalidCursor, conversation_get, conversation_list, item_list
+from conversations.selectors import conversation_get, conversation_list, item_list
 from conversations.services import contact_update, conversation_mark_read, conversation_reply, note_add
 from core.errors import TwilioError
+from core.paging import page_or_first
 from tenants.context import TenantContext
-from tenants.models import Role
 from tenants.portal import portal_view, render_page
-from voice.views import CALL_VIEWER_ROLES
+from tenants.roles import INBOX_VIEWER_ROLES, INBOX_WRITER_ROLES
 
 PAGE_SIZE = 50
-# A conversation holds calls and recordings, so whoever may see the calls log may see the inbox;
-# auditors only read.
-INBOX_VIEWER_ROLES = CALL_VIEWER_ROLES
-INBOX_WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
-
-
-def _cursor(request: HttpRequest) -> Cursor | None:
-    """The page's cursor; a damaged one shows the first page rather than an error."""
-    token = request.GET.get("before", "")
-    try:
-        return Cursor.decode(token) if token else None
-    except InvalidCursor:
-        return None
 
 
 def _conversation(request: HttpRequest, sid: str) -> Conversation:
@@ -52,20 +39,27 @@ class Timeline:
 
 
 def _timeline(request: HttpRequest, conversation: Conversation) -> Timeline:
-    cursor = _cursor(request)
-    page = item_list(conversation=conversation, after=cursor, size=PAGE_SIZE)
+    page, is_latest = page_or_first(
+        lambda cursor: item_list(conversation=conversation, after=cursor, size=PAGE_SIZE),
+        request.GET.get("before"),
+    )
     base = reverse("conversation", args=[conversation.sid])  # also after a POST to the note box
-    earlier = f"{base}?before={page.next_cursor.encode()}" if page.next_cursor else None
-    return Timeline(items=page.rows[::-1], earlier_url=earlier, is_latest=cursor is None)
+    earlier = f"{base}?before={page.next_cursor}" if page.next_cursor else None
+    return Timeline(items=page.rows[::-1], earlier_url=earlier, is_latest=is_latest)
 
 
 @portal_view(roles=INBOX_VIEWER_ROLES)
 def inbox_view(request: HttpRequest) -> HttpResponse:
     account = request.tenant.account  # type: ignore[attr-defined]
     unread_only = request.GET.get("show") == "unread"
-    page = conversation_list(account=account, after=_cursor(request), size=PAGE_SIZE, unread_only=unread_only)
+    page, _ = page_or_first(
+        lambda cursor: conversation_list(
+            account=account, after=cursor, size=PAGE_SIZE, unread_only=unread_only
+        ),
+        request.GET.get("before"),
+    )
     shown = "show=unread&" if unread_only else ""
-    older = f"{request.path}?{shown}before={page.next_cursor.encode()}" if page.next_cursor else None
+    older = f"{request.path}?{shown}before={page.next_cursor}" if page.next_cursor else None
     context = {
         "conversations": page.rows,
         "older_url": older,

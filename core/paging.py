@@ -1,24 +1,162 @@
-"""Twilio's list envelope with keyset paging.
+"""Keyset paging, the one implementation every list pages by, and Twilio's list envelope on top of it.
 
-Lists are ordered newest first by (`date_created`, `id`). `PageToken` is opaque to clients: it
-carries the direction and the sort key of the row it continues from, so every page is one indexed
-query however deep it is, and there is no COUNT. `Page` is informational, as in Twilio.
+A list is sorted by a `Keyset`: fields all descending (newest first) or all ascending, the last one
+unique, so one row's values say where the list continues. Every page is then one indexed range however
+deep it is, and there is no COUNT. Cursors are opaque to clients: the row's values, base64url-encoded.
+
+Twilio's `PageToken` is such a cursor with the direction in front; `Page` is informational, as in Twilio.
 """
 
 import base64
 import binascii
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from django.db.models import BooleanField, Model, QuerySet
+from django.db.models import BooleanField, DateTimeField, Field, Model, QuerySet, UUIDField
 from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
 from core.errors import TwilioError
 from core.parsers import natural_number
+
+Row = TypeVar("Row", bound=Model)
+
+
+class InvalidCursor(ValueError):
+    """A cursor no `Keyset` made, or one damaged on the way."""
+
+
+def _pack(*parts: str) -> str:
+    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+
+
+def _unpack(token: str, count: int) -> list[str]:
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        parts = base64.b64decode(padded, altchars=b"-_", validate=True).decode().split("|")
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor(token) from exc
+    if len(parts) != count or not all(parts):
+        raise InvalidCursor(token)
+    return parts
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.hex if isinstance(value, uuid.UUID) else str(value)
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a list, and the cursor of the next one (None on the last)."""
+
+    rows: list[Row]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Keyset(Generic[Row]):
+    """How a list of `model` rows is sorted, for paging: by `fields`, all descending or all ascending."""
+
+    model: type[Row]
+    fields: tuple[str, ...] = ("date_created", "id")
+    descending: bool = True
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        """The row's position in the list."""
+        return tuple(getattr(row, field) for field in self.fields)
+
+    def texts(self, row: Row) -> list[str]:
+        """The row's position in the list, as the text a cursor carries."""
+        return [_text(value) for value in self.key(row)]
+
+    def position(self, texts: Sequence[str], token: str) -> tuple[Any, ...]:
+        """The values `texts` (from `token`) stand for; InvalidCursor if they cannot be these fields'."""
+        try:
+            return tuple(self._value(field, text) for field, text in zip(self.fields, texts, strict=True))
+        except ValueError as exc:
+            raise InvalidCursor(token) from exc
+
+    def _field(self, name: str) -> "Field[Any, Any]":
+        field = self.model._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} is a column of {self.model.__name__}"
+        return field
+
+    def _value(self, field: str, text: str) -> Any:
+        kind = self._field(field)
+        if isinstance(kind, DateTimeField):
+            at = datetime.fromisoformat(text)
+            if at.tzinfo is None:
+                raise ValueError(text)
+            return at
+        return uuid.UUID(hex=text) if isinstance(kind, UUIDField) else text
+
+    def cursor(self, row: Row) -> str:
+        return _pack(*self.texts(row))
+
+    def decode(self, token: str) -> tuple[Any, ...]:
+        return self.position(_unpack(token, len(self.fields)), token)
+
+    def beyond(
+        self, rows: QuerySet[Row], position: Sequence[Any], *, backward: bool = False
+    ) -> QuerySet[Row]:
+        """The rows after `position` in the list's order (before it, `backward`). A row comparison,
+        unlike the equivalent OR, is one range condition on the list's index."""
+        meta = self.model._meta
+        columns = ", ".join(f'"{meta.db_table}"."{self._field(field).column}"' for field in self.fields)
+        marks = ", ".join(["%s"] * len(self.fields))
+        comparison = "<" if self.descending != backward else ">"
+        # Identifiers come from model metadata and the position's values are parameters: nothing of
+        # the client's reaches the SQL text.
+        condition = RawSQL(f"({columns}) {comparison} ({marks})", list(position), output_field=BooleanField())  # noqa: S611
+        return rows.filter(condition)
+
+    def _order(self, *, backward: bool = False) -> list[str]:
+        sign = "-" if self.descending != backward else ""
+        return [f"{sign}{field}" for field in self.fields]
+
+    def read(
+        self,
+        rows: QuerySet[Row],
+        *,
+        size: int,
+        after: Sequence[Any] | None = None,
+        before: Sequence[Any] | None = None,
+        skip: int = 0,
+    ) -> tuple[list[Row], bool]:
+        """Up to `size` rows in the list's order: the first (past `skip`), those following `after`, or
+        the `size` just preceding `before`; and whether more lie beyond them in the direction read."""
+        if before is not None:
+            preceding = self.beyond(rows, before, backward=True).order_by(*self._order(backward=True))
+            found = list(preceding[: size + 1])
+            return found[:size][::-1], len(found) > size
+        if after is not None:
+            rows = self.beyond(rows, after)
+        found = list(rows.order_by(*self._order())[skip : skip + size + 1])
+        return found[:size], len(found) > size
+
+    def page(self, rows: QuerySet[Row], *, cursor: str | None, size: int) -> Page[Row]:
+        """The page that continues from `cursor` (the first page without one); InvalidCursor if it is
+        not one of this list's cursors."""
+        found, more = self.read(rows, size=size, after=self.decode(cursor) if cursor else None)
+        return Page(found, self.cursor(found[-1]) if more else None)
+
+
+def page_or_first(select: Callable[[str | None], Page[Row]], cursor: str | None) -> tuple[Page[Row], bool]:
+    """For the portal's pages: the page `select` finds after `cursor`, or the first page when the
+    cursor is damaged (a page rather than an error); and whether the page is the first."""
+    if cursor:
+        try:
+            return select(cursor), False
+        except InvalidCursor:
+            pass
+    return select(None), True
+
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -37,18 +175,18 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 def _encode_token(direction: str, row: Model) -> str:
-    raw = f"{direction}|{row.date_created.isoformat()}|{row.pk.hex}"  # type: ignore[attr-defined]
-    return "PT" + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return "PT" + _pack(direction, *Keyset(type(row)).texts(row))
 
 
-def _decode_token(token: str) -> tuple[str, datetime, uuid.UUID]:
+def _decode_token(keyset: Keyset[Any], token: str) -> tuple[str, tuple[Any, ...]]:
     try:
-        padded = token[2:] + "=" * (-len(token[2:]) % 4)
-        direction, created, pk = base64.urlsafe_b64decode(padded).decode().split("|")
-        if not token.startswith("PT") or direction not in ("after", "before"):
-            raise ValueError(direction)
-        return direction, datetime.fromisoformat(created), uuid.UUID(hex=pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        if not token.startswith("PT"):
+            raise InvalidCursor(token)
+        direction, *texts = _unpack(token[2:], 1 + len(keyset.fields))
+        if direction not in ("after", "before"):
+            raise InvalidCursor(token)
+        return direction, keyset.position(texts, token)
+    except InvalidCursor as exc:
         raise TwilioError(21481, f"Invalid PageToken: {token}", 400) from exc
 
 
@@ -59,34 +197,27 @@ def paginate(
     key: str,
     serialize: Callable[[Sequence[Any]], Any],
 ) -> dict[str, Any]:
-    """One page of `queryset` in Twilio's envelope, records under `key`."""
+    """One page of `queryset` in Twilio's envelope, records under `key`, newest first."""
     page_size = _int_param(request, "PageSize", DEFAULT_PAGE_SIZE)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise TwilioError(20007, f"Page size must be between 1 and {MAX_PAGE_SIZE}", 400)
     page = _int_param(request, "Page", 0)
     token = request.query_params.get("PageToken")
-    newest_first = queryset.order_by("-date_created", "-id")
+    keyset: Keyset[Any] = Keyset(queryset.model)
     direction = "after"
     if token:
-        direction, created, pk = _decode_token(token)
-        # A row comparison, unlike the equivalent OR, is an index range condition: the page reads
-        # page_size rows however deep it is.
+        direction, position = _decode_token(keyset, token)
         if direction == "after":
-            after = RawSQL("(date_created, id) < (%s, %s)", [created, pk], output_field=BooleanField())
-            rows = list(newest_first.filter(after)[: page_size + 1])
+            rows, has_extra = keyset.read(queryset, size=page_size, after=position)
         else:
-            before = RawSQL("(date_created, id) > (%s, %s)", [created, pk], output_field=BooleanField())
-            rows = list(queryset.order_by("date_created", "id").filter(before)[: page_size + 1])
+            rows, has_extra = keyset.read(queryset, size=page_size, before=position)
     else:
         if page * page_size > MAX_OFFSET:
             raise TwilioError(
                 20422, f"Page {page} is too deep without a PageToken; follow next_page_uri", 400
             )
-        rows = list(newest_first[page * page_size : page * page_size + page_size + 1])
-    has_extra = len(rows) > page_size
-    rows = rows[:page_size]
+        rows, has_extra = keyset.read(queryset, size=page_size, skip=page * page_size)
     if direction == "before":
-        rows.reverse()
         has_next, has_previous = True, has_extra
     else:
         has_next, has_previous = has_extra, page > 0

@@ -18,20 +18,28 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-# KEYS[1] the bucket; ARGV[1] microseconds between requests at the sustained rate; ARGV[2] the burst
-# (requests allowed at once). Returns 0 when the request is allowed (and counted), else the
-# microseconds until it would be. Redis's clock, so every process agrees.
+# KEYS the buckets, one per request (a bucket may repeat); ARGV[1] microseconds between requests at
+# the sustained rate; ARGV[2] the burst (requests allowed at once). Returns, for each request in order,
+# 0 when it is allowed (and counted), else the microseconds until it would be. Redis's clock, so every
+# process agrees.
 _TAKE = """
 local interval = tonumber(ARGV[1])
 local tolerance = interval * (tonumber(ARGV[2]) - 1)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-if tat - tolerance > now then return tat - tolerance - now end
-tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1)
-return 0
+local waits = {}
+for index, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key)) or now
+  if tat < now then tat = now end
+  if tat - tolerance > now then
+    waits[index] = tat - tolerance - now
+  else
+    tat = tat + interval
+    redis.call('SET', key, string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+    waits[index] = 0
+  end
+end
+return waits
 """
 
 
@@ -54,14 +62,14 @@ def rate_limit_take_many(keys: Sequence[str], *, per_second: int, burst: int | N
     refused request is not counted. Buckets are shared by every process using the same Redis and
     database, since the key is namespaced by the database's name.
     """
-    if per_second <= 0:
+    if per_second <= 0 or not keys:
         return [0.0] * len(keys)
     interval_us = max(1, 1_000_000 // per_second)
-    pipe = redis_client().pipeline(transaction=False)
-    for key in keys:
-        bucket = f"sb:rate:{settings.DATABASE_ROLES.name}:{key}"
-        _script()(keys=[bucket], args=[interval_us, max(1, burst or per_second)], client=pipe)
-    return [int(wait_us) / 1_000_000 for wait_us in pipe.execute()]
+    buckets = [f"sb:rate:{settings.DATABASE_ROLES.name}:{key}" for key in keys]
+    # One script call, not a pipeline of one per key: a pipeline with scripts asks Redis whether they
+    # are loaded first (SCRIPT EXISTS), a second round trip; the call loads its script only if missing.
+    waits = _script()(keys=buckets, args=[interval_us, max(1, burst or per_second)])
+    return [int(wait_us) / 1_000_000 for wait_us in waits]
 
 
 def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:

@@ -9,20 +9,15 @@ minutes idle: tenants/sockets.py).
 
 import uuid
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.db import transaction
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.models import Device
 
 from messaging.bulk.events import bulk_events
 from messaging.bulk.selectors import bulk_get, bulk_progress_get
-from messaging.bulk.views import BULK_VIEWER_ROLES
-from tenants.authentication import portal_context
-from tenants.portal import needs_two_factor
-from tenants.sockets import FORBIDDEN, SessionSocketConsumer
+from tenants.roles import BULK_VIEWER_ROLES
+from tenants.sockets import FORBIDDEN, SessionSocketConsumer, socket_tenant
 
 
 @dataclass(frozen=True)
@@ -31,25 +26,13 @@ class Subscription:
     bulk_id: uuid.UUID
 
 
-def _is_verified(user: Any, session: Any) -> bool:
-    """What django_otp's middleware decides for a page: the session's device is the user's, confirmed."""
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
-    device = Device.from_persistent_id(persistent_id, for_verify=True) if persistent_id else None
-    return device is not None and device.user_id == user.pk and device.confirmed
-
-
 def bulk_subscription(scope: dict[str, Any], sid: str) -> Subscription | None:
     """Whether the scope's portal session (signed in: `SessionSocketConsumer.session_join`) may watch
     bulk `sid`, as the portal's pages would decide."""
-    user, session = scope["user"], scope["session"]
     with transaction.atomic():
-        tenant = portal_context(SimpleNamespace(user=user, session=session))  # type: ignore[arg-type]
-        if tenant is None or tenant.membership is None or tenant.membership.role not in BULK_VIEWER_ROLES:
-            return None
-        if needs_two_factor(SimpleNamespace(tenant=tenant, user=user)) and not _is_verified(user, session):  # type: ignore[arg-type]
-            return None
-        bulk = bulk_get(account=tenant.account, sid=sid)
-        return None if bulk is None else Subscription(tenant.account.id, bulk.id)
+        tenant = socket_tenant(scope, roles=BULK_VIEWER_ROLES)
+        bulk = None if tenant is None else bulk_get(account=tenant.account, sid=sid)
+        return None if tenant is None or bulk is None else Subscription(tenant.account.id, bulk.id)
 
 
 class BulkProgressConsumer(SessionSocketConsumer):

@@ -10,6 +10,7 @@ import os
 
 from django.http import HttpRequest, HttpResponse
 
+from messaging.connectors import connector_save
 from messaging.models import Connector
 from tenants.demo import demo_view
 from twiml import verbs
@@ -42,5 +43,4 @@ def sandbox_connector_ensure() -> Connector:
         is_default=not Connector.objects.filter(is_default=True).exists(),
     )
     connector.set_password("secret")  # noqa: S106  (the sandbox's published login)
-    connector.save()
-    return connector
+    return connector_save(connector=connector, actor="system:demo")

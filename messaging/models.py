@@ -12,6 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from core import crypto
+from core.encrypted import EncryptedTextField
 from core.models import TenantModel
 
 
@@ -39,7 +40,7 @@ class Connector(models.Model):
     endpoint = models.CharField(max_length=255, blank=True)
     trunk_uri = models.CharField(max_length=255, blank=True)
     # The SMPP bind password, or the ARI password for a SIP connector.
-    password_encrypted = models.TextField(blank=True)
+    password_encrypted = EncryptedTextField(blank=True, aad=lambda connector: connector._aad())
     is_default = models.BooleanField(default=False)
     is_enabled = models.BooleanField(default=True)
 

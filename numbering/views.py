@@ -9,8 +9,8 @@ from core.sids import sid_to_uuid
 from numbering.forms import NumberForm
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create, number_delete
-from tenants.models import ROLES_MANAGING_NUMBERS
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
+from tenants.roles import ROLES_MANAGING_NUMBERS
 
 PAGE_SIZE = 50
 

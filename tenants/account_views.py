@@ -16,8 +16,9 @@ from tenants.invitations import (
     invitation_get,
     invitation_revoke,
 )
-from tenants.models import ROLES_MANAGING_ACCOUNT, Invitation, Membership, Role, User, roles_grantable_by
+from tenants.models import Invitation, Membership, Role, User
 from tenants.portal import portal_view, render_page
+from tenants.roles import ROLES_MANAGING_ACCOUNT, roles_grantable_by
 from tenants.services import (
     auth_token_promote,
     auth_token_reveal,

@@ -11,15 +11,16 @@ import re
 import secrets
 import uuid
 
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection
-from django.http import HttpRequest
 
 from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_count
 from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.context import TenantContext
-from tenants.models import Account, ApiKey, Membership
+from tenants.models import Account, ApiKey, Membership, User
 
 API_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts(?:/(?P<sid>[^/]+?))?(?:\.json)?(?:/|$)")
 
@@ -149,16 +150,15 @@ def authenticate_api(
     return TenantContext(account=account, principal=principal, api_key=api_key)
 
 
-def portal_context(request: HttpRequest) -> TenantContext | None:
+def portal_context(*, user: User | AnonymousUser, session: SessionBase) -> TenantContext | None:
     """The signed-in user's current account (kept in the session), or None if they have none."""
-    user = request.user
     if not user.is_authenticated:
         return None
     tenant_activate(None, user_id=user.pk)
     memberships = {m.account_id: m for m in Membership.objects.filter(user=user)}
     if not memberships:
         return None
-    wanted = request.session.get("account_id")
+    wanted = session.get("account_id")
     account_id = uuid.UUID(wanted) if wanted and uuid.UUID(wanted) in memberships else next(iter(memberships))
     tenant_activate(account_id, user_id=user.pk)
     account = Account.objects.get(id=account_id)

@@ -1,4 +1,6 @@
-"""The demo tenant the platform command creates, so a newcomer has something to sign in to and call."""
+"""The demo tenant's account and owner, so a newcomer has something to sign in to, and the signature
+check of the demo's webhook apps. Its number (numbering/demo.py) and carrier (messaging/demo.py) are
+seeded by the apps that own them; `manage.py demo_tenant` (messaging) runs all three."""
 
 import uuid
 from collections.abc import Callable
@@ -12,14 +14,11 @@ from django.views.decorators.http import require_POST
 
 from core import webhooks
 from core.tenancy import tenant_activate, tenant_scope
-from numbering.models import IncomingPhoneNumber
-from numbering.services import number_create, number_update
 from tenants.models import Account, Membership, Role, User
 from tenants.services import account_create, membership_add, user_create
 
 DEMO_ACCOUNT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://switchboard.invalid/demo-account")
 DEMO_EMAIL = "owner@demo.example"
-DEMO_NUMBER = "+12025550100"
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105  (a published demo login, printed at start-up)
 
 
@@ -44,21 +43,6 @@ def demo_tenant_ensure() -> DemoTenant:
         )
         if not Membership.objects.filter(account=account, user=user).exists():
             membership_add(account=account, user=user, role=Role.OWNER, actor="system:demo")
-        number = IncomingPhoneNumber.objects.filter(phone_number=DEMO_NUMBER).first()
-        urls = {
-            "voice_url": f"{settings.PUBLIC_BASE_URL}/demo/ivr/",
-            "sms_url": f"{settings.PUBLIC_BASE_URL}/demo/sms/",
-        }
-        if number is None:
-            number_create(
-                account=account,
-                actor="system:demo",
-                phone_number=DEMO_NUMBER,
-                friendly_name="Demo IVR",
-                **urls,
-            )
-        elif not number.sms_url:  # made by an earlier version, before the demo answered texts
-            number_update(number=number, actor="system:demo", sms_url=urls["sms_url"])
     return DemoTenant(account=account, email=DEMO_EMAIL, password=DEMO_PASSWORD)
 
 

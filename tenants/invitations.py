@@ -13,7 +13,8 @@ from django.utils import timezone
 from compliance.services import audit_record
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
-from tenants.models import Account, Invitation, Membership, Role, User, roles_grantable_by
+from tenants.models import Account, Invitation, Membership, Role, User
+from tenants.roles import roles_grantable_by
 from tenants.services import membership_add
 
 INVITATION_LIFETIME = timedelta(days=7)

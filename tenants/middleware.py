@@ -34,5 +34,5 @@ class TenantMiddleware:
                 except TwilioError as error:
                     request.tenant_error = error  # type: ignore[attr-defined]
             else:
-                request.tenant = portal_context(request)  # type: ignore[attr-defined]
+                request.tenant = portal_context(user=request.user, session=request.session)  # type: ignore[attr-defined]
             return self.get_response(request)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
 from core import crypto
+from core.encrypted import EncryptedTextField
 from core.models import TenantModel
 from core.sids import SidModel
 
@@ -32,10 +33,12 @@ class Account(SidModel):
     friendly_name = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.FULL)
-    auth_token_encrypted = models.TextField()
+    auth_token_encrypted = EncryptedTextField(aad=lambda account: account._token_aad())
     # Twilio's secondary auth token: authenticates API requests alongside the primary until it is
     # promoted (becoming the primary) or deleted; webhooks are signed with the primary only.
-    secondary_auth_token_encrypted = models.TextField(blank=True, default="")
+    secondary_auth_token_encrypted = EncryptedTextField(
+        blank=True, default="", aad=lambda account: account._secondary_token_aad()
+    )
     secondary_auth_token_created_at = models.DateTimeField(null=True, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
@@ -113,22 +116,6 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor"
     AGENT = "agent"
     AUDITOR = "auditor"
-
-
-ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
-ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
-ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
-# Who may see and rotate the account's auth token, and invite people to it.
-ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
-
-
-def roles_grantable_by(role: str) -> list[Role]:
-    """Owners may invite any role; admins any but owner, so nobody can raise someone above themselves."""
-    if role == Role.OWNER:
-        return list(Role)
-    if role == Role.ADMIN:
-        return [r for r in Role if r != Role.OWNER]
-    return []
 
 
 class Membership(TenantModel):

@@ -3,41 +3,78 @@ the confirmation step before a destructive or costly action."""
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
-from tenants.models import ROLES_REQUIRING_2FA, Role
+from tenants.context import TenantContext
+from tenants.models import Role
+from tenants.roles import ROLES_REQUIRING_2FA
 
 View = Callable[..., HttpResponse]
 
 
-def needs_two_factor(request: HttpRequest) -> bool:
+class Refusal(Enum):
+    """Why someone may not open a portal page or socket."""
+
+    SIGNED_OUT = "signed-out"
+    NO_ACCOUNT = "no-account"
+    TWO_FACTOR = "two-factor"
+    ROLE = "role"
+
+
+def needs_two_factor(*, user: Any, role: str) -> bool:
     """Owners and admins must use 2FA; anyone who has set up a device must use it too."""
     from django_otp import user_has_device
 
-    tenant = request.tenant  # type: ignore[attr-defined]
-    return tenant.membership.role in ROLES_REQUIRING_2FA or user_has_device(request.user)
+    return role in ROLES_REQUIRING_2FA or user_has_device(user)
+
+
+def portal_refusal(
+    *,
+    user: Any,
+    tenant: TenantContext | None,
+    is_verified: Callable[[], bool],
+    roles: Collection[Role] | None,
+) -> Refusal | None:
+    """The portal's one rule, for its pages and its sockets alike: signed in, a member of the current
+    account, 2FA-verified where required, and of an allowed role. None when all hold."""
+    if not user.is_authenticated:
+        return Refusal.SIGNED_OUT
+    if tenant is None or tenant.membership is None:
+        return Refusal.NO_ACCOUNT
+    if needs_two_factor(user=user, role=tenant.membership.role) and not is_verified():
+        return Refusal.TWO_FACTOR
+    if roles is not None and tenant.membership.role not in roles:
+        return Refusal.ROLE
+    return None
 
 
 def portal_view(*, roles: Collection[Role] | None = None) -> Callable[[View], View]:
-    """Signed in, a member of the current account, 2FA-verified where required, and of an allowed role."""
+    """A page for whom `portal_refusal` admits; the others are sent where they can go on."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            tenant = getattr(request, "tenant", None)
-            if not request.user.is_authenticated:
+            user = request.user
+            refusal = portal_refusal(
+                user=user,
+                tenant=getattr(request, "tenant", None),
+                is_verified=lambda: user.is_verified(),  # type: ignore[union-attr]
+                roles=roles,
+            )
+            if refusal is Refusal.SIGNED_OUT:
                 return redirect(f"/login/?next={request.path}")
-            if tenant is None:
+            if refusal is Refusal.NO_ACCOUNT:
                 return render(request, "tenants/no_account.html", status=403)
-            if needs_two_factor(request) and not request.user.is_verified():  # type: ignore[attr-defined]
+            if refusal is Refusal.TWO_FACTOR:
                 from django_otp import user_has_device
 
-                return redirect("two-factor-verify" if user_has_device(request.user) else "two-factor-setup")
-            if roles is not None and tenant.membership.role not in roles:
+                return redirect("two-factor-verify" if user_has_device(user) else "two-factor-setup")
+            if refusal is Refusal.ROLE:
                 return HttpResponseForbidden("Your role in this account does not allow this page.")
             return view(request, *args, **kwargs)
 

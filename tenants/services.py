@@ -10,8 +10,8 @@ from django.utils import timezone
 from compliance.services import audit_record
 from core.errors import TwilioError
 from core.tenancy import tenant_activate, tenant_switch
-from numbering.services import numbers_release
 from tenants.models import Account, ApiKey, Membership, Role, User, new_auth_token
+from tenants.signals import account_closed
 
 
 def account_create(*, friendly_name: str, actor: str, account_id: uuid.UUID | None = None) -> Account:
@@ -45,8 +45,9 @@ def account_update(
     """Rename any account you may act on; suspend, reactivate or close only your subaccounts.
 
     Closing is final and releases the account's numbers in the same transaction (each release
-    audited), as Twilio does; suspending keeps them, and their inbound traffic is refused until the
-    account is active again (voice.inbound.inbound_call_open, messaging.inbound.message_receive).
+    audited, by numbering's receiver of `tenants.signals.account_closed`), as Twilio does;
+    suspending keeps them, and their inbound traffic is refused until the account is active again
+    (voice.inbound.inbound_call_open, messaging.inbound.message_receive).
     The caller's transaction must be scoped to `account`.
     """
     changes: dict[str, str] = {}
@@ -74,9 +75,10 @@ def account_update(
             object_sid=account.sid,
             payload=changes,
         )
-        # After the update, which locks the row: a number created concurrently waits, then is refused.
+        # After the update, which locks the row: what receivers do (numbering releases the numbers)
+        # is serialised with anything else done to the account.
         if changes.get("status") == Account.Status.CLOSED:
-            numbers_release(account=account, actor=actor, reason="account closed")
+            account_closed.send(sender=Account, account=account, actor=actor)
     return account
 
 

@@ -168,6 +168,15 @@ def recovery_codes_left(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
+def totp_pending(*, user: User) -> TOTPDevice:
+    """The authenticator the user is enrolling: made on their first visit to the setup page, the same
+    one (and secret) on the next, until `totp_enrol` confirms it."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "Authenticator app"}
+    )
+    return device
+
+
 def totp_enrol(*, user: User, device: TOTPDevice, code: str) -> list[str] | None:
     """Confirm a new authenticator with one of its codes; the first recovery codes if it is right."""
     if _throttled_s(device):

@@ -9,6 +9,7 @@ runs out (page requests renew it, so the expiry is read again then rather than f
 """
 
 import asyncio
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,17 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from tenants.authentication import portal_context
+from tenants.context import TenantContext
+from tenants.models import Role, User
+from tenants.portal import portal_refusal
 
 FORBIDDEN = 4403  # closing before accepting refuses the handshake (HTTP 403)
 SESSION_ENDED = 4401
@@ -42,6 +51,25 @@ def session_expires_at(session_key: str) -> datetime | None:
 def user_group(user_id: int) -> str:
     """The channel-layer group of every socket of every session of one user."""
     return f"portal-user.{user_id}"
+
+
+def _session_is_verified(user: User, session: SessionBase) -> bool:
+    """What django_otp's middleware decides for a page: the session's device is the user's, confirmed."""
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(persistent_id, for_verify=True) if persistent_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
+def socket_tenant(scope: dict[str, Any], *, roles: Collection[Role]) -> TenantContext | None:
+    """The current account of the socket's signed-in session, when the portal's rule
+    (`portal_refusal`) admits its user to a page for `roles`; None otherwise. Scopes the transaction
+    to that account, as a page request's middleware does."""
+    user, session = scope["user"], scope["session"]
+    tenant = portal_context(user=user, session=session)
+    refusal = portal_refusal(
+        user=user, tenant=tenant, is_verified=lambda: _session_is_verified(user, session), roles=roles
+    )
+    return tenant if refusal is None else None
 
 
 def _close_group_on_commit(group: str) -> None:

@@ -13,13 +13,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.forms import KeyForm, LoginForm, SecondFactorForm, TokenForm
-from tenants.models import ROLES_MANAGING_KEYS, ApiKey, Membership
+from tenants.models import ApiKey, Membership
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
+from tenants.roles import ROLES_MANAGING_KEYS
 from tenants.services import api_key_create, api_key_delete
 from tenants.signin import (
     SigninRefused,
@@ -28,6 +28,7 @@ from tenants.signin import (
     signin_password,
     signin_second_factor,
     totp_enrol,
+    totp_pending,
 )
 from tenants.sockets import session_sockets_close
 
@@ -96,9 +97,7 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
         return redirect("/login/")
     if user_has_device(request.user):
         return redirect("two-factor-verify")
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=request.user, confirmed=False, defaults={"name": "Authenticator app"}
-    )
+    device = totp_pending(user=request.user)  # type: ignore[arg-type]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = totp_enrol(user=request.user, device=device, code=form.cleaned_data["token"])  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from core import crypto
+from core.encrypted import EncryptedTextField
 from core.models import TenantModel
 from mediaserver.asterisk.config import stasis_apps
 
@@ -23,7 +24,7 @@ class MediaServer(models.Model):
     name = models.SlugField(max_length=64, unique=True)
     ari_url = models.URLField(default="http://127.0.0.1:8088/ari")
     ari_username = models.CharField(max_length=64, default="switchboard")
-    ari_password_encrypted = models.TextField()
+    ari_password_encrypted = EncryptedTextField(aad=lambda server: server._aad())
     ari_app = models.CharField(max_length=64, default="switchboard")
     # ARI worker processes, each with its own Stasis app (ari_app, ari_app-1, ...); one uses one core.
     worker_processes = models.PositiveSmallIntegerField(
@@ -169,7 +170,11 @@ class Recording(TenantModel):
     media_sha256 = models.CharField(max_length=64, blank=True)
     plaintext_sha256 = models.CharField(max_length=64, blank=True)
     content_type = models.CharField(max_length=64, default="audio/x-wav")
-    data_key_encrypted = models.TextField(blank=True)
+    data_key_encrypted = EncryptedTextField(blank=True, aad=lambda recording: recording.data_key_aad())
 
     class Meta:
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="recording_account_paging")]
+
+    def data_key_aad(self) -> str:
+        """The associated data the recording's wrapped data key is sealed under."""
+        return f"{self.account_id}|voice_recording|data_key|{self.id}"

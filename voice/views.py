@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import BooleanField, Count, OuterRef, QuerySet, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,18 +14,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from compliance.services import audit_record
+from core.paging import Keyset
 from core.sids import make_sid, sid_to_uuid
 from monitor.models import Notification
-from tenants.models import Account, Role
+from tenants.models import Account
 from tenants.portal import portal_view, render_page
+from tenants.roles import CALL_VIEWER_ROLES
 from voice.forms import CallFilterForm
 from voice.models import Call, CallEvent, Recording
 from voice.recordings import recording_audio
 
 PAGE_SIZE = 50
-# Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,
-# until agents' own calls can be told apart (they would otherwise hear every caller's recordings).
-CALL_VIEWER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR, Role.AUDITOR})
+CALLS = Keyset(Call)
 PAGING_PARAMS = ("before", "after")
 
 
@@ -55,17 +54,6 @@ def _call(account: Account, sid: str) -> Call:
     return call
 
 
-def _older_than(cursor: Call) -> RawSQL:
-    """A row comparison rather than the equivalent OR: the paging index serves it as one range."""
-    params = [cursor.date_created, cursor.id]
-    return RawSQL("(date_created, id) < (%s, %s)", params, output_field=BooleanField())
-
-
-def _newer_than(cursor: Call) -> RawSQL:
-    params = [cursor.date_created, cursor.id]
-    return RawSQL("(date_created, id) > (%s, %s)", params, output_field=BooleanField())
-
-
 def _page(request: HttpRequest, calls: QuerySet[Call], account: Account) -> CallPage:
     """Newest first, PAGE_SIZE at a time; `before=<CallSid>` pages older, `after=<CallSid>` newer.
 
@@ -84,15 +72,12 @@ def _page(request: HttpRequest, calls: QuerySet[Call], account: Account) -> Call
     cursor = Call.objects.for_account(account).filter(id=cursor_id).first() if cursor_id else None
 
     if cursor is not None and not older_sid:
-        rows = list(calls.filter(_newer_than(cursor)).order_by("date_created", "id")[: PAGE_SIZE + 1])
-        if len(rows) > PAGE_SIZE:
-            return _links(request, rows[:PAGE_SIZE][::-1], has_older=True, has_newer=True)
+        rows, more = CALLS.read(calls, size=PAGE_SIZE, before=CALLS.key(cursor))
+        if more:
+            return _links(request, rows, has_older=True, has_newer=True)
         cursor = None  # back at the top: show a full first page rather than a short one
-    newest_first = calls.order_by("-date_created", "-id")
-    if cursor is not None:
-        newest_first = newest_first.filter(_older_than(cursor))
-    rows = list(newest_first[: PAGE_SIZE + 1])
-    return _links(request, rows[:PAGE_SIZE], has_older=len(rows) > PAGE_SIZE, has_newer=cursor is not None)
+    rows, more = CALLS.read(calls, size=PAGE_SIZE, after=CALLS.key(cursor) if cursor is not None else None)
+    return _links(request, rows, has_older=more, has_newer=cursor is not None)
 
 
 def _links(request: HttpRequest, rows: Sequence[Call], *, has_older: bool, has_newer: bool) -> CallPage:

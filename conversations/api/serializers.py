@@ -4,22 +4,18 @@ The declared fields describe each shape for the OpenAPI schema; `to_representati
 directly, because a timeline page renders many nested rows and DRF's generic path is slow at that.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from conversations.models import Contact, Conversation, Item, Note
 from core.api import account_path
+from core.native import PageOutput, iso
 from core.sids import make_sid
 from messaging.models import Message
 from voice.models import Call, Recording
 
 API_ROOT = "/api/v1"
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ContactOutput(serializers.Serializer):
@@ -167,13 +163,6 @@ class ConversationOutput(serializers.Serializer):
             "url": url,
             "items_url": f"{url}/items",
         }
-
-
-class PageOutput(serializers.Serializer):
-    """What every native API page carries beside its rows (a subclass names the rows' key)."""
-
-    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
-    next_page_url = serializers.CharField(allow_null=True)
 
 
 class ConversationPageOutput(PageOutput):

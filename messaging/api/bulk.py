@@ -2,11 +2,10 @@
 100,000 recipients), list and fetch bulks with their counts, page through a bulk's recipients, cancel.
 
 Same credentials, tenancy, throttling and error bodies as the rest of the native API (the views
-derive from conversations' `NativeView`); snake_case JSON, ISO 8601 times, keyset paging by `cursor`.
+derive from core/native.py's `NativeView`); snake_case JSON, ISO 8601 times, keyset paging by `cursor`.
 """
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,21 +16,13 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.api.serializers import PageOutput, iso
-from conversations.api.views import PAGING, NativeView, invalid_cursor
 from core.api import account_path
 from core.errors import TwilioError, not_found
+from core.native import PAGING, NativeView, PageOutput, iso
 from core.parsers import unstorable
 from core.sids import make_sid
 from messaging.bulk.input import recipients_from_csv
-from messaging.bulk.selectors import (
-    PROGRESS_COUNTS,
-    InvalidCursor,
-    Page,
-    bulk_get,
-    bulk_list,
-    bulk_recipient_list,
-)
+from messaging.bulk.selectors import PROGRESS_COUNTS, bulk_get, bulk_list, bulk_recipient_list
 from messaging.bulk.services import bulk_cancel, bulk_create
 from messaging.models import Bulk, Message
 
@@ -205,7 +196,7 @@ class RecipientPageOutput(PageOutput):
 
 
 class BulkView(NativeView):
-    model = Bulk  # type: ignore[assignment]  # NativeView names Conversation; TwilioView takes any TenantModel
+    model = Bulk
     parser_classes = [LargeJSONParser, MultiPartParser]
 
     def bulk(self, sid: str) -> Bulk:
@@ -213,18 +204,6 @@ class BulkView(NativeView):
         if found is None:
             raise not_found(self.request.path)
         return found
-
-    def render_cursor_page(
-        self, key: str, select: Callable[[str | None, int], Page], serializer: type[serializers.Serializer]
-    ) -> Response:
-        """The page `select(cursor, size)` returns for this request's cursor (as sent: the selectors
-        decode it) and page size."""
-        cursor = self.request.query_params.get("cursor") or None
-        try:
-            page = select(cursor, self.page_size())
-        except InvalidCursor as exc:
-            raise invalid_cursor(cursor) from exc
-        return self.render_rows(key, page.rows, page.next_cursor, serializer)
 
 
 class BulkListView(BulkView):

@@ -1,53 +1,34 @@
 """The Messages API's create, answered by an ASGI app in front of Django, in batches.
 
-Through Django a create cost about 10 ms of CPU (the middleware, DRF, a transaction and a commit of
-its own), which held two server processes near 100 accepted/s. Here a `POST
-/2010-04-01/Accounts/{AccountSid}/Messages.json` with a form body and Basic credentials is parsed
-and validated in the event loop with the API's own parser and serializer, then waits for the
-process's batch thread (core/batching.py). That thread takes every create queued meanwhile and, per
-account, runs one transaction: authenticate (the function the tenant middleware calls), count the
-request against the rate limit, `messages_create` them all, commit. The 201 is the API's own output
-serializer's.
+Through Django a create costs a transaction and a commit of its own, besides the middleware and DRF.
+Here a `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with a form body and Basic credentials
+passes the request guard Django's middleware uses (core/middleware.py), is parsed and validated in
+the event loop with the API's own parser and serializer, then waits for the process's batch thread
+(core/batching.py), which hands every create queued meanwhile to `messages_accept`
+(messaging/accept.py): per account, one transaction. The 201 is the API's own output serializer's,
+with the headers of Django's header middleware.
 
-Everything else goes to Django untouched, and so does any create the lane cannot answer with a 201:
-credentials refused, an account not active, invalid input, a draft the service refused, a batch that
-failed. Nothing was written for those, so Django's second look is safe, and every error keeps the
-one code path that defines it (Django also counts a refusal of credentials; the lane does not). The
-one error answered here is 20429, the rate limit's or that of an address or credential refused too
-often: a client over its limit must cost little, not a Django request each.
+Everything else goes to Django untouched, and so does any create the lane cannot answer: whatever
+`messages_accept` leaves unanswered, and a batch that failed. Nothing was written for those, so
+Django's second look is safe. The one error answered here is the 20429 `messages_accept` gives.
 """
 
-import io
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections, transaction
-from django.http import HttpResponse
-from django.http.request import split_domain_port, validate_host
-from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.middleware.security import SecurityMiddleware
+from django.db import close_old_connections
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from core.batching import ThreadBatcher
 from core.errors import TwilioError, error_body
-from core.middleware import ContentSecurityPolicyMiddleware
+from core.middleware import host_is_allowed, redirects_to_https, request_refusal, response_headers
 from core.parsers import natural_number, parse_form
-from core.tenancy import tenant_activate
-from core.throttling import principal_rate_take
+from messaging.accept import CreateRequest, Outcome, messages_accept
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
-from messaging.create import messages_create
-from messaging.models import Message
-from tenants.authentication import authenticate_api
-from tenants.context import TenantContext
-from tenants.models import Account
 
 log = logging.getLogger(__name__)
 
@@ -61,100 +42,14 @@ FORM = "application/x-www-form-urlencoded"
 MAX_BATCH = 250  # creates per batch; one account's share is one transaction
 
 
-@dataclass(frozen=True)
-class Create:
-    """A create request that passed the checks needing no database: its account, credentials, input."""
-
-    account_sid: str
-    path: str
-    authorization: str
-    address: str  # the client's, which authentication counts refused credentials against
-    data: dict[str, Any]  # MessageCreateInput's validated data
-
-    @property
-    def credentials(self) -> tuple[str, str]:
-        return (self.authorization, self.address)
-
-
-# The batch thread ---------------------------------------------------------------------------------
-
-
-def _contexts(
-    creates: Sequence[Create],
-) -> tuple[dict[tuple[str, str], TenantContext], dict[tuple[str, str], TwilioError]]:
-    """Each distinct Authorization header and client address: its context, if it authenticates for
-    an active account, or the 20429 of credentials or an address refused too often (answered here,
-    as the rate limit's is). Other refusals are left to Django, which answers and counts them."""
-    contexts, refused = {}, {}
-    for authorization, address in {create.credentials for create in creates}:
-        try:
-            context = authenticate_api(authorization, creates[0].path, address=address, counts_failures=False)
-        except TwilioError as error:
-            if error.twilio_code == 20429:
-                refused[(authorization, address)] = error
-            continue
-        if context.account.status == Account.Status.ACTIVE:
-            contexts[(authorization, address)] = context
-    return contexts, refused
-
-
-# What a create comes to: its message, an error the lane answers itself, or None for Django to answer.
-Outcome = Message | TwilioError | None
-
-
-def _too_many() -> TwilioError:
-    """Answered here, not by Django: a client over its rate must cost little, not a Django request."""
-    return TwilioError(20429, "Too Many Requests", 429)
-
-
-def _accept_for_account(creates: Sequence[Create]) -> list[Outcome]:
-    """One account's creates in one transaction."""
-    outcomes: list[Outcome] = [None] * len(creates)
-    with transaction.atomic():
-        contexts, refused = _contexts(creates)
-        for index, create in enumerate(creates):
-            outcomes[index] = refused.get(create.credentials)
-        known = [index for index, create in enumerate(creates) if create.credentials in contexts]
-        waits = principal_rate_take([contexts[creates[index].credentials].principal.id for index in known])
-        allowed = [index for index, wait in zip(known, waits, strict=True) if wait == 0.0]
-        for index, wait in zip(known, waits, strict=True):
-            if wait:
-                outcomes[index] = _too_many()
-        if not allowed:
-            return outcomes
-        drafts = [
-            message_draft(creates[index].data, actor=contexts[creates[index].credentials].actor)
-            for index in allowed
-        ]
-        account = contexts[creates[allowed[0]].credentials].account
-        tenant_activate(account.id)  # whichever credentials were checked last, the creates' account
-        for index, result in zip(allowed, messages_create(account=account, drafts=drafts), strict=True):
-            outcomes[index] = result if isinstance(result, Message) else None
-    return outcomes
-
-
-def accept(creates: Sequence[Create]) -> list[Outcome]:
-    """A batch of creates, one transaction per account: the message made for each, the error the
-    lane answers, or None where Django should answer (nothing was written for either). An account
-    whose transaction fails leaves all its creates to Django."""
-    close_old_connections()  # what Django's request signals do around a request
-    outcomes: list[Outcome] = [None] * len(creates)
-    by_account: defaultdict[str, list[int]] = defaultdict(list)
-    for index, create in enumerate(creates):
-        by_account[create.account_sid].append(index)
-    for indices in by_account.values():
-        try:
-            accepted = _accept_for_account([creates[index] for index in indices])
-        except Exception:
-            log.exception("messages lane: a batch of %d creates failed; Django answers them", len(indices))
-            continue
-        for index, outcome in zip(indices, accepted, strict=True):
-            outcomes[index] = outcome
+def _accept_batch(requests: Sequence[CreateRequest]) -> list[Outcome]:
+    """`messages_accept` on the batch thread, with the connection hygiene Django's request signals
+    give a request."""
     close_old_connections()
-    return outcomes
-
-
-# The ASGI side ------------------------------------------------------------------------------------
+    try:
+        return messages_accept(requests)
+    finally:
+        close_old_connections()
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -165,18 +60,17 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 def _is_eligible(scope: Scope) -> bool:
-    """What can be checked before reading the body: a form with Basic credentials, within the size
-    limit, to an allowed host, with no query string (Twilio's clients send none)."""
-    length = natural_number(_header(scope, b"content-length"))
-    host, _ = split_domain_port(_header(scope, b"host"))
+    """What can be checked before reading the body: a form with Basic credentials and a length, with
+    no query string (Twilio's clients send none), that the request guard lets through to a view."""
+    length = _header(scope, b"content-length")
     return (
         _header(scope, b"content-type").partition(";")[0].strip().lower() == FORM
         and _header(scope, b"authorization")[:6].lower() == "basic "
-        and length is not None
-        and length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        and natural_number(length) is not None
         and not scope.get("query_string")
-        and validate_host(host, settings.ALLOWED_HOSTS)
-        and not (settings.SECURE_SSL_REDIRECT and scope.get("scheme") != "https")
+        and request_refusal(path=scope["path"], content_length=length, query_string="") is None
+        and host_is_allowed(_header(scope, b"host"))
+        and not redirects_to_https(scope.get("scheme", "http"))
     )
 
 
@@ -213,7 +107,7 @@ def _input() -> MessageCreateInput:
     return MessageCreateInput()
 
 
-def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
+def _parsed(scope: Scope, body: bytes, account_sid: str) -> CreateRequest | None:
     """The create, if its input is valid; None leaves the request (and its error) to Django."""
     try:
         form = parse_form(body)
@@ -224,49 +118,23 @@ def _parsed(scope: Scope, body: bytes, account_sid: str) -> Create | None:
     except ValidationError:
         return None
     client = scope.get("client")
-    return Create(
+    return CreateRequest(
         account_sid=account_sid,
         path=scope["path"],
         authorization=_header(scope, b"authorization"),
         address=str(client[0]) if client else "",
-        data=data,
-    )
-
-
-@cache
-def _middleware_headers(scheme: str) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers Django's response middleware adds to an API answer (security, content policy,
-    framing), taken once per scheme from that middleware itself rather than written out again here."""
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "scheme": scheme,
-        "headers": [],
-        "query_string": b"",
-    }
-    request = ASGIRequest(scope, io.BytesIO())
-    response = cast(
-        HttpResponse,
-        SecurityMiddleware(
-            ContentSecurityPolicyMiddleware(XFrameOptionsMiddleware(lambda _: HttpResponse()))
-        )(request),
-    )
-    return tuple(
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.items()
-        if name.lower() != "content-type"
+        draft=message_draft(data, actor=""),  # whose it is, messages_accept finds out
     )
 
 
 def _response_headers(scope: Scope, length: int) -> list[tuple[bytes, bytes]]:
-    """What Django and DRF put on the same answer."""
+    """What Django, DRF and Django's header middleware put on the same answer (the test that both
+    answer a create alike keeps them in step)."""
     return [
         (b"content-type", b"application/json"),
         (b"content-length", str(length).encode()),
-        (b"vary", b"Accept"),
         (b"allow", b"GET, POST, HEAD, OPTIONS"),
-        *_middleware_headers(scope.get("scheme", "http")),
+        *response_headers(scope.get("scheme", "http")),
     ]
 
 
@@ -275,8 +143,8 @@ class MessagesCreateLane:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.batches: ThreadBatcher[Create, Outcome] = ThreadBatcher(
-            accept, max_batch=MAX_BATCH, name="messages-lane"
+        self.batches: ThreadBatcher[CreateRequest, Outcome] = ThreadBatcher(
+            _accept_batch, max_batch=MAX_BATCH, name="messages-lane"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

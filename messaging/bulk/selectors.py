@@ -1,57 +1,22 @@
 """Reads of bulk alerts: one bulk, an account's bulks (newest first) and a bulk's recipients (by number).
 
-Both lists page by keyset from an opaque cursor that names the last row shown, so every page is one
-indexed range however deep it is: bulks by (date_created, id), recipients by number, which is unique
-within a bulk (duplicates never became messages).
+Both lists page by keyset (core/paging.py) from an opaque cursor that names the last row shown, so
+every page is one indexed range however deep it is: bulks by (date_created, id), recipients by
+number, which is unique within a bulk (duplicates never became messages). A cursor this module did
+not make raises `core.paging.InvalidCursor`.
 """
 
-import base64
-import binascii
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from django.db.models import BooleanField, Model, QuerySet
-from django.db.models.expressions import RawSQL
-
+from core.paging import Keyset, Page
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
 from messaging.models import Bulk, Message
 from tenants.models import Account
 
-Row = TypeVar("Row", bound=Model)
-
-
-class InvalidCursor(ValueError):
-    """A cursor this module did not make, or one damaged on the way."""
-
-
-def _encode(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
-
-
-def _decode(token: str, count: int) -> list[str]:
-    padded = token + "=" * (-len(token) % 4)
-    try:
-        parts = base64.b64decode(padded, altchars=b"-_", validate=True).decode().split("|")
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor(token) from exc
-    if len(parts) != count or not all(parts):
-        raise InvalidCursor(token)
-    return parts
-
-
-@dataclass(frozen=True)
-class Page(Generic[Row]):
-    rows: list[Row]
-    next_cursor: str | None
-
-
-def _page(rows: QuerySet[Row], size: int) -> tuple[list[Row], bool]:
-    """The first `size` rows, and whether there are more."""
-    found = list(rows[: size + 1])
-    return found[:size], len(found) > size
+BULKS = Keyset(Bulk)
+RECIPIENTS = Keyset(Message, ("to_number",), descending=False)
 
 
 def bulk_get(*, account: Account, sid: str) -> Bulk | None:
@@ -62,18 +27,7 @@ def bulk_get(*, account: Account, sid: str) -> Bulk | None:
 def bulk_list(*, account: Account, after: str | None, size: int) -> Page[Bulk]:
     """The account's bulks, newest first (without their recipient lists, which can be long)."""
     rows = Bulk.objects.for_account(account).defer("invalid_recipients", "opted_out_recipients")
-    if after:
-        at, pk = _decode(after, 2)
-        try:
-            key = (datetime.fromisoformat(at), uuid.UUID(hex=pk))
-        except ValueError as exc:
-            raise InvalidCursor(after) from exc
-        rows = rows.filter(
-            RawSQL("(date_created, id) < (%s, %s)", list(key), output_field=BooleanField())  # noqa: S611
-        )
-    found, more = _page(rows.order_by("-date_created", "-id"), size)
-    last = found[-1] if more else None
-    return Page(found, _encode(last.date_created.isoformat(), last.id.hex) if last else None)
+    return BULKS.page(rows, cursor=after, size=size)
 
 
 def bulk_recipient_list(*, bulk: Bulk, status: str | None, after: str | None, size: int) -> Page[Message]:
@@ -83,11 +37,7 @@ def bulk_recipient_list(*, bulk: Bulk, status: str | None, after: str | None, si
     )
     if status:
         rows = rows.filter(status=status)
-    if after:
-        (number,) = _decode(after, 1)
-        rows = rows.filter(to_number__gt=number)
-    found, more = _page(rows.order_by("to_number"), size)
-    return Page(found, _encode(found[-1].to_number) if more else None)
+    return RECIPIENTS.page(rows, cursor=after, size=size)
 
 
 PROGRESS_COUNTS = (

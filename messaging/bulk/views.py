@@ -12,11 +12,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from core.errors import TwilioError
+from core.paging import Page, page_or_first
 from messaging.bulk.drafts import BulkDraft, bulk_draft_get, bulk_draft_save
 from messaging.bulk.forms import BulkForm
 from messaging.bulk.selectors import (
-    InvalidCursor,
-    Page,
     bulk_get,
     bulk_list,
     bulk_progress,
@@ -24,13 +23,11 @@ from messaging.bulk.selectors import (
 )
 from messaging.bulk.services import BulkPlan, bulk_cancel, bulk_create, bulk_preview
 from messaging.models import Bulk, Message
-from tenants.models import Account, Role
+from tenants.models import Account
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
+from tenants.roles import BULK_SENDER_ROLES, BULK_VIEWER_ROLES
 
 PAGE_SIZE = 50
-# Bulk alerts reach a whole school: the roles that run the account send them; auditors only read.
-BULK_SENDER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
-BULK_VIEWER_ROLES = BULK_SENDER_ROLES | {Role.AUDITOR}
 # The statuses a bulk's recipients can be filtered by on its page.
 RECIPIENT_FILTERS = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled")
 
@@ -147,10 +144,10 @@ def _confirmation(token: str, draft: BulkDraft, plan: BulkPlan) -> Confirmation:
 def _bulks_page(request: HttpRequest, form: BulkForm, *, refusal: str = "") -> HttpResponse:
     """The bulks and the form, with why an alert confirmed was not sent (`refusal`), if it was not."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    try:
-        page = bulk_list(account=tenant.account, after=request.GET.get("after"), size=PAGE_SIZE)
-    except InvalidCursor:
-        page = bulk_list(account=tenant.account, after=None, size=PAGE_SIZE)
+    page, _ = page_or_first(
+        lambda cursor: bulk_list(account=tenant.account, after=cursor, size=PAGE_SIZE),
+        request.GET.get("after"),
+    )
     older = f"{request.path}?after={page.next_cursor}" if page.next_cursor else None
     context = {
         "form": form if _can_send(request) else None,
@@ -165,10 +162,10 @@ def _bulks_page(request: HttpRequest, form: BulkForm, *, refusal: str = "") -> H
 def _recipients(request: HttpRequest, bulk: Bulk) -> tuple[Page[Message], str | None]:
     status = request.GET.get("status")
     status = status if status in RECIPIENT_FILTERS else None
-    try:
-        page = bulk_recipient_list(bulk=bulk, status=status, after=request.GET.get("after"), size=PAGE_SIZE)
-    except InvalidCursor:
-        page = bulk_recipient_list(bulk=bulk, status=status, after=None, size=PAGE_SIZE)
+    page, _ = page_or_first(
+        lambda cursor: bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=PAGE_SIZE),
+        request.GET.get("after"),
+    )
     return page, status
 
 

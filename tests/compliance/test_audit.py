@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
+from compliance.management.commands.verify_audit_chain import every_chain
 from compliance.models import AuditEntry
 from compliance.services import audit_chain_verify, audit_record
 from core.tenancy import tenant_activate, tenant_scope
@@ -133,3 +134,18 @@ def test_verify_command_reports_an_intact_chain(
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         call_command("verify_audit_chain", committed_chain.sid, stdout=out)
     assert f"{committed_chain.sid}: intact, 6 entries" in out.getvalue()
+
+
+def test_verify_all_lists_every_chain_from_the_audit_tables(
+    committed_chain: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    """`--all` finds the accounts in the audit tables themselves, a chain emptied by hand included."""
+    account_id = committed_chain.account.id
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        assert account_id in every_chain()
+        _as_superuser(
+            "ALTER TABLE compliance_auditentry DISABLE TRIGGER audit_no_update_delete",
+            f"DELETE FROM compliance_auditentry WHERE account_id = '{account_id}'",
+            "ALTER TABLE compliance_auditentry ENABLE ALWAYS TRIGGER audit_no_update_delete",
+        )
+        assert account_id in every_chain()

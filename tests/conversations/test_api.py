@@ -9,11 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from compliance.models import AuditEntry
-from conversations.models import Conversation, Note
-from conversations.selectors import Cursor, item_list, item_search
+from conversations.models import Conversation, Item, Note
+from conversations.selectors import TIMELINE, item_list, item_search
 from conversations.services import conversation_mark_read, note_add
 from core.tenancy import tenant_activate
 from tests.conftest import Tenant
@@ -367,8 +366,9 @@ def test_timeline_runs_on_its_index_and_search_on_the_text_index_expression(api:
     inbound_call(PATIENT, CLINIC)
     conversation = Conversation.objects.get()
     _note(api.tenant, conversation, "Needs an interpreter")
+    cursor = TIMELINE.cursor(Item.objects.filter(conversation=conversation).latest("occurred_at"))
     with CaptureQueriesContext(connection) as captured:
-        item_list(conversation=conversation, after=Cursor(timezone.now(), conversation.id), size=10)
+        item_list(conversation=conversation, after=cursor, size=10)
         item_search(account=api.tenant.account, text="interpreter", after=None, size=10)
     timeline_sql, search_sql = captured.captured_queries[0]["sql"], captured.captured_queries[1]["sql"]
 

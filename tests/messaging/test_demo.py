@@ -11,7 +11,8 @@ from django.test import Client
 from core import webhooks
 from messaging.demo import SANDBOX, sandbox_connector_ensure
 from messaging.models import Connector
-from tenants.demo import DEMO_NUMBER, demo_tenant_ensure
+from numbering.demo import DEMO_NUMBER
+from tenants.demo import demo_tenant_ensure
 from twiml import parse_messaging
 
 

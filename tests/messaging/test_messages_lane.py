@@ -11,14 +11,17 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from compliance.models import AuditEntry
 from compliance.services import audit_chain_verify
-from config.asgi import application
+from config.asgi import application, django_application
 from conversations.models import Conversation
 from core.attempts import attempt_key, attempts_check
 from core.tenancy import tenant_scope
+from messaging import accept
+from messaging.accept import CreateRequest
 from messaging.api import lane
 from messaging.models import ConsentState, Message
 from numbering.services import number_create
@@ -205,12 +208,13 @@ def test_many_creates_at_once_share_batches_and_each_gets_its_own_message(
     other = texting("Lane hotel")
     app = lane.MessagesCreateLane(Django())
     sizes: list[int] = []
+    handle = app.batches.handle
 
-    def accept(creates: Sequence[lane.Create]) -> list[Message | None]:
-        sizes.append(len(creates))
-        return lane.accept(creates)
+    def counted(requests: Sequence[CreateRequest]) -> Sequence[accept.Outcome]:
+        sizes.append(len(requests))
+        return handle(requests)
 
-    monkeypatch.setattr(app.batches, "handle", accept)
+    monkeypatch.setattr(app.batches, "handle", counted)
     recipients = [f"+1415555{i % 7:04d}" for i in range(40)]  # threads of several texts each
     requests = [
         (url(clinic), headers(clinic), form(clinic, To=to, Body=f"n{i}")) for i, to in enumerate(recipients)
@@ -241,7 +245,7 @@ def test_a_failed_batch_leaves_every_create_to_django(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(lane, "messages_create", broken)
+    monkeypatch.setattr(accept, "messages_create", broken)
     django = Django()
     requests = [(url(clinic), headers(clinic), form(clinic, Body=f"n{i}")) for i in range(3)]
     responses = asyncio.run(post_all(lane.MessagesCreateLane(django), requests))
@@ -273,6 +277,38 @@ def test_in_front_of_django_errors_keep_djangos_answer_and_the_same_headers(clin
     for name in SECURITY_HEADERS:
         assert created.headers[name] == refused.headers[name], name
     assert len(stored(clinic)) == 1
+
+
+def test_the_lane_and_django_answer_the_same_create_with_the_same_headers(clinic: Texting) -> None:
+    by_lane, by_django = (
+        asyncio.run(post_all(app, [(url(clinic), headers(clinic), form(clinic))]))[0]
+        for app in (lane.MessagesCreateLane(Django()), django_application)
+    )
+    assert by_lane.status_code == by_django.status_code == 201  # the stand-in for Django answers 299
+    assert by_lane.json().keys() == by_django.json().keys()
+    assert {**by_lane.headers, "content-length": ""} == {**by_django.headers, "content-length": ""}
+    assert len(stored(clinic)) == 2
+
+
+@pytest.mark.parametrize(
+    ("host", "padding", "why"),
+    [
+        ("evil.example", 0, "a host not allowed"),
+        ("localhost", settings.DATA_UPLOAD_MAX_MEMORY_SIZE, "a body too large"),
+    ],
+)
+def test_the_lane_refuses_what_django_refuses_as_django_does(
+    clinic: Texting, host: str, padding: int, why: str
+) -> None:
+    body = form(clinic, Padding="x" * padding)
+    head = {**headers(clinic), "host": host}
+    by_lane, by_django = (
+        asyncio.run(post_all(app, [(url(clinic), head, body)]))[0]
+        for app in (application, django_application)
+    )
+    assert by_lane.status_code == by_django.status_code >= 400, why
+    assert by_lane.content == by_django.content, why
+    assert stored(clinic) == [], why
 
 
 def test_the_lane_leaves_refused_credentials_to_django_which_counts_them_once(clinic: Texting) -> None:

@@ -1,13 +1,30 @@
 """`manage.py verify_audit_chain AC… [AC…] | --all`: recompute chains and name the first broken entry."""
 
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Min
 
+from compliance.models import AuditChainHead, AuditEntry
 from compliance.services import audit_chain_verify
 from core.sids import make_sid, sid_to_uuid
 from core.tenancy import tenant_scope
-from tenants.models import Account
+
+
+def every_chain() -> list[uuid.UUID]:
+    """Every account the audit tables know, oldest chain first: each account's first entry is its
+    creation. A chain head left without entries, or entries without their head, are listed too, so
+    a chain emptied by hand is still verified (and found broken)."""
+    starts = (
+        AuditEntry.objects.using("admin")
+        .values("account_id")
+        .annotate(started_at=Min("created_at"))
+        .order_by("started_at", "account_id")
+    )
+    ordered = [row["account_id"] for row in starts]
+    heads = set(AuditChainHead.objects.using("admin").values_list("account_id", flat=True))
+    return ordered + sorted(heads - set(ordered))
 
 
 class Command(BaseCommand):
@@ -21,9 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["all"]:
-            account_ids = list(
-                Account.objects.using("admin").order_by("date_created").values_list("id", flat=True)
-            )
+            account_ids = every_chain()
         else:
             parsed = [sid_to_uuid(sid, "AC") for sid in options["account_sids"]]
             account_ids = [account_id for account_id in parsed if account_id is not None]

@@ -5,29 +5,38 @@ ones after it, restart the processes, run this command, then drop the old keys (
 "Secrets and how to rotate them"). It crosses tenants, so it uses the operator's admin connection.
 """
 
-from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import models, transaction
 
 from core import crypto
+from core.encrypted import EncryptedTextField
 from core.provisioning import field_keys_seal
 from core.sids import sid_to_uuid
-from messaging.models import Connector
-from tenants.models import Account
-from voice.models import MediaServer, Recording
-from voice.recordings import recording_key_aad
 
-# Every column core.crypto writes, with the associated data its row is sealed under. Dropping a key
-# leaves any column missing here unreadable, so a new encrypted column belongs in this list.
-ENCRYPTED_COLUMNS: tuple[tuple[type[models.Model], str, Callable[[Any], str]], ...] = (
-    (Account, "auth_token_encrypted", lambda account: account._token_aad()),
-    (Account, "secondary_auth_token_encrypted", lambda account: account._secondary_token_aad()),
-    (Recording, "data_key_encrypted", recording_key_aad),
-    (MediaServer, "ari_password_encrypted", lambda server: server._aad()),
-    (Connector, "password_encrypted", lambda connector: connector._aad()),
-)
+# The model whose rows are the accounts themselves (core.models.TenantModel's foreign key names it).
+ACCOUNT_MODEL = "tenants.Account"
+
+
+def encrypted_columns() -> list[tuple[type[models.Model], EncryptedTextField]]:
+    """Every column core.crypto writes: each model field of the registry that is an EncryptedTextField."""
+    return [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
+def _of_accounts(rows: models.QuerySet[Any], account_ids: list[Any]) -> models.QuerySet[Any] | None:
+    """The rows of these accounts only; None for platform-wide rows, which belong to no account."""
+    if rows.model._meta.label == ACCOUNT_MODEL:
+        return rows.filter(id__in=account_ids)
+    if any(field.name == "account" for field in rows.model._meta.fields):
+        return rows.filter(account_id__in=account_ids)
+    return None
 
 
 class Command(BaseCommand):
@@ -46,21 +55,21 @@ class Command(BaseCommand):
         account_ids = [sid_to_uuid(sid, "AC") for sid in options["account_sids"]]
         counts = []
         with transaction.atomic(using="admin"):
-            for model, column, aad in ENCRYPTED_COLUMNS:
-                rows = model._default_manager.using("admin").select_for_update().exclude(**{column: ""})
+            for model, field in encrypted_columns():
+                column = field.name
+                rows: models.QuerySet[Any] | None = (
+                    model._default_manager.using("admin").select_for_update().exclude(**{column: ""})
+                )
                 if account_ids:
-                    if model is Account:
-                        rows = rows.filter(id__in=account_ids)
-                    elif any(field.name == "account" for field in model._meta.fields):
-                        rows = rows.filter(account_id__in=account_ids)
-                    else:
-                        continue  # platform-wide rows belong to no account
+                    rows = _of_accounts(rows, account_ids)  # type: ignore[arg-type]
+                if rows is None:
+                    continue
                 rotated = 0
                 for row in rows.order_by("pk").iterator(chunk_size=1000):
-                    token = getattr(row, column)
+                    token, aad = getattr(row, column), field.aad(row)
                     if crypto.is_current(token):
                         continue
-                    setattr(row, column, crypto.encrypt(crypto.decrypt(token, aad=aad(row)), aad=aad(row)))
+                    setattr(row, column, crypto.encrypt(crypto.decrypt(token, aad=aad), aad=aad))
                     row.save(using="admin", update_fields=[column])
                     rotated += 1
                 counts.append(f"{rotated} {model._meta.db_table}.{column}")

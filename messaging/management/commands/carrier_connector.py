@@ -7,8 +7,8 @@ it starts (restart it after a change). Without `--password` the stored one is ke
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
+from messaging.connectors import connector_save
 from messaging.models import Connector
 
 SETTINGS = (
@@ -44,25 +44,21 @@ class Command(BaseCommand):
         parser.add_argument("--enable", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
-            connector = Connector.objects.filter(name=options["name"]).first() or Connector(
-                name=options["name"]
-            )
-            if options["kind"]:
-                connector.kind = options["kind"]
-            if not connector.kind:
-                raise CommandError("--kind is required for a new connector")
-            for setting in SETTINGS:
-                if options[setting] is not None:
-                    setattr(connector, setting, options[setting])
-            if options["password"] is not None:
-                connector.set_password(options["password"])
-            if options["enable"] or options["disable"]:
-                connector.is_enabled = bool(options["enable"])
-            if options["default"]:
-                Connector.objects.exclude(name=connector.name).update(is_default=False)
-                connector.is_default = True
-            connector.save()
+        connector = Connector.objects.filter(name=options["name"]).first() or Connector(name=options["name"])
+        if options["kind"]:
+            connector.kind = options["kind"]
+        if not connector.kind:
+            raise CommandError("--kind is required for a new connector")
+        for setting in SETTINGS:
+            if options[setting] is not None:
+                setattr(connector, setting, options[setting])
+        if options["password"] is not None:
+            connector.set_password(options["password"])
+        if options["enable"] or options["disable"]:
+            connector.is_enabled = bool(options["enable"])
+        connector_save(
+            connector=connector, actor="operator:carrier_connector", is_sole_default=options["default"]
+        )
         state = "enabled" if connector.is_enabled else "disabled"
         default = ", default" if connector.is_default else ""
         self.stdout.write(f"connector {connector.name} ({connector.kind}, {state}{default}) saved")

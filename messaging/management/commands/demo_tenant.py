@@ -1,4 +1,7 @@
-"""`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it."""
+"""`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it.
+
+It lives in messaging, the highest app whose demo part it seeds: the account and owner (tenants),
+the number (numbering) and the sandbox carrier (messaging)."""
 
 import os
 from typing import Any
@@ -7,7 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from messaging.demo import sandbox_connector_ensure
-from tenants.demo import DEMO_NUMBER, demo_tenant_ensure
+from numbering.demo import DEMO_NUMBER, demo_number_ensure
+from tenants.demo import demo_tenant_ensure
 from voice.models import MediaServer
 
 
@@ -16,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_tenant_ensure()
+        demo_number_ensure(account=demo.account)
         sandbox = sandbox_connector_ensure()
         inspect = f"http://127.0.0.1:{os.environ.get('SMSC_HTTP_PORT', '2780')}"
         base = settings.PUBLIC_BASE_URL

@@ -1,0 +1,29 @@
+"""Which roles may do what: every role set the portal's pages and sockets check, in one place, so an
+app's views import them from here rather than from another app's views."""
+
+from tenants.models import Role
+
+ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
+ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+# Who may see and rotate the account's auth token, and invite people to it.
+ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
+# Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,
+# until agents' own calls can be told apart (they would otherwise hear every caller's recordings).
+CALL_VIEWER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR, Role.AUDITOR})
+# A conversation holds calls and recordings, so whoever may see the calls log may see the inbox;
+# auditors only read.
+INBOX_VIEWER_ROLES = CALL_VIEWER_ROLES
+INBOX_WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
+# Bulk alerts reach a whole school: the roles that run the account send them; auditors only read.
+BULK_SENDER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
+BULK_VIEWER_ROLES = BULK_SENDER_ROLES | {Role.AUDITOR}
+
+
+def roles_grantable_by(role: str) -> list[Role]:
+    """Owners may invite any role; admins any but owner, so nobody can raise someone above themselves."""
+    if role == Role.OWNER:
+        return list(Role)
+    if role == Role.ADMIN:
+        return [r for r in Role if r != Role.OWNER]
+    return []

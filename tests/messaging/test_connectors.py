@@ -1,0 +1,23 @@
+"""Carrier connectors as an operator saves them: each save on the platform's audit chain."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from compliance.models import PLATFORM_CHAIN_ID, AuditEntry
+from core.tenancy import tenant_activate
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_connector_command_audits_each_save_on_the_platform_chain() -> None:
+    call_command("carrier_connector", "audited", "--kind", "smpp", "--password", "pw", stdout=StringIO())
+    call_command("carrier_connector", "audited", "--window", "5", "--default", stdout=StringIO())
+
+    tenant_activate(PLATFORM_CHAIN_ID)
+    entries = AuditEntry.objects.filter(account_id=PLATFORM_CHAIN_ID, object_sid="audited").order_by("seq")
+    assert [(e.action, e.actor) for e in entries] == [
+        ("connector.create", "operator:carrier_connector"),
+        ("connector.update", "operator:carrier_connector"),
+    ]
