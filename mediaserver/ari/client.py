@@ -67,8 +67,9 @@ class AriClient:
         """One REST call; with `gone_ok`, a 404 (the thing is already gone) is success, not an error.
 
         While the events websocket is up, requests travel over it (Asterisk 22.5+ "REST over
-        WebSocket"): a frame each way instead of an HTTP exchange, about a sixth of the CPU on our
-        side. Binary bodies (recording files) and requests made while reconnecting use HTTP.
+        WebSocket"): a frame each way instead of an HTTP exchange, far less CPU on our side
+        (bench/RESULTS.md). Binary bodies (recording files) and requests made while reconnecting
+        use HTTP.
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         if self._ws is not None and not binary:
