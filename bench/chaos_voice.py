@@ -119,7 +119,7 @@ class Gate:
 
 
 def instance() -> Any:
-    from voice.asterisk import AsteriskInstance, default_root, ensure_root
+    from mediaserver.asterisk import AsteriskInstance, default_root, ensure_root
 
     asterisk = AsteriskInstance(
         name=INSTANCE, root=default_root(), sip_port=SIP_PORT, ari_port=ARI_PORT,
@@ -272,7 +272,7 @@ def case_ari(args: Any, tenant: Tenant) -> Row:
         time.sleep(10)
         still_up = live_calls(tenant)
         answered_new = len(set(app.call_sids) - first)
-        reached = [at - unblocked_at for at in app.hit_at[len(first):]]
+        reached = [at - unblocked_at for at in app.hit_at[len(first) :]]
         new.stop()
         up.stop()
     work = f"{BLOCKED_CALLS} calls up + {NEW_CALLS} arriving"

@@ -243,7 +243,7 @@ class TwimlApp:
 
 
 def bench_instance(password: str, worker_processes: int) -> Any:
-    from voice.asterisk import AsteriskInstance, default_root
+    from mediaserver.asterisk import AsteriskInstance, default_root
 
     return AsteriskInstance(
         name=INSTANCE,
@@ -557,7 +557,7 @@ class Bench:
         }
 
     def active_channels(self) -> int:
-        from voice.asterisk.instance import AsteriskError
+        from mediaserver.asterisk.instance import AsteriskError
 
         try:
             out = self.instance.rx("core show channels count", timeout=5)
@@ -946,7 +946,7 @@ def main() -> None:
     args = parse_args()
     setup_django(args.db_name)
     from core.provisioning import migrate, provision_database
-    from voice.asterisk import ensure_root
+    from mediaserver.asterisk import ensure_root
 
     info = machine()
     load_before = os.getloadavg()

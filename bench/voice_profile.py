@@ -14,7 +14,7 @@ from pathlib import Path
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     # sync services run by sync_to_async in the default executor's threads: Django ORM + psycopg
     (
-        "DB: voice.services in executor threads (ORM, psycopg)",
+        "DB: voice's call services in executor threads (ORM, psycopg)",
         ("SyncToAsync.thread_handler", "_WorkItem.run"),
     ),
     ("DB: executor thread hand-off", ("Thread._bootstrap",)),
@@ -24,7 +24,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("event loop: ARI events websocket (frames, JSON, routing)", ("websockets/", "run_events")),
     ("event loop: TwiML parse", ("twiml/",)),
     ("event loop: webhook signing", ("core/webhooks",)),
-    ("event loop: interpreter and call control", ("voice/interpreter", "voice/ari/control", "voice/worker")),
+    ("event loop: interpreter and call control", ("voice/interpreter", "voice/ari_control", "voice/worker")),
     ("event loop: asyncio scheduling", ("asyncio/", "selectors")),
 ]
 

@@ -5,7 +5,7 @@ what it measured as JSON to $BENCH_TRACE_OUT when the worker exits. The timers c
 a traced run is a diagnosis, not the measurement: bench/voice reports it apart.
 
 What is timed, per call step:
-* each voice.services function the worker runs in a thread: its wall time and the CPU time of that
+* each call service the worker runs in a thread: its wall time and the CPU time of that
   thread (time.thread_time), i.e. what the ORM, psycopg and PostgreSQL round trips cost per call;
 * the same calls seen from the event loop (the awaited sync_to_async: thread hand-off and queueing
   on the default executor included);
@@ -45,14 +45,19 @@ def _ari_name(method: str, path: str) -> str:
 
 
 def install() -> None:
-    from voice import services, store, worker
-    from voice.ari import client as ari_client
-    from voice.ari.control import AriCallControl
+    from mediaserver.ari import client as ari_client
+    from voice import call_state, inbound, store, timeline, worker
+    from voice.ari_control import AriCallControl
     from voice.interpreter import Interpreter
 
     # 1. service functions: wall and thread CPU, inside the executor thread
-    for name in ("inbound_call_open", "call_events_add", "call_status_set", "call_finish"):
-        original = getattr(services, name)
+    for module, name in (
+        (inbound, "inbound_call_open"),
+        (timeline, "call_events_add"),
+        (call_state, "call_status_set"),
+        (call_state, "call_finish"),
+    ):
+        original = getattr(module, name)
 
         @functools.wraps(original)
         def timed(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
@@ -63,7 +68,7 @@ def install() -> None:
                 _keep(f"db {__name} (wall, in thread)", time.perf_counter() - wall)
                 _keep(f"db {__name} (CPU of the thread)", time.thread_time() - cpu)
 
-        setattr(services, name, timed)
+        setattr(module, name, timed)
 
     # 2. the same, awaited from the event loop (includes the executor hand-off and any queueing);
     #    the helper has been called `_db` and `db`: wrap whichever the modules have
@@ -126,7 +131,7 @@ def install() -> None:
     Interpreter._fetch = fetch  # type: ignore[method-assign]
 
     # 5. ARI events received, by type
-    from voice.ari.router import EventRouter
+    from mediaserver.ari.router import EventRouter
 
     original_route = EventRouter.route
 

@@ -1,6 +1,6 @@
 """What conversations does when the apps below it announce something (their `signals.py`): the
-timelines are a projection of their calls and texts, and neither imports conversations. Connected in
-`ConversationsConfig.ready`."""
+timelines are a projection of their calls, recordings and texts, and neither voice nor messaging
+imports conversations. Connected in `ConversationsConfig.ready`."""
 
 import uuid
 from collections.abc import Sequence
@@ -10,10 +10,27 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 
-from conversations.services import conversation_log_message, timeline_add_messages
+from conversations.services import (
+    conversation_log_call,
+    conversation_log_message,
+    conversation_log_recording,
+    timeline_add_messages,
+)
 from conversations.tasks import conversation_log_messages_task
 from messaging.models import Message
 from messaging.signals import bulk_messages_stored, message_received, messages_stored
+from voice.models import Call, Recording
+from voice.signals import call_logged, recording_stored
+
+
+@receiver(call_logged)
+def _call_logged(*, call: Call, **_: Any) -> None:
+    conversation_log_call(call=call)
+
+
+@receiver(recording_stored)
+def _recording_stored(*, recording: Recording, **_: Any) -> None:
+    conversation_log_recording(recording=recording)
 
 
 @receiver(messages_stored)

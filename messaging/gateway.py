@@ -32,12 +32,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import redis
-from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
+from core.db import db_work
 from messaging import streams
 from messaging.carriers.base import CarrierEvents, DeliveryReceipt, InboundSms, OutboundSms
 from messaging.handover import (
@@ -54,7 +54,6 @@ from messaging.receipts import SubmitOutcome, messages_receipts, messages_submit
 from messaging.sweep import messages_sweep
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 CONNECTOR_CLASSES = {
     Connector.Kind.SMPP: "messaging.carriers.smpp.SmppConnector",
@@ -117,15 +116,6 @@ def connector_factory(row: Connector) -> ConnectorFactory:
     return lambda events: cls(name=row.name, events=events, **settings)
 
 
-def _db_work(work: Callable[[], T]) -> T:
-    """Run one unit of database work from a long-lived thread, leaving no stale connection behind."""
-    close_old_connections()
-    try:
-        return work()
-    finally:
-        close_old_connections()
-
-
 class GatewayEvents:
     """`CarrierEvents` for one connector.
 
@@ -153,7 +143,7 @@ class GatewayEvents:
         self.gateway.reports.put(Report(self.connector, receipt, acknowledge))
 
     def received(self, sms: InboundSms) -> None:
-        _db_work(lambda: message_receive(sms=sms, connector=self.connector))
+        db_work(lambda: message_receive(sms=sms, connector=self.connector))
 
 
 @dataclass(frozen=True)
@@ -357,7 +347,7 @@ class CarrierGateway:
                 continue
             by_account.setdefault(account_id, []).append(message_id)
         for account_id, message_ids in by_account.items():
-            claimed = _db_work(
+            claimed = db_work(
                 partial(message_claim, account_id=account_id, message_ids=message_ids, gateway=self.name)
             )
             self._submit(connector, claimed)
@@ -376,7 +366,7 @@ class CarrierGateway:
             except Exception:
                 log.exception("%s did not take %s; handing it back", connector, sid)
                 self.in_flight.pop(sid, None)
-                _db_work(
+                db_work(
                     partial(
                         message_unclaim,
                         account_id=item.account_id,
@@ -387,7 +377,7 @@ class CarrierGateway:
 
     def resubmit_in_flight(self) -> int:
         """Submit again what this gateway claimed and never saw submitted (see the module docstring)."""
-        claimed = _db_work(lambda: messages_in_flight(gateway=self.name))
+        claimed = db_work(lambda: messages_in_flight(gateway=self.name))
         by_connector: dict[str, list[Claimed]] = {}
         for item in claimed:
             if item.connector in self.connectors:
@@ -430,7 +420,7 @@ class CarrierGateway:
         sids = [r.item.message_sid for r in outcomes if isinstance(r.item, SubmitOutcome)]
         accounts = {sid: self.in_flight.pop(sid) for sid in sids if sid in self.in_flight}
         if unknown := [sid for sid in sids if sid not in accounts]:
-            accounts |= _db_work(partial(accounts_of_pending, unknown))
+            accounts |= db_work(partial(accounts_of_pending, unknown))
         grouped: dict[tuple[uuid.UUID, str], list[SubmitOutcome]] = {}
         for report in outcomes:
             assert isinstance(report.item, SubmitOutcome)
@@ -442,7 +432,7 @@ class CarrierGateway:
             else:
                 grouped.setdefault((account_id, report.connector), []).append(report.item)
         for (account_id, connector), items in grouped.items():
-            _db_work(
+            db_work(
                 partial(
                     messages_submit_outcomes,
                     account_id=account_id,
@@ -457,9 +447,7 @@ class CarrierGateway:
         if not receipts:
             return
         pairs = [(r.connector, r.item) for r in receipts if isinstance(r.item, DeliveryReceipt)]
-        unrouted = {
-            (c, r.carrier_message_id) for c, r in _db_work(partial(messages_receipts, receipts=pairs))
-        }
+        unrouted = {(c, r.carrier_message_id) for c, r in db_work(partial(messages_receipts, receipts=pairs))}
         if due:
             self.deferred, self.deferred_tried_at = [], now
         for report in receipts:
@@ -477,7 +465,7 @@ class CarrierGateway:
                 report.answer(True)
 
     def sweep_once(self) -> dict[str, int]:
-        done: dict[str, int] = _db_work(lambda: messages_sweep(stale_seconds=self.stale_seconds))
+        done: dict[str, int] = db_work(lambda: messages_sweep(stale_seconds=self.stale_seconds))
         if done:
             log.info("sweep: %s", done)
         return done

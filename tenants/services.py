@@ -47,7 +47,7 @@ def account_update(
     Closing is final and releases the account's numbers in the same transaction (each release
     audited, by numbering's receiver of `tenants.signals.account_closed`), as Twilio does;
     suspending keeps them, and their inbound traffic is refused until the account is active again
-    (voice.services.inbound_call_open, messaging.inbound.message_receive).
+    (voice.inbound.inbound_call_open, messaging.inbound.message_receive).
     The caller's transaction must be scoped to `account`.
     """
     changes: dict[str, str] = {}

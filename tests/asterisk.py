@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from mediaserver.asterisk import AsteriskInstance, default_root, ensure_root
+from tests.mediaserver.ariprobe import AriProbe
 from tests.voice import sipp
-from tests.voice.ariprobe import AriProbe
-from voice.asterisk import AsteriskInstance, default_root, ensure_root
 
 SLOT = int(os.environ.get("SWITCHBOARD_TEST_ASTERISK_SLOT", "0"))
 INSTANCE_NAME = f"test-{SLOT}" if SLOT else "test"

@@ -1,6 +1,6 @@
 """What the TwiML interpreter needs from a live call, independent of the media engine.
 
-`voice/ari/control.py` implements it over ARI; tests can implement it in memory.
+`voice/ari_control.py` implements it over ARI; tests can implement it in memory.
 """
 
 from collections.abc import Sequence

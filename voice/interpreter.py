@@ -22,9 +22,10 @@ from core import documents, webhooks
 from core.documents import Fallback, Fetch, FetchFailed
 from twiml.errors import TwimlError
 from twiml.parser import parse_voice
+from voice.call_setup import CallSetup
 from voice.control import CallControl, CallHungUp
 from voice.media import MediaCache, MediaError
-from voice.services import CallSetup, voice_params
+from voice.status_callbacks import voice_params
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ T = TypeVar("T")
 
 
 class CallStore(Protocol):
-    """Persistence the interpreter reports to (implemented by voice.store over voice.services)."""
+    """Persistence the interpreter reports to (implemented by voice.store over the call services)."""
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None: ...
 

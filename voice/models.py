@@ -7,7 +7,7 @@ from django.utils import timezone
 from core import crypto
 from core.encrypted import EncryptedTextField
 from core.models import TenantModel
-from voice.asterisk.config import stasis_apps
+from mediaserver.asterisk.config import stasis_apps
 
 
 class MediaServer(models.Model):

@@ -1,4 +1,4 @@
-"""The interpreter's CallStore over voice.services, for asyncio call tasks (ORM calls run in threads).
+"""The interpreter's CallStore over voice's call services, for asyncio call tasks (ORM calls run in threads).
 
 Writes that the call does not need an answer from (status changes, errors, callbacks) go to an
 ordered per-call queue that one background task drains, so a prompt never waits for the database;
@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from core.db import db_work
 from core.errors import TwilioError
-from voice import services
-from voice.services import CallSetup, TimelineEntry
+from voice import call_state, child_calls, recordings, status_callbacks, timeline
+from voice.call_setup import CallSetup
+from voice.timeline import TimelineEntry
 
 log = logging.getLogger(__name__)
 EVENTS_MAX_AGE_SECONDS = 2.0
@@ -28,8 +30,13 @@ T = TypeVar("T")
 
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run a synchronous service from a call task: in a worker thread, with that thread's connection."""
-    return sync_to_async(function, thread_sensitive=False)
+    """Run a synchronous service from a call task: in a worker thread, as one unit of database work
+    (`core.db.db_work`: a connection that broke while idle is replaced, and it is given back after)."""
+
+    def unit(*args: Any, **kwargs: Any) -> Any:
+        return db_work(partial(function, *args, **kwargs))
+
+    return sync_to_async(unit, thread_sensitive=False)
 
 
 class ServiceCallStore:
@@ -69,7 +76,7 @@ class ServiceCallStore:
 
     def _flush_entries(self) -> None:
         if self._entries:
-            self._later(services.call_events_add, **self._ids, entries=self._take_entries())
+            self._later(timeline.call_events_add, **self._ids, entries=self._take_entries())
 
     async def event(self, kind: str, name: str, detail: dict[str, Any]) -> None:
         if not self._entries:
@@ -81,7 +88,7 @@ class ServiceCallStore:
         self, code: int, message: str, *, url: str = "", method: str = "", warning: bool = False
     ) -> None:
         self._later(
-            services.call_error,
+            timeline.call_error,
             **self._ids,
             code=code,
             message=message,
@@ -97,7 +104,7 @@ class ServiceCallStore:
 
     async def status(self, status: str) -> None:
         self._later(
-            services.call_status_set,
+            call_state.call_status_set,
             **self._ids,
             status=status,
             entries=self._take_entries(),
@@ -106,7 +113,7 @@ class ServiceCallStore:
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None:
         self._later(
-            services.callback_enqueue,
+            status_callbacks.callback_enqueue,
             account_id=self.setup.account_id,
             url=url,
             method=method,
@@ -123,7 +130,7 @@ class ServiceCallStore:
 
     async def recording(self, audio: bytes, duration_seconds: int, source: str) -> str:
         recording = await self.write(  # its audit entry follows what came before it
-            services.recording_store,
+            recordings.recording_store,
             **self._ids,
             audio=audio,
             duration_seconds=duration_seconds,
@@ -135,7 +142,7 @@ class ServiceCallStore:
         """The dial leg's SID and how to finish it; None when the caller ID is refused (logged)."""
         try:
             child_id: uuid.UUID = await self.write(
-                services.child_call_open,
+                child_calls.child_call_open,
                 **self._ids,
                 to_number=to,
                 from_number=from_,
@@ -146,12 +153,14 @@ class ServiceCallStore:
             return None
 
         async def finish(status: str) -> None:
-            await db(services.call_finish)(account_id=self.setup.account_id, call_id=child_id, status=status)
+            await db(call_state.call_finish)(
+                account_id=self.setup.account_id, call_id=child_id, status=status
+            )
 
         return "CA" + child_id.hex, finish
 
     async def finish(self, status: str | None = None, reason: str = "") -> None:
         await self._drain()
-        await db(services.call_finish)(
+        await db(call_state.call_finish)(
             **self._ids, status=status, reason=reason, entries=self._take_entries()
         )

@@ -4,7 +4,7 @@ import uuid
 
 from celery import shared_task
 
-from voice.services import call_originate
+from voice.origination import call_originate
 
 
 @shared_task(name="voice.call_originate", acks_late=True)

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from core import egress
 from core.documents import Fetch
+from mediaserver import endpoints
 from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
 from voice.interpreter import FlowEnded, Interpreter, handles
 from voice.media import MediaError
@@ -151,11 +152,11 @@ async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
     await flow.control.answer()
     noun = verb.children[0] if verb.children else None
     if isinstance(noun, Number):
-        target, endpoint = noun.number, f"PJSIP/trunk/sip:{noun.number}@{flow.trunk_host}"
+        target, endpoint = noun.number, endpoints.dial_number(noun.number, flow.trunk_host)
     elif isinstance(noun, Sip):
         target = noun.uri
         try:
-            endpoint = f"PJSIP/trunk/{await egress.sip_destination(noun.uri)}"
+            endpoint = endpoints.dial_uri(await egress.sip_destination(noun.uri))
         except egress.DestinationRefused as refused:
             await flow.store.error(refused.code, f"<Dial><Sip> to {noun.uri} not placed: {refused}")
             return _dial_failed(flow, verb)

@@ -22,7 +22,7 @@ from tenants.portal import portal_view, render_page
 from tenants.roles import CALL_VIEWER_ROLES
 from voice.forms import CallFilterForm
 from voice.models import Call, CallEvent, Recording
-from voice.services import recording_audio
+from voice.recordings import recording_audio
 
 PAGE_SIZE = 50
 CALLS = Keyset(Call)

@@ -7,21 +7,21 @@ is logged and that channel is hung up; the other calls carry on.
 """
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
+import redis
 from django.conf import settings
 
 from core import egress, webhooks
 from core.documents import Fetch
-from voice import services
-from voice.ari.client import AriClient, AriError
-from voice.ari.control import AriCallControl
-from voice.ari.router import EventRouter
+from mediaserver import endpoints
+from mediaserver.ari.client import AriClient, AriError
+from mediaserver.ari.router import EventRouter
+from voice import call_setup, call_state, control_channel, inbound, media_servers, origination
+from voice.ari_control import AriCallControl
 from voice.control import CallHungUp
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
@@ -30,6 +30,7 @@ from voice.store import ServiceCallStore
 from voice.store import db as _db
 
 log = logging.getLogger(__name__)
+CONTROL_RETRY_SECONDS = 1.0
 Event = dict[str, Any]
 
 
@@ -40,7 +41,7 @@ class CallTask:
         self,
         worker: "VoiceWorker",
         control: AriCallControl,
-        setup: services.CallSetup,
+        setup: call_setup.CallSetup,
         store: ServiceCallStore,
     ) -> None:
         self.worker = worker
@@ -90,20 +91,25 @@ class VoiceWorker:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
         )
         self.media = MediaCache(server.sounds_dir, self.http)
-        self.trunk_host = server.trunk_uri.removeprefix("sip:")
+        self.trunk_host = endpoints.trunk_address(server.trunk_uri)
         self.calls: dict[str, CallTask] = {}
         self.max_inbound_calls = settings.VOICE_MAX_INBOUND_CALLS_PER_WORKER
         self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
+        self.control = control_channel.Subscription(server.id, self.app)
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
         control_listener = asyncio.create_task(self._listen_for_control())
         try:
-            await self.client.run_events(self.router.route, self._reconcile, stop=self.stop)
+            await self.client.run_events(
+                self.router.route, self._on_events_connected, stop=self.stop, on_lost=self._on_events_lost
+            )
         finally:
             control_listener.cancel()
+            await asyncio.gather(control_listener, return_exceptions=True)
+            await self.control.close()
             # Stopping (not crashing): end our calls now rather than leave callers in silence until
             # the next worker's reconciliation; each call's task then finishes its record.
             await asyncio.gather(
@@ -152,8 +158,6 @@ class VoiceWorker:
         elif kind == "inbound":
             self.inbound_in_flight += 1  # counted now, not when the task first runs: calls come in bursts
             self.spawn(channel["id"], self._inbound(channel))
-        elif kind == "outbound" and len(args) >= 2:
-            self.spawn(channel["id"], self._outbound(channel, uuid.UUID(args[1])))
         else:
             log.warning("hanging up unexpected channel %s (args %s)", channel["id"], args)
             self.spawn(channel["id"], self.client.hangup(channel["id"]))
@@ -165,7 +169,7 @@ class VoiceWorker:
             dialled = channel.get("dialplan", {}).get("exten", "")
             caller = channel.get("caller", {}).get("number", "") or "anonymous"
             from_number = caller if caller.startswith(("+", "anonymous")) else f"+{caller}"
-            setup = await _db(services.inbound_call_open)(
+            setup = await _db(inbound.inbound_call_open)(
                 from_number=from_number,
                 dialled=dialled,
                 channel_id=channel_id,
@@ -175,7 +179,7 @@ class VoiceWorker:
                 log.info("rejecting call to unknown number %r from %r", dialled, from_number)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
-            if isinstance(setup, services.InboundRefused):
+            if isinstance(setup, inbound.InboundRefused):
                 log.info("rejecting call %s: its account is not active", setup.call_sid)
                 await control.reject("rejected")  # unanswered, as <Reject> leaves a call
                 return
@@ -184,15 +188,34 @@ class VoiceWorker:
             self.inbound_in_flight -= 1
             control.release_all()
 
-    async def _outbound(self, channel: Event, account_id: uuid.UUID) -> None:
-        """A call created by the Calls API: follow the dial until it is answered, then run its TwiML."""
-        channel_id = channel["id"]
+    def _originate(self, command: control_channel.Originate) -> None:
+        """A call created by the Calls API, handed to this process to start (`origination.call_originate`)."""
+        channel_id = command["call_sid"]
+        if channel_id in self.starting or self.router.owns(channel_id):
+            return
+        self.starting.add(channel_id)
+        # Its id is claimed before the channel exists: its StasisStart comes to its task, not as a new call.
         control = AriCallControl(self.client, self.router, channel_id)
+        account_id = uuid.UUID(command["account_id"])
+        self.spawn(channel_id, self._outbound(control, account_id, command["timeout"]))
+
+    async def _outbound(self, control: AriCallControl, account_id: uuid.UUID, timeout: int) -> None:
+        """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
+        channel_id = control.channel_id
+        call_id = uuid.UUID(channel_id[2:])
         try:
-            call_id = uuid.UUID(channel_id[2:])
-            setup = await _db(services.outbound_call_setup)(account_id=account_id, call_id=call_id)
+            setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
+                return
+            endpoint = endpoints.dial_number(setup.to_number, self.trunk_host)
+            try:
+                await control.originate(endpoint=endpoint, caller_id=setup.from_number, timeout=timeout)
+            except (AriError, httpx.HTTPError, CallHungUp) as exc:
                 await self.client.hangup(channel_id)
+                reason = exc if str(exc) else "the channel ended before it was dialled"
+                await _db(origination.call_originate_failed)(
+                    account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"
+                )
                 return
             store = ServiceCallStore(setup, media_server_id=self.server.id)
             status = await self._await_answer(control, store)
@@ -257,7 +280,7 @@ class VoiceWorker:
         except AriError:
             log.exception("could not list channels to reconcile")
             return
-        recorded = await _db(services.live_calls_on)(media_server_id=self.server.id)
+        recorded = await _db(call_state.live_calls_on)(media_server_id=self.server.id)
         started = {channel_id for _, _, channel_id in recorded}
         for channel_id in live:
             running = self.router.owns(channel_id) or channel_id in self.starting
@@ -270,7 +293,7 @@ class VoiceWorker:
                 continue
             # Nobody here runs it: hung up above as an orphan, or gone from Asterisk altogether.
             reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
-            await _db(services.call_finish)(
+            await _db(call_state.call_finish)(
                 account_id=account_id, call_id=call_id, status="failed", reason=reason
             )
         for sid, task in list(self.calls.items()):
@@ -279,14 +302,14 @@ class VoiceWorker:
                     {"type": "ChannelDestroyed", "channel": {"id": task.control.channel_id}}
                 )
                 log.info("call %s ended while disconnected", sid)
-        await _db(services.media_server_seen)(server_id=self.server.id)
+        await _db(media_servers.media_server_seen)(server_id=self.server.id)
 
     async def _adopt(self, channel_id: str) -> bool:
         """Run an inbound call that entered our app while its events could not reach us (the
         connection was stuck or we were restarting): Asterisk kept the caller, only the StasisStart
         was lost. A call already started somewhere has a record and is not ours to resume."""
         try:
-            channel = await self.client.request("GET", f"/channels/{channel_id}")
+            channel = await self.client.channel(channel_id)
         except AriError:
             return False
         args = str(channel.get("dialplan", {}).get("app_data", "")).split(",")[1:]
@@ -298,28 +321,41 @@ class VoiceWorker:
         self._on_new_channel({"type": "StasisStart", "channel": channel, "args": args})
         return True
 
-    async def _listen_for_control(self) -> None:
-        """Commands from the API (redirect or end a live call), published on Redis after commit."""
-        connection = aioredis.from_url(settings.REDIS_URL)
-        pubsub = connection.pubsub()
-        await pubsub.subscribe(services.control_channel(self.server.id))
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    await self._apply_control(json.loads(message["data"]))
-        finally:
-            await pubsub.aclose()
-            await connection.aclose()
+    async def _on_events_connected(self) -> None:
+        await self._reconcile()
+        await self.control.taking_calls(True)
 
-    async def _apply_control(self, command: dict[str, str]) -> None:
-        task = self.calls.get(command.get("call_sid", ""))
-        channel_id = command.get("channel_id", "")
-        if command.get("action") == "hangup":
-            await self.client.hangup(channel_id)
-        elif task is not None and command.get("action") == "redirect":
+    async def _on_events_lost(self) -> None:
+        """No calls to start while Asterisk's events cannot reach us: they go to connected processes."""
+        await self.control.taking_calls(False)
+
+    async def _listen_for_control(self) -> None:
+        """Commands from the API and Celery (`control_channel`), published on Redis after commit.
+
+        It listens for as long as the worker runs: a process subscribed but not reading would leave
+        the calls handed to it unstarted. So a failed command is logged and the next one read, and a
+        lost Redis connection is made again.
+        """
+        while True:
+            try:
+                async for command in self.control.commands():
+                    try:
+                        await self._apply_control(command)
+                    except Exception:
+                        log.exception("control command %s failed", command)
+            except (redis.RedisError, OSError) as exc:
+                log.warning(
+                    "control channel lost (%s); listening again in %.0f s", exc, CONTROL_RETRY_SECONDS
+                )
+            await asyncio.sleep(CONTROL_RETRY_SECONDS)
+
+    async def _apply_control(self, command: control_channel.Command) -> None:
+        if command["action"] == "originate":
+            self._originate(command)
+        elif command["action"] == "hangup":
+            await self.client.hangup(command["channel_id"])
+        elif (task := self.calls.get(command["call_sid"])) is not None:
             source: Fetch | str = (
-                command["twiml"]
-                if command.get("twiml")
-                else Fetch(command["url"], command.get("method", "POST"), {})
+                command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})
             )
             task.redirect(source)

@@ -1,7 +1,7 @@
 """SIP MESSAGE to and from a SIP trunk through Asterisk: ARI `sendMessage` out, `TextMessageReceived` in.
 
 One connector serves one PJSIP trunk endpoint of one Asterisk. It runs an asyncio loop in a thread of
-its own with the platform's ARI client (voice.ari.client), under its own ARI app name: the voice
+its own with the platform's ARI client (mediaserver.ari.client), under its own ARI app name: the voice
 worker's app must stay untouched, since a second connection with the same name replaces the first.
 
 What ARI does and does not tell us (verified on Asterisk 22.10.1; details in docs/messaging-sip.md):
@@ -26,8 +26,9 @@ from urllib.parse import unquote
 
 import httpx
 
+from mediaserver import endpoints
+from mediaserver.ari.client import AriClient, AriError, Event
 from messaging.carriers.base import CarrierEvents, InboundSms, OutboundSms
-from voice.ari.client import AriClient, AriError, Event
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,8 @@ class SipMessageConnector:
         self.name = name
         self.events = events
         self.endpoint = endpoint
-        # sip:[user@]host[:port] -> host[:port]; the number becomes the user part.
-        self._trunk_host = trunk_uri.removeprefix("sip:").rpartition("@")[2]
-        self._event_source = f"endpoint:PJSIP/{endpoint}"
+        self._trunk_host = endpoints.trunk_address(trunk_uri)
+        self._event_source = endpoints.endpoint_events(endpoint)
         self._client = AriClient(ari_url, ari_username, ari_password, ari_app, max_connections=4)
         self._window_size = window
         self._window = threading.Semaphore(window)
@@ -206,7 +206,7 @@ class SipMessageConnector:
         while True:
             try:
                 await self._client.send_message(
-                    to=f"pjsip:{self.endpoint}/sip:{sms.to}@{self._trunk_host}",
+                    to=endpoints.message_destination(self.endpoint, sms.to, self._trunk_host),
                     from_=sms.from_number,  # Asterisk makes it <sip:number@its own address>
                     body=sms.body,
                     headers={SID_HEADER: sms.message_sid},

@@ -19,8 +19,10 @@ from messaging.models import Message
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.conftest import Tenant
+from voice.inbound import inbound_call_open
 from voice.models import Call, Recording
-from voice.services import OutboundRequest, call_create, inbound_call_open, recording_store
+from voice.outbound import OutboundRequest, call_create
+from voice.recordings import recording_store
 
 
 def number(tenant: Tenant, phone_number: str) -> IncomingPhoneNumber:
@@ -41,10 +43,9 @@ def inbound_call(from_number: str, to_number: str) -> Call:
         return call
 
 
-def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
-    """A call placed through the Calls API's service; needs the `eager_tasks` fixture."""
-    tenant_activate(tenant.account.id)
-    request = OutboundRequest(
+def outbound_request(from_number: str, to_number: str) -> OutboundRequest:
+    """What the Calls API asks for when it places a call with a URL and nothing else."""
+    return OutboundRequest(
         to_number=to_number,
         from_number=from_number,
         url="https://clinic.example/voice",
@@ -58,6 +59,12 @@ def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
         timeout_seconds=30,
         is_recorded=False,
     )
+
+
+def outbound_call(tenant: Tenant, from_number: str, to_number: str) -> Call:
+    """A call placed through the Calls API's service; needs the `eager_tasks` fixture."""
+    tenant_activate(tenant.account.id)
+    request = outbound_request(from_number, to_number)
     with TestCase.captureOnCommitCallbacks(execute=True):
         call = call_create(account=tenant.account, actor="test", request=request)
     call.refresh_from_db()

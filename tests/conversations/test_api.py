@@ -17,7 +17,7 @@ from conversations.services import conversation_mark_read, note_add
 from core.tenancy import tenant_activate
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, recording, text_in, text_out
-from voice.services import call_finish
+from voice.call_state import call_finish
 
 CLINIC, PATIENT, OTHER_PATIENT = "+12025550100", "+14155550123", "+14155550188"
 API = "/api/v1"

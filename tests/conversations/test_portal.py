@@ -15,7 +15,7 @@ from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, recording, text_in, text_out
-from voice.services import call_finish, call_status_set
+from voice.call_state import call_finish, call_status_set
 
 CLINIC, PATIENT, OTHER_PATIENT = "+12025550100", "+14155550123", "+14155550188"
 

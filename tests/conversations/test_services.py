@@ -19,7 +19,7 @@ from tenants.services import user_create
 from tests.conftest import Tenant
 from tests.conversations.factories import inbound_call, number, outbound_call, recording, text_in, text_out
 from voice.models import Call
-from voice.services import recording_delete
+from voice.recordings import recording_delete
 
 CLINIC, OTHER_LINE, PATIENT = "+12025550100", "+12025550111", "+14155550123"
 

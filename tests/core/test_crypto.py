@@ -20,7 +20,7 @@ from messaging.models import Connector
 from tenants.models import Account
 from tests.conftest import make_tenant
 from voice.models import MediaServer, Recording
-from voice.services import recording_key_aad
+from voice.recordings import recording_key_aad
 
 
 @pytest.fixture(autouse=True)

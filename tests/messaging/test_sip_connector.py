@@ -14,16 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
+from mediaserver.asterisk import AsteriskInstance
 from messaging import streams
 from messaging.carriers.base import DeliveryReceipt, InboundSms, OutboundSms
 from messaging.carriers.sip import SipMessageConnector, number_from_uri
 from messaging.handover import message_send
 from messaging.models import Connector
 from tests.asterisk import TRUNK_UAS_PORT
+from tests.mediaserver.ariprobe import AriProbe
 from tests.messaging.conftest import RECIPIENT, Live, running_gateway
 from tests.voice import sipp
-from tests.voice.ariprobe import AriProbe
-from voice.asterisk import AsteriskInstance
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 OUR_NUMBER = "+12065550180"

@@ -8,7 +8,7 @@ from numbering.services import number_create
 from tenants.services import api_key_create
 from tests.conftest import Tenant, TwilioClient, make_subaccount
 from voice.models import Call
-from voice.services import recording_store
+from voice.recordings import recording_store
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from core import egress
 from core.documents import Fetch
 from tests.voice.twiml_app import TwimlApp, twiml
+from voice.call_setup import CallSetup
 from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
-from voice.services import CallSetup
 
 T = TypeVar("T")
 

@@ -6,9 +6,9 @@ import secrets
 import pytest
 from django.core.management import call_command
 
-from voice.asterisk import AsteriskInstance
-from voice.asterisk.chroot import SOUNDS_SUBDIR
-from voice.asterisk.servers import media_server_ensure
+from mediaserver.asterisk import AsteriskInstance
+from mediaserver.asterisk.chroot import SOUNDS_SUBDIR
+from voice.media_servers import media_server_ensure
 from voice.models import MediaServer
 
 pytestmark = pytest.mark.e2e

@@ -22,6 +22,8 @@ from django.db.models import Q
 from conversations.models import Item
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
+from mediaserver.asterisk import AsteriskInstance
+from mediaserver.asterisk.config import stasis_apps
 from messaging.models import Message
 from monitor.models import Notification
 from numbering.models import IncomingPhoneNumber
@@ -35,8 +37,6 @@ from tests.numbering.test_twilio_sdk import sdk
 from tests.voice import sipp
 from tests.voice.dtmf import dtmf_pcap, tone_pcap
 from tests.voice.twiml_app import TwimlApp, twiml
-from voice.asterisk import AsteriskInstance
-from voice.asterisk.config import stasis_apps
 from voice.models import Call, CallEvent, MediaServer, Recording
 
 pytestmark = pytest.mark.e2e
@@ -529,6 +529,30 @@ def test_worker_processes_share_calls_and_each_reconciles_only_its_own(
         assert all(by_channel[c].status == "in-progress" for c in kept)
     caller.wait(15)  # stopping the supervisor ended the remaining calls
     assert all(c.status in Call.ENDED and c.end_time for c in lab.calls())
+
+
+def test_worker_processes_each_place_the_outbound_calls_handed_to_them_once(
+    lab: Lab, worker: AriWorker, media_server: MediaServer, celery: None
+) -> None:
+    lab.serve(outbound="<Response><Say>Your table is ready.</Say><Hangup/></Response>")
+    lab.give_number()
+    with worker_processes(lab, media_server, worker, 2), lab.far_end(calls=4, timeout_s=40) as far_end:
+        with lab.blocker.unblock():  # autocommit: the originate task runs on commit
+            api = TwilioClient(lab.tenant)
+            created = [
+                api.post(
+                    api.url("Calls.json"), {"To": FAR_END, "From": NUMBER, "Url": lab.app.url + "/outbound"}
+                )
+                for _ in range(4)
+            ]
+        assert all(response.status_code == 201 for response in created)
+        answered = lab.app.wait_for("/outbound", count=4, timeout=30)
+        assert far_end.wait().ok
+    assert sorted(hit.form["CallSid"] for hit in answered) == sorted(r.json()["sid"] for r in created)
+    calls = lab.calls()
+    assert [c.status for c in calls] == ["completed"] * 4
+    with lab.db():
+        assert not Notification.objects.exists()
 
 
 def test_sms_verb_texts_the_caller_and_the_text_joins_the_calls_conversation(

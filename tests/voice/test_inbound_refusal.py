@@ -15,8 +15,9 @@ from numbering.services import number_create
 from tenants.models import Account
 from tenants.services import account_update
 from tests.conftest import Tenant, make_subaccount, make_tenant
+from voice.call_setup import CallSetup
+from voice.inbound import InboundRefused, inbound_call_open
 from voice.models import Call, MediaServer
-from voice.services import CallSetup, InboundRefused, inbound_call_open
 from voice.worker import VoiceWorker
 
 BRANCH_LINE = "+12025550160"

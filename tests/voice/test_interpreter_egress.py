@@ -17,8 +17,8 @@ from numbering.services import number_create
 from tests.conftest import Tenant
 from tests.voice.memory import MemoryStore, call_setup, run_call
 from tests.voice.twiml_app import TwimlApp, twiml
+from voice.child_calls import child_call_open
 from voice.models import Call
-from voice.services import child_call_open
 
 OURS = "+12025550100"
 

@@ -19,7 +19,7 @@ from tenants.services import membership_add, user_create
 from tests.conftest import Tenant
 from voice import views
 from voice.models import Call, CallEvent, Recording
-from voice.services import recording_store
+from voice.recordings import recording_store
 
 BASE = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 

@@ -7,13 +7,13 @@ from rest_framework.response import Response
 
 from compliance.services import audit_record
 from core.api import TwilioView
-from core.errors import TwilioError
 from core.filters import date_filters
 from core.sids import sid_to_uuid
-from numbering.models import IncomingPhoneNumber
 from voice.api.serializers import CallCreateInput, CallOutput, CallUpdateInput, RecordingOutput
+from voice.call_state import call_update
 from voice.models import Call, Recording
-from voice.services import OutboundRequest, call_create, call_update, recording_audio, recording_delete
+from voice.outbound import OutboundRequest, call_create
+from voice.recordings import recording_audio, recording_delete
 
 
 class CallViewBase(TwilioView):
@@ -41,18 +41,6 @@ class CallListView(CallViewBase):
     @extend_schema(operation_id="createCall", request=CallCreateInput, responses={201: CallOutput})
     def post(self, request: Request, account_sid: str) -> Response:
         data = self.validated(CallCreateInput, request)
-        account = self.tenant.account
-        if (
-            not IncomingPhoneNumber.objects.for_account(account)
-            .filter(phone_number=data["from_number"])
-            .exists()
-        ):
-            raise TwilioError(
-                21210,
-                f"The source phone number provided, {data['from_number']}, is not yet verified "
-                "for your account",
-                400,
-            )
         outbound = OutboundRequest(
             to_number=data["to"],
             from_number=data["from_number"],
@@ -67,7 +55,8 @@ class CallListView(CallViewBase):
             timeout_seconds=data["timeout"],
             is_recorded=data["record"],
         )
-        return self.render_one(call_create(account=account, actor=self.tenant.actor, request=outbound), 201)
+        call = call_create(account=self.tenant.account, actor=self.tenant.actor, request=outbound)
+        return self.render_one(call, 201)
 
 
 class CallDetailView(CallViewBase):

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from voice.asterisk import AsteriskError, AsteriskSetupError, ensure_root
-from voice.asterisk.servers import DEFAULT_SERVER, instance_for, media_server_check, media_server_ensure
+from mediaserver.asterisk import AsteriskError, AsteriskSetupError, ensure_root
+from voice.media_servers import DEFAULT_SERVER, instance_for, media_server_check, media_server_ensure
 
 ACTIONS = ("setup", "config", "start", "run", "stop", "status")
 

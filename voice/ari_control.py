@@ -8,15 +8,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from voice.ari.client import AriClient, AriError
-from voice.ari.router import EventRouter
+from mediaserver.ari.client import AriClient, AriError
+from mediaserver.ari.router import EventRouter
 from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
 
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
 CAUSE_STATUS = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "busy"}
 END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
-LEG_START_SECONDS = 5.0
+START_SECONDS = 5.0
 DIAL_STATUS = {
     "BUSY": "busy",
     "NOANSWER": "no-answer",
@@ -27,14 +27,12 @@ DIAL_STATUS = {
 
 
 class AriCallControl:
-    def __init__(
-        self, client: AriClient, router: EventRouter, channel_id: str, *, answered: bool = False
-    ) -> None:
+    def __init__(self, client: AriClient, router: EventRouter, channel_id: str) -> None:
         self.client = client
         self.router = router
         self.channel_id = channel_id
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.is_answered = answered
+        self.is_answered = False
         self.is_gone = False
         self.on_answer: Callable[[], Awaitable[None]] | None = None
         self._playbacks: set[str] = set()
@@ -196,6 +194,16 @@ class AriCallControl:
         log.warning("recording %s could not be fetched: %s", name, failure)
         return b""
 
+    async def originate(self, *, endpoint: str, caller_id: str, timeout: int) -> None:
+        """Create this call's own channel (an outbound call) and dial it for `timeout` seconds; its
+        progress then arrives as Dial events. Raises CallHungUp if the channel ends before it is
+        dialled, AriError if Asterisk refuses."""
+        await self.client.create_channel(
+            endpoint=endpoint, channel_id=self.channel_id, app_args="outbound", caller_id=caller_id
+        )
+        await self._in_stasis(self.channel_id)
+        await self._rest(self.client.dial(self.channel_id, timeout=timeout))
+
     async def send_digits(self, digits: str) -> None:
         await self._rest(self.client.send_dtmf(self.channel_id, digits.replace("w", ",")))
 
@@ -221,7 +229,7 @@ class AriCallControl:
         )
         await self.client.create_bridge(bridge_id)
         try:
-            await self._leg_in_stasis(leg_id)
+            await self._in_stasis(leg_id)
             await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
             await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
             outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name)
@@ -232,14 +240,15 @@ class AriCallControl:
             return dataclasses.replace(outcome, recording=await self._fetch_recording(record_name))
         return outcome
 
-    async def _leg_in_stasis(self, leg_id: str) -> None:
-        """channels/create replies before the new channel enters Stasis; a bridge refuses it until then."""
-        deadline = time.monotonic() + LEG_START_SECONDS
+    async def _in_stasis(self, channel_id: str) -> None:
+        """channels/create replies before the new channel enters Stasis; dial and bridges refuse it
+        until then."""
+        deadline = time.monotonic() + START_SECONDS
         while (remaining := deadline - time.monotonic()) > 0:
             event = await self.next_event(remaining)
-            if event and event.get("type") == "StasisStart" and event["channel"]["id"] == leg_id:
+            if event and event.get("type") == "StasisStart" and event["channel"]["id"] == channel_id:
                 return
-        raise AriError(504, f"dial leg {leg_id} did not enter Stasis within {LEG_START_SECONDS} s")
+        raise AriError(504, f"channel {channel_id} did not enter Stasis within {START_SECONDS} s")
 
     async def _follow_dial(
         self, leg_id: str, bridge_id: str, timeout: int, time_limit: int, record_name: str | None

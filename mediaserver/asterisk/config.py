@@ -7,10 +7,10 @@ hardware or just slow start-up.
 
 from typing import TYPE_CHECKING
 
-from voice.asterisk.chroot import modules_dir
+from mediaserver.asterisk.chroot import modules_dir
 
 if TYPE_CHECKING:
-    from voice.asterisk.instance import AsteriskInstance
+    from mediaserver.asterisk.instance import AsteriskInstance
 
 # Played when a call reaches the Stasis app while no worker is connected. It ships with the chroot's
 # asterisk-core-sounds-en (GSM); an-error-has-occurred is only in the extra sounds.

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mediaserver.asterisk import AsteriskInstance
 from tests.asterisk import TEST_SIP_PORT, TRUNK_UAS_PORT
+from tests.mediaserver.ariprobe import AriProbe, Event
 from tests.voice import sipp
-from tests.voice.ariprobe import AriProbe, Event
 from tests.voice.dtmf import dtmf_pcap, silence_pcap
-from voice.asterisk import AsteriskInstance
 
 pytestmark = pytest.mark.e2e
 

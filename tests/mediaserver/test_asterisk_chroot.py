@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from voice.asterisk import AsteriskSetupError, ensure_root
-from voice.asterisk import chroot as chroot_module
+from mediaserver.asterisk import AsteriskSetupError, ensure_root
+from mediaserver.asterisk import chroot as chroot_module
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A minimal ARI client for tests: one app's event websocket plus REST calls, all synchronous.
 
-Deliberately tiny and test-only; the platform's ARI client lives in voice/ari/. Events are kept in
+Deliberately tiny and test-only; the platform's ARI client lives in mediaserver/ari/. Events are kept in
 arrival order, so a test can wait for one and still inspect the ones that came before it.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
-from voice.asterisk import AsteriskInstance
+from mediaserver.asterisk import AsteriskInstance
 
 Event = dict[str, Any]
 

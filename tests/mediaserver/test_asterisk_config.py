@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from voice.asterisk import AsteriskInstance
-from voice.asterisk.config import FALLBACK_PROMPT, NOLOAD, render
-from voice.asterisk.servers import instance_for
+from mediaserver.asterisk import AsteriskInstance
+from mediaserver.asterisk.config import FALLBACK_PROMPT, NOLOAD, render
+from voice.media_servers import instance_for
 from voice.models import MediaServer
 
 

@@ -67,8 +67,9 @@ class AriClient:
         """One REST call; with `gone_ok`, a 404 (the thing is already gone) is success, not an error.
 
         While the events websocket is up, requests travel over it (Asterisk 22.5+ "REST over
-        WebSocket"): a frame each way instead of an HTTP exchange, about a sixth of the CPU on our
-        side. Binary bodies (recording files) and requests made while reconnecting use HTTP.
+        WebSocket"): a frame each way instead of an HTTP exchange, far less CPU on our side
+        (bench/RESULTS.md). Binary bodies (recording files) and requests made while reconnecting
+        use HTTP.
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         if self._ws is not None and not binary:
@@ -141,12 +142,14 @@ class AriClient:
         on_connected: Callable[[], Awaitable[None]],
         *,
         stop: asyncio.Event,
+        on_lost: Callable[[], Awaitable[None]] | None = None,
         max_backoff: float = 5.0,
     ) -> None:
         """Hold the events websocket until `stop` is set, reconnecting with back-off after any loss.
 
         `on_event` runs inline for each event and must not block; `on_connected` runs after every
-        (re)connection, before further events are read, so the owner can reconcile its state.
+        (re)connection, before further events are read, so the owner can reconcile its state;
+        `on_lost` runs each time a connection ends, the last one included.
         """
         token = base64.b64encode(":".join(self._auth).encode()).decode()
         backoff = 0.2
@@ -184,9 +187,12 @@ class AriClient:
             except (TimeoutError, OSError, websockets.WebSocketException) as exc:
                 log.warning("ARI events lost (%s); reconnecting in %.1f s", exc, backoff)
             finally:
+                was_connected = self.connected.is_set()
                 self.connected.clear()
                 self._ws = None
                 self._fail_pending("ARI websocket lost")
+                if was_connected and on_lost is not None:
+                    await on_lost()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(max_backoff, backoff * 2)
@@ -335,6 +341,9 @@ class AriClient:
             "/endpoints/sendMessage",
             body={"to": to, "from": from_, "body": body, "variables": headers},
         )
+
+    async def channel(self, channel_id: str) -> Event:
+        return dict(await self.request("GET", f"/channels/{channel_id}"))
 
     async def channel_ids(self) -> list[str]:
         """Every channel on the server, whatever app (or dialplan) holds it."""

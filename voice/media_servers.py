@@ -1,4 +1,5 @@
-"""MediaServer rows ↔ Asterisk instances: the row a local instance runs for, and its health check."""
+"""MediaServer rows ↔ Asterisk instances: the row a local instance runs for, its health check, and
+when an ARI worker last saw it."""
 
 import contextlib
 import os
@@ -10,8 +11,8 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from voice.asterisk.chroot import SOUNDS_SUBDIR, default_root
-from voice.asterisk.instance import AsteriskError, AsteriskInstance
+from mediaserver.asterisk.chroot import SOUNDS_SUBDIR, default_root
+from mediaserver.asterisk.instance import AsteriskError, AsteriskInstance
 from voice.models import MediaServer
 
 DEFAULT_SERVER = "local"
@@ -96,3 +97,8 @@ def media_server_check(*, server: MediaServer, instance: AsteriskInstance) -> Se
     return ServerStatus(
         is_running=is_running, ari_version=version, sip_address=server.sip_address, state=state
     )
+
+
+def media_server_seen(*, server_id: int) -> None:
+    """Each time a worker has (re)connected to the server's ARI and reconciled."""
+    MediaServer.objects.filter(id=server_id).update(state=MediaServer.State.UP, last_seen_at=timezone.now())

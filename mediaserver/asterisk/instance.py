@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voice.asterisk import config
-from voice.asterisk.chroot import AsteriskSetupError, ensure_root, host_path
+from mediaserver.asterisk import config
+from mediaserver.asterisk.chroot import AsteriskSetupError, ensure_root, host_path
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # Characters that would end or break a value in Asterisk's config syntax (`;` starts a comment).

@@ -1,0 +1,36 @@
+"""The long-running processes' unit of database work."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from core.db import db_work
+
+
+def _one() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.fixture
+def committed(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """Database access outside a test transaction, as a long-running process has it (nothing written)."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        yield
+        connection.close()
+
+
+def test_a_connection_that_broke_while_idle_is_replaced_for_the_next_unit_of_work(committed: None) -> None:
+    connection.ensure_connection()
+    broken = connection.connection
+    broken.close()  # as a restarted PostgreSQL leaves a connection an idle worker thread holds
+
+    assert db_work(_one) == 1
+    assert connection.connection is not broken
+
+
+def test_a_unit_of_work_gives_its_connection_back_when_it_ends(committed: None) -> None:
+    assert db_work(_one) == 1
+    assert connection.connection is None

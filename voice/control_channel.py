@@ -1,0 +1,123 @@
+"""The Redis control channel from the API and Celery to the ARI workers: commands for their calls.
+
+A media server's channel reaches every worker process of the server: redirect and hang up, which the
+process running the call applies (hanging up a channel another process runs is harmless). A Stasis
+app's channel reaches the one process running that app, and only while its ARI events are
+connected: originate, so that a call is started once, by a process able to follow it.
+Both are named by database too, so two deployments (or test runs) sharing one Redis never cross.
+"""
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal, TypedDict
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+class Redirect(TypedDict):
+    """Replace the TwiML a live call runs: from `url` (with `method`) or the inline `twiml`."""
+
+    action: Literal["redirect"]
+    call_sid: str
+    channel_id: str
+    url: str
+    method: str
+    twiml: str
+
+
+class Hangup(TypedDict):
+    action: Literal["hangup"]
+    call_sid: str
+    channel_id: str
+
+
+class Originate(TypedDict):
+    """Create a queued call's channel (its id is the CallSid), dial it for `timeout` seconds, run it."""
+
+    action: Literal["originate"]
+    call_sid: str
+    account_id: str
+    timeout: int
+
+
+Command = Redirect | Hangup | Originate
+
+
+def server_channel(media_server_id: int | None) -> str:
+    return f"switchboard:{settings.DATABASE_ROLES.name}:call-control:{media_server_id}"
+
+
+def app_channel(media_server_id: int | None, app: str) -> str:
+    return f"{server_channel(media_server_id)}:{app}"
+
+
+def publish(media_server_id: int | None, command: Redirect | Hangup) -> None:
+    """Send a command to every worker of a media server (on commit of what it follows from)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.publish(server_channel(media_server_id), json.dumps(command))
+    finally:
+        client.close()
+
+
+def originate(*, media_server_id: int, apps: Sequence[str], command: Originate) -> bool:
+    """Hand a call to one of the apps whose worker is connected now, at random, to spread the load.
+
+    False when none took it (no worker connected, or Redis unreachable): the call was not started.
+    """
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        channels = [app_channel(media_server_id, app) for app in apps]
+        connected = [channel for channel, count in client.pubsub_numsub(*channels) if count]
+        random.shuffle(connected)
+        payload = json.dumps(command)
+        # A worker that went away since it was counted receives nothing: the next one is tried.
+        return any(client.publish(channel, payload) for channel in connected)
+    except redis.RedisError:
+        log.exception("could not hand call %s to a worker", command["call_sid"])
+        return False
+    finally:
+        client.close()
+
+
+class Subscription:
+    """A worker's end: its server's commands while `commands()` is read, its app's only while
+    `taking_calls`."""
+
+    def __init__(self, media_server_id: int | None, app: str) -> None:
+        self._redis = aioredis.from_url(settings.REDIS_URL)
+        self._pubsub = self._redis.pubsub()
+        self._server_channel = server_channel(media_server_id)
+        self._app_channel = app_channel(media_server_id, app)
+        self._subscribing = asyncio.Lock()  # one connection: the first (un)subscribe opens it
+
+    async def commands(self) -> AsyncIterator[Command]:
+        """Until the connection fails (redis.RedisError, OSError); reading again reconnects, and
+        the connection renews every subscription it had."""
+        async with self._subscribing:
+            await self._pubsub.subscribe(self._server_channel)
+        async for message in self._pubsub.listen():
+            if message.get("type") == "message":
+                yield json.loads(message["data"])
+
+    async def taking_calls(self, is_taking: bool) -> None:
+        """Be offered calls to originate, or no longer (the worker's ARI events came or went)."""
+        try:
+            async with self._subscribing:
+                if is_taking:
+                    await self._pubsub.subscribe(self._app_channel)
+                else:
+                    await self._pubsub.unsubscribe(self._app_channel)
+        except (redis.RedisError, OSError):
+            log.exception("could not %s %s", "subscribe to" if is_taking else "leave", self._app_channel)
+
+    async def close(self) -> None:
+        await self._pubsub.aclose()
+        await self._redis.aclose()

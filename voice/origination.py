@@ -1,0 +1,58 @@
+"""Starting a queued outbound call on a media server, by one of its ARI workers."""
+
+import uuid
+
+from django.utils import timezone
+
+from core.tenancy import tenant_scope
+from tenants.models import Account
+from voice import control_channel
+from voice.call_setup import CallSetup, call_setup_of
+from voice.call_state import call_error_and_fail
+from voice.models import Call, CallEvent, MediaServer
+from voice.status_callbacks import status_callback_send
+from voice.timeline import event_add
+
+
+def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
+    """Start a queued call: mark it initiated on a media server and hand it to one of the server's
+    ARI workers (`control_channel.originate`), which creates its channel, dials it and runs it.
+
+    Idempotent: only a call still `queued` is originated, so a redelivered task does nothing.
+    """
+    with tenant_scope(account_id):
+        call = Call.objects.select_for_update().get(id=call_id)
+        if call.status != Call.Status.QUEUED:
+            return
+        server = MediaServer.objects.filter(is_enabled=True).order_by("-state", "id").first()
+        if server is None:
+            call_error_and_fail(call, 21214, "No media server is available to place the call")
+            return
+        call.media_server = server
+        call.status = Call.Status.INITIATED
+        call.start_time = timezone.now()
+        call.save(update_fields=["media_server", "status", "start_time", "date_updated"])
+        event_add(call, CallEvent.Kind.STATUS, "initiated", {"media_server": server.name})
+        status_callback_send(call, "initiated")
+    command = control_channel.Originate(
+        action="originate", call_sid=call.sid, account_id=str(account_id), timeout=call.timeout_seconds
+    )
+    if not control_channel.originate(media_server_id=server.id, apps=server.stasis_apps, command=command):
+        call_originate_failed(
+            account_id=account_id,
+            call_id=call_id,
+            message=f"Could not originate the call: no ARI worker of {server.name} is connected",
+        )
+
+
+def call_originate_failed(*, account_id: uuid.UUID, call_id: uuid.UUID, message: str) -> None:
+    """The call could not be started on its media server: 21214, and it ends as failed."""
+    with tenant_scope(account_id):
+        call_error_and_fail(Call.objects.get(id=call_id), 21214, message)
+
+
+def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSetup | None:
+    """What the worker handed the call needs to run it; None if the call is gone."""
+    with tenant_scope(account_id):
+        call = Call.objects.filter(id=call_id).first()
+        return call_setup_of(call, Account.objects.get(id=account_id)) if call else None
