@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Message
-from monitor.services import webhook_enqueue
+from monitor.outbox import webhook_enqueue
 from tenants.models import Account
 
 S = Message.Status

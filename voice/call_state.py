@@ -17,7 +17,7 @@ from django.utils import timezone
 from compliance.services import audit_record
 from core.errors import TwilioError
 from core.tenancy import tenant_scope
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from voice import control_channel
 from voice.models import Call, CallEvent
 from voice.signals import call_logged

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.tenancy import tenant_scope
 from monitor.models import Notification
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from voice.models import Call, CallEvent
 
 
