@@ -21,37 +21,13 @@ from tests.voice.twiml_app import TwimlApp
 from voice.media import MediaCache, MediaError
 
 REFUSED = [
-    "127.0.0.1",
-    "127.8.9.10",
-    "0.0.0.0",
-    "10.1.2.3",
-    "172.16.0.1",
-    "192.168.1.1",
-    "100.64.0.1",  # noqa: S104
-    "169.254.169.254",
-    "224.0.0.1",
-    "255.255.255.255",
-    "::",
-    "::1",
-    "fe80::1",
-    "fc00::1",
-    "fd00:ec2::254",
-    "ff02::1",
-    "::ffff:127.0.0.1",
-    "::ffff:10.0.0.1",
-    "::127.0.0.1",
-    "2002:7f00:1::1",
-    "64:ff9b::a00:1",
+    "127.0.0.1", "127.8.9.10", "0.0.0.0", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1",  # noqa: S104
+    "169.254.169.254", "224.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "fc00::1", "fd00:ec2::254",
+    "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1",
     "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1
     # admitted by some Pythons' is_global: the policy's own table refuses them
-    "::ffff:0:7f00:1",
-    "64:ff9b:1::7f00:1",
-    "fec0::1",
-    "5f00::1",
-    "192.0.0.8",
-    "192.88.99.1",
-    "198.18.0.1",
-    "240.0.0.1",
+    "::ffff:0:7f00:1", "64:ff9b:1::7f00:1", "fec0::1", "5f00::1", "192.0.0.8", "192.88.99.1",
+    "198.18.0.1", "240.0.0.1",
 ]
 PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
 
@@ -166,7 +142,9 @@ def test_failures_read_alike_whether_the_port_is_closed_or_resets(settings: Any)
     assert errors == {"no answer from 127.0.0.1"}
 
 
-def test_media_redirected_to_a_forbidden_address_is_not_fetched(no_exceptions: Any, tmp_path: Any) -> None:
+def test_media_redirected_to_a_forbidden_address_is_not_fetched(
+    no_exceptions: Any, tmp_path: Any
+) -> None:
     """<Play> follows redirects; each one is checked as the first request was."""
     with TwimlApp() as forbidden, TwimlApp(host="127.0.0.2") as admitted:
         forbidden.routes["/secret.wav"] = lambda form: (200, "audio/wav", b"RIFF")
@@ -185,7 +163,9 @@ def test_media_redirected_to_a_forbidden_address_is_not_fetched(no_exceptions: A
 
 
 @pytest.mark.django_db
-def test_a_status_callback_to_loopback_leaves_nothing_to_read(no_exceptions: Any, tenant_a: Tenant) -> None:
+def test_a_status_callback_to_loopback_leaves_nothing_to_read(
+    no_exceptions: Any, tenant_a: Tenant
+) -> None:
     """The attack: a StatusCallback at ARI on loopback, read back through the Notifications API."""
     with TwimlApp() as ari:
         ari.routes["/ari/asterisk/info"] = lambda form: (200, "application/json", b'{"build": "secret"}')
