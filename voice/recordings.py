@@ -26,7 +26,7 @@ def recording_store(
             source=source,
             duration_seconds=duration_seconds,
         )
-        blob, wrapped = sealed.seal(audio, blob_id=recording.sid, key_aad=recording_key_aad(recording))
+        blob, wrapped = sealed.seal(audio, blob_id=recording.sid, key_aad=recording.data_key_aad())
         folder = settings.RECORDINGS_DIR / str(account_id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{recording.sid}.sealed"
@@ -49,11 +49,6 @@ def recording_store(
     return recording
 
 
-def recording_key_aad(recording: Recording) -> str:
-    """What the recording's data key is bound to (rotate_field_keys rewraps it with the same)."""
-    return f"{recording.account_id}|voice_recording|data_key|{recording.id}"
-
-
 def recording_audio(recording: Recording) -> bytes:
     """The recording's audio, unsealed (the caller has checked the reader may hear it)."""
     blob = open(recording.media_path, "rb").read()  # noqa: SIM115
@@ -61,7 +56,7 @@ def recording_audio(recording: Recording) -> bytes:
         blob,
         blob_id=recording.sid,
         wrapped_key=recording.data_key_encrypted,
-        key_aad=recording_key_aad(recording),
+        key_aad=recording.data_key_aad(),
     )
 
 
