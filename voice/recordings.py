@@ -49,15 +49,19 @@ def recording_store(
     return recording
 
 
-def recording_audio(recording: Recording) -> bytes:
-    """The recording's audio, unsealed (the caller has checked the reader may hear it)."""
+def recording_audio(*, recording: Recording, actor: str, action: str) -> bytes:
+    """The recording's audio, unsealed for a reader the caller has checked may hear it. Hearing it is
+    a read of what may be health or card data, so it is audited (`action`: how it was heard), once
+    the audio is there; FileNotFoundError when it is not."""
     blob = open(recording.media_path, "rb").read()  # noqa: SIM115
-    return sealed.unseal(
+    audio = sealed.unseal(
         blob,
         blob_id=recording.sid,
         wrapped_key=recording.data_key_encrypted,
         key_aad=recording.data_key_aad(),
     )
+    audit_record(account_id=recording.account_id, actor=actor, action=action, object_sid=recording.sid)
+    return audio
 
 
 def recording_delete(*, recording: Recording, actor: str) -> None:
