@@ -53,6 +53,7 @@ def notification_record(
 
 
 def notification_delete(*, notification: Notification, actor: str) -> None:
+    """Delete an error-log entry, audited."""
     with transaction.atomic():
         audit_record(
             account_id=notification.account_id,
