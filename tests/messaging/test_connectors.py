@@ -33,3 +33,11 @@ def test_a_default_connector_replaced_by_another_is_audited_too() -> None:
         ("connector.create", "second"),
         ("connector.update", "first"),
     ]
+
+
+def test_the_platform_chain_is_verified_by_its_name() -> None:
+    call_command("carrier_connector", "verified", "--kind", "smpp", stdout=StringIO())
+
+    out = StringIO()
+    call_command("verify_audit_chain", "platform", stdout=out)
+    assert out.getvalue().startswith("platform: intact, ")
