@@ -149,15 +149,21 @@ def call_update(
             raise TwilioError(21220, "Call is not in-progress. Cannot redirect.", 400)
         command: control_channel.Redirect | control_channel.Hangup | None = None
         if status in (Call.Status.CANCELED, Call.Status.COMPLETED):
-            if call.status == Call.Status.QUEUED:
+            if call.status != Call.Status.QUEUED:
+                command = control_channel.Hangup(
+                    action="hangup", call_sid=call.sid, channel_id=call.channel_id
+                )
+            if call.status in (Call.Status.QUEUED, Call.Status.INITIATED):
+                # Ended here, under the row lock the worker's origination takes too
+                # (`origination.outbound_call_setup`): a channel not yet created never will be, and
+                # one already created is hung up by the command.
+                was_initiated = call.status == Call.Status.INITIATED
                 call.status = Call.Status.CANCELED
                 call.end_time = timezone.now()
                 call.save(update_fields=["status", "end_time", "date_updated"])
                 event_add(call, CallEvent.Kind.STATUS, "canceled", {})
-            else:
-                command = control_channel.Hangup(
-                    action="hangup", call_sid=call.sid, channel_id=call.channel_id
-                )
+                if was_initiated:  # its `initiated` callback went out: so does its end
+                    status_callback_send(call, "completed")
         elif url or twiml:
             command = control_channel.Redirect(
                 action="redirect",

@@ -97,6 +97,7 @@ class VoiceWorker:
         self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
+        self.originating: dict[str, AriCallControl] = {}  # outbound calls not yet dialled
         self.control = control_channel.Subscription(server.id, self.app)
         self.stop = asyncio.Event()
 
@@ -202,6 +203,7 @@ class VoiceWorker:
         """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
         channel_id = control.channel_id
         call_id = uuid.UUID(channel_id[2:])
+        self.originating[channel_id] = control
         try:
             setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
@@ -216,6 +218,8 @@ class VoiceWorker:
                     account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"
                 )
                 return
+            finally:
+                self.originating.pop(channel_id, None)  # dialled: a hangup now reaches the channel
             store = ServiceCallStore(setup, media_server_id=self.server.id)
             status = await self._await_answer(control, store)
             if status != "answered":
@@ -225,6 +229,7 @@ class VoiceWorker:
             await store.answered()
             await self._run_call(control, store)
         finally:
+            self.originating.pop(channel_id, None)
             control.release_all()
 
     async def _await_answer(self, control: AriCallControl, store: ServiceCallStore) -> str:
@@ -353,6 +358,10 @@ class VoiceWorker:
             self._originate(command)
         elif command["action"] == "hangup":
             await self.client.hangup(command["channel_id"])
+            if (control := self.originating.get(command["channel_id"])) is not None:
+                # Canceled while its channel was being made, perhaps before it existed (so the hangup
+                # found nothing): its origination ends as soon as the channel does.
+                control.events.put_nowait({"type": "ChannelDestroyed", "channel": {"id": control.channel_id}})
         elif (task := self.calls.get(command["call_sid"])) is not None:
             source: Fetch | str = (
                 command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})

@@ -18,8 +18,9 @@ from monitor.models import Notification
 from tests.conftest import Tenant
 from tests.conversations.factories import number, outbound_request
 from voice import control_channel
+from voice.call_state import call_update
 from voice.models import Call, CallEvent, MediaServer
-from voice.origination import call_originate
+from voice.origination import call_originate, outbound_call_setup
 from voice.outbound import call_create
 from voice.worker import VoiceWorker
 
@@ -114,3 +115,19 @@ def _publish_once_subscribed(call_sids: list[str]) -> None:
             channel, json.dumps(control_channel.Hangup(action="hangup", call_sid=sid, channel_id=sid))
         )
     client.close()
+
+
+@pytest.mark.parametrize("status", ["canceled", "completed"])
+def test_a_call_canceled_before_its_channel_is_made_is_not_originated(tenant_a: Tenant, status: str) -> None:
+    caller_id = number(tenant_a, "+12025550100").phone_number
+    call = call_create(
+        account=tenant_a.account, actor="test", request=outbound_request(caller_id, "+14155550123")
+    )
+    Call.objects.filter(id=call.id).update(status=Call.Status.INITIATED)  # handed to a worker
+
+    call_update(call=call, actor="test", status=status)
+
+    tenant_activate(tenant_a.account.id)
+    call.refresh_from_db()
+    assert call.status == Call.Status.CANCELED and call.end_time is not None
+    assert outbound_call_setup(account_id=tenant_a.account.id, call_id=call.id) is None
