@@ -212,7 +212,10 @@ class VoiceWorker:
             try:
                 await control.originate(endpoint=endpoint, caller_id=setup.from_number, timeout=timeout)
             except (AriError, httpx.HTTPError, CallHungUp) as exc:
-                await self.client.hangup(channel_id)
+                if isinstance(exc, AriError) and exc.status == 409 and not control.has_made_channel:
+                    return  # the channel exists already: a duplicate delivery of a call started elsewhere
+                if control.has_made_channel:
+                    await self.client.hangup(channel_id)
                 reason = exc if str(exc) else "the channel ended before it was dialled"
                 await _db(origination.call_originate_failed)(
                     account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"

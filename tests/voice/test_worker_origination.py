@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mediaserver.ari.client import AriError
 from voice import control_channel
 from voice import worker as worker_module
 from voice.call_setup import CallSetup
@@ -113,3 +114,27 @@ def test_a_hangup_that_comes_before_the_channel_exists_ends_its_origination(
 async def _after(event: asyncio.Event) -> dict[str, Any]:
     await event.wait()
     return {"id": SID}
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "failures"),
+    [
+        # A duplicate delivery: the call is running already, and is left alone.
+        (409, "Channel with given unique ID already exists", []),
+        (500, "Allocation failed", ["Could not originate the call: ARI 500: Allocation failed"]),
+    ],
+)
+def test_a_refused_channel_is_not_hung_up_and_only_a_new_call_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, message: str, failures: list[str]
+) -> None:
+    ari = Ari(_refused(status, message))
+    worker, failed = _worker(tmp_path, monkeypatch, ari)
+    asyncio.run(_originate(worker))
+    assert ari.requests == [("POST", "/channels/create")] and failed == failures
+
+
+def _refused(status: int, message: str) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def create() -> dict[str, Any]:
+        raise AriError(status, message)
+
+    return create
