@@ -9,7 +9,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -189,11 +189,20 @@ def call_update(
     return call
 
 
-def live_calls_on(*, media_server_id: int) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(account id, call id, channel id) of calls not yet ended on a media server, across tenants.
+class LiveCall(NamedTuple):
+    account_id: uuid.UUID
+    call_id: uuid.UUID
+    channel_id: str
+    status: str
+    start_time: datetime | None
+
+
+def live_calls_on(*, media_server_id: int) -> list[LiveCall]:
+    """Calls not yet ended on a media server, across tenants.
 
     Used only by the worker's reconciliation after a reconnect; it reads through the admin
     connection because it must see every tenant's calls to clean up after a crash.
     """
     rows = Call.objects.using("admin").filter(media_server_id=media_server_id).exclude(status__in=Call.ENDED)
-    return [(r.account_id, r.id, r.channel_id) for r in rows.only("account_id", "id", "channel_id")]
+    fields = ("account_id", "id", "channel_id", "status", "start_time")
+    return [LiveCall(*row) for row in rows.values_list(*fields)]
