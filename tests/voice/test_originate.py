@@ -5,7 +5,7 @@ worker listens on whatever one command did."""
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +131,55 @@ def test_a_call_canceled_before_its_channel_is_made_is_not_originated(tenant_a: 
     call.refresh_from_db()
     assert call.status == Call.Status.CANCELED and call.end_time is not None
     assert outbound_call_setup(account_id=tenant_a.account.id, call_id=call.id) is None
+
+
+def test_a_worker_that_left_its_app_while_redis_was_away_is_not_offered_calls_after() -> None:
+    app = control_channel.app_channel(SERVER_ID, "sb")
+    server = control_channel.server_channel(SERVER_ID)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def subscribers(channel: str) -> int:
+        return int(client.pubsub_numsub(channel)[0][1])
+
+    async def until(condition: Callable[[], bool]) -> bool:
+        for _ in range(100):
+            if condition():
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def unreachable(*channels: str) -> None:
+        raise redis.ConnectionError("Redis went away")
+
+    async def scenario() -> None:
+        subscription = control_channel.Subscription(SERVER_ID, "sb")
+        listener = asyncio.create_task(_listen(subscription))
+        await subscription.taking_calls(True)
+        assert await until(lambda: subscribers(app) == 1 and subscribers(server) == 1)
+
+        # The worker's ARI events go while Redis is away: leaving the app's channel fails.
+        subscription._pubsub.unsubscribe = unreachable  # type: ignore[method-assign]
+        await subscription.taking_calls(False)
+        del subscription._pubsub.unsubscribe
+        host, port = subscription._pubsub.connection._writer.get_extra_info("sockname")  # type: ignore[union-attr]
+        client.client_kill(f"{host}:{port}")
+        assert await until(lambda: subscribers(server) == 0)
+        assert await until(lambda: subscribers(server) == 1)  # listening again, on a new connection
+
+        assert await until(lambda: subscribers(app) == 0)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await subscription.close()
+
+    asyncio.run(scenario())
+    client.close()
+
+
+async def _listen(subscription: control_channel.Subscription) -> None:
+    """As the worker listens (`VoiceWorker._listen_for_control`): again after a lost connection."""
+    while True:
+        try:
+            async for _ in subscription.commands():
+                pass
+        except (redis.RedisError, OSError):
+            await asyncio.sleep(0.05)
