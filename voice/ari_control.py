@@ -34,6 +34,7 @@ class AriCallControl:
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.is_answered = False
         self.is_gone = False
+        self.has_made_channel = False  # `originate` created it (Asterisk made every other call's)
         self.on_answer: Callable[[], Awaitable[None]] | None = None
         self._playbacks: set[str] = set()
         self._claimed = [channel_id]
@@ -197,10 +198,11 @@ class AriCallControl:
     async def originate(self, *, endpoint: str, caller_id: str, timeout: int) -> None:
         """Create this call's own channel (an outbound call) and dial it for `timeout` seconds; its
         progress then arrives as Dial events. Raises CallHungUp if the channel ends before it is
-        dialled, AriError if Asterisk refuses."""
+        dialled, AriError if Asterisk refuses (`has_made_channel` says whether it had made the channel)."""
         await self.client.create_channel(
             endpoint=endpoint, channel_id=self.channel_id, app_args="outbound", caller_id=caller_id
         )
+        self.has_made_channel = True
         await self._in_stasis(self.channel_id)
         await self._rest(self.client.dial(self.channel_id, timeout=timeout))
 

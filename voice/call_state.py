@@ -9,7 +9,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -149,15 +149,21 @@ def call_update(
             raise TwilioError(21220, "Call is not in-progress. Cannot redirect.", 400)
         command: control_channel.Redirect | control_channel.Hangup | None = None
         if status in (Call.Status.CANCELED, Call.Status.COMPLETED):
-            if call.status == Call.Status.QUEUED:
+            if call.status != Call.Status.QUEUED:
+                command = control_channel.Hangup(
+                    action="hangup", call_sid=call.sid, channel_id=call.channel_id
+                )
+            if call.status in (Call.Status.QUEUED, Call.Status.INITIATED):
+                # Ended here, under the row lock the worker's origination takes too
+                # (`origination.outbound_call_setup`): a channel not yet created never will be, and
+                # one already created is hung up by the command.
+                was_initiated = call.status == Call.Status.INITIATED
                 call.status = Call.Status.CANCELED
                 call.end_time = timezone.now()
                 call.save(update_fields=["status", "end_time", "date_updated"])
                 event_add(call, CallEvent.Kind.STATUS, "canceled", {})
-            else:
-                command = control_channel.Hangup(
-                    action="hangup", call_sid=call.sid, channel_id=call.channel_id
-                )
+                if was_initiated:  # its `initiated` callback went out: so does its end
+                    status_callback_send(call, "completed")
         elif url or twiml:
             command = control_channel.Redirect(
                 action="redirect",
@@ -183,11 +189,20 @@ def call_update(
     return call
 
 
-def live_calls_on(*, media_server_id: int) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(account id, call id, channel id) of calls not yet ended on a media server, across tenants.
+class LiveCall(NamedTuple):
+    account_id: uuid.UUID
+    call_id: uuid.UUID
+    channel_id: str
+    status: str
+    start_time: datetime | None
+
+
+def live_calls_on(*, media_server_id: int) -> list[LiveCall]:
+    """Calls not yet ended on a media server, across tenants.
 
     Used only by the worker's reconciliation after a reconnect; it reads through the admin
     connection because it must see every tenant's calls to clean up after a crash.
     """
     rows = Call.objects.using("admin").filter(media_server_id=media_server_id).exclude(status__in=Call.ENDED)
-    return [(r.account_id, r.id, r.channel_id) for r in rows.only("account_id", "id", "channel_id")]
+    fields = ("account_id", "id", "channel_id", "status", "start_time")
+    return [LiveCall(*row) for row in rows.values_list(*fields)]

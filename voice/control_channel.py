@@ -99,26 +99,38 @@ class Subscription:
         self._server_channel = server_channel(media_server_id)
         self._app_channel = app_channel(media_server_id, app)
         self._subscribing = asyncio.Lock()  # one connection: the first (un)subscribe opens it
+        self._is_taking = False  # the last `taking_calls`, which the app's subscription follows
 
     async def commands(self) -> AsyncIterator[Command]:
-        """Until the connection fails (redis.RedisError, OSError); reading again reconnects, and
-        the connection renews every subscription it had."""
+        """Until the connection fails (redis.RedisError, OSError); reading again reconnects."""
         async with self._subscribing:
             await self._pubsub.subscribe(self._server_channel)
+        server_channel = self._server_channel.encode()
         async for message in self._pubsub.listen():
             if message.get("type") == "message":
                 yield json.loads(message["data"])
+            elif message.get("type") == "subscribe" and message.get("channel") == server_channel:
+                # (Re)connected: a new connection renews what the old one had, the app's channel too
+                # when leaving it failed while Redis was away (or not it, when joining it failed), so
+                # the app's subscription is set again from the last `taking_calls`.
+                await self._follow_taking()
 
     async def taking_calls(self, is_taking: bool) -> None:
         """Be offered calls to originate, or no longer (the worker's ARI events came or went)."""
+        self._is_taking = is_taking
+        await self._follow_taking()
+
+    async def _follow_taking(self) -> None:
+        """Subscribe to the app's channel or leave it, as the last `taking_calls` asked."""
         try:
             async with self._subscribing:
-                if is_taking:
+                if self._is_taking:
                     await self._pubsub.subscribe(self._app_channel)
                 else:
                     await self._pubsub.unsubscribe(self._app_channel)
         except (redis.RedisError, OSError):
-            log.exception("could not %s %s", "subscribe to" if is_taking else "leave", self._app_channel)
+            action = "subscribe to" if self._is_taking else "leave"
+            log.exception("could not %s %s", action, self._app_channel)
 
     async def close(self) -> None:
         await self._pubsub.aclose()

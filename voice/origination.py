@@ -46,13 +46,20 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
 
 
 def call_originate_failed(*, account_id: uuid.UUID, call_id: uuid.UUID, message: str) -> None:
-    """The call could not be started on its media server: 21214, and it ends as failed."""
+    """The call could not be started on its media server: 21214, and it ends as failed; nothing if
+    it ended meanwhile (canceled while its channel was being made)."""
     with tenant_scope(account_id):
-        call_error_and_fail(Call.objects.get(id=call_id), 21214, message)
+        call = Call.objects.select_for_update().get(id=call_id)
+        if call.status not in Call.ENDED:
+            call_error_and_fail(call, 21214, message)
 
 
 def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSetup | None:
-    """What the worker handed the call needs to run it; None if the call is gone."""
+    """What the worker handed the call needs to create its channel and run it; None unless the call
+    is still `initiated`. The row lock is the one `call_state.call_update` takes to cancel an
+    initiated call, so exactly one of them wins."""
     with tenant_scope(account_id):
-        call = Call.objects.filter(id=call_id).first()
-        return call_setup_of(call, Account.objects.get(id=account_id)) if call else None
+        call = Call.objects.select_for_update().filter(id=call_id).first()
+        if call is None or call.status != Call.Status.INITIATED:
+            return None
+        return call_setup_of(call, Account.objects.get(id=account_id))

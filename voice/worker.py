@@ -9,28 +9,34 @@ is logged and that channel is hung up; the other calls carry on.
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import redis
 from django.conf import settings
+from django.utils import timezone
 
 from core import egress, webhooks
 from core.documents import Fetch
 from mediaserver import endpoints
-from mediaserver.ari.client import AriClient, AriError
+from mediaserver.ari.client import REQUEST_TIMEOUT_SECONDS, AriClient, AriError
 from mediaserver.ari.router import EventRouter
 from voice import call_setup, call_state, control_channel, inbound, media_servers, origination
-from voice.ari_control import AriCallControl
+from voice.ari_control import START_SECONDS, AriCallControl
 from voice.control import CallHungUp
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
-from voice.models import MediaServer
+from voice.models import Call, MediaServer
 from voice.store import ServiceCallStore
 from voice.store import db as _db
 
 log = logging.getLogger(__name__)
 CONTROL_RETRY_SECONDS = 1.0
+# How long an outbound call may be `initiated` with no channel because the process it was handed to is
+# making it: the handover, channels/create, START_SECONDS for its StasisStart, and a margin (a busy
+# process, clocks a little apart).
+HANDOVER_SECONDS = REQUEST_TIMEOUT_SECONDS + START_SECONDS + 15
 Event = dict[str, Any]
 
 
@@ -97,6 +103,7 @@ class VoiceWorker:
         self.inbound_in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
+        self.originating: dict[str, AriCallControl] = {}  # outbound calls not yet dialled
         self.control = control_channel.Subscription(server.id, self.app)
         self.stop = asyncio.Event()
 
@@ -202,6 +209,7 @@ class VoiceWorker:
         """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
         channel_id = control.channel_id
         call_id = uuid.UUID(channel_id[2:])
+        self.originating[channel_id] = control
         try:
             setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
@@ -210,12 +218,17 @@ class VoiceWorker:
             try:
                 await control.originate(endpoint=endpoint, caller_id=setup.from_number, timeout=timeout)
             except (AriError, httpx.HTTPError, CallHungUp) as exc:
-                await self.client.hangup(channel_id)
+                if isinstance(exc, AriError) and exc.status == 409 and not control.has_made_channel:
+                    return  # the channel exists already: a duplicate delivery of a call started elsewhere
+                if control.has_made_channel:
+                    await self.client.hangup(channel_id)
                 reason = exc if str(exc) else "the channel ended before it was dialled"
                 await _db(origination.call_originate_failed)(
                     account_id=account_id, call_id=call_id, message=f"Could not originate the call: {reason}"
                 )
                 return
+            finally:
+                self.originating.pop(channel_id, None)  # dialled: a hangup now reaches the channel
             store = ServiceCallStore(setup, media_server_id=self.server.id)
             status = await self._await_answer(control, store)
             if status != "answered":
@@ -225,6 +238,7 @@ class VoiceWorker:
             await store.answered()
             await self._run_call(control, store)
         finally:
+            self.originating.pop(channel_id, None)
             control.release_all()
 
     async def _await_answer(self, control: AriCallControl, store: ServiceCallStore) -> str:
@@ -280,20 +294,24 @@ class VoiceWorker:
             log.exception("could not list channels to reconcile")
             return
         recorded = await _db(call_state.live_calls_on)(media_server_id=self.server.id)
-        started = {channel_id for _, _, channel_id in recorded}
+        started = {call.channel_id for call in recorded}
         for channel_id in live:
             running = self.router.owns(channel_id) or channel_id in self.starting
             if running or (channel_id not in started and await self._adopt(channel_id)):
                 continue
             log.warning("hanging up orphaned channel %s", channel_id)
             await self.client.hangup(channel_id)
-        for account_id, call_id, channel_id in recorded:
+        handed_over_since = timezone.now() - timedelta(seconds=HANDOVER_SECONDS)
+        for call in recorded:
+            channel_id = call.channel_id
             if self.router.owns(channel_id) or (channel_id in anywhere and channel_id not in live):
+                continue
+            if channel_id not in anywhere and _is_handed_over(call, since=handed_over_since):
                 continue
             # Nobody here runs it: hung up above as an orphan, or gone from Asterisk altogether.
             reason = "worker restarted mid-call" if channel_id in live else "channel lost while away"
             await _db(call_state.call_finish)(
-                account_id=account_id, call_id=call_id, status="failed", reason=reason
+                account_id=call.account_id, call_id=call.call_id, status="failed", reason=reason
             )
         for sid, task in list(self.calls.items()):
             if task.control.channel_id not in live:
@@ -353,8 +371,17 @@ class VoiceWorker:
             self._originate(command)
         elif command["action"] == "hangup":
             await self.client.hangup(command["channel_id"])
+            if (control := self.originating.get(command["channel_id"])) is not None:
+                # Canceled while its channel was being made, perhaps before it existed (so the hangup
+                # found nothing): its origination ends as soon as the channel does.
+                control.events.put_nowait({"type": "ChannelDestroyed", "channel": {"id": control.channel_id}})
         elif (task := self.calls.get(command["call_sid"])) is not None:
             source: Fetch | str = (
                 command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})
             )
             task.redirect(source)
+
+
+def _is_handed_over(call: call_state.LiveCall, *, since: datetime) -> bool:
+    """Handed to a worker process (maybe another) since then, which may not have made its channel yet."""
+    return call.status == Call.Status.INITIATED and call.start_time is not None and call.start_time >= since

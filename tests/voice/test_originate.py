@@ -5,7 +5,7 @@ worker listens on whatever one command did."""
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from monitor.models import Notification
 from tests.conftest import Tenant
 from tests.conversations.factories import number, outbound_request
 from voice import control_channel
+from voice.call_state import call_update
 from voice.models import Call, CallEvent, MediaServer
-from voice.origination import call_originate
+from voice.origination import call_originate, outbound_call_setup
 from voice.outbound import call_create
 from voice.worker import VoiceWorker
 
@@ -114,3 +115,71 @@ def _publish_once_subscribed(call_sids: list[str]) -> None:
             channel, json.dumps(control_channel.Hangup(action="hangup", call_sid=sid, channel_id=sid))
         )
     client.close()
+
+
+@pytest.mark.parametrize("status", ["canceled", "completed"])
+def test_a_call_canceled_before_its_channel_is_made_is_not_originated(tenant_a: Tenant, status: str) -> None:
+    caller_id = number(tenant_a, "+12025550100").phone_number
+    call = call_create(
+        account=tenant_a.account, actor="test", request=outbound_request(caller_id, "+14155550123")
+    )
+    Call.objects.filter(id=call.id).update(status=Call.Status.INITIATED)  # handed to a worker
+
+    call_update(call=call, actor="test", status=status)
+
+    tenant_activate(tenant_a.account.id)
+    call.refresh_from_db()
+    assert call.status == Call.Status.CANCELED and call.end_time is not None
+    assert outbound_call_setup(account_id=tenant_a.account.id, call_id=call.id) is None
+
+
+def test_a_worker_that_left_its_app_while_redis_was_away_is_not_offered_calls_after() -> None:
+    app = control_channel.app_channel(SERVER_ID, "sb")
+    server = control_channel.server_channel(SERVER_ID)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def subscribers(channel: str) -> int:
+        return int(client.pubsub_numsub(channel)[0][1])
+
+    async def until(condition: Callable[[], bool]) -> bool:
+        for _ in range(100):
+            if condition():
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def unreachable(*channels: str) -> None:
+        raise redis.ConnectionError("Redis went away")
+
+    async def scenario() -> None:
+        subscription = control_channel.Subscription(SERVER_ID, "sb")
+        listener = asyncio.create_task(_listen(subscription))
+        await subscription.taking_calls(True)
+        assert await until(lambda: subscribers(app) == 1 and subscribers(server) == 1)
+
+        # The worker's ARI events go while Redis is away: leaving the app's channel fails.
+        subscription._pubsub.unsubscribe = unreachable  # type: ignore[method-assign]
+        await subscription.taking_calls(False)
+        del subscription._pubsub.unsubscribe
+        host, port = subscription._pubsub.connection._writer.get_extra_info("sockname")  # type: ignore[union-attr]
+        client.client_kill(f"{host}:{port}")
+        assert await until(lambda: subscribers(server) == 0)
+        assert await until(lambda: subscribers(server) == 1)  # listening again, on a new connection
+
+        assert await until(lambda: subscribers(app) == 0)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await subscription.close()
+
+    asyncio.run(scenario())
+    client.close()
+
+
+async def _listen(subscription: control_channel.Subscription) -> None:
+    """As the worker listens (`VoiceWorker._listen_for_control`): again after a lost connection."""
+    while True:
+        try:
+            async for _ in subscription.commands():
+                pass
+        except (redis.RedisError, OSError):
+            await asyncio.sleep(0.05)
