@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.dates import rfc2822
-from core.errors import ErrorCode, TwilioError, not_found
+from core.error_codes import ErrorCode
+from core.errors import TwilioError, not_found
 from core.models import TenantModel
 from core.paging import paginate
 from core.sids import make_sid, sid_to_uuid

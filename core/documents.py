@@ -15,7 +15,7 @@ from typing import TypeVar
 import httpx
 
 from core import webhooks
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 
 T = TypeVar("T")
 

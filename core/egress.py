@@ -28,7 +28,7 @@ import httpcore
 import httpx
 from django.conf import settings
 
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from core.phone import to_e164
 
 

@@ -5,7 +5,8 @@ from typing import Any
 
 from rest_framework.request import Request
 
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 
 DATE_LOOKUPS = {"": "exact", ">": "gte", "<": "lte"}
 

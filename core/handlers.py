@@ -12,7 +12,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from core.errors import ErrorCode, error_response
+from core.error_codes import ErrorCode
+from core.errors import error_response
 from core.middleware import API_PREFIXES
 
 RETRY_AFTER_SECONDS = 1

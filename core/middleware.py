@@ -15,7 +15,8 @@ from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
-from core.errors import ErrorCode, TwilioError, error_response
+from core.error_codes import ErrorCode
+from core.errors import TwilioError, error_response
 from core.parsers import natural_number, unstorable
 
 # The Twilio-compatible API (with accounts.twilio.com's resources under /accounts/v1/) and the native

@@ -14,7 +14,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.api import TwilioView
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.paging import InvalidCursor, Page
 from core.parsers import StrictFormParser, natural_number
 

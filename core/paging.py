@@ -20,7 +20,8 @@ from django.db.models import BooleanField, DateTimeField, Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.parsers import natural_number
 
 Row = TypeVar("Row", bound=Model)

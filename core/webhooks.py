@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from core import egress
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 
 Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"

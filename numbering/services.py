@@ -7,7 +7,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from compliance.services import AuditDraft, audit_record, audit_record_many
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.phone import friendly
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account

@@ -16,7 +16,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection
 
 from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_count
-from core.errors import ErrorCode, TwilioError, not_found
+from core.error_codes import ErrorCode
+from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.context import TenantContext

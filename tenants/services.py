@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.tenancy import tenant_activate, tenant_switch
 from tenants.models import Account, ApiKey, Membership, Role, User, new_auth_token
 from tenants.signals import account_closed

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from monitor.services import notification_record
 from voice import control_channel

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from core.phone import to_e164
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber, NumberRoute

@@ -20,7 +20,7 @@ import httpx
 
 from core import documents, webhooks
 from core.documents import Fallback, Fetch, FetchFailed
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from twiml.errors import Code, TwimlError
 from twiml.parser import parse_voice
 from voice.call_setup import CallSetup

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from core import egress
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import uuid
 
 from django.utils import timezone
 
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from core.tenancy import tenant_scope
 from tenants.models import Account
 from voice import control_channel

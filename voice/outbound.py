@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from compliance.services import audit_record
-from core.errors import ErrorCode, TwilioError
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
 from voice.models import Call, CallEvent

@@ -25,7 +25,8 @@ from conversations.selectors import (
     item_search,
 )
 from conversations.services import contact_update, note_add
-from core.errors import ErrorCode, TwilioError, not_found
+from core.error_codes import ErrorCode
+from core.errors import TwilioError, not_found
 from core.native import PAGING, NativeView
 
 MAX_QUERY_LENGTH = 256

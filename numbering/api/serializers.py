@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from core.api import TwilioBoolean, account_path
 from core.dates import rfc2822
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
 from core.sids import make_sid
 from numbering.models import IncomingPhoneNumber

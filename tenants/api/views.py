@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TwilioView
-from core.errors import ErrorCode, TwilioError, not_found
+from core.error_codes import ErrorCode
+from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from tenants.api.serializers import (
     AccountCreateInput,

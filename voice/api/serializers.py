@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.api import RFC2822Field, SidField, TwilioBoolean, account_path
-from core.errors import ErrorCode
+from core.error_codes import ErrorCode
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
 from core.phone import friendly
 from core.sids import make_sid
