@@ -23,8 +23,18 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("event loop: awaiting sync_to_async (submit, futures)", ("SyncToAsync.__call__", "run_in_executor")),
     ("event loop: ARI events websocket (frames, JSON, routing)", ("websockets/", "run_events")),
     ("event loop: TwiML parse", ("twiml/",)),
-    ("event loop: webhook signing", ("core/webhooks",)),
-    ("event loop: interpreter and call control", ("voice/interpreter", "voice/ari_control", "voice/worker")),
+    ("event loop: webhook signing", ("core/webhooks", "core/documents")),
+    (
+        "event loop: interpreter and call control",
+        (
+            "voice/interpreter",
+            "voice/verbs",
+            "messaging/verbs",
+            "voice/store",
+            "voice/ari_control",
+            "voice/worker",
+        ),
+    ),
     ("event loop: asyncio scheduling", ("asyncio/", "selectors")),
 ]
 

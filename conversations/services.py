@@ -80,7 +80,7 @@ def _conversations_between(account_id: uuid.UUID, threads: Collection[Thread]) -
 
     Each thread is looked up on its own through the two unique indexes, contact then conversation
     (LATERAL with LIMIT keeps the planner from joining them another way: with stale statistics it
-    once scanned every thread of the tenant's number for each, 0.4 ms of PostgreSQL per text).
+    once scanned every thread of the tenant's number for each text; bench/RESULTS.md, `bench/messaging`).
     """
     tenant_numbers, contact_numbers = map(list, zip(*threads, strict=True)) if threads else ([], [])
     quote = connection.ops.quote_name

@@ -1,5 +1,6 @@
-"""Database connections in long-running processes (the ARI worker, the carrier gateway), which no
-request or task signal tidies: each unit of work starts and ends with the connections a request gets."""
+"""Database connections in long-running threads (the ARI worker, the carrier gateway, the Messages
+lane's batch thread), which no request or task signal tidies: each unit of work starts and ends with
+the connections a request gets."""
 
 from collections.abc import Callable
 from typing import TypeVar

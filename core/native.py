@@ -28,6 +28,7 @@ PAGING = [
 
 
 def iso(value: datetime) -> str:
+    """A time as the native API writes it: ISO 8601 in UTC with a `Z`."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -35,6 +35,14 @@ def carrier_e164(value: str) -> str | None:
     return to_e164(value if value.startswith("+") else f"+{value}")
 
 
+def caller_presented(value: str) -> str:
+    """A caller's number as Twilio's `From` shows it: with its '+', or `anonymous` when withheld. Not
+    validated: a caller presents what its network lets it."""
+    if not value or value.startswith(("+", "anonymous")):
+        return value or "anonymous"
+    return f"+{value}"
+
+
 def e164_each(values: Sequence[str]) -> list[str | None]:
     """`to_e164` of each value, in order; a long list (a bulk alert's recipients) spends most of its
     time parsing, so each spelling, without spaces, dashes, dots and brackets, is parsed once."""

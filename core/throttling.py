@@ -72,12 +72,6 @@ def rate_limit_take_many(keys: Sequence[str], *, per_second: int, burst: int | N
     return [int(wait_us) / 1_000_000 for wait_us in waits]
 
 
-def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:
-    """Count one request against `key`'s bucket; see `rate_limit_take_many`."""
-    (wait_s,) = rate_limit_take_many([key], per_second=per_second, burst=burst)
-    return wait_s
-
-
 def principal_rate_take(principal_ids: Sequence[uuid.UUID]) -> list[float]:
     """Count one API request for each principal listed (the account whose credentials were used)
     against `API_RATE_PER_SECOND`; 0.0 for each allowed, else the seconds to wait."""

@@ -23,11 +23,15 @@ def _settings(connector: Connector) -> dict[str, Any]:
 
 def connector_save(*, connector: Connector, actor: str, is_sole_default: bool = False) -> Connector:
     """Save a new or changed connector; with `is_sole_default`, it becomes the default and no other
-    connector stays one. The gateway reads connectors when it starts."""
+    connector stays one (each it replaces gets an entry of its own). The gateway reads connectors
+    when it starts."""
     action = "connector.create" if connector._state.adding else "connector.update"
+    demoted: list[str] = []
     with transaction.atomic():
         if is_sole_default:
-            Connector.objects.exclude(name=connector.name).update(is_default=False)
+            others = Connector.objects.exclude(name=connector.name).filter(is_default=True)
+            demoted = sorted(others.values_list("name", flat=True))
+            others.update(is_default=False)
             connector.is_default = True
         connector.save()
         with tenant_switch(PLATFORM_CHAIN_ID):
@@ -38,4 +42,12 @@ def connector_save(*, connector: Connector, actor: str, is_sole_default: bool = 
                 object_sid=connector.name,
                 payload=_settings(connector),
             )
+            for name in demoted:
+                audit_record(
+                    account_id=PLATFORM_CHAIN_ID,
+                    actor=actor,
+                    action="connector.update",
+                    object_sid=name,
+                    payload={"is_default": False},
+                )
     return connector

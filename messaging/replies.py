@@ -25,7 +25,7 @@ from messaging.create import MessageDraft, message_create
 from messaging.models import Message
 from messaging.withholding import message_withhold
 from monitor.models import Notification
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from tenants.models import Account
 from tenants.selectors import account_status_in_effect
 from twiml import verbs

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.error_codes import ErrorCode
 from messaging.models import Message
-from monitor.services import webhook_enqueue
+from monitor.outbox import webhook_enqueue
 from tenants.models import Account
 
 S = Message.Status

@@ -33,8 +33,8 @@ _send_batches: Coalescer[str, str] = Coalescer(
 
 def message_send_soon(account_id: uuid.UUID, message_id: uuid.UUID) -> None:
     """Queue a created message's send task, shared with the messages of its account this process
-    creates in the next few milliseconds: publishing a task costs about a millisecond of CPU, and
-    the worker's share and the hand-over's transaction are per task too. Call it after commit. A
+    creates in the next few milliseconds: publishing a task costs CPU (bench/RESULTS.md), and so do
+    the worker's share and the hand-over's transaction, per task. Call it after commit. A
     task never published (the process died first, Redis was away) leaves the message to the gateway's
     sweep."""
     _send_batches.add(str(account_id), str(message_id))

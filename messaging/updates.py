@@ -44,6 +44,7 @@ def message_redact(*, message: Message, actor: str) -> Message:
 
 
 def message_delete(*, message: Message, actor: str) -> None:
+    """Delete a message that has ended, audited (Twilio refuses to delete one still on its way)."""
     with transaction.atomic():
         _require_final(message, "delete")
         audit_record(

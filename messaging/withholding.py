@@ -4,7 +4,7 @@ they arrive (messaging/inbound.py) or when their webhook would run (messaging/re
 from core.error_codes import ErrorCode
 from messaging.models import Message
 from messaging.status import ERROR_MESSAGES
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from numbering.models import IncomingPhoneNumber
 
 

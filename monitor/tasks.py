@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
 
-from monitor.services import webhook_attempt
+from monitor.deliveries import webhook_attempt
 
 BACKOFF_BASE_SECONDS = 2
 

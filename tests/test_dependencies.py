@@ -6,6 +6,7 @@ Lower layers never import higher ones. A failure names the file, the line and th
 """
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,24 +15,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# What each package may import of ours, besides itself (the layers, lowest first). `config` is the
-# project (settings, URLs, ASGI) rather than a layer: every package may read its settings.
-BELOW_TENANTS = {"config", "core", "compliance"}
-BELOW_FEATURES = {*BELOW_TENANTS, "tenants", "numbering", "monitor", "mediaserver", "twiml"}
-ALLOWED: dict[str, set[str]] = {
-    "twiml": set(),
-    "core": {"config"},
-    "compliance": {"config", "core"},
-    "tenants": BELOW_TENANTS,
-    "numbering": {*BELOW_TENANTS, "tenants"},
-    "monitor": {*BELOW_TENANTS, "tenants"},
-    "mediaserver": {"config", "core"},
-    "voice": BELOW_FEATURES,
-    "messaging": {*BELOW_FEATURES, "voice"},
-    "conversations": {*BELOW_FEATURES, "voice", "messaging"},
-    "contactcenter": {*BELOW_FEATURES, "voice", "messaging", "conversations"},
-    "ai": {*BELOW_FEATURES, "voice", "messaging", "conversations"},
-}
+# The layers are the diagram in docs/architecture.md, read from there so that the picture and the
+# rule cannot drift apart: an arrow is "imports", solid for an import that exists, dotted for a package
+# with nothing in it yet; a package may import whatever its arrows lead to, however far down.
+DIAGRAM = re.search(r"```mermaid\n(.*?)```", (ROOT / "docs/architecture.md").read_text(), re.DOTALL)
+assert DIAGRAM, "docs/architecture.md has lost its dependency diagram"
+ARROWS = re.findall(r"^\s*(\w+) (-->|-\.->) (\w+)$", DIAGRAM.group(1), re.MULTILINE)
+DRAWN = {(importer, imported) for importer, arrow, imported in ARROWS if arrow == "-->"}
+
+
+def _below(package: str) -> set[str]:
+    reached: set[str] = set()
+    todo = [package]
+    while todo:
+        current = todo.pop()
+        for importer, _, imported in ARROWS:
+            if importer == current and imported not in reached:
+                reached.add(imported)
+                todo.append(imported)
+    return reached
+
+
+# What each package may import of ours besides itself. `config` is the project (settings, URLs, ASGI)
+# at the bottom of the diagram: every package that reaches core may read its settings.
+ALLOWED = {package: _below(package) for arrow in ARROWS for package in arrow[::2] if package != "config"}
 # Ours too, but above every layer: nothing in a layer imports them.
 TOP = {"config", "tests", "bench", "scripts"}
 OURS = set(ALLOWED) | TOP
@@ -43,21 +50,19 @@ ARI_MODULE = "mediaserver.ari"
 
 
 def _speaks_ari(module: str) -> bool:
-    return (
-        module.split(".")[0] == "mediaserver"
-        or module in {"voice.worker", "messaging.carriers.sip"}
-        or (module.startswith("voice.") and "control" in module.rsplit(".", 1)[-1])
-    )
+    return module.split(".")[0] == "mediaserver" or module in {
+        "voice.worker",
+        "voice.ari_control",
+        "messaging.carriers.sip",
+    }
 
 
 # Literals that address Asterisk: ARI's URLs and PJSIP endpoint strings, built only in mediaserver.
 ASTERISK_LITERALS = ("/ari/", "PJSIP/", "pjsip:")
 
-# Function-level imports of our own packages that must stay, with why. Any other one is a cycle
-# dodged (import it at module level, or turn the dependency around) or a layer crossed in hiding.
-# Besides these, an app's `apps.py` may import its own modules in `AppConfig.ready`: Django's place
-# for registering signal receivers and extensions, once every app is loaded.
-FUNCTION_LEVEL_ALLOWED: dict[tuple[str, str], str] = {}
+# A function-level import of our own packages is a cycle dodged (import it at module level, or turn
+# the dependency around) or a layer crossed in hiding, except in an app's `apps.py` importing its own
+# modules in `AppConfig.ready`: Django's place for registering signal receivers and extensions.
 
 
 def _is_ready_hook(importer: str, imported: str) -> bool:
@@ -147,6 +152,18 @@ def test_a_package_imports_only_the_layers_below_it(package: str) -> None:
     assert not crossing, f"{package} may import only {sorted(ALLOWED[package])}:\n" + "\n".join(crossing)
 
 
+def test_every_solid_arrow_of_the_diagram_is_an_import() -> None:
+    """The picture shows the imports there are, not only the ones allowed."""
+    made = {(_package(i.importer), _package(i.imported)) for i in IMPORTS}
+    assert DRAWN - made == set(), "draw these arrows dotted, or remove them"
+
+
+def test_every_package_of_ours_is_in_the_diagram() -> None:
+    """A new app is placed in the layers before it is used, or no rule would see it."""
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")}
+    assert packages - set(ALLOWED) - TOP == set(), "draw these in docs/architecture.md's diagram"
+
+
 def test_only_mediaserver_and_its_callers_on_the_call_path_import_its_ari_modules() -> None:
     crossing = [
         str(i)
@@ -200,7 +217,6 @@ def test_no_function_level_import_of_our_packages_dodges_a_cycle() -> None:
         if i.in_function
         and _package(i.imported) != "config"
         and not _is_ready_hook(i.importer, i.imported)
-        and (i.importer, i.imported) not in FUNCTION_LEVEL_ALLOWED
     ]
     assert not hidden, "import at module level, or turn the dependency around:\n" + "\n".join(hidden)
 

@@ -18,7 +18,7 @@ from compliance.services import audit_record
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.tenancy import tenant_scope
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from voice import control_channel
 from voice.models import Call, CallEvent
 from voice.signals import call_logged

@@ -51,6 +51,8 @@ Command = Redirect | Hangup | Originate
 
 
 def server_channel(media_server_id: int | None) -> str:
+    """The Redis channel a media server's workers hear commands on, apart for each database (the tests'
+    platforms share one Redis)."""
     return f"switchboard:{settings.DATABASE_ROLES.name}:call-control:{media_server_id}"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from core.error_codes import ErrorCode
-from core.phone import to_e164
+from core.phone import caller_presented, carrier_e164
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber, NumberRoute
 from tenants.models import Account
@@ -30,12 +30,14 @@ def inbound_call_open(
     *, from_number: str, dialled: str, channel_id: str, media_server_id: int | None
 ) -> CallSetup | InboundRefused | None:
     """Route the dialled number to its account and open the call; None for a number nobody owns.
+    Both numbers come as the trunk wrote them, often without their '+'.
 
     The route is the one lookup made before any tenant is known (numbering_numberroute has no RLS).
     A closed account's number counts as nobody's (closing releases its numbers anyway); a suspended
     account's call is refused (`_inbound_refuse`).
     """
-    e164 = to_e164(dialled if dialled.startswith("+") else f"+{dialled}")
+    e164 = carrier_e164(dialled)
+    from_number = caller_presented(from_number)
     route = NumberRoute.objects.filter(phone_number=e164).first() if e164 else None
     if route is None or e164 is None:
         return None

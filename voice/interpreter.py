@@ -66,21 +66,33 @@ class FlowEnded(Exception):
 
 V = TypeVar("V")
 Handler = Callable[["Interpreter", V], Awaitable[Fetch | None]]
-_handlers: dict[type, Handler[Any]] = {}
+_handlers: dict[tuple[type, type | None], Handler[Any]] = {}
 
 
-def handles(verb_class: type[V]) -> Callable[[Handler[V]], Handler[V]]:
+def handles(verb_class: type[V], noun: type | None = None) -> Callable[[Handler[V]], Handler[V]]:
     """Register the decorated coroutine as what runs `verb_class`: it gets the interpreter and the verb,
     and returns where the next document comes from, None to go on with the next verb, or raises
-    FlowEnded. One app owns each verb: a second registration is a mistake, refused at start."""
+    FlowEnded. With `noun`, only a verb whose first noun is one (`<Connect><Stream>`, `<Dial><Queue>`):
+    another app may own those of a verb voice runs. Each registration has one owner: a second is a
+    mistake, refused at start."""
+    key = (verb_class, noun)
+    said = f"<{verb_class.__name__}>" + (f"<{noun.__name__}>" if noun else "")
 
     def register(handler: Handler[V]) -> Handler[V]:
-        if verb_class in _handlers:
-            raise ValueError(f"<{verb_class.__name__}> already has a handler: {_handlers[verb_class]!r}")
-        _handlers[verb_class] = handler
+        if key in _handlers:
+            raise ValueError(f"{said} already has a handler: {_handlers[key]!r}")
+        _handlers[key] = handler
         return handler
 
     return register
+
+
+def _handler(verb: Any) -> Handler[Any] | None:
+    """The handler of the verb's first noun if one is registered, else the verb's own."""
+    nouns = getattr(verb, "children", ())
+    if nouns and (by_noun := _handlers.get((type(verb), type(nouns[0])))):
+        return by_noun
+    return _handlers.get((type(verb), None))
 
 
 class Interpreter:
@@ -218,7 +230,7 @@ class Interpreter:
     async def _execute(self, document: list[Any]) -> Fetch | None:
         for verb in document:
             await self.store.event("verb", type(verb).__name__, {})
-            handler = _handlers.get(type(verb))
+            handler = _handler(verb)
             if handler is None:
                 await self.store.error(
                     Code.SCHEMA, f"<{type(verb).__name__}> is not supported yet; skipped", warning=True

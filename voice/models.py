@@ -176,5 +176,6 @@ class Recording(TenantModel):
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="recording_account_paging")]
 
     def data_key_aad(self) -> str:
-        """The associated data the recording's wrapped data key is sealed under."""
+        """The associated data the recording's wrapped data key is sealed under (rotate_field_keys rewraps
+        it under the same)."""
         return f"{self.account_id}|voice_recording|data_key|{self.id}"

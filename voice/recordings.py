@@ -26,7 +26,7 @@ def recording_store(
             source=source,
             duration_seconds=duration_seconds,
         )
-        blob, wrapped = sealed.seal(audio, blob_id=recording.sid, key_aad=recording_key_aad(recording))
+        blob, wrapped = sealed.seal(audio, blob_id=recording.sid, key_aad=recording.data_key_aad())
         folder = settings.RECORDINGS_DIR / str(account_id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{recording.sid}.sealed"
@@ -49,20 +49,19 @@ def recording_store(
     return recording
 
 
-def recording_key_aad(recording: Recording) -> str:
-    """What the recording's data key is bound to (rotate_field_keys rewraps it with the same)."""
-    return f"{recording.account_id}|voice_recording|data_key|{recording.id}"
-
-
-def recording_audio(recording: Recording) -> bytes:
-    """The recording's audio, unsealed (the caller has checked the reader may hear it)."""
+def recording_audio(*, recording: Recording, actor: str, action: str) -> bytes:
+    """The recording's audio, unsealed for a reader the caller has checked may hear it. Hearing it is
+    a read of what may be health or card data, so it is audited (`action`: how it was heard), once
+    the audio is there; FileNotFoundError when it is not."""
     blob = open(recording.media_path, "rb").read()  # noqa: SIM115
-    return sealed.unseal(
+    audio = sealed.unseal(
         blob,
         blob_id=recording.sid,
         wrapped_key=recording.data_key_encrypted,
-        key_aad=recording_key_aad(recording),
+        key_aad=recording.data_key_aad(),
     )
+    audit_record(account_id=recording.account_id, actor=actor, action=action, object_sid=recording.sid)
+    return audio
 
 
 def recording_delete(*, recording: Recording, actor: str) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.dates import rfc2822
 from core.sids import make_sid
 from core.tenancy import tenant_scope
-from monitor.services import webhook_enqueue
+from monitor.outbox import webhook_enqueue
 from tenants.models import Account
 from voice.models import Call
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.tenancy import tenant_scope
 from monitor.models import Notification
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from voice.models import Call, CallEvent
 
 
@@ -53,6 +53,7 @@ def timeline_insert(account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence
 
 
 def call_events_add(*, account_id: uuid.UUID, call_id: uuid.UUID, entries: Sequence[TimelineEntry]) -> None:
+    """Add entries to a call's timeline in their own transaction (the ARI worker's, as its call moves)."""
     with tenant_scope(account_id):
         timeline_insert(account_id, call_id, entries)
 

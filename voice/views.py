@@ -13,7 +13,6 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from compliance.services import audit_record
 from core.paging import Keyset
 from core.sids import make_sid, sid_to_uuid
 from monitor.models import Notification
@@ -168,15 +167,9 @@ def recording_audio_view(request: HttpRequest, sid: str) -> HttpResponse:
     if recording is None:
         raise Http404("No such recording")
     try:
-        audio = recording_audio(recording)
+        audio = recording_audio(recording=recording, actor=tenant.actor, action="recording.listen")
     except FileNotFoundError as exc:
         raise Http404("This recording's audio is missing") from exc
-    audit_record(
-        account_id=recording.account_id,
-        actor=tenant.actor,
-        action="recording.listen",
-        object_sid=recording.sid,
-    )
     response = HttpResponse(audio, content_type="audio/x-wav")
     response["Content-Disposition"] = f'inline; filename="{recording.sid}.wav"'
     return response

@@ -167,16 +167,15 @@ class VoiceWorker:
         control = AriCallControl(self.client, self.router, channel_id)
         try:
             dialled = channel.get("dialplan", {}).get("exten", "")
-            caller = channel.get("caller", {}).get("number", "") or "anonymous"
-            from_number = caller if caller.startswith(("+", "anonymous")) else f"+{caller}"
+            caller = channel.get("caller", {}).get("number", "")
             setup = await _db(inbound.inbound_call_open)(
-                from_number=from_number,
+                from_number=caller,
                 dialled=dialled,
                 channel_id=channel_id,
                 media_server_id=self.server.id,
             )
             if setup is None:
-                log.info("rejecting call to unknown number %r from %r", dialled, from_number)
+                log.info("rejecting call to unknown number %r from %r", dialled, caller)
                 await self.client.hangup(channel_id, reason="unallocated")
                 return
             if isinstance(setup, inbound.InboundRefused):

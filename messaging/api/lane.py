@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from django.db import close_old_connections
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from core.batching import ThreadBatcher
+from core.db import db_work
 from core.errors import TwilioError, error_body
 from core.middleware import host_is_allowed, redirects_to_https, request_refusal, response_headers
 from core.parsers import natural_number, parse_form
@@ -43,13 +43,8 @@ MAX_BATCH = 250  # creates per batch; one account's share is one transaction
 
 
 def _accept_batch(requests: Sequence[CreateRequest]) -> list[Outcome]:
-    """`messages_accept` on the batch thread, with the connection hygiene Django's request signals
-    give a request."""
-    close_old_connections()
-    try:
-        return messages_accept(requests)
-    finally:
-        close_old_connections()
+    """`messages_accept` on the batch thread, a unit of database work as a request would be."""
+    return db_work(lambda: messages_accept(requests))
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from core.api import TwilioView
 from monitor.api.serializers import NotificationOutput
 from monitor.models import Notification
-from monitor.services import notification_delete
+from monitor.notifications import notification_delete
 
 
 class NotificationViewBase(TwilioView):

@@ -52,7 +52,8 @@ NUMBER_FIELDS = ("phone_number", *NUMBER_SETTINGS)
 
 class NumberOutput(serializers.ModelSerializer):
     """The declared fields describe the shape for the OpenAPI schema; `to_representation` builds it
-    directly, because lists of 50 go through here on every page and DRF's generic path costs ~12 ms."""
+    directly, because lists of 50 go through here on every page and DRF's generic path is the slow part
+    of a list (bench/RESULTS.md, `bench/api`)."""
 
     account_sid = serializers.CharField()
     capabilities = serializers.DictField(child=serializers.BooleanField())

@@ -20,7 +20,6 @@ from messaging.models import Connector
 from tenants.models import Account
 from tests.conftest import make_tenant
 from voice.models import MediaServer, Recording
-from voice.recordings import recording_key_aad
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +107,7 @@ def test_rotate_command_reencrypts_every_encrypted_column(
         )
         with transaction.atomic(), tenant_scope(tenant.account.id):
             recording = Recording.objects.create(account=tenant.account)
-            recording.data_key_encrypted = crypto.encrypt("data-key", aad=recording_key_aad(recording))
+            recording.data_key_encrypted = crypto.encrypt("data-key", aad=recording.data_key_aad())
             recording.save(update_fields=["data_key_encrypted"])
         server = MediaServer(name="rotation-asterisk", is_enabled=False)
         server.set_ari_password("ari-secret")
@@ -131,7 +130,7 @@ def test_rotate_command_reencrypts_every_encrypted_column(
                         "second-token",
                     )
                     stored = Recording.objects.using("admin").get(id=recording.id)
-                    key = crypto.decrypt(stored.data_key_encrypted, aad=recording_key_aad(stored))
+                    key = crypto.decrypt(stored.data_key_encrypted, aad=stored.data_key_aad())
                     assert key == "data-key"
                     assert MediaServer.objects.using("admin").get(id=server.id).ari_password == "ari-secret"
                     assert Connector.objects.using("admin").get(id=connector.id).password == "bind-secret"

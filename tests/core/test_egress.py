@@ -13,8 +13,9 @@ import pytest
 
 from core import egress, webhooks
 from core.tenancy import tenant_scope
+from monitor.deliveries import webhook_attempt
 from monitor.models import Notification, WebhookDelivery
-from monitor.services import webhook_attempt, webhook_enqueue
+from monitor.outbox import webhook_enqueue
 from tests.conftest import Tenant
 from tests.voice.twiml_app import TwimlApp
 from voice.media import MediaCache, MediaError

@@ -1,7 +1,9 @@
 """core/phone.py: the one place numbers are normalised (the Messages API, the SMS webhook, bulk alerts,
 inbound carriers and trunks)."""
 
-from core.phone import carrier_e164, e164_each, region_of, to_e164
+import pytest
+
+from core.phone import caller_presented, carrier_e164, e164_each, region_of, to_e164
 
 
 def test_a_number_is_e164_only_with_its_country_code_and_when_valid() -> None:
@@ -28,3 +30,16 @@ def test_the_region_is_the_numbers_country_or_nothing() -> None:
     assert region_of("+14155550101") == "US"
     assert region_of("+442071838750") == "GB"
     assert region_of("Clinic") == ""
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("15551230001", "+15551230001"),
+        ("+15551230001", "+15551230001"),
+        ("", "anonymous"),
+        ("anonymous", "anonymous"),
+    ],
+)
+def test_a_caller_is_shown_with_its_plus_or_as_anonymous(given: str, shown: str) -> None:
+    assert caller_presented(given) == shown

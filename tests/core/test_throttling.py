@@ -5,8 +5,14 @@ import uuid
 
 from django.test import override_settings
 
-from core.throttling import rate_limit_take, rate_limit_take_many
+from core.throttling import rate_limit_take_many
 from tests.conftest import TwilioClient
+
+
+def rate_limit_take(key: str, *, per_second: int, burst: int | None = None) -> float:
+    """One request against `key`'s bucket."""
+    (wait_s,) = rate_limit_take_many([key], per_second=per_second, burst=burst)
+    return wait_s
 
 
 def fresh_key() -> str:

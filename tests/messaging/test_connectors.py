@@ -21,3 +21,23 @@ def test_the_connector_command_audits_each_save_on_the_platform_chain() -> None:
         ("connector.create", "operator:carrier_connector"),
         ("connector.update", "operator:carrier_connector"),
     ]
+
+
+def test_a_default_connector_replaced_by_another_is_audited_too() -> None:
+    call_command("carrier_connector", "first", "--kind", "smpp", "--default", stdout=StringIO())
+    call_command("carrier_connector", "second", "--kind", "smpp", "--default", stdout=StringIO())
+
+    tenant_activate(PLATFORM_CHAIN_ID)
+    entries = AuditEntry.objects.filter(account_id=PLATFORM_CHAIN_ID).order_by("seq")
+    assert [(e.action, e.object_sid) for e in entries][-2:] == [
+        ("connector.create", "second"),
+        ("connector.update", "first"),
+    ]
+
+
+def test_the_platform_chain_is_verified_by_its_name() -> None:
+    call_command("carrier_connector", "verified", "--kind", "smpp", stdout=StringIO())
+
+    out = StringIO()
+    call_command("verify_audit_chain", "platform", stdout=out)
+    assert out.getvalue().startswith("platform: intact, ")

@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from core.tenancy import tenant_scope
 from monitor.models import Notification, WebhookDelivery
-from monitor.services import webhook_enqueue
+from monitor.outbox import webhook_enqueue
 from tests.conftest import Tenant, make_tenant
 from tests.core.test_webhooks import Receiver
 from tests.live import celery_worker

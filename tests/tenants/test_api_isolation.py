@@ -3,7 +3,7 @@
 import pytest
 
 from core.tenancy import tenant_activate
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from numbering.services import number_create
 from tenants.services import api_key_create
 from tests.conftest import Tenant, TwilioClient, make_subaccount

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from core.models import TenantModel
 from core.tenancy import tenant_activate
-from monitor.services import notification_record
+from monitor.notifications import notification_record
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tenants.models import Account, ApiKey

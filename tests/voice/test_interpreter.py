@@ -11,7 +11,7 @@ import pytest
 from core.documents import Fetch
 from tests.voice.memory import MemoryStore, call_setup, run_call, run_routes
 from tests.voice.twiml_app import TwimlApp
-from twiml.verbs import Enqueue, Say
+from twiml.verbs import Dial, Enqueue, Queue, Say
 from voice import interpreter
 from voice.interpreter import Interpreter, handles
 
@@ -165,6 +165,25 @@ def test_a_verb_an_app_registers_runs_with_the_call(registry: None, app: TwimlAp
     assert [name for _, name in seen] == ["support"] and store.errors == []
     assert app.requests_to("/queued")[0].form["QueueResult"] == "hangup"
     assert control.actions == ["answer", "hangup"]
+
+
+def test_a_noun_an_app_registers_runs_its_verb_there_and_nowhere_else(
+    registry: None, app: TwimlApp, tmp_path: Path
+) -> None:
+    """How the contact center takes <Dial><Queue> while voice keeps <Dial><Number>."""
+    seen: list[str] = []
+
+    @handles(Dial, Queue)
+    async def dial_queue(flow: Interpreter, verb: Dial) -> None:
+        seen.append(verb.children[0].name)
+
+    control, store = run_routes(
+        app,
+        tmp_path,
+        {"/voice": "<Response><Dial><Queue>support</Queue></Dial><Dial>+15551230002</Dial></Response>"},
+    )
+    assert seen == ["support"] and store.errors == []
+    assert "dial" in control.actions
 
 
 def test_a_verb_has_one_handler(registry: None) -> None:

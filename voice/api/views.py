@@ -5,7 +5,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from compliance.services import audit_record
 from core.api import TwilioView
 from core.filters import date_filters
 from core.sids import sid_to_uuid
@@ -121,13 +120,7 @@ class RecordingMediaView(RecordingViewBase):
     @extend_schema(operation_id="fetchRecordingMedia", responses={(200, "audio/x-wav"): bytes})
     def get(self, request: Request, account_sid: str, sid: str) -> HttpResponse:
         recording = self.get_object(sid)
-        # Listening to a recording is a read of what may be health or card data: it is audited.
-        audit_record(
-            account_id=recording.account_id,
-            actor=self.tenant.actor,
-            action="recording.fetch",
-            object_sid=recording.sid,
-        )
-        response = HttpResponse(recording_audio(recording), content_type="audio/x-wav")
+        audio = recording_audio(recording=recording, actor=self.tenant.actor, action="recording.fetch")
+        response = HttpResponse(audio, content_type="audio/x-wav")
         response["Content-Disposition"] = f'inline; filename="{recording.sid}.wav"'
         return response

@@ -1,4 +1,5 @@
-"""`manage.py verify_audit_chain AC… [AC…] | --all`: recompute chains and name the first broken entry."""
+"""`manage.py verify_audit_chain AC… [AC…] [platform] | --all`: recompute chains and name the first broken
+entry; `platform` is the chain of what belongs to no account (carrier connectors)."""
 
 import uuid
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Min
 
-from compliance.models import AuditChainHead, AuditEntry
+from compliance.models import PLATFORM_CHAIN_ID, AuditChainHead, AuditEntry
 from compliance.services import audit_chain_verify
 from core.sids import make_sid, sid_to_uuid
 from core.tenancy import tenant_scope
@@ -27,11 +28,15 @@ def every_chain() -> list[uuid.UUID]:
     return ordered + sorted(heads - set(ordered))
 
 
+def _chain_id(name: str) -> uuid.UUID | None:
+    return PLATFORM_CHAIN_ID if name == "platform" else sid_to_uuid(name, "AC")
+
+
 class Command(BaseCommand):
     help = "Verify accounts' audit chains; exits non-zero if any chain is broken."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("account_sids", nargs="*", help="AccountSids to verify")
+        parser.add_argument("account_sids", nargs="*", help="AccountSids to verify, or platform")
         parser.add_argument(
             "--all", action="store_true", help="verify every account (uses the admin connection)"
         )
@@ -40,15 +45,15 @@ class Command(BaseCommand):
         if options["all"]:
             account_ids = every_chain()
         else:
-            parsed = [sid_to_uuid(sid, "AC") for sid in options["account_sids"]]
+            parsed = [_chain_id(sid) for sid in options["account_sids"]]
             account_ids = [account_id for account_id in parsed if account_id is not None]
             if not account_ids or len(account_ids) != len(parsed):
-                raise CommandError("give one or more AccountSids (AC + 32 hex digits), or --all")
+                raise CommandError("give one or more AccountSids (AC + 32 hex digits) or platform, or --all")
         broken = 0
         for account_id in account_ids:
             with tenant_scope(account_id):
                 verdict = audit_chain_verify(account_id=account_id)
-            sid = make_sid("AC", account_id)
+            sid = "platform" if account_id == PLATFORM_CHAIN_ID else make_sid("AC", account_id)
             if verdict.is_intact:
                 self.stdout.write(f"{sid}: intact, {verdict.entries} entries")
             else:
