@@ -218,13 +218,14 @@ def retire_leftovers() -> int:
     from django.db import connections
 
     from config.celery import app as celery_app
+    from core.error_codes import ErrorCode
     from messaging.models import Message
 
     celery_app.control.purge()
     retired = (
         Message.objects.using("admin")
         .exclude(status__in=Message.FINAL)
-        .update(status=Message.Status.FAILED, error_code=30001)
+        .update(status=Message.Status.FAILED, error_code=ErrorCode.QUEUE_OVERFLOW)
     )
     with connections["admin"].cursor() as cursor:
         cursor.execute(

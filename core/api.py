@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.dates import rfc2822
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.models import TenantModel
 from core.paging import paginate
@@ -64,7 +65,7 @@ class TwilioView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if not self.allows_inactive_account and self.tenant.account.status != "active":
-            raise TwilioError(20005, "Account not active", 403)
+            raise TwilioError(ErrorCode.ACCOUNT_NOT_ACTIVE, "Account not active", 403)
 
     @property
     def tenant(self) -> Any:

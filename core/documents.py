@@ -15,6 +15,7 @@ from typing import TypeVar
 import httpx
 
 from core import webhooks
+from core.error_codes import ErrorCode
 
 T = TypeVar("T")
 
@@ -65,7 +66,11 @@ def _failure_raised(url: str) -> Iterator[None]:
     try:
         yield
     except webhooks.NoAnswer as exc:
-        said = exc.reason if exc.code == webhooks.INVALID_URL else f"HTTP connection failure to {url}: {exc}"
+        said = (
+            exc.reason
+            if exc.code == ErrorCode.INVALID_URL_FORMAT
+            else f"HTTP connection failure to {url}: {exc}"
+        )
         raise FetchFailed(exc.code, said, reason=exc.reason, response=exc.response) from exc
 
 

@@ -28,11 +28,12 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from core.error_codes import ErrorCode
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_REDIRECTS = 5
-CONNECTION_FAILURE = 11205  # Twilio's code for a fetch that got no answer
 # IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64 (well-known and local-use, RFC 6052
 # and 8215), IPv4-translated (RFC 2765) and the deprecated IPv4-compatible form.
 _IPV4_CARRYING = tuple(
@@ -144,7 +145,7 @@ def _admitted(host: str, port: int, infos: Iterable[tuple[Any, ...]]) -> list[st
 
 def _refused(host: str) -> DestinationRefused:
     return DestinationRefused(
-        CONNECTION_FAILURE,
+        ErrorCode.HTTP_CONNECTION_FAILURE,
         f"{host} is not an allowed destination: no public address (private, loopback and other "
         "non-public addresses are reached only where the platform's operator admits them: "
         "SWITCHBOARD_EGRESS_ALLOW)",
@@ -192,7 +193,9 @@ class _Backend(httpcore.NetworkBackend):
         raise failure
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
-        raise DestinationRefused(CONNECTION_FAILURE, "unix sockets are not an allowed destination")
+        raise DestinationRefused(
+            ErrorCode.HTTP_CONNECTION_FAILURE, "unix sockets are not an allowed destination"
+        )
 
 
 class _AsyncBackend(httpcore.AsyncNetworkBackend):
@@ -219,7 +222,9 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> Any:
-        raise DestinationRefused(CONNECTION_FAILURE, "unix sockets are not an allowed destination")
+        raise DestinationRefused(
+            ErrorCode.HTTP_CONNECTION_FAILURE, "unix sockets are not an allowed destination"
+        )
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -310,7 +315,7 @@ def failure(exc: httpx.HTTPError, url: str) -> tuple[int, str]:
     port: refused, reset, timed out and closed all read the same."""
     if isinstance(exc.__cause__, DestinationRefused):
         return exc.__cause__.code, str(exc.__cause__)
-    return CONNECTION_FAILURE, f"no answer from {urlsplit(url).hostname or url}"
+    return ErrorCode.HTTP_CONNECTION_FAILURE, f"no answer from {urlsplit(url).hostname or url}"
 
 
 # SIP: Asterisk dials what we hand it, so the URI is handed over with its host already checked and
@@ -323,7 +328,9 @@ SIP_PARAMETERS = frozenset({"transport", "user"})
 
 
 def _sip_refused(uri: str, why: str) -> DestinationRefused:
-    return DestinationRefused(CONNECTION_FAILURE, f"{uri} is not a SIP address the platform dials: {why}")
+    return DestinationRefused(
+        ErrorCode.HTTP_CONNECTION_FAILURE, f"{uri} is not a SIP address the platform dials: {why}"
+    )
 
 
 async def sip_destination(uri: str) -> str:

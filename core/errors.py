@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core.error_codes import ErrorCode
 from core.parsers import pascal_case
 
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
@@ -36,7 +37,7 @@ def error_response(code: int, message: str, status: int) -> JsonResponse:
 
 
 def not_found(path: str) -> TwilioError:
-    return TwilioError(20404, f"The requested resource {path} was not found", 404)
+    return TwilioError(ErrorCode.NOT_FOUND, f"The requested resource {path} was not found", 404)
 
 
 def _first_validation_error(detail: Any) -> tuple[str, Any]:
@@ -59,9 +60,13 @@ def _from_validation(exc: exceptions.ValidationError) -> TwilioError:
     if isinstance(code, str) and code.isdigit():
         return TwilioError(int(code), str(detail), 400)
     if code == "required":
-        return TwilioError(20001, f"Missing required parameter {param} in the post body", 400)
+        return TwilioError(
+            ErrorCode.UNKNOWN_PARAMETERS, f"Missing required parameter {param} in the post body", 400
+        )
     message = f"Invalid parameter {param}: {detail}" if param else str(detail)
-    return TwilioError(20001 if code == "invalid_param" else 20422, message, 400)
+    return TwilioError(
+        ErrorCode.UNKNOWN_PARAMETERS if code == "invalid_param" else ErrorCode.INVALID_PARAMETER, message, 400
+    )
 
 
 def to_twilio_error(exc: Exception, path: str) -> TwilioError | None:
@@ -70,23 +75,27 @@ def to_twilio_error(exc: Exception, path: str) -> TwilioError | None:
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return not_found(path)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        return TwilioError(20003, "Authenticate", 401)
+        return TwilioError(ErrorCode.PERMISSION_DENIED, "Authenticate", 401)
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
-        return TwilioError(20003, "Permission denied", 403)
+        return TwilioError(ErrorCode.PERMISSION_DENIED, "Permission denied", 403)
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return TwilioError(20004, "Method not allowed", 405)
+        return TwilioError(ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed", 405)
     if isinstance(exc, exceptions.Throttled):
-        return TwilioError(20429, "Too Many Requests", 429)
+        return TwilioError(ErrorCode.TOO_MANY_REQUESTS, "Too Many Requests", 429)
     if isinstance(exc, exceptions.ValidationError):
         return _from_validation(exc)
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return TwilioError(20422, "Requests must be form-encoded (application/x-www-form-urlencoded)", 415)
+        return TwilioError(
+            ErrorCode.INVALID_PARAMETER,
+            "Requests must be form-encoded (application/x-www-form-urlencoded)",
+            415,
+        )
     if isinstance(exc, exceptions.ParseError):
-        return TwilioError(20422, str(exc.detail), 400)
+        return TwilioError(ErrorCode.INVALID_PARAMETER, str(exc.detail), 400)
     if isinstance(exc, RequestDataTooBig):
-        return TwilioError(20422, "Request body too large", 413)
+        return TwilioError(ErrorCode.INVALID_PARAMETER, "Request body too large", 413)
     if isinstance(exc, exceptions.APIException):
-        return TwilioError(20500, str(exc.detail), exc.status_code)
+        return TwilioError(ErrorCode.INTERNAL_SERVER_ERROR, str(exc.detail), exc.status_code)
     return None
 
 

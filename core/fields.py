@@ -4,13 +4,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.error_codes import ErrorCode
 from core.phone import to_e164
 
 
 class PhoneNumberField(serializers.CharField):
     """An E.164 number; anything else fails with the given Twilio code (21421 for numbers, 21211 for To)."""
 
-    def __init__(self, *, error_code: int = 21421, **kwargs: Any) -> None:
+    def __init__(self, *, error_code: ErrorCode = ErrorCode.INVALID_PHONE_NUMBER, **kwargs: Any) -> None:
         self.error_code = error_code
         super().__init__(**kwargs)
 
@@ -39,16 +40,18 @@ class CallbackUrlField(serializers.CharField):
         if text and not serializers.URLField().run_validation(text).lower().startswith(
             ("http://", "https://")
         ):
-            raise serializers.ValidationError(f"{text} is not a valid URL", code="21205")
+            raise serializers.ValidationError(f"{text} is not a valid URL", code=str(ErrorCode.INVALID_URL))
         return text
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         try:
             return super().run_validation(data)
         except serializers.ValidationError as exc:
-            if any(getattr(d, "code", "") == "21205" for d in exc.detail):  # type: ignore[union-attr]
+            if any(getattr(d, "code", "") == str(ErrorCode.INVALID_URL) for d in exc.detail):  # type: ignore[union-attr]
                 raise
-            raise serializers.ValidationError(f"{data} is not a valid URL", code="21205") from exc
+            raise serializers.ValidationError(
+                f"{data} is not a valid URL", code=str(ErrorCode.INVALID_URL)
+            ) from exc
 
 
 class HttpMethodField(serializers.ChoiceField):

@@ -5,6 +5,7 @@ from typing import Any
 
 from rest_framework.request import Request
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 
 DATE_LOOKUPS = {"": "exact", ">": "gte", "<": "lte"}
@@ -20,7 +21,7 @@ def date_filters(request: Request, param: str, field: str) -> dict[str, Any]:
         try:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise TwilioError(20422, f"Invalid {param}{suffix}: {raw}", 400) from exc
+            raise TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid {param}{suffix}: {raw}", 400) from exc
         if len(raw) == 10:
             found[f"{field}__date__{lookup}"] = value.date()
         else:

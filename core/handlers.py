@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
+from core.error_codes import ErrorCode
 from core.errors import error_response
 from core.middleware import API_PREFIXES
 
@@ -22,9 +23,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     unavailable = isinstance(sys.exc_info()[1], (OperationalError, InterfaceError))
     if request.path.startswith(API_PREFIXES):
         response: HttpResponse = (
-            error_response(20503, "Service unavailable; retry the request", 503)
+            error_response(ErrorCode.SERVICE_UNAVAILABLE, "Service unavailable; retry the request", 503)
             if unavailable
-            else error_response(20500, "Internal server error", 500)
+            else error_response(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error", 500)
         )
     elif unavailable:
         response = HttpResponse("Switchboard is briefly unavailable; try again in a moment.", status=503)

@@ -15,6 +15,7 @@ from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, error_response
 from core.parsers import natural_number, unstorable
 
@@ -49,18 +50,18 @@ def request_refusal(*, path: str, content_length: str, query_string: str) -> Twi
         return None
     size = natural_number(content_length or "0")
     if size is None or size > api_body_limit(path):
-        return TwilioError(20422, "Request body too large", 413)
+        return TwilioError(ErrorCode.INVALID_PARAMETER, "Request body too large", 413)
     if not query_string:
         return None
     try:
         unquote_to_bytes(query_string).decode("utf-8")
     except UnicodeDecodeError:
-        return TwilioError(20422, "Query string is not valid UTF-8", 400)
+        return TwilioError(ErrorCode.INVALID_PARAMETER, "Query string is not valid UTF-8", 400)
     # Every list filter becomes a query parameter; one PostgreSQL cannot hold would fail there.
     for name, values in QueryDict(query_string).lists():
         problem = next(filter(None, map(unstorable, [name, *values])), None)
         if problem:
-            return TwilioError(20422, f"Invalid parameter {name}: {problem}", 400)
+            return TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {name}: {problem}", 400)
     return None
 
 

@@ -14,6 +14,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.api import TwilioView
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.paging import InvalidCursor, Page
 from core.parsers import StrictFormParser, natural_number
@@ -32,7 +33,7 @@ def iso(value: datetime) -> str:
 
 
 def invalid_cursor(token: str | None) -> TwilioError:
-    return TwilioError(21481, f"Invalid cursor: {token}", 400)
+    return TwilioError(ErrorCode.INVALID_PAGE_TOKEN, f"Invalid cursor: {token}", 400)
 
 
 class PageOutput(serializers.Serializer):
@@ -50,7 +51,9 @@ class NativeView(TwilioView):
     def page_size(self) -> int:
         size = natural_number(self.request.query_params.get("page_size") or str(DEFAULT_PAGE_SIZE))
         if size is None or not 1 <= size <= MAX_PAGE_SIZE:
-            raise TwilioError(20007, f"page_size must be between 1 and {MAX_PAGE_SIZE}", 400)
+            raise TwilioError(
+                ErrorCode.PAGE_SIZE_TOO_LARGE, f"page_size must be between 1 and {MAX_PAGE_SIZE}", 400
+            )
         return size
 
     def render_cursor_page(
@@ -84,8 +87,8 @@ class NativeView(TwilioView):
         if not serializer.is_valid():
             field, [error, *_] = next(iter(serializer.errors.items()))
             if error.code == "required":
-                raise TwilioError(20001, f"Missing required parameter {field}", 400)
+                raise TwilioError(ErrorCode.UNKNOWN_PARAMETERS, f"Missing required parameter {field}", 400)
             if field == "non_field_errors":  # the body is not an object at all
-                raise TwilioError(20422, str(error), 400)
-            raise TwilioError(20422, f"Invalid parameter {field}: {error}", 400)
+                raise TwilioError(ErrorCode.INVALID_PARAMETER, str(error), 400)
+            raise TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {field}: {error}", 400)
         return dict(serializer.validated_data)

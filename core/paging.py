@@ -20,6 +20,7 @@ from django.db.models import BooleanField, DateTimeField, Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.parsers import natural_number
 
@@ -170,7 +171,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
         return default
     value = natural_number(raw)
     if value is None:
-        raise TwilioError(20422, f"Invalid {name}: {raw}", 400)
+        raise TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid {name}: {raw}", 400)
     return value
 
 
@@ -187,7 +188,7 @@ def _decode_token(keyset: Keyset[Any], token: str) -> tuple[str, tuple[Any, ...]
             raise InvalidCursor(token)
         return direction, keyset.position(texts, token)
     except InvalidCursor as exc:
-        raise TwilioError(21481, f"Invalid PageToken: {token}", 400) from exc
+        raise TwilioError(ErrorCode.INVALID_PAGE_TOKEN, f"Invalid PageToken: {token}", 400) from exc
 
 
 def paginate(
@@ -200,7 +201,9 @@ def paginate(
     """One page of `queryset` in Twilio's envelope, records under `key`, newest first."""
     page_size = _int_param(request, "PageSize", DEFAULT_PAGE_SIZE)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise TwilioError(20007, f"Page size must be between 1 and {MAX_PAGE_SIZE}", 400)
+        raise TwilioError(
+            ErrorCode.PAGE_SIZE_TOO_LARGE, f"Page size must be between 1 and {MAX_PAGE_SIZE}", 400
+        )
     page = _int_param(request, "Page", 0)
     token = request.query_params.get("PageToken")
     keyset: Keyset[Any] = Keyset(queryset.model)
@@ -214,7 +217,9 @@ def paginate(
     else:
         if page * page_size > MAX_OFFSET:
             raise TwilioError(
-                20422, f"Page {page} is too deep without a PageToken; follow next_page_uri", 400
+                ErrorCode.INVALID_PARAMETER,
+                f"Page {page} is too deep without a PageToken; follow next_page_uri",
+                400,
             )
         rows, has_extra = keyset.read(queryset, size=page_size, skip=page * page_size)
     if direction == "before":

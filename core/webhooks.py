@@ -17,12 +17,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from core import egress
+from core.error_codes import ErrorCode
 
 Params = Mapping[str, str | Sequence[str]]
 USER_AGENT = "TwilioProxy/1.1 (Switchboard)"
 TIMEOUT_SECONDS = 15.0  # Twilio's: the whole request, connection included
 MAX_BODY_BYTES = 64 * 1024  # of an answer, read at most (a TwiML document's limit too)
-INVALID_URL = 11100
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:
@@ -121,7 +121,7 @@ def _no_answer_raised(url: str) -> Iterator[None]:
     except httpx.HTTPError as exc:
         raise NoAnswer(*egress.failure(exc, url)) from exc
     except (httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA's, for a host no name can have
-        raise NoAnswer(INVALID_URL, f"{url} is not a valid URL") from exc
+        raise NoAnswer(ErrorCode.INVALID_URL_FORMAT, f"{url} is not a valid URL") from exc
 
 
 def _answer(fetched: egress.Fetched) -> Answer:
@@ -131,7 +131,9 @@ def _answer(fetched: egress.Fetched) -> Answer:
     status = response.status_code
     logged = WebhookResponse(status, body, header_text)
     if status >= 400:
-        logged = WebhookResponse(status, body, header_text, f"HTTP {status}", 11200)
+        logged = WebhookResponse(
+            status, body, header_text, f"HTTP {status}", ErrorCode.HTTP_RETRIEVAL_FAILURE
+        )
     return Answer(str(response.url), fetched.body, logged)
 
 

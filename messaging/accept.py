@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from core.throttling import principal_rate_take
@@ -63,7 +64,7 @@ def _contexts(
                 authorization, requests[0].path, address=address, counts_failures=False
             )
         except TwilioError as error:
-            if error.twilio_code == 20429:
+            if error.twilio_code == ErrorCode.TOO_MANY_REQUESTS:
                 refused[(authorization, address)] = error
             continue
         if context.account.status == Account.Status.ACTIVE:
@@ -72,7 +73,7 @@ def _contexts(
 
 
 def _too_many() -> TwilioError:
-    return TwilioError(20429, "Too Many Requests", 429)
+    return TwilioError(ErrorCode.TOO_MANY_REQUESTS, "Too Many Requests", 429)
 
 
 def _accept_for_account(requests: Sequence[CreateRequest]) -> list[Outcome]:

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import AuditDraft, audit_record_many
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.inserts import insert_sql
 from core.phone import to_e164
@@ -45,10 +46,12 @@ S = Message.Status
 def recipient_validate(to: str) -> str:
     """The recipient in E.164 (21604 when missing, 21211 when not a valid number)."""
     if not to:
-        raise TwilioError(21604, "A 'To' phone number is required.", 400)
+        raise TwilioError(ErrorCode.TO_REQUIRED, "A 'To' phone number is required.", 400)
     e164 = to_e164(to)
     if e164 is None:
-        raise TwilioError(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+        raise TwilioError(
+            ErrorCode.INVALID_TO_NUMBER, f"The 'To' number {to} is not a valid phone number.", 400
+        )
     return e164
 
 
@@ -70,13 +73,17 @@ def _sender_pick(
     if messaging_service_sid and not (
         SID_RE.match(messaging_service_sid) and messaging_service_sid[:2] == "MG"
     ):
-        raise TwilioError(21705, f"The Messaging Service Sid {messaging_service_sid} is invalid.", 400)
+        raise TwilioError(
+            ErrorCode.INVALID_MESSAGING_SERVICE_SID,
+            f"The Messaging Service Sid {messaging_service_sid} is invalid.",
+            400,
+        )
     if not from_:
-        raise TwilioError(21603, "A 'From' phone number is required.", 400)
+        raise TwilioError(ErrorCode.FROM_REQUIRED, "A 'From' phone number is required.", 400)
     number = numbers.get(to_e164(from_) or from_)
     if number is None:
         raise TwilioError(
-            21606,
+            ErrorCode.FROM_NOT_MESSAGE_CAPABLE,
             f"The From phone number {from_} is not a valid, SMS-capable inbound phone number "
             "or short code for your account.",
             400,
@@ -93,15 +100,21 @@ def sender_get(
 
 def content_validate(*, body: str, media_urls: Sequence[str]) -> None:
     if not body and not media_urls:
-        raise TwilioError(21602, "Message body is required.", 400)
+        raise TwilioError(ErrorCode.BODY_REQUIRED, "Message body is required.", 400)
     if len(body) > MAX_BODY_CHARS:
-        raise TwilioError(21617, "The concatenated message body exceeds the 1600 character limit.", 400)
+        raise TwilioError(
+            ErrorCode.BODY_TOO_LONG, "The concatenated message body exceeds the 1600 character limit.", 400
+        )
     if len(media_urls) > MAX_MEDIA:
-        raise TwilioError(21623, f"Too many media URLs: at most {MAX_MEDIA} per message.", 400)
+        raise TwilioError(
+            ErrorCode.TOO_MANY_MEDIA, f"Too many media URLs: at most {MAX_MEDIA} per message.", 400
+        )
     for url in media_urls:
         if not url.lower().startswith(("http://", "https://")):
             raise TwilioError(
-                21620, f"Media urls: {url} are invalid. Please use only valid http and https urls", 400
+                ErrorCode.INVALID_MEDIA_URL,
+                f"Media urls: {url} are invalid. Please use only valid http and https urls",
+                400,
             )
 
 
@@ -109,14 +122,18 @@ def validity_validate(seconds: int | None) -> int:
     if seconds is None:
         return DEFAULT_VALIDITY_SECONDS
     if not 1 <= seconds <= DEFAULT_VALIDITY_SECONDS:
-        raise TwilioError(21624, "ValidityPeriod must be between 1 and 36000 seconds.", 400)
+        raise TwilioError(
+            ErrorCode.INVALID_VALIDITY_PERIOD, "ValidityPeriod must be between 1 and 36000 seconds.", 400
+        )
     return seconds
 
 
 def send_at_validate(send_at: datetime, *, now: datetime) -> None:
     if not now + SEND_AT_EARLIEST <= send_at <= now + SEND_AT_LATEST:
         raise TwilioError(
-            35114, "SendAt time must be between 300 seconds and 35 days (3024000 seconds) in the future.", 400
+            ErrorCode.SEND_AT_NOT_SUPPORTED,
+            "SendAt time must be between 300 seconds and 35 days (3024000 seconds) in the future.",
+            400,
         )
 
 
@@ -170,7 +187,7 @@ def _consent_filter(account: Account, checked: list[_Valid | TwilioError]) -> li
         pairs=((item.number.phone_number, item.to) for item in checked if isinstance(item, _Valid)),
     )
     return [
-        TwilioError(21610, ERROR_MESSAGES[21610], 400)
+        TwilioError(ErrorCode.UNSUBSCRIBED_RECIPIENT, ERROR_MESSAGES[ErrorCode.UNSUBSCRIBED_RECIPIENT], 400)
         if isinstance(item, _Valid) and (item.number.phone_number, item.to) in opted_out
         else item
         for item in checked

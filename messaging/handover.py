@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
 from messaging import consent, streams
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 S = Message.Status
 
 
-def _fail(message: Message, code: int) -> bool:
+def _fail(message: Message, code: ErrorCode) -> bool:
     return status_advance(message, S.FAILED, error_code=code, error_message=ERROR_MESSAGES[code])
 
 
@@ -77,9 +78,9 @@ def message_send(*, account_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> 
         handed: dict[str | None, list[uuid.UUID]] = defaultdict(list)
         for message in messages:
             if _expired(message, now):
-                _fail(message, 30001)
+                _fail(message, ErrorCode.QUEUE_OVERFLOW)
             elif (message.from_number, message.to_number) in opted_out and not message.is_consent_reply:
-                _fail(message, 21610)
+                _fail(message, ErrorCode.UNSUBSCRIBED_RECIPIENT)
             else:
                 name = names[message.id]
                 handed[name].append(message.id)

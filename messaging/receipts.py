@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
 from messaging.carriers.base import DeliveryReceipt
@@ -56,7 +57,7 @@ def messages_submit_outcomes(
                     S.FAILED,
                     error_code=outcome.error_code,
                     error_message=outcome.detail
-                    or ERROR_MESSAGES.get(outcome.error_code, ERROR_MESSAGES[30008]),
+                    or ERROR_MESSAGES.get(outcome.error_code, ERROR_MESSAGES[ErrorCode.UNKNOWN_ERROR]),
                 )
             _merge(changed, message, fields, moved)
         moves_save(changed, account_id)
@@ -107,13 +108,13 @@ def messages_receipts(
 def _apply_receipt(message: Message, receipt: DeliveryReceipt) -> tuple[list[str], bool]:
     receipts = {**message.segment_receipts, receipt.carrier_message_id: receipt.status}
     if receipt.status != S.DELIVERED:
-        code = receipt.error_code or 30008
+        code = receipt.error_code or ErrorCode.UNKNOWN_ERROR
         return status_apply(
             message,
             receipt.status,
             regardless={"segment_receipts": receipts},
             error_code=code,
-            error_message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[30008]),
+            error_message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[ErrorCode.UNKNOWN_ERROR]),
         )
     if all(receipts.get(i) == S.DELIVERED for i in message.carrier_message_ids):
         return status_apply(message, S.DELIVERED, regardless={"segment_receipts": receipts})

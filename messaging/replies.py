@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 from core import documents, webhooks
 from core.documents import Fallback, Fetch, FetchFailed
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.phone import region_of
 from core.tenancy import tenant_scope
@@ -125,7 +126,7 @@ def message_webhook_run(*, account_id: uuid.UUID, message_id: uuid.UUID) -> None
         if fetched == MAX_DOCUMENTS:
             _error(
                 inbound,
-                12400,
+                ErrorCode.INTERNAL_FAILURE,
                 f"Too many documents fetched for one message (redirect loop?) at {url}",
                 url=url,
             )

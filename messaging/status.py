@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from messaging.models import Message
 from monitor.outbox import webhook_enqueue
 from tenants.models import Account
@@ -29,15 +30,15 @@ RANK: dict[str, int] = {
     S.CANCELED: 4,
     S.RECEIVED: 4,
 }
-ERROR_MESSAGES = {
-    21610: "Attempt to send to unsubscribed recipient",
-    30001: "Queue overflow: the message was not sent within its validity period",
-    30002: "Account suspended: the message was kept, not sent to the SMS webhook",
-    30003: "Unreachable destination handset",
-    30005: "Unknown destination handset",
-    30006: "Landline or unreachable carrier",
-    30007: "Message filtered by the carrier",
-    30008: "Unknown error",
+ERROR_MESSAGES: dict[int, str] = {
+    ErrorCode.UNSUBSCRIBED_RECIPIENT: "Attempt to send to unsubscribed recipient",
+    ErrorCode.QUEUE_OVERFLOW: "Queue overflow: the message was not sent within its validity period",
+    ErrorCode.ACCOUNT_SUSPENDED: "Account suspended: the message was kept, not sent to the SMS webhook",
+    ErrorCode.UNREACHABLE_DESTINATION_HANDSET: "Unreachable destination handset",
+    ErrorCode.UNKNOWN_DESTINATION_HANDSET: "Unknown destination handset",
+    ErrorCode.LANDLINE_OR_UNREACHABLE_CARRIER: "Landline or unreachable carrier",
+    ErrorCode.MESSAGE_FILTERED: "Message filtered by the carrier",
+    ErrorCode.UNKNOWN_ERROR: "Unknown error",
 }
 
 # Messages changed by `status_apply` and not saved yet: each with its fields changed and whether its

@@ -4,6 +4,7 @@ finished one, each audited."""
 from django.db import transaction
 
 from compliance.services import audit_record
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from messaging.models import Message
 from messaging.status import messages_locked, status_advance
@@ -14,7 +15,7 @@ def message_cancel(*, message: Message, actor: str) -> Message:
     with transaction.atomic():
         locked = messages_locked([message.id])[0]
         if locked.status != Message.Status.SCHEDULED:
-            raise TwilioError(30409, "This message cannot be canceled", 400)
+            raise TwilioError(ErrorCode.MESSAGE_CANNOT_BE_CANCELED, "This message cannot be canceled", 400)
         status_advance(locked, Message.Status.CANCELED)
         audit_record(
             account_id=locked.account_id, actor=actor, action="message.cancel", object_sid=locked.sid
@@ -24,7 +25,9 @@ def message_cancel(*, message: Message, actor: str) -> Message:
 
 def _require_final(message: Message, verb: str) -> None:
     if not message.is_final:
-        raise TwilioError(20009, f"Cannot {verb} this message before it is complete", 409)
+        raise TwilioError(
+            ErrorCode.CANNOT_DELETE_BEFORE_COMPLETE, f"Cannot {verb} this message before it is complete", 409
+        )
 
 
 def message_redact(*, message: Message, actor: str) -> Message:

@@ -1,6 +1,7 @@
 """Inbound messages of a suspended account: kept, and withheld from their SMS webhook for good, when
 they arrive (messaging/inbound.py) or when their webhook would run (messaging/replies.py)."""
 
+from core.error_codes import ErrorCode
 from messaging.models import Message
 from messaging.status import ERROR_MESSAGES
 from monitor.notifications import notification_record
@@ -17,13 +18,13 @@ def message_withhold(*, message: Message, number: IncomingPhoneNumber) -> None:
     account.
     """
     message.is_webhook_pending = False
-    message.error_code = 30002
-    message.error_message = ERROR_MESSAGES[30002]
+    message.error_code = ErrorCode.ACCOUNT_SUSPENDED
+    message.error_message = ERROR_MESSAGES[ErrorCode.ACCOUNT_SUSPENDED]
     message.save(update_fields=["is_webhook_pending", "error_code", "error_message", "date_updated"])
     url = number.sms_url or number.sms_fallback_url
     notification_record(
         account_id=message.account_id,
-        error_code=30002,
+        error_code=ErrorCode.ACCOUNT_SUSPENDED,
         message=f"Message {message.sid} to {message.to_number} arrived while the account is suspended: "
         "kept, not sent to the SMS webhook",
         request_url=url,

@@ -6,6 +6,7 @@ import uuid
 from django.utils import timezone
 
 from core import webhooks
+from core.error_codes import ErrorCode
 from core.tenancy import tenant_scope
 from monitor.models import Notification, WebhookDelivery
 from monitor.notifications import notification_record
@@ -38,7 +39,7 @@ def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID, is_last_at
                 delivery.status = WebhookDelivery.Status.FAILED
             notification_record(
                 account_id=account_id,
-                error_code=result.error_code or 11200,
+                error_code=result.error_code or ErrorCode.HTTP_RETRIEVAL_FAILURE,
                 message=f"Webhook to {delivery.url} failed ({result.error}); attempt {delivery.attempts}"
                 + ("; giving up" if is_last_attempt else "; will retry"),
                 log=Notification.Log.ERROR if is_last_attempt else Notification.Log.WARNING,

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from compliance.services import AuditDraft, audit_record, audit_record_many
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.phone import friendly
 from numbering.models import IncomingPhoneNumber
@@ -34,7 +35,9 @@ def _save_unique(number: IncomingPhoneNumber, **save_kwargs: Any) -> None:
         with transaction.atomic():
             number.save(**save_kwargs)
     except IntegrityError as exc:
-        raise TwilioError(21422, f"PhoneNumber {number.phone_number} is not available", 400) from exc
+        raise TwilioError(
+            ErrorCode.PHONE_NUMBER_NOT_AVAILABLE, f"PhoneNumber {number.phone_number} is not available", 400
+        ) from exc
 
 
 def _refuse_if_closed(account: Account) -> None:
@@ -47,7 +50,11 @@ def _refuse_if_closed(account: Account) -> None:
         Account.objects.select_for_update(no_key=True).filter(id=account.id).values_list("status", flat=True)
     )
     if status.first() == Account.Status.CLOSED:
-        raise TwilioError(20005, "Account not active: a closed account cannot have phone numbers", 403)
+        raise TwilioError(
+            ErrorCode.ACCOUNT_NOT_ACTIVE,
+            "Account not active: a closed account cannot have phone numbers",
+            403,
+        )
 
 
 def number_create(*, account: Account, actor: str, phone_number: str, **settings: Any) -> IncomingPhoneNumber:

@@ -16,6 +16,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection
 
 from core.attempts import AttemptPolicy, attempt_key, attempts_check, attempts_count
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
@@ -26,7 +27,7 @@ API_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts(?:/(?P<sid>[^/]+?))?(?:\.j
 
 
 def _not_authenticated() -> TwilioError:
-    return TwilioError(20003, "Authenticate", 401)
+    return TwilioError(ErrorCode.PERMISSION_DENIED, "Authenticate", 401)
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -101,7 +102,7 @@ API_FAILURES_PER_CREDENTIAL = AttemptPolicy(free=30, base_s=10, max_s=900, windo
 
 
 def _too_many_failures() -> TwilioError:
-    return TwilioError(20429, "Too Many Requests", 429)
+    return TwilioError(ErrorCode.TOO_MANY_REQUESTS, "Too Many Requests", 429)
 
 
 def _principal(username: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey | None] | None:
@@ -135,7 +136,7 @@ def authenticate_api(
         raise _not_authenticated()
     principal, api_key = found
     if principal.status == Account.Status.SUSPENDED and path_sid in (None, principal.sid):
-        raise TwilioError(20005, "Account not active", 403)
+        raise TwilioError(ErrorCode.ACCOUNT_NOT_ACTIVE, "Account not active", 403)
     if path_sid is None or path_sid == principal.sid:
         account = principal
     else:
@@ -144,7 +145,7 @@ def authenticate_api(
         if target is None or target.parent_id != principal.id:
             raise not_found(path)
         if principal.status != Account.Status.ACTIVE:
-            raise TwilioError(20005, "Account not active", 403)
+            raise TwilioError(ErrorCode.ACCOUNT_NOT_ACTIVE, "Account not active", 403)
         account = target
     # The transaction is already scoped to `account`: it was the last one looked up.
     return TenantContext(account=account, principal=principal, api_key=api_key)

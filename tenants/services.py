@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.tenancy import tenant_activate, tenant_switch
 from tenants.models import Account, ApiKey, Membership, Role, User, new_auth_token
@@ -28,7 +29,7 @@ def account_create(*, friendly_name: str, actor: str, account_id: uuid.UUID | No
 def subaccount_create(*, parent: Account, friendly_name: str, actor: str) -> Account:
     """Subaccounts are one level deep, as in Twilio; the parent's transaction scope is kept."""
     if parent.parent_id is not None:
-        raise TwilioError(20003, "Subaccounts cannot create subaccounts", 403)
+        raise TwilioError(ErrorCode.PERMISSION_DENIED, "Subaccounts cannot create subaccounts", 403)
     with transaction.atomic():
         account = Account(id=uuid.uuid4(), parent=parent, friendly_name=friendly_name[:64])
         account.set_auth_token(new_auth_token())
@@ -55,11 +56,15 @@ def account_update(
         changes["friendly_name"] = friendly_name[:64]
     if status is not None and status != account.status:
         if account.parent_id != principal.id:
-            raise TwilioError(20003, "Only the parent account can change an account's status", 403)
+            raise TwilioError(
+                ErrorCode.PERMISSION_DENIED, "Only the parent account can change an account's status", 403
+            )
         if account.status == Account.Status.CLOSED:
             # https://www.twilio.com/docs/api/errors/21479: closing is final.
             raise TwilioError(
-                21479, "Unable to update Status for subaccount, subaccount has been closed", 400
+                ErrorCode.SUBACCOUNT_CLOSED,
+                "Unable to update Status for subaccount, subaccount has been closed",
+                400,
             )
         changes["status"] = status
     if not changes:
@@ -119,7 +124,7 @@ def _secondary_token_set(*, account: Account, token: str | None, actor: str, act
 
 
 def _no_secondary_token() -> TwilioError:
-    return TwilioError(20404, "The account has no secondary auth token", 404)
+    return TwilioError(ErrorCode.NOT_FOUND, "The account has no secondary auth token", 404)
 
 
 def auth_token_secondary_delete(*, account: Account, actor: str) -> None:

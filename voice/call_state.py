@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from monitor.notifications import notification_record
@@ -144,9 +145,11 @@ def call_update(
             Call.Status.RINGING,
             Call.Status.INITIATED,
         ):
-            raise TwilioError(21220, "Call is not queued or ringing; cannot cancel", 400)
+            raise TwilioError(
+                ErrorCode.INVALID_CALL_STATE, "Call is not queued or ringing; cannot cancel", 400
+            )
         if (status or url or twiml) and call.status in Call.ENDED:
-            raise TwilioError(21220, "Call is not in-progress. Cannot redirect.", 400)
+            raise TwilioError(ErrorCode.INVALID_CALL_STATE, "Call is not in-progress. Cannot redirect.", 400)
         command: control_channel.Redirect | control_channel.Hangup | None = None
         if status in (Call.Status.CANCELED, Call.Status.COMPLETED):
             if call.status != Call.Status.QUEUED:

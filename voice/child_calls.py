@@ -7,6 +7,7 @@ from django.utils import timezone
 from core.errors import TwilioError
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber
+from twiml.errors import Code
 from voice.models import Call, CallEvent
 from voice.timeline import event_add
 
@@ -26,7 +27,9 @@ def child_call_open(
     """
     with tenant_scope(account_id):
         if not _may_present(account_id, call_id, from_number):
-            raise TwilioError(13214, f"Dial callerId {from_number} is not a number of this account", 400)
+            raise TwilioError(
+                Code.DIAL_CALLER_ID, f"Dial callerId {from_number} is not a number of this account", 400
+            )
         child = Call(
             account_id=account_id,
             parent_call_id=call_id,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from core.phone import caller_presented, carrier_e164
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber, NumberRoute
@@ -89,7 +90,7 @@ def _inbound_refuse(call: Call) -> InboundRefused:
     call_error(
         account_id=call.account_id,
         call_id=call.id,
-        code=10003,
+        code=ErrorCode.INCOMING_CALL_REJECTED_INACTIVE_ACCOUNT,
         message="Incoming call rejected due to inactive account",
         url=call.url,
         method=call.method,

@@ -20,7 +20,8 @@ import httpx
 
 from core import documents, webhooks
 from core.documents import Fallback, Fetch, FetchFailed
-from twiml.errors import TwimlError
+from core.error_codes import ErrorCode
+from twiml.errors import Code, TwimlError
 from twiml.parser import parse_voice
 from voice.call_setup import CallSetup
 from voice.control import CallControl, CallHungUp
@@ -131,7 +132,9 @@ class Interpreter:
                 if following is None:
                     return
                 source = following
-            await self.store.error(12400, "Too many documents fetched in one call (redirect loop?)")
+            await self.store.error(
+                ErrorCode.INTERNAL_FAILURE, "Too many documents fetched in one call (redirect loop?)"
+            )
             await self.control.hangup()
         except CallHungUp:
             return
@@ -178,7 +181,7 @@ class Interpreter:
 
     async def _document(self, source: Fetch, answer: webhooks.Answer) -> list[Any]:
         if len(answer.content) > webhooks.MAX_BODY_BYTES:
-            raise FetchFailed(11750, "TwiML response body is larger than 64 kB")
+            raise FetchFailed(Code.RESPONSE_TOO_LARGE, "TwiML response body is larger than 64 kB")
         self.document_url = answer.url
         return await self._parse(answer.content, url=source.url)
 
@@ -230,7 +233,7 @@ class Interpreter:
             handler = _handler(verb)
             if handler is None:
                 await self.store.error(
-                    12200, f"<{type(verb).__name__}> is not supported yet; skipped", warning=True
+                    Code.SCHEMA, f"<{type(verb).__name__}> is not supported yet; skipped", warning=True
                 )
                 continue
             try:

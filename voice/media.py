@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from core import egress
+from core.error_codes import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,14 @@ class MediaCache:
                 code, reason = egress.failure(exc, url)
                 raise MediaError(code, f"Could not fetch {url}: {reason}") from exc
             except (httpx.InvalidURL, ValueError) as exc:
-                raise MediaError(11100, f"{url} is not a valid URL") from exc
+                raise MediaError(ErrorCode.INVALID_URL_FORMAT, f"{url} is not a valid URL") from exc
             if fetched.response.status_code >= 400:
-                raise MediaError(11200, f"Fetching {url} returned HTTP {fetched.response.status_code}")
+                raise MediaError(
+                    ErrorCode.HTTP_RETRIEVAL_FAILURE,
+                    f"Fetching {url} returned HTTP {fetched.response.status_code}",
+                )
             if len(fetched.body) > MAX_PLAY_BYTES:
-                raise MediaError(11751, f"Media at {url} is too large")
+                raise MediaError(ErrorCode.MEDIA_EXCEEDS_SIZE_LIMIT, f"Media at {url} is too large")
             await asyncio.to_thread(self._store, fetched.body, target, url)
         return f"sound:switchboard/play/{name}"
 
@@ -105,4 +109,6 @@ class MediaCache:
             try:
                 _to_telephony_wav(Path(source.name), target)
             except subprocess.CalledProcessError as exc:
-                raise MediaError(13420, f"Media at {url} is not audio this platform can play") from exc
+                raise MediaError(
+                    ErrorCode.PLAY_INVALID_CONTENT_TYPE, f"Media at {url} is not audio this platform can play"
+                ) from exc

@@ -4,6 +4,7 @@ import uuid
 
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from core.tenancy import tenant_scope
 from tenants.models import Account
 from voice import control_channel
@@ -26,7 +27,9 @@ def call_originate(*, account_id: uuid.UUID, call_id: uuid.UUID) -> None:
             return
         server = MediaServer.objects.filter(is_enabled=True).order_by("-state", "id").first()
         if server is None:
-            call_error_and_fail(call, 21214, "No media server is available to place the call")
+            call_error_and_fail(
+                call, ErrorCode.TO_NOT_REACHABLE, "No media server is available to place the call"
+            )
             return
         call.media_server = server
         call.status = Call.Status.INITIATED
@@ -51,7 +54,7 @@ def call_originate_failed(*, account_id: uuid.UUID, call_id: uuid.UUID, message:
     with tenant_scope(account_id):
         call = Call.objects.select_for_update().get(id=call_id)
         if call.status not in Call.ENDED:
-            call_error_and_fail(call, 21214, message)
+            call_error_and_fail(call, ErrorCode.TO_NOT_REACHABLE, message)
 
 
 def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSetup | None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from compliance.services import audit_record
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
@@ -37,7 +38,7 @@ def call_create(*, account: Account, actor: str, request: OutboundRequest) -> Ca
     """
     if not IncomingPhoneNumber.objects.for_account(account).filter(phone_number=request.from_number).exists():
         raise TwilioError(
-            21210,
+            ErrorCode.FROM_NOT_VERIFIED,
             f"The source phone number provided, {request.from_number}, is not yet verified for your account",
             400,
         )

@@ -14,6 +14,7 @@ from django.conf import settings
 from core import egress
 from core.documents import Fetch
 from mediaserver import endpoints
+from twiml.errors import Code
 from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
 from voice.interpreter import FlowEnded, Interpreter, handles
 from voice.media import MediaError
@@ -161,7 +162,7 @@ async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
             await flow.store.error(refused.code, f"<Dial><Sip> to {noun.uri} not placed: {refused}")
             return _dial_failed(flow, verb)
     else:
-        await flow.store.error(13215, "Dial needs a Number or Sip noun here", warning=True)
+        await flow.store.error(Code.DIAL_NESTED, "Dial needs a Number or Sip noun here", warning=True)
         return None
     own_number = flow.setup.to_number if flow.setup.direction == "inbound" else flow.setup.from_number
     caller_id = verb.caller_id or own_number

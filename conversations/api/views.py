@@ -25,6 +25,7 @@ from conversations.selectors import (
     item_search,
 )
 from conversations.services import contact_update, note_add
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.native import PAGING, NativeView
 
@@ -138,9 +139,13 @@ class SearchView(ConversationsView):
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "").strip()
         if not text:
-            raise TwilioError(20001, "Missing required parameter q", 400)
+            raise TwilioError(ErrorCode.UNKNOWN_PARAMETERS, "Missing required parameter q", 400)
         if len(text) > MAX_QUERY_LENGTH:
-            raise TwilioError(20422, f"Invalid parameter q: longer than {MAX_QUERY_LENGTH} characters", 400)
+            raise TwilioError(
+                ErrorCode.INVALID_PARAMETER,
+                f"Invalid parameter q: longer than {MAX_QUERY_LENGTH} characters",
+                400,
+            )
         return self.render_cursor_page(
             "items",
             lambda cursor, size: item_search(account=self.tenant.account, text=text, after=cursor, size=size),

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import account_path
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.native import PAGING, NativeView, PageOutput, iso
 from core.parsers import unstorable
@@ -221,7 +222,9 @@ class BulkListView(BulkView):
         data = self.validated_native(BulkCreateInput)
         upload = data.get("recipients_file")
         if upload is not None and "recipients" in data:
-            raise TwilioError(20422, "Give recipients or recipients_file, not both", 400)
+            raise TwilioError(
+                ErrorCode.INVALID_PARAMETER, "Give recipients or recipients_file, not both", 400
+            )
         recipients = recipients_from_csv(upload.read()) if upload is not None else data.get("recipients", [])
         bulk = bulk_create(
             account=self.tenant.account,
@@ -276,7 +279,7 @@ class BulkRecipientListView(BulkView):
         bulk = self.bulk(sid)
         status = request.query_params.get("status") or None
         if status is not None and status not in Message.Status.values:
-            raise TwilioError(20422, f"Invalid parameter status: {status}", 400)
+            raise TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter status: {status}", 400)
         return self.render_cursor_page(
             "recipients",
             lambda cursor, size: bulk_recipient_list(bulk=bulk, status=status, after=cursor, size=size),

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core.api import account_path
 from core.dates import rfc2822
+from core.error_codes import ErrorCode
 from core.fields import CallbackUrlField
 from core.parsers import pascal_case
 from core.sids import make_sid
@@ -16,7 +17,7 @@ from messaging.models import Media, Message
 class CodedField(serializers.Field):
     """Every failure of the field is one Twilio code (the base field's own message is not Twilio's)."""
 
-    def __init__(self, *, error_code: int, **kwargs: Any) -> None:
+    def __init__(self, *, error_code: ErrorCode, **kwargs: Any) -> None:
         self.error_code = error_code
         super().__init__(**kwargs)
 
@@ -42,8 +43,8 @@ class MessageCreateInput(serializers.Serializer):
     media_url = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     messaging_service_sid = serializers.CharField(required=False, allow_blank=True)
     status_callback = CallbackUrlField()
-    validity_period = ValidityPeriodField(error_code=21624, required=False)
-    send_at = SendAtField(error_code=35114, required=False)
+    validity_period = ValidityPeriodField(error_code=ErrorCode.INVALID_VALIDITY_PERIOD, required=False)
+    send_at = SendAtField(error_code=ErrorCode.SEND_AT_NOT_SUPPORTED, required=False)
     schedule_type = serializers.CharField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,15 +55,23 @@ class MessageCreateInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "body" not in attrs and not attrs["media_url"]:
             raise serializers.ValidationError(
-                "A text message body or media urls must be specified.", code="21619"
+                "A text message body or media urls must be specified.",
+                code=str(ErrorCode.BODY_OR_MEDIA_REQUIRED),
             )
         schedule_type = attrs.pop("schedule_type", None)
         if schedule_type is not None and schedule_type != "fixed":
-            raise serializers.ValidationError(f"ScheduleType {schedule_type} is not supported", code="35126")
+            raise serializers.ValidationError(
+                f"ScheduleType {schedule_type} is not supported",
+                code=str(ErrorCode.SCHEDULE_TYPE_NOT_SUPPORTED),
+            )
         if schedule_type == "fixed" and "send_at" not in attrs:
-            raise serializers.ValidationError("SendAt is required when ScheduleType is fixed", code="35111")
+            raise serializers.ValidationError(
+                "SendAt is required when ScheduleType is fixed", code=str(ErrorCode.SEND_AT_MISSING)
+            )
         if "send_at" in attrs and schedule_type != "fixed":
-            raise serializers.ValidationError("SendAt requires ScheduleType=fixed", code="20422")
+            raise serializers.ValidationError(
+                "SendAt requires ScheduleType=fixed", code=str(ErrorCode.INVALID_PARAMETER)
+            )
         return attrs
 
 
@@ -89,11 +98,17 @@ class MessageUpdateInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("body" in attrs) == ("status" in attrs):
-            raise serializers.ValidationError("Provide either Body or Status, not both", code="30400")
+            raise serializers.ValidationError(
+                "Provide either Body or Status, not both", code=str(ErrorCode.INVALID_MESSAGE_UPDATE)
+            )
         if attrs.get("body"):
-            raise serializers.ValidationError("Body can only be updated to an empty string", code="30400")
+            raise serializers.ValidationError(
+                "Body can only be updated to an empty string", code=str(ErrorCode.INVALID_MESSAGE_UPDATE)
+            )
         if "status" in attrs and attrs["status"] != Message.Status.CANCELED:
-            raise serializers.ValidationError("Status can only be updated to canceled", code="30400")
+            raise serializers.ValidationError(
+                "Status can only be updated to canceled", code=str(ErrorCode.INVALID_MESSAGE_UPDATE)
+            )
         return attrs
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 
 # Headers of the column that holds the numbers, when the first row is a header.
@@ -22,11 +23,13 @@ def recipients_from_csv(data: bytes, *, parameter: str = "recipients_file") -> l
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise TwilioError(20422, f"Invalid parameter {parameter}: not a UTF-8 CSV file", 400) from exc
+        raise TwilioError(
+            ErrorCode.INVALID_PARAMETER, f"Invalid parameter {parameter}: not a UTF-8 CSV file", 400
+        ) from exc
     try:
         rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     except csv.Error as exc:  # a cell over the csv module's field limit (128 KiB), a stray NUL
-        raise TwilioError(20422, f"Invalid parameter {parameter}: {exc}", 400) from exc
+        raise TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {parameter}: {exc}", 400) from exc
     column = 0
     if rows and not any(char.isdigit() for cell in rows[0] for char in cell):
         headers = [cell.strip().lower() for cell in rows[0]]

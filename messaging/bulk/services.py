@@ -26,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.inserts import insert_template_sql
 from core.phone import e164_each
@@ -72,25 +73,31 @@ def message_class_validate(message_class: str, threat_basis: str) -> None:
     """One of the classes of compliance.md 1.3; an emergency alert must record its threat basis."""
     if message_class not in Bulk.MessageClass.values:
         choices = ", ".join(Bulk.MessageClass.values)
-        raise TwilioError(20422, f"Invalid parameter message_class: must be one of {choices}", 400)
+        raise TwilioError(
+            ErrorCode.INVALID_PARAMETER, f"Invalid parameter message_class: must be one of {choices}", 400
+        )
     if message_class == Bulk.MessageClass.EMERGENCY and not threat_basis.strip():
         raise TwilioError(
-            20001,
+            ErrorCode.UNKNOWN_PARAMETERS,
             "Missing required parameter threat_basis: an emergency alert must record the threat it answers",
             400,
         )
     if len(threat_basis) > MAX_THREAT_BASIS_CHARS:
         raise TwilioError(
-            20422, f"Invalid parameter threat_basis: longer than {MAX_THREAT_BASIS_CHARS} characters", 400
+            ErrorCode.INVALID_PARAMETER,
+            f"Invalid parameter threat_basis: longer than {MAX_THREAT_BASIS_CHARS} characters",
+            400,
         )
 
 
 def _recipients_validate(recipients: Sequence[str]) -> None:
     if not recipients:
-        raise TwilioError(20001, "Missing required parameter recipients", 400)
+        raise TwilioError(ErrorCode.UNKNOWN_PARAMETERS, "Missing required parameter recipients", 400)
     if len(recipients) > Bulk.MAX_RECIPIENTS:
         raise TwilioError(
-            20422, f"Invalid parameter recipients: at most {Bulk.MAX_RECIPIENTS:,} per bulk", 400
+            ErrorCode.INVALID_PARAMETER,
+            f"Invalid parameter recipients: at most {Bulk.MAX_RECIPIENTS:,} per bulk",
+            400,
         )
 
 
@@ -294,7 +301,11 @@ def bulk_cancel(*, bulk: Bulk, actor: str) -> Bulk:
         if locked.status == Bulk.Status.CANCELED:
             return locked
         if locked.status == Bulk.Status.COMPLETED:
-            raise TwilioError(30409, "This bulk cannot be canceled: every message was already sent", 400)
+            raise TwilioError(
+                ErrorCode.MESSAGE_CANNOT_BE_CANCELED,
+                "This bulk cannot be canceled: every message was already sent",
+                400,
+            )
         now = timezone.now()
         # The bulk first: the counting trigger then never marks it completed.
         Bulk.objects.filter(id=locked.id).update(

@@ -26,13 +26,13 @@ from urllib.parse import unquote
 
 import httpx
 
+from core.error_codes import ErrorCode
 from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError, Event
 from messaging.carriers.base import CarrierEvents, InboundSms, OutboundSms
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_ERROR = 30008  # Twilio's "Unknown error": ARI refused the message, in no SMS terms
 SID_HEADER = "X-Switchboard-Message-Sid"
 # Subscribing to the trunk endpoint would also bring every call's channel events (about twenty per call).
 EVENT_TYPES = ("TextMessageReceived", "ApplicationReplaced")
@@ -212,15 +212,15 @@ class SipMessageConnector:
                     headers={SID_HEADER: sms.message_sid},
                 )
             except AriError as exc:
-                if exc.status not in RETRY_STATUSES:
-                    self._emit(self.events.refused, sms.message_sid, UNKNOWN_ERROR, str(exc))
+                if exc.status not in RETRY_STATUSES:  # refused, in no SMS terms
+                    self._emit(self.events.refused, sms.message_sid, ErrorCode.UNKNOWN_ERROR, str(exc))
                     return
                 reason: Exception = exc
             except NOT_SENT_ERRORS as exc:
                 reason = exc
             except httpx.TransportError as exc:
                 detail = f"no answer from Asterisk ({exc!r}); the message may have gone out"
-                self._emit(self.events.refused, sms.message_sid, UNKNOWN_ERROR, detail)
+                self._emit(self.events.refused, sms.message_sid, ErrorCode.UNKNOWN_ERROR, detail)
                 return
             else:
                 self._emit(self.events.submitted, sms.message_sid, [sms.message_sid])

@@ -41,6 +41,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from core.error_codes import ErrorCode
 from messaging.carriers import smpp_codec
 from messaging.carriers.base import CarrierEvents, InboundSms, OutboundSms
 
@@ -226,7 +227,7 @@ class SmppConnector:
         try:
             encoded = smpp_codec.encode(sms.body, reference=self._next_reference())
         except ValueError as error:
-            self._emit(self.events.refused, sms.message_sid, smpp_codec.UNKNOWN_ERROR, str(error))
+            self._emit(self.events.refused, sms.message_sid, ErrorCode.UNKNOWN_ERROR, str(error))
             return
         with self._changed:
             while len(self._messages) >= self.queue_limit and not self._stopping.is_set():

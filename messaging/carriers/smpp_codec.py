@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
+from core.error_codes import ErrorCode
 from messaging import segments
 from messaging.carriers import gsm7
 from messaging.carriers.base import DeliveryReceipt, ReceiptStatus
@@ -140,12 +141,17 @@ THROTTLING = frozenset({0x14, 0x58})  # resend the same PDU after a pause, howev
 TEMPORARY = frozenset({0x04, 0x08, 0x64})  # resend up to TEMPORARY_ATTEMPTS times, then refuse
 TEMPORARY_ATTEMPTS = 5
 REFUSAL_CODES = {
-    0x0B: 30005, 0x50: 30005, 0x51: 30005,  # the destination does not exist: unknown handset
-    0x0A: 30007, 0x48: 30007, 0x49: 30007,  # the carrier will not carry this sender's traffic
-    0x66: 30007,  # ESME_RX_R_APPN: the carrier rejected the message itself
-    0xFE: 30003,  # delivery failed: unreachable handset
-}  # fmt: skip
-UNKNOWN_ERROR = 30008  # everything else, incl. a temporary error that outlasted its attempts
+    # these three: the destination does not exist
+    0x0B: ErrorCode.UNKNOWN_DESTINATION_HANDSET,
+    0x50: ErrorCode.UNKNOWN_DESTINATION_HANDSET,
+    0x51: ErrorCode.UNKNOWN_DESTINATION_HANDSET,
+    # these three: the carrier will not carry this sender's traffic
+    0x0A: ErrorCode.MESSAGE_FILTERED,
+    0x48: ErrorCode.MESSAGE_FILTERED,
+    0x49: ErrorCode.MESSAGE_FILTERED,
+    0x66: ErrorCode.MESSAGE_FILTERED,  # ESME_RX_R_APPN: the carrier rejected the message itself
+    0xFE: ErrorCode.UNREACHABLE_DESTINATION_HANDSET,  # delivery failed
+}
 BIND_REFUSALS = frozenset({0x0D, 0x0E, 0x0F, 0x53})  # wrong system_id, password or system_type
 
 
@@ -161,22 +167,24 @@ def submit_outcome(status: int) -> tuple[Outcome, int]:
     if status in THROTTLING:
         return "throttled", 0
     if status in TEMPORARY:
-        return "temporary", UNKNOWN_ERROR
-    return "refused", REFUSAL_CODES.get(status, UNKNOWN_ERROR)
+        return "temporary", ErrorCode.UNKNOWN_ERROR  # if it outlasts its attempts
+    return "refused", REFUSAL_CODES.get(status, ErrorCode.UNKNOWN_ERROR)
 
 
 # --- delivery receipts ------------------------------------------------------------------------------
 # stat (text form) -> (ReceiptStatus, Twilio code); intermediate states (ENROUTE, ACCEPTD) are None.
 RECEIPT_STATES: dict[str, tuple[ReceiptStatus, int | None] | None] = {
     "DELIVRD": ("delivered", None),
-    "EXPIRED": ("undelivered", 30003),  # the handset stayed unreachable for the whole validity period
-    "UNDELIV": ("undelivered", 30008),  # not delivered, and the SMSC gives no reason we can map
-    "DELETED": ("undelivered", 30008),
-    "UNKNOWN": ("undelivered", 30008),
-    "REJECTD": ("undelivered", 30007),  # the carrier refused to deliver it: filtering
+    # the handset stayed unreachable for the whole validity period
+    "EXPIRED": ("undelivered", ErrorCode.UNREACHABLE_DESTINATION_HANDSET),
+    # not delivered, and the SMSC gives no reason we can map
+    "UNDELIV": ("undelivered", ErrorCode.UNKNOWN_ERROR),
+    "DELETED": ("undelivered", ErrorCode.UNKNOWN_ERROR),
+    "UNKNOWN": ("undelivered", ErrorCode.UNKNOWN_ERROR),
+    "REJECTD": ("undelivered", ErrorCode.MESSAGE_FILTERED),  # the carrier refused to deliver it: filtering
     "ENROUTE": None,
     "ACCEPTD": None,
-    "SKIPPED": ("undelivered", 30008),
+    "SKIPPED": ("undelivered", ErrorCode.UNKNOWN_ERROR),
 }
 MESSAGE_STATES = {
     1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN",
@@ -202,7 +210,7 @@ def parse_receipt(
         stat = found.group(1).decode("ascii", "replace").upper()
     if not carrier_id or stat is None:
         raise MalformedReceipt(f"receipt without id or state: {text[:160]!r}")
-    meaning = RECEIPT_STATES.get(stat, ("undelivered", UNKNOWN_ERROR))
+    meaning = RECEIPT_STATES.get(stat, ("undelivered", ErrorCode.UNKNOWN_ERROR))
     if meaning is None:
         return None
     status, error_code = meaning

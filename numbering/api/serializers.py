@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core.api import TwilioBoolean, account_path
 from core.dates import rfc2822
+from core.error_codes import ErrorCode
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
 from core.sids import make_sid
 from numbering.models import IncomingPhoneNumber
@@ -37,10 +38,12 @@ class NumberCreateInput(NumberSettingsInput):
         if "area_code" in attrs:
             # No carrier inventory is configured to buy from, so no area code has numbers to offer.
             raise serializers.ValidationError(
-                f"No phone numbers found in area code {attrs['area_code']}", code="21452"
+                f"No phone numbers found in area code {attrs['area_code']}",
+                code=str(ErrorCode.NO_NUMBERS_IN_AREA_CODE),
             )
         raise serializers.ValidationError(
-            "A 'PhoneNumber' or an 'AreaCode' is required to create an IncomingPhoneNumber", code="21421"
+            "A 'PhoneNumber' or an 'AreaCode' is required to create an IncomingPhoneNumber",
+            code=str(ErrorCode.INVALID_PHONE_NUMBER),
         )
 
 

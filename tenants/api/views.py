@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TwilioView
+from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from tenants.api.serializers import (
@@ -41,7 +42,9 @@ class AccountCredentialsOnly(TwilioView):
         super().initial(request, *args, **kwargs)
         if self.tenant.api_key is not None:
             raise TwilioError(
-                20003, "API keys cannot manage accounts or keys; use the account's auth token", 403
+                ErrorCode.PERMISSION_DENIED,
+                "API keys cannot manage accounts or keys; use the account's auth token",
+                403,
             )
 
 

@@ -13,6 +13,7 @@ from compliance.chain import payload_digest
 from compliance.models import AuditEntry
 from conversations.models import Item
 from conversations.tasks import conversation_log_messages_task
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from messaging import streams
@@ -266,14 +267,21 @@ def test_the_counts_follow_the_messages_to_completion(tenant_a: Tenant, sender: 
         connector="c",
         outcomes=[
             *(SubmitOutcome(sid, (f"carrier-{i}",)) for i, sid in enumerate(sids[:4])),
-            SubmitOutcome(sids[4], error_code=30005),
+            SubmitOutcome(sids[4], error_code=ErrorCode.UNKNOWN_DESTINATION_HANDSET),
         ],
     )
     assert _counts(bulk) == {"status": "sending", "queued": 1, "sent": 4, "failed": 1}
     messages_receipts(
         receipts=[
             ("c", DeliveryReceipt(carrier_message_id="carrier-0", status="delivered")),
-            ("c", DeliveryReceipt(carrier_message_id="carrier-1", status="undelivered", error_code=30003)),
+            (
+                "c",
+                DeliveryReceipt(
+                    carrier_message_id="carrier-1",
+                    status="undelivered",
+                    error_code=ErrorCode.UNREACHABLE_DESTINATION_HANDSET,
+                ),
+            ),
         ]
     )
     assert _counts(bulk) == {

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from compliance.models import AuditEntry
+from core.error_codes import ErrorCode
 from core.tenancy import tenant_activate
 from messaging.handover import message_claim
 from messaging.models import Bulk, ConsentState, Message
@@ -181,7 +182,7 @@ def test_progress_and_recipients_page_by_number(api: BulkClient) -> None:
         connector="c",
         outcomes=[
             SubmitOutcome(messages[0].sid, ("a",)),
-            SubmitOutcome(messages[1].sid, error_code=30005),
+            SubmitOutcome(messages[1].sid, error_code=ErrorCode.UNKNOWN_DESTINATION_HANDSET),
         ],
     )
 

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.utils import OperationalError, ProgrammingError
 from django.utils import timezone
 
+from core.error_codes import ErrorCode
 from messaging import streams
 from messaging.carriers.base import DeliveryReceipt
 from messaging.carriers.sip import SipMessageConnector
@@ -231,7 +232,9 @@ def test_answers_the_database_refused_stay_journaled_for_the_next_start(
 def test_the_journal_passes_over_a_line_torn_by_a_crash(tmp_path: Any) -> None:
     journal = OutcomeJournal(tmp_path / "gw.journal")
     journal.append("smsc", SubmitOutcome("SM" + "1" * 32, ("c1",)))
-    journal.append("smsc", SubmitOutcome("SM" + "2" * 32, error_code=30007, detail="filtered"))
+    journal.append(
+        "smsc", SubmitOutcome("SM" + "2" * 32, error_code=ErrorCode.MESSAGE_FILTERED, detail="filtered")
+    )
     with open(journal.path, "a") as torn:
         torn.write('{"connector":"smsc","sid":"SM3')
     assert [outcome for _, outcome in journal.read()] == [
@@ -321,9 +324,18 @@ def test_statuses_never_move_backwards(live: Live, smsc: Smsc) -> None:
     messages_submit_outcomes(
         account_id=account,
         connector="smsc",
-        outcomes=[SubmitOutcome(message.sid, error_code=30007, detail="late")],
+        outcomes=[SubmitOutcome(message.sid, error_code=ErrorCode.MESSAGE_FILTERED, detail="late")],
     )
-    messages_receipts(receipts=[("smsc", DeliveryReceipt(done.carrier_message_ids[0], "undelivered", 30003))])
+    messages_receipts(
+        receipts=[
+            (
+                "smsc",
+                DeliveryReceipt(
+                    done.carrier_message_ids[0], "undelivered", ErrorCode.UNREACHABLE_DESTINATION_HANDSET
+                ),
+            )
+        ]
+    )
     after = live.get(message.sid)
     assert (after.status, after.error_code) == ("delivered", None)
     assert len(live.callbacks(message.sid)) == callbacks

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from core import egress
 from core.documents import Fetch
 from tests.voice.twiml_app import TwimlApp, twiml
+from twiml.errors import Code
 from voice.call_setup import CallSetup
 from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
 from voice.interpreter import Interpreter
@@ -107,7 +108,7 @@ class MemoryStore:
 
     async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
         if from_ not in self.owned_numbers:
-            await self.error(13214, f"<Dial> not placed: callerId {from_}")
+            await self.error(Code.DIAL_CALLER_ID, f"<Dial> not placed: callerId {from_}")
             return None
 
         async def finish(status: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from messaging import verbs as messaging_verbs
 from tests.voice.memory import MemoryControl, run_routes
@@ -186,7 +187,7 @@ def texts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def create(**draft: Any) -> str:
         if draft["to"] == REFUSED:
-            raise TwilioError(21610, "Attempt to send to unsubscribed recipient")
+            raise TwilioError(ErrorCode.UNSUBSCRIBED_RECIPIENT, "Attempt to send to unsubscribed recipient")
         queued.append(draft)
         return "SM" + "0" * 32
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.api import RFC2822Field, SidField, TwilioBoolean, account_path
+from core.error_codes import ErrorCode
 from core.fields import CallbackUrlField, HttpMethodField, PhoneNumberField
 from core.phone import friendly
 from core.sids import make_sid
@@ -40,7 +41,7 @@ RECORDING_CONSTANTS = {
 
 
 class CallCreateInput(serializers.Serializer):
-    to = PhoneNumberField(error_code=21211)
+    to = PhoneNumberField(error_code=ErrorCode.INVALID_TO_NUMBER)
     url = CallbackUrlField()
     method = HttpMethodField(default="POST")
     twiml = serializers.CharField(required=False, allow_blank=False)
@@ -57,11 +58,13 @@ class CallCreateInput(serializers.Serializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # `From` on the wire; not a Python name, so the field is added here rather than declared.
-        self.fields["from"] = PhoneNumberField(error_code=21212, source="from_number")
+        self.fields["from"] = PhoneNumberField(error_code=ErrorCode.INVALID_FROM_NUMBER, source="from_number")
 
     def validate_twiml(self, value: str) -> str:
         if len(value) > MAX_INLINE_TWIML:
-            raise serializers.ValidationError("Twiml exceeds 4000 characters", code="32018")
+            raise serializers.ValidationError(
+                "Twiml exceeds 4000 characters", code=str(ErrorCode.TWIML_TOO_LONG)
+            )
         try:
             parse_voice(value)
         except TwimlError as exc:
@@ -70,7 +73,9 @@ class CallCreateInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("url") and not attrs.get("twiml"):
-            raise serializers.ValidationError("Either Url or Twiml is required", code="21205")
+            raise serializers.ValidationError(
+                "Either Url or Twiml is required", code=str(ErrorCode.INVALID_URL)
+            )
         return attrs
 
 
