@@ -1,24 +1,55 @@
-"""Database connections in long-running threads (the ARI worker, the carrier gateway, the Messages
-lane's batch thread), which no request or task signal tidies: each unit of work starts and ends with
-the connections a request gets."""
+"""Database connections in long-running threads (the ARI worker's, the carrier gateway's, the Messages
+lane's batch thread), which no request or task signal tidies.
 
+Before each unit, a connection that is closed or broken, left in a transaction, failed and no
+longer answers, or sat idle long enough for PostgreSQL or the network to have dropped it, is
+replaced rather than failing the work. After it, the connection goes back to the pool, unless the
+caller keeps it for its next unit: giving it back and taking it again after every unit cost the ARI
+worker a tenth of its CPU per call (bench/RESULTS.md), and its executor's few threads fit in the pool,
+where the gateway's many would not.
+"""
+
+import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 T = TypeVar("T")
 
+# Longer than a busy thread waits between units, shorter than a restart of PostgreSQL goes unnoticed.
+IDLE_SECONDS = 30.0
 
-def db_work(work: Callable[[], T]) -> T:
-    """Run one unit of database work in this thread between two `close_old_connections()`.
+_used_at = threading.local()
 
-    Before, a connection that broke while idle (PostgreSQL restarted, the network dropped it) is
-    replaced instead of failing the work; after, the connection goes back to the pool (CONN_MAX_AGE
-    is 0) rather than staying held by a thread that may not need it again for hours.
-    """
-    close_old_connections()
+
+def _stale_closed(now: float) -> None:
+    last = vars(_used_at)
+    for conn in connections.all(initialized_only=True):
+        raw = conn.connection
+        if raw is None:
+            continue
+        if (
+            raw.closed
+            or raw.broken
+            or now - last.get(conn.alias, now) > IDLE_SECONDS
+            or not conn.get_autocommit()
+            or (conn.errors_occurred and not conn.is_usable())
+        ):
+            conn.close()
+        conn.errors_occurred = False
+
+
+def db_work(work: Callable[[], T], *, keep: bool = False) -> T:
+    """Run one unit of database work in this thread, on a connection fit for it; with `keep`, the
+    connection stays with the thread for its next unit."""
+    _stale_closed(time.monotonic())
     try:
         return work()
     finally:
-        close_old_connections()
+        if keep:
+            for conn in connections.all(initialized_only=True):
+                setattr(_used_at, conn.alias, time.monotonic())
+        else:
+            close_old_connections()

@@ -31,10 +31,11 @@ T = TypeVar("T")
 
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run a synchronous service from a call task: in a worker thread, as one unit of database work
-    (`core.db.db_work`: a connection that broke while idle is replaced, and it is given back after)."""
+    (`core.db.db_work`: a broken or long idle connection replaced first). The thread keeps its
+    connection for its next unit: the default executor's threads are fewer than the pool's."""
 
     def unit(*args: Any, **kwargs: Any) -> Any:
-        return db_work(partial(function, *args, **kwargs))
+        return db_work(partial(function, *args, **kwargs), keep=True)
 
     return sync_to_async(unit, thread_sensitive=False)
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from core import db
 from core.db import db_work
 
 
@@ -34,3 +35,26 @@ def test_a_connection_that_broke_while_idle_is_replaced_for_the_next_unit_of_wor
 def test_a_unit_of_work_gives_its_connection_back_when_it_ends(committed: None) -> None:
     assert db_work(_one) == 1
     assert connection.connection is None
+
+
+def test_a_kept_healthy_connection_serves_the_next_unit_of_work(committed: None) -> None:
+    assert db_work(_one, keep=True) == 1
+    kept = connection.connection
+    assert db_work(_one, keep=True) == 1
+    assert kept is not None and connection.connection is kept
+
+
+def test_a_connection_idle_too_long_is_replaced(committed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert db_work(_one, keep=True) == 1
+    idle = connection.connection
+    monkeypatch.setattr(db, "IDLE_SECONDS", 0.0)
+    assert db_work(_one, keep=True) == 1
+    assert connection.connection is not idle
+
+
+def test_a_connection_left_in_a_transaction_is_replaced(committed: None) -> None:
+    assert db_work(_one, keep=True) == 1
+    connection.set_autocommit(False)
+    left = connection.connection
+    assert db_work(_one, keep=True) == 1
+    assert connection.connection is not left and connection.get_autocommit()

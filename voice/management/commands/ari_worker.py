@@ -13,9 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import uvloop
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.processes import die_with_parent
@@ -53,6 +55,10 @@ class Command(BaseCommand):
 
     async def _run(self, worker: VoiceWorker) -> None:
         loop = asyncio.get_running_loop()
+        # The call services' threads keep their database connections (voice.store.db): no more of
+        # them than the pool holds.
+        pool_size = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 10)
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=min(pool_size, (os.cpu_count() or 1) + 4)))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, worker.stop.set)
         log.info("ARI worker %d started for %s (app %s)", os.getpid(), worker.server.name, worker.app)
