@@ -57,8 +57,9 @@ def _speaks_ari(module: str) -> bool:
     }
 
 
-# Literals that address Asterisk: ARI's URLs and PJSIP endpoint strings, built only in mediaserver.
-ASTERISK_LITERALS = ("/ari/", "PJSIP/", "pjsip:")
+# Literals that address Asterisk: ARI's URLs, PJSIP endpoint strings and the media URIs it plays,
+# built only in mediaserver.
+ASTERISK_LITERALS = ("/ari/", "PJSIP/", "pjsip:", "sound:")
 
 # A function-level import of our own packages is a cycle dodged (import it at module level, or turn
 # the dependency around) or a layer crossed in hiding, except in an app's `apps.py` importing its own

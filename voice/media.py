@@ -17,6 +17,7 @@ import httpx
 
 from core import egress
 from core.error_codes import ErrorCode
+from mediaserver.sounds import platform_sound
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class MediaCache:
         target = self.root / "tts" / f"{name}.wav"
         if not target.exists():
             await asyncio.to_thread(self._render, text, ESPEAK_VOICES.get(voice, "en-us"), target)
-        return f"sound:switchboard/tts/{name}"
+        return platform_sound(f"tts/{name}")
 
     @staticmethod
     def _render(text: str, espeak_voice: str, target: Path) -> None:
@@ -99,7 +100,7 @@ class MediaCache:
             if len(fetched.body) > MAX_PLAY_BYTES:
                 raise MediaError(ErrorCode.MEDIA_EXCEEDS_SIZE_LIMIT, f"Media at {url} is too large")
             await asyncio.to_thread(self._store, fetched.body, target, url)
-        return f"sound:switchboard/play/{name}"
+        return platform_sound(f"play/{name}")
 
     @staticmethod
     def _store(content: bytes, target: Path, url: str) -> None:

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from core import egress
 from core.documents import Fetch
-from mediaserver import endpoints
+from mediaserver import endpoints, sounds
 from twiml.errors import Code
 from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
 from voice.interpreter import FlowEnded, Interpreter, handles
@@ -38,7 +38,7 @@ async def _prompts(flow: Interpreter, items: tuple[Any, ...]) -> list[str]:
                 continue
             media += [uri] * (item.loop or MAX_LOOP)
         elif isinstance(item, Pause):
-            media.append(f"sound:silence/{min(max(item.length, 1), 10)}")
+            media.append(sounds.silence(item.length))
     return media
 
 
