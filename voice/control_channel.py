@@ -12,6 +12,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
+from functools import cache
 from typing import Literal, TypedDict
 
 import redis
@@ -60,13 +61,15 @@ def app_channel(media_server_id: int | None, app: str) -> str:
     return f"{server_channel(media_server_id)}:{app}"
 
 
+@cache
+def _client() -> redis.Redis:
+    """One connection pool per process (redis-py's is thread-safe), not a connection per command."""
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
 def publish(media_server_id: int | None, command: Redirect | Hangup) -> None:
     """Send a command to every worker of a media server (on commit of what it follows from)."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        client.publish(server_channel(media_server_id), json.dumps(command))
-    finally:
-        client.close()
+    _client().publish(server_channel(media_server_id), json.dumps(command))
 
 
 def originate(*, media_server_id: int, apps: Sequence[str], command: Originate) -> bool:
@@ -74,7 +77,7 @@ def originate(*, media_server_id: int, apps: Sequence[str], command: Originate) 
 
     False when none took it (no worker connected, or Redis unreachable): the call was not started.
     """
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = _client()
     try:
         channels = [app_channel(media_server_id, app) for app in apps]
         connected = [channel for channel, count in client.pubsub_numsub(*channels) if count]
@@ -85,8 +88,6 @@ def originate(*, media_server_id: int, apps: Sequence[str], command: Originate) 
     except redis.RedisError:
         log.exception("could not hand call %s to a worker", command["call_sid"])
         return False
-    finally:
-        client.close()
 
 
 class Subscription:
