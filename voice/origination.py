@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from core.error_codes import ErrorCode
 from core.tenancy import tenant_scope
-from tenants.models import Account
 from voice import control_channel
 from voice.call_setup import CallSetup, call_setup_of
 from voice.call_state import call_error_and_fail
@@ -62,7 +61,8 @@ def outbound_call_setup(*, account_id: uuid.UUID, call_id: uuid.UUID) -> CallSet
     is still `initiated`. The row lock is the one `call_state.call_update` takes to cancel an
     initiated call, so exactly one of them wins."""
     with tenant_scope(account_id):
-        call = Call.objects.select_for_update().filter(id=call_id).first()
+        calls = Call.objects.select_for_update(of=("self",)).select_related("account")
+        call = calls.filter(id=call_id).first()
         if call is None or call.status != Call.Status.INITIATED:
             return None
-        return call_setup_of(call, Account.objects.get(id=account_id))
+        return call_setup_of(call, call.account)
