@@ -42,10 +42,13 @@ def api_body_limit(path: str) -> int:
     )
 
 
-def request_refusal(*, path: str, content_length: str, query_string: str) -> TwilioError | None:
+def request_refusal(
+    *, path: str, content_length: str, query_string: str, query: QueryDict | None = None
+) -> TwilioError | None:
     """Why an API request is refused before any view reads it: a body over its route's limit (or of
     unreadable length), a query string that is not UTF-8, a query value the database cannot hold (a
-    NUL). None for a request that passes, and for any request outside the API."""
+    NUL). None for a request that passes, and for any request outside the API. `query` is the query
+    string already parsed, where Django has it (`request.GET`, which the view reads again)."""
     if not path.startswith(API_PREFIXES):
         return None
     size = natural_number(content_length or "0")
@@ -58,7 +61,7 @@ def request_refusal(*, path: str, content_length: str, query_string: str) -> Twi
     except UnicodeDecodeError:
         return TwilioError(ErrorCode.INVALID_PARAMETER, "Query string is not valid UTF-8", 400)
     # Every list filter becomes a query parameter; one PostgreSQL cannot hold would fail there.
-    for name, values in QueryDict(query_string).lists():
+    for name, values in (QueryDict(query_string) if query is None else query).lists():
         problem = next(filter(None, map(unstorable, [name, *values])), None)
         if problem:
             return TwilioError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {name}: {problem}", 400)
@@ -114,6 +117,7 @@ class TwilioRequestGuardMiddleware:
             path=request.path,
             content_length=request.META.get("CONTENT_LENGTH", ""),
             query_string=request.META.get("QUERY_STRING", ""),
+            query=request.GET,
         )
         if refusal is not None:
             return error_response(refusal.twilio_code, refusal.message, refusal.status_code)

@@ -26,7 +26,7 @@ from core.batching import ThreadBatcher
 from core.db import db_work
 from core.errors import TwilioError, error_body
 from core.middleware import host_is_allowed, redirects_to_https, request_refusal, response_headers
-from core.parsers import natural_number, parse_form
+from core.parsers import parse_form
 from messaging.accept import CreateRequest, Outcome, messages_accept
 from messaging.api.serializers import MessageCreateInput, MessageOutput, message_draft
 
@@ -61,7 +61,7 @@ def _is_eligible(scope: Scope) -> bool:
     return (
         _header(scope, b"content-type").partition(";")[0].strip().lower() == FORM
         and _header(scope, b"authorization")[:6].lower() == "basic "
-        and natural_number(length) is not None
+        and length != ""
         and not scope.get("query_string")
         and request_refusal(path=scope["path"], content_length=length, query_string="") is None
         and host_is_allowed(_header(scope, b"host"))
