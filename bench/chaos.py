@@ -173,13 +173,6 @@ def setup_django(postgres: Postgres, redis: Redis) -> None:
     migrate()
 
 
-def close_connections() -> None:
-    from django.db import connections
-
-    for alias in connections:
-        connections[alias].close()
-
-
 # ---------------------------------------------------------------- the platform's processes
 
 
@@ -283,7 +276,7 @@ def create_texts(tenant: Tenant, case: str, count: int) -> None:
         ]
         with tenant_scope(tenant.account.id):
             messages_create(account=tenant.account, drafts=drafts)
-    close_connections()
+    messaging_bench.close_connections()
 
 
 @dataclass
@@ -451,7 +444,7 @@ def case_postgres(args: argparse.Namespace, tenant: Tenant, postgres: Postgres) 
         restart["down_s"] = postgres.restart()
 
     print(f"postgres: {n:,} API creates, {API_CLIENTS} clients; PostgreSQL restarts at 1 s", flush=True)
-    close_connections()
+    messaging_bench.close_connections()
     started = time.monotonic()
     try:
         fault = threading.Thread(target=restarter)
@@ -507,7 +500,7 @@ def services(args: argparse.Namespace) -> Iterator[tuple[Postgres, Redis, Any]]:
             setup_django(postgres, redis)
             yield postgres, redis, smsc
     finally:
-        close_connections()
+        messaging_bench.close_connections()
         redis.stop()
         postgres.stop()
 

@@ -201,7 +201,7 @@ def wait_until(predicate: Any, timeout: float) -> float:
 
 @contextmanager
 def voice_lab(out: Path, tenant: Tenant, *, gated: bool) -> Iterator[tuple[Any, App, Gate | None, Process]]:
-    from bench.chaos import close_connections
+    from bench.messaging import close_connections
 
     out.mkdir(parents=True, exist_ok=True)
     asterisk = instance()
