@@ -8,7 +8,6 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import BrowserContext, expect, sync_playwright
 
-from config.celery import app as celery_app
 from core.tenancy import tenant_activate
 from tenants.models import Role
 from tenants.services import membership_add, user_create
@@ -30,9 +29,9 @@ def browser_context(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Br
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser.new_context(base_url=server)
         browser.close()
-    celery_app.control.purge()  # the bulk's send tasks, which nobody runs here
 
 
+@pytest.mark.usefixtures("no_stray_tasks")  # the bulk's send tasks, which nobody runs here
 def test_signing_out_in_one_tab_closes_the_live_progress_in_another(
     browser_context: BrowserContext, live: Live
 ) -> None:
