@@ -239,13 +239,14 @@ COMPARATORS: Final = frozenset({"==", "=", "!=", ">", ">=", "<", "<=", "HAS", "C
 _TOKEN = re.compile(
     r"""
     (?P<space>[ \t\r\n]+)
-  | (?P<number>-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))(?![A-Za-z0-9_.])
+  | (?P<number>-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[[0-9]+\])*)(?![A-Za-z0-9_.])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[[0-9]+\])*)
   | (?P<symbol>==|!=|>=|<=|[=<>()\[\],])
     """,
     re.VERBOSE | re.DOTALL,
 )
+_WORD_CHARACTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 _PATH_PART = re.compile(r"\.?([A-Za-z0-9_]+)|\[([0-9]+)\]")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -269,6 +270,8 @@ def _tokens(text: str) -> list[Token]:
             )
         kind = match.lastgroup or ""
         word = match.group()
+        if kind in ("number", "name") and text[match.end() : match.end() + 1] in _WORD_CHARACTERS:
+            raise ExpressionError(f"Malformed {kind} {text[position : match.end() + 1]!r}", position)
         if kind == "name" and word.upper() in KEYWORDS:
             kind, word = "keyword", word.upper()
         elif kind == "name" and word.upper() in LITERALS:
@@ -411,7 +414,7 @@ def parse(text: str) -> Expression:
     """
     parser = _Parser(text)
     if parser.token.kind == "end":
-        raise ExpressionError("Empty expression", 0)
+        raise ExpressionError("Empty expression", parser.token.position)
     node = parser.expression()
     if parser.token.kind != "end":
         raise parser.fail("AND, OR or the end of the expression")
