@@ -36,6 +36,7 @@ Evaluation costs about 1.5 µs for `skills HAS 'support' AND level >= 2` and 1.1
 development machine), so matching one task against a thousand workers spends 1-2 ms evaluating.
 """
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,9 +55,7 @@ Key = str | int
 class ExpressionError(ValueError):
     """Text that is not a TaskRouter expression; the message names what and where (1-based)."""
 
-    # Twilio answers invalid TaskRouter input (a TargetWorkers expression, a Workflow configuration)
-    # with HTTP 400 and code 20001, as it does its other TaskRouter validation errors.
-    code: ClassVar[ErrorCode] = ErrorCode.UNKNOWN_PARAMETERS
+    code: ClassVar[ErrorCode] = ErrorCode.UNKNOWN_PARAMETERS  # TaskRouter's for invalid input, HTTP 400
 
     def __init__(self, message: str, position: int) -> None:
         super().__init__(f"{message} at character {position + 1}")
@@ -113,10 +112,10 @@ def _not_in(left: Any, right: Any) -> bool:
 OPERATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
     "==": _equal,
     "!=": _not_equal,
-    ">": _ordered(lambda left, right: left > right),
-    ">=": _ordered(lambda left, right: left >= right),
-    "<": _ordered(lambda left, right: left < right),
-    "<=": _ordered(lambda left, right: left <= right),
+    ">": _ordered(operator.gt),
+    ">=": _ordered(operator.ge),
+    "<": _ordered(operator.lt),
+    "<=": _ordered(operator.le),
     "CONTAINS": _contains,
     "HAS": _holds,
     "IN": lambda left, right: _holds(right, left),
