@@ -1,0 +1,1 @@
+"""TaskRouter: workspaces, workers, tasks and the routing that pairs them."""
