@@ -324,9 +324,12 @@ def test_instructions_a_reservation_cannot_follow_leave_it_pending(setup: Setup)
     setup.route()
     reservation = Reservation.objects.get(task=task)
 
-    for instruction, code in ((instruction_from_rest("dequeue", {"DequeueFrom": "+12025550100"}), 40135),
-                              (instruction_from_rest("conference", {}), 55555),
-                              (instruction_from_rest("redirect", {"RedirectUrl": "https://example.com/x"}), 40123)):  # fmt: skip
+    refusals = [
+        (instruction_from_rest("dequeue", {"DequeueFrom": "+12025550100"}), 40135),
+        (instruction_from_rest("conference", {}), 55555),
+        (instruction_from_rest("redirect", {"RedirectUrl": "https://example.com/x"}), 40123),
+    ]
+    for instruction, code in refusals:
         with pytest.raises(TwilioError) as refused:
             reservation_update(reservation=reservation, instruction=instruction)
         assert refused.value.twilio_code == code
