@@ -212,19 +212,27 @@ class Task(WorkspaceOwned):
         indexes = [
             # The claim: a queue's pending tasks, highest priority then oldest (or newest), no sort.
             models.Index(
-                "task_queue", models.F("priority").desc(), "age_anchor_at",
-                name="tr_task_claim_fifo", condition=models.Q(status="pending"),
+                "task_queue",
+                models.F("priority").desc(),
+                "age_anchor_at",
+                name="tr_task_claim_fifo",
+                condition=models.Q(status="pending"),
             ),  # fmt: skip
             models.Index(
-                "task_queue", models.F("priority").desc(), models.F("age_anchor_at").desc(),
-                name="tr_task_claim_lifo", condition=models.Q(status="pending"),
+                "task_queue",
+                models.F("priority").desc(),
+                models.F("age_anchor_at").desc(),
+                name="tr_task_claim_lifo",
+                condition=models.Q(status="pending"),
             ),  # fmt: skip
             models.Index(
-                fields=["workspace", "escalates_at"], name="tr_task_escalation",
+                fields=["workspace", "escalates_at"],
+                name="tr_task_escalation",
                 condition=models.Q(status="pending", escalates_at__isnull=False),
             ),  # fmt: skip
             models.Index(
-                fields=["workspace", "expires_at"], name="tr_task_expiry",
+                fields=["workspace", "expires_at"],
+                name="tr_task_expiry",
                 condition=models.Q(status__in=["pending", "reserved"]),
             ),  # fmt: skip
             models.Index(fields=["workspace", "status"], name="tr_task_status"),
@@ -262,7 +270,8 @@ class Reservation(WorkspaceOwned):
             models.Index(fields=["task", "worker"], name="tr_reservation_task_worker"),
             models.Index(fields=["worker", "status"], name="tr_reservation_worker"),
             models.Index(
-                fields=["workspace", "timeout_at"], name="tr_reservation_timeout",
+                fields=["workspace", "timeout_at"],
+                name="tr_reservation_timeout",
                 condition=models.Q(status="pending"),
             ),  # fmt: skip
         ]
