@@ -1,17 +1,19 @@
-"""TaskRouter through the official SDK's `client.taskrouter.v1`, against the real server."""
-
-import json
-
 import pytest
-from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest.taskrouter.v1 import V1
 
 from tests.conftest import Tenant, make_tenant
-from tests.numbering.test_twilio_sdk import sdk
+from tests.contactcenter.taskrouter.factories import Setup, make_workspace
+from tests.contactcenter.taskrouter.sdk import taskrouter
+
+
+@pytest.fixture
+def setup(tenant_a: Tenant) -> Setup:
+    return make_workspace(tenant_a.account)
 
 
 @pytest.fixture
 def clinic(django_db_blocker: pytest.FixtureRequest) -> Tenant:
+    """A tenant committed for the server's process to see (the SDK tests)."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         return make_tenant("TaskRouter clinic")
 
@@ -20,20 +22,6 @@ def clinic(django_db_blocker: pytest.FixtureRequest) -> Tenant:
 def hotel(django_db_blocker: pytest.FixtureRequest) -> Tenant:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         return make_tenant("TaskRouter hotel")
-
-
-def refused(call: object, *args: object, **kwargs: object) -> tuple[int, int]:
-    """The HTTP status and Twilio code the SDK raised (a list raises its page's response)."""
-    with pytest.raises(TwilioException) as error:
-        call(*args, **kwargs)  # type: ignore[operator]
-    if isinstance(error.value, TwilioRestException):
-        return error.value.status, error.value.code
-    _, response = error.value.args
-    return response.status_code, json.loads(response.text)["code"]
-
-
-def taskrouter(server: str, tenant: Tenant) -> V1:
-    return sdk(server, tenant.sid, tenant.token).taskrouter.v1
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.conf import settings
 from twilio.rest.taskrouter.v1 import V1
 
 from tests.conftest import Tenant
-from tests.contactcenter.taskrouter.conftest import refused, taskrouter
+from tests.contactcenter.taskrouter.sdk import refused, taskrouter
 
 pytestmark = pytest.mark.e2e
 
