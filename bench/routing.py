@@ -303,7 +303,7 @@ def tables_analyze() -> None:
 class Agents(threading.Thread):
     """The workers' side, for the bench: accept every pending offer at once, complete each Support
     task `handle_s` after accepting it (Claims are kept: those workers stay busy). Through the
-    service layer, a batch per transaction (a load generator's economy, not the platform's)."""
+    service layer, in this process."""
 
     def __init__(self, floor: Floor, handle_s: float) -> None:
         super().__init__(name="agents", daemon=True)
@@ -334,32 +334,34 @@ class Agents(threading.Thread):
         from core.errors import TwilioError
         from core.tenancy import tenant_scope
 
-        worked = 0
-        with tenant_scope(self.floor.account.id):
-            offers = Reservation.objects.filter(
-                workspace=self.floor.workspace, status=Reservation.Status.PENDING
-            ).order_by("date_created")[:200]
-            for offer in offers:
-                try:
+        account_id = self.floor.account.id
+        with tenant_scope(account_id):
+            offers = list(
+                Reservation.objects.filter(
+                    workspace=self.floor.workspace, status=Reservation.Status.PENDING
+                ).order_by("date_created")[:200]
+            )
+        # One transaction each, as a worker's client would: a batch would hold the workspace's
+        # routing-due row (every freed unit wakes routing) and stall every create behind it.
+        for offer in offers:
+            try:
+                with tenant_scope(account_id):
                     reservation_update(reservation=offer, status=Reservation.Status.ACCEPTED)
-                except TwilioError:
-                    self.refused += 1
-                    continue
-                self.accepted += 1
-                if offer.task_queue_id == self.floor.support_queue_id:
-                    self.due.append((time.monotonic() + self.handle_s, offer.task_id))
-                worked += 1
+            except TwilioError:
+                self.refused += 1
+                continue
+            self.accepted += 1
+            if offer.task_queue_id == self.floor.support_queue_id:
+                self.due.append((time.monotonic() + self.handle_s, offer.task_id))
         self.busy_max = max(self.busy_max, len(self.due))
         now = time.monotonic()
         ready = [task_id for at, task_id in self.due if at <= now]
-        if ready:
-            with tenant_scope(self.floor.account.id):
-                for task_id in ready:
-                    task_update(task=Task(id=task_id), assignment_status=Task.Status.COMPLETED)
-            self.due = self.due[len(ready) :]
-            self.completed += len(ready)
-            worked += len(ready)
-        return worked
+        for task_id in ready:
+            with tenant_scope(account_id):
+                task_update(task=Task(id=task_id), assignment_status=Task.Status.COMPLETED)
+        self.due = self.due[len(ready) :]
+        self.completed += len(ready)
+        return len(offers) + len(ready)
 
     def stop(self) -> None:
         self.stopping.set()
