@@ -70,6 +70,7 @@ SETTINGS = "bench.settings"
 ACCOUNT_NAME = "bench-routing"
 ACTOR = "bench:routing"
 CLAIMS_EVERY = 10  # one worker in ten serves the backlog's queue
+AGENT_THREADS = 8
 CREATE_CONNECTIONS = 16  # the API client's keep-alive connections: more than rate x create latency
 GOAL_P95_MS = 50.0
 BUILD_BATCH = 250  # services called per transaction while building a workspace
@@ -305,10 +306,13 @@ class Agents(threading.Thread):
     task `handle_s` after accepting it (Claims are kept: those workers stay busy). Through the
     service layer, in this process."""
 
-    def __init__(self, floor: Floor, handle_s: float) -> None:
-        super().__init__(name="agents", daemon=True)
+    def __init__(self, floor: Floor, handle_s: float, share: tuple[int, int] = (0, 1)) -> None:
+        super().__init__(name=f"agents-{share[0]}", daemon=True)
         self.floor = floor
         self.handle_s = handle_s
+        # This thread's share of the offers (by reservation id): one offer waiting on a lock must not
+        # hold up the others, or their reservations time out and move their workers offline.
+        self.share = share
         self.stopping = threading.Event()
         self.due: list[tuple[float, Any]] = []  # (monotonic time to complete, task id), in order
         self.accepted = 0
@@ -343,6 +347,7 @@ class Agents(threading.Thread):
             )
         # One transaction each, as a worker's client would: a batch would hold the workspace's
         # routing-due row (every freed unit wakes routing) and stall every create behind it.
+        offers = [offer for offer in offers if offer.id.int % self.share[1] == self.share[0]]
         for offer in offers:
             try:
                 with tenant_scope(account_id):
@@ -474,6 +479,17 @@ def pending_claims(floor: Floor) -> int:
     )
 
 
+def timed_out(floor: Floor) -> int:
+    """Offers that timed out: the agents fell behind (and each moved its worker offline)."""
+    from contactcenter.taskrouter.models import Reservation
+
+    return (
+        Reservation.objects.using("admin")
+        .filter(workspace=floor.workspace, status=Reservation.Status.TIMEOUT)
+        .count()
+    )
+
+
 def measured_latencies(floor: Floor) -> tuple[list[float], int]:
     """ms from each measured task's creation to its first reservation's; and how many have none."""
     from django.db.models import Min
@@ -512,7 +528,7 @@ def latency_part(args: argparse.Namespace, account: Any) -> LatencyRun:
     close_connections()
     routers: list[Process] = []
     server = None
-    agents = Agents(floor, args.handle_seconds)
+    agents = [Agents(floor, args.handle_seconds, (n, AGENT_THREADS)) for n in range(AGENT_THREADS)]
     try:
         for n in range(args.routers):
             routers.append(
@@ -526,7 +542,8 @@ def latency_part(args: argparse.Namespace, account: Any) -> LatencyRun:
             )
         server = Server(args.db_name, "settings", workers=procfile_workers(), settings=SETTINGS)
         server.wait_ready()
-        agents.start()
+        for agent in agents:
+            agent.start()
         auth = "Basic " + b64encode(f"{account.sid}:{account.auth_token}".encode()).decode()
         creator = Creator(
             server.base, f"/taskrouter/v1/Workspaces/{floor.workspace.sid}/Tasks", auth, floor.workflow_sid
@@ -554,7 +571,8 @@ def latency_part(args: argparse.Namespace, account: Any) -> LatencyRun:
         for router in routers:
             run.problems += [f"{router.name}: {line}" for line in router.problems()]
     finally:
-        agents.stop()
+        for agent in agents:
+            agent.stop()
         for router in routers:
             router.stop()
         if server is not None:
@@ -569,11 +587,12 @@ def latency_part(args: argparse.Namespace, account: Any) -> LatencyRun:
     run.late_ms = spread([r.late_ms for r in results])
     run.backlog_after = pending_claims(floor)
     run.agents = {
-        "accepted": agents.accepted,
-        "completed": agents.completed,
-        "refused": agents.refused,
-        "busy_max": agents.busy_max,
-        "error": agents.error,
+        "accepted": sum(a.accepted for a in agents),
+        "completed": sum(a.completed for a in agents),
+        "refused": sum(a.refused for a in agents),
+        "busy_max": sum(a.busy_max for a in agents),
+        "error": "; ".join(a.error for a in agents if a.error),
+        "timed_out": timed_out(floor),
     }
     run.problems += creator.errors
     return run
@@ -942,7 +961,8 @@ def report(
             "",
             f"- The client sent requests up to {fmt(late.get('p99', float('nan')), 1)} ms (p99) behind its "
             f"schedule; agents accepted {r.agents.get('accepted')}, completed {r.agents.get('completed')}, "
-            f"found {r.agents.get('refused')} offers gone, held up to {r.agents.get('busy_max')} at once"
+            f"found {r.agents.get('refused')} offers gone, held up to {r.agents.get('busy_max')} at once, "
+            f"let {r.agents.get('timed_out')} offers time out"
             + (f"; agent error: {r.agents['error']}" if r.agents.get("error") else "")
             + f"; workspace built in {r.build_s:.0f} s.",
             f"- Goal p95 ≤ {GOAL_P95_MS:g} ms: "
