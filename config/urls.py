@@ -70,6 +70,7 @@ urlpatterns = [
     path("calls/", include("voice.urls")),
     path("inbox/", include("conversations.urls")),
     path("bulk/", include("messaging.bulk.urls")),
+    path("routing/", include("contactcenter.taskrouter.urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),
