@@ -54,9 +54,15 @@ def test_every_tenant_model_table_has_forced_rls(db: None) -> None:
             [list(tables)],
         )
         protected = {row[0] for row in cursor.fetchall()}
-    # The routing tables (number -> account; carrier id -> message; messages owed background work) serve
-    # traffic before a tenant is known: ids only, kept by triggers, read-only to the app.
-    routing = {"numbering_numberroute", "messaging_carrierroute", "messaging_pendingmessage"}
+    # The routing tables (number -> account; carrier id -> message; messages owed background work;
+    # workspaces owed a routing pass) serve traffic before a tenant is known: ids only, kept by
+    # triggers or SECURITY DEFINER functions, read-only to the app.
+    routing = {
+        "numbering_numberroute",
+        "messaging_carrierroute",
+        "messaging_pendingmessage",
+        "taskrouter_routingdue",
+    }
     assert tables - protected == routing
 
 
