@@ -68,3 +68,7 @@ class ErrorCode(IntEnum):
     SEND_AT_MISSING = 35111
     SEND_AT_NOT_SUPPORTED = 35114  # outside the scheduling window
     SCHEDULE_TYPE_NOT_SUPPORTED = 35126
+    TASKROUTER_CALL = 40114  # a `call` instruction for a reservation no longer pending
+    TASKROUTER_REDIRECT = 40123  # a `redirect` instruction for a reservation no longer pending
+    TASKROUTER_DEQUEUE = 40135  # a `dequeue` instruction for a reservation no longer pending
+    INVALID_TASKROUTER_INSTRUCTION = 55555

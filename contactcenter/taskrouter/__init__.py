@@ -1,1 +1,1 @@
-"""TaskRouter: workspaces, workers, tasks and the routing that pairs them."""
+"""TaskRouter v1: workspaces, workers, task queues, workflows, tasks, reservations and their events."""
