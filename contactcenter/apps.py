@@ -1,5 +1,11 @@
+"""Contact center: Twilio's call queues (and, with their issues, TaskRouter, agents and the softphone)."""
+
 from django.apps import AppConfig
 
 
 class ContactcenterConfig(AppConfig):
     name = "contactcenter"
+
+    def ready(self) -> None:
+        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter.
+        from contactcenter import dial_queue, enqueue  # noqa: F401

@@ -175,8 +175,8 @@ def _int_param(request: Request, name: str, default: int) -> int:
     return value
 
 
-def _encode_token(direction: str, row: Model) -> str:
-    return "PT" + _pack(direction, *Keyset(type(row)).texts(row))
+def _encode_token(direction: str, row: Model, keyset: Keyset[Any] | None = None) -> str:
+    return "PT" + _pack(direction, *(keyset or Keyset(type(row))).texts(row))
 
 
 def _decode_token(keyset: Keyset[Any], token: str) -> tuple[str, tuple[Any, ...]]:
@@ -197,8 +197,10 @@ def paginate(
     *,
     key: str,
     serialize: Callable[[Sequence[Any]], Any],
+    keyset: Keyset[Any] | None = None,
 ) -> dict[str, Any]:
-    """One page of `queryset` in Twilio's envelope, records under `key`, newest first."""
+    """One page of `queryset` in Twilio's envelope, records under `key`, newest first unless `keyset`
+    says otherwise."""
     page_size = _int_param(request, "PageSize", DEFAULT_PAGE_SIZE)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise TwilioError(
@@ -206,7 +208,7 @@ def paginate(
         )
     page = _int_param(request, "Page", 0)
     token = request.query_params.get("PageToken")
-    keyset: Keyset[Any] = Keyset(queryset.model)
+    keyset = keyset or Keyset(queryset.model)
     direction = "after"
     if token:
         direction, position = _decode_token(keyset, token)
@@ -244,8 +246,10 @@ def paginate(
         "end": start + max(len(rows) - 1, 0),
         "uri": uri(page, token),
         "first_page_uri": uri(0),
-        "next_page_uri": uri(page + 1, _encode_token("after", rows[-1])) if has_next and rows else None,
-        "previous_page_uri": uri(page - 1, _encode_token("before", rows[0]))
+        "next_page_uri": uri(page + 1, _encode_token("after", rows[-1], keyset))
+        if has_next and rows
+        else None,
+        "previous_page_uri": uri(page - 1, _encode_token("before", rows[0], keyset))
         if has_previous and rows
         else None,
     }

@@ -1,5 +1,5 @@
-"""A live call's state: moved forward, redirected or ended (exactly once), and the calls still live
-on a media server.
+"""A live call's state: moved forward, redirected, signalled or ended (exactly once), and the calls
+still live on a media server.
 
 The ARI worker calls these from its asyncio tasks (`voice.store.db`); each opens its own
 tenant-scoped transaction and queues status callbacks on commit through the webhook outbox.
@@ -190,6 +190,15 @@ def call_update(
         if command is not None and call.media_server_id:
             transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
     return call
+
+
+def call_signal(*, call: Call, name: str, payload: dict[str, Any]) -> None:
+    """Hand `payload` to the verb `call` runs now (`Interpreter.signal(name)`) once the current
+    transaction commits; a call no worker runs any more drops it."""
+    command = control_channel.Signal(
+        action="signal", call_sid=call.sid, channel_id=call.channel_id, name=name, payload=payload
+    )
+    transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
 
 
 class LiveCall(NamedTuple):

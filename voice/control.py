@@ -70,3 +70,19 @@ class CallControl(Protocol):
         time_limit: int,
         record_name: str | None,
     ) -> DialOutcome: ...
+
+    async def bridge_open(self, bridge_id: str) -> None:
+        """A bridge holding this call, for another call to join."""
+        ...
+
+    async def bridge_join(self, bridge_id: str) -> bool:
+        """Join a bridge another call opened; False when it is gone."""
+        ...
+
+    async def bridged(self, bridge_id: str) -> None:
+        """Until the bridge ends for this call; CallHungUp when this call ends."""
+        ...
+
+    async def bridge_close(self, bridge_id: str) -> None:
+        """Destroy the bridge (whoever ends first does), which ends it for the other call too."""
+        ...
