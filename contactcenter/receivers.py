@@ -1,0 +1,26 @@
+"""What the contact center does when the apps below it announce something: an inbound text enters
+routing (messaging's `message_received`), and a task's routing is noted in its conversation's
+timeline (the engine's `event_recorded`). Connected in `ContactcenterConfig.ready`."""
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from contactcenter.taskrouter.models import Event, Reservation, Task
+from contactcenter.taskrouter.signals import event_recorded
+from contactcenter.text_routing import routing_note, text_route, worker_of
+from messaging.models import Message
+from messaging.signals import message_received
+
+
+@receiver(message_received)
+def _message_received(*, message: Message, **_: Any) -> None:
+    text_route(message=message)
+
+
+@receiver(event_recorded)
+def _event_recorded(*, event: Event, resource: Any, **_: Any) -> None:
+    if event.event_type == "reservation.accepted" and isinstance(resource, Reservation):
+        routing_note(task=resource.task, text=f"Routed to {resource.worker_name}")
+    elif event.event_type == "task.completed" and isinstance(resource, Task):
+        routing_note(task=resource, text=f"Completed by {worker_of(resource)}")
