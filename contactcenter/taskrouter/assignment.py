@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
 from contactcenter.taskrouter.events import event_record
-from contactcenter.taskrouter.expressions import Expression
 from contactcenter.taskrouter.matching import task_matches_worker
 from contactcenter.taskrouter.models import (
     Activity,
@@ -31,7 +30,7 @@ from contactcenter.taskrouter.models import (
 from contactcenter.taskrouter.params import reservation_params
 from contactcenter.taskrouter.presence import worker_activity_move
 from contactcenter.taskrouter.reservations import task_status_set
-from contactcenter.taskrouter.targets import task_route_target
+from contactcenter.taskrouter.targets import task_target_expression
 from contactcenter.taskrouter.tasks import assignment_callback_task
 
 HEAD_TASKS = 20  # a queue's tasks one pass considers
@@ -58,13 +57,6 @@ def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
     if len(head) < HEAD_TASKS and pending.exclude(id__in=[task.id for task in head]).exists():
         assigned.contended = True
     return head
-
-
-def _target_expression(task: Task) -> Expression | None:
-    route = task_route_target(task)
-    if route is None or route.filter_name != task.routing_filter or task.target_index >= len(route.targets):
-        return None
-    return route.targets[task.target_index].expression
 
 
 def _candidates(
@@ -127,7 +119,7 @@ def _offer(
 ) -> bool | None:
     """Reserve the task for up to `max_reserved_workers` workers; None when no eligible worker had
     room on its channel at all (so later tasks on that channel need not look)."""
-    expression = _target_expression(task)
+    expression = task_target_expression(task)
     wanted = queue.max_reserved_workers
     limit = CANDIDATES_FOR_EXPRESSION if expression else wanted
     candidates = _candidates(task, queue, workspace, limit, assigned)

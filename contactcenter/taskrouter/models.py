@@ -202,7 +202,9 @@ class Task(WorkspaceOwned):
     # Age is counted from here (TaskAge, queue order); it survives escalation and a callback.
     age_anchor_at = models.DateTimeField(db_default=Now())
     queue_entered_at = models.DateTimeField(null=True, blank=True)
-    # The workflow's matched filter and the index of its target the task is in now.
+    # The workflow's filter routing the task (its index; None for the default filter, or before
+    # routing), its name, and the index of the target the task is on now.
+    filter_index = models.PositiveSmallIntegerField(null=True, blank=True)
     routing_filter = models.CharField(max_length=255, blank=True)
     target_index = models.PositiveSmallIntegerField(default=0)
     escalates_at = models.DateTimeField(null=True, blank=True)

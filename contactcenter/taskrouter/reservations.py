@@ -6,6 +6,8 @@ worker, skipping locked rows), so no two paths wait on each other in opposite or
 reservation held is given back in the same transaction that ends it, and routing is woken.
 """
 
+import uuid
+
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -41,7 +43,7 @@ CALL_INSTRUCTIONS = {
 }
 
 
-def task_locked(task_id: object) -> Task:
+def task_locked(task_id: uuid.UUID) -> Task:
     return (
         Task.objects.select_for_update(of=("self",))
         .select_related("workspace", "task_channel", "task_queue", "workflow")
@@ -63,8 +65,9 @@ def _locked(reservation: Reservation) -> Reservation:
 def activity_in(reservation_or_task: Reservation | Task, activity_sid: str) -> Activity:
     """An activity of the same workspace, by SID; 20001 otherwise."""
     activity_id = sid_to_uuid(activity_sid, "WA")
-    activity = Activity.objects.filter(id=activity_id, workspace_id=reservation_or_task.workspace_id).first()
-    if activity_id is None or activity is None:
+    activities = Activity.objects.filter(workspace_id=reservation_or_task.workspace_id)
+    activity = activities.filter(id=activity_id).first() if activity_id else None
+    if activity is None:
         raise TwilioError(
             ErrorCode.UNKNOWN_PARAMETERS, f"Activity {activity_sid} is not in this workspace", 400
         )
@@ -110,7 +113,7 @@ def task_reservations_end(task: Task, status: str, *, keep: Reservation | None =
         task.reservations.select_for_update(of=("self",))
         .select_related("worker__activity", "task_queue")
         .filter(status=Status.PENDING)
-        .exclude(id=keep.id if keep else None)
+        .exclude(id__in=[keep.id] if keep else [])
         .order_by("id")
     )
     for reservation in pending:
@@ -129,7 +132,7 @@ def task_finish(task: Task, status: str, reason: str = "") -> None:
     """Wrap up or complete an assigned (or wrapping) task and its accepted reservation."""
     allowed = {
         Task.Status.WRAPPING: {Task.Status.ASSIGNED},
-        Task.Status.COMPLETED: Task.Status.LIVE - Task.OPEN,
+        Task.Status.COMPLETED: {Task.Status.ASSIGNED, Task.Status.WRAPPING},
     }
     if task.status not in allowed[Task.Status(status)]:
         raise TwilioError(

@@ -17,7 +17,7 @@ from contactcenter.taskrouter.models import (
 )
 from contactcenter.taskrouter.reservations import task_cancel, task_event, task_finish, task_locked
 from contactcenter.taskrouter.routing import routing_wake
-from contactcenter.taskrouter.targets import task_enter, task_route_target
+from contactcenter.taskrouter.targets import task_route
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
@@ -44,11 +44,8 @@ def attributes_parse(text: str) -> dict[str, Any]:
 def _workflow(workspace: Workspace, workflow_sid: str | None) -> Workflow:
     workflows = Workflow.objects.filter(workspace=workspace)
     if workflow_sid:
-        found = (
-            workflows.filter(id=sid_to_uuid(workflow_sid, "WW")).first()
-            if sid_to_uuid(workflow_sid, "WW")
-            else None
-        )
+        workflow_id = sid_to_uuid(workflow_sid, "WW")
+        found = workflows.filter(id=workflow_id).first() if workflow_id else None
         if found is None:
             raise _invalid(f"Workflow {workflow_sid} is not in this workspace")
         return found
@@ -101,15 +98,9 @@ def task_create(
         )
         task.save()
         task_event(task, "task.created", f"Task {task.sid} created")
-        _route(task, now=now)
+        task_route(task, now=now)
         routing_wake(workspace_id=workspace.id)
     return task
-
-
-def _route(task: Task, *, now: Any) -> None:
-    route = task_route_target(task)
-    if route is None or not task_enter(task, route, 0, now=now):
-        task_cancel(task, "No matching workflow target")
 
 
 def task_update(
@@ -135,7 +126,7 @@ def task_update(
         if parsed is not None or priority is not None:
             task_event(task, "task.updated", f"Task {task.sid} updated")
         if parsed is not None and task.status == Task.Status.PENDING:
-            _route(task, now=timezone.now())
+            task_route(task, now=timezone.now())
         if assignment_status == Task.Status.CANCELED:
             if task.status not in Task.OPEN:
                 raise _invalid(f"Task {task.sid} cannot be canceled because it is {task.status}")

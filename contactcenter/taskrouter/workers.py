@@ -2,6 +2,8 @@
 attributes, which refresh their queue memberships), given capacity, and deleted (their pending
 reservations canceled so the tasks are offered to someone else)."""
 
+import uuid
+
 from django.db import transaction
 
 from contactcenter.taskrouter.events import event_record
@@ -28,7 +30,7 @@ def _invalid(message: str) -> TwilioError:
     return TwilioError(ErrorCode.UNKNOWN_PARAMETERS, message, 400)
 
 
-def _activity(workspace_id: object, activity_sid: str) -> Activity:
+def _activity(workspace_id: uuid.UUID, activity_sid: str) -> Activity:
     activity_id = sid_to_uuid(activity_sid, "WA")
     activity = (
         Activity.objects.filter(id=activity_id, workspace_id=workspace_id).first() if activity_id else None

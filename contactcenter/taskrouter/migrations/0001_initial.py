@@ -348,6 +348,7 @@ class Migration(migrations.Migration):
                 ("reason", models.TextField(blank=True)),
                 ("age_anchor_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
                 ("queue_entered_at", models.DateTimeField(blank=True, null=True)),
+                ("filter_index", models.PositiveSmallIntegerField(blank=True, null=True)),
                 ("routing_filter", models.CharField(blank=True, max_length=255)),
                 ("target_index", models.PositiveSmallIntegerField(default=0)),
                 ("escalates_at", models.DateTimeField(blank=True, null=True)),

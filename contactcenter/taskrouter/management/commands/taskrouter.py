@@ -12,6 +12,7 @@ import select
 import signal
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -59,12 +60,13 @@ class Router:
         for workspace_id, account_id in due:
             if self.stopping:
                 break
-            db_work(
-                lambda w=workspace_id, a=account_id: workspace_route(
-                    workspace_id=w, account_id=a, hold_seconds=self.hold_seconds
-                ),
-                keep=True,
+            route = partial(
+                workspace_route,
+                workspace_id=workspace_id,
+                account_id=account_id,
+                hold_seconds=self.hold_seconds,
             )
+            db_work(route, keep=True)
         return len(due)
 
     def wait(self) -> None:
