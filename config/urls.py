@@ -59,6 +59,7 @@ api_patterns = [
     re_path(r"^2010-04-01/.*$", UnknownResourceView.as_view()),
     path("accounts/v1/AuthTokens/Secondary", SecondaryAuthTokenView.as_view()),
     path("accounts/v1/AuthTokens/Promote", AuthTokenPromotionView.as_view()),
+    path("taskrouter/v1/", include("contactcenter.taskrouter.api.urls")),
 ]
 
 handler500 = "core.handlers.server_error"

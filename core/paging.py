@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from django.db.models import BooleanField, DateTimeField, Field, Model, QuerySet, UUIDField
+from django.db.models import BooleanField, DateTimeField, Field, IntegerField, Model, QuerySet, UUIDField
 from django.db.models.expressions import RawSQL
 from rest_framework.request import Request
 
@@ -95,6 +95,8 @@ class Keyset(Generic[Row]):
             if at.tzinfo is None:
                 raise ValueError(text)
             return at
+        if isinstance(kind, IntegerField):
+            return int(text)
         return uuid.UUID(hex=text) if isinstance(kind, UUIDField) else text
 
     def cursor(self, row: Row) -> str:
@@ -191,16 +193,41 @@ def _decode_token(keyset: Keyset[Any], token: str) -> tuple[str, tuple[Any, ...]
         raise TwilioError(ErrorCode.INVALID_PAGE_TOKEN, f"Invalid PageToken: {token}", 400) from exc
 
 
-def paginate(
-    request: Request,
-    queryset: QuerySet,
-    *,
-    key: str,
-    serialize: Callable[[Sequence[Any]], Any],
-    keyset: Keyset[Any] | None = None,
-) -> dict[str, Any]:
-    """One page of `queryset` in Twilio's envelope, records under `key`, newest first unless `keyset`
-    says otherwise."""
+@dataclass(frozen=True)
+class ListPage:
+    """The page of a list a request asked for with Twilio's `PageSize`, `Page` and `PageToken`, and
+    the query strings of the pages around it (the request's filters kept); each API version wraps
+    it in its own envelope."""
+
+    rows: list[Any]
+    page: int
+    page_size: int
+    token: str | None
+    next_token: str | None
+    previous_token: str | None
+    filters: list[tuple[str, str]]
+
+    def query(self, page_number: int, page_token: str | None = None) -> str:
+        params = [*self.filters, ("PageSize", self.page_size), ("Page", page_number)]
+        if page_token:
+            params.append(("PageToken", page_token))
+        return urlencode(params)
+
+    def current_query(self) -> str:
+        return self.query(self.page, self.token)
+
+    def first_query(self) -> str:
+        return self.query(0)
+
+    def next_query(self) -> str | None:
+        return self.query(self.page + 1, self.next_token) if self.next_token else None
+
+    def previous_query(self) -> str | None:
+        return self.query(self.page - 1, self.previous_token) if self.previous_token else None
+
+
+def list_page(request: Request, queryset: QuerySet, keyset: Keyset[Any] | None = None) -> ListPage:
+    """The page of `queryset`, in `keyset`'s order (newest first by default), that `request` asks for."""
     page_size = _int_param(request, "PageSize", DEFAULT_PAGE_SIZE)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise TwilioError(
@@ -228,28 +255,44 @@ def paginate(
         has_next, has_previous = True, has_extra
     else:
         has_next, has_previous = has_extra, page > 0
+    return ListPage(
+        rows=rows,
+        page=page,
+        page_size=page_size,
+        token=token,
+        next_token=_encode_token("after", rows[-1], keyset) if has_next and rows else None,
+        previous_token=_encode_token("before", rows[0], keyset) if has_previous and rows else None,
+        filters=[
+            (k, v) for k, values in request.query_params.lists() if k not in PAGING_PARAMS for v in values
+        ],
+    )
 
-    filters = [(k, v) for k, values in request.query_params.lists() if k not in PAGING_PARAMS for v in values]
 
-    def uri(page_number: int, page_token: str | None = None) -> str:
-        params = [*filters, ("PageSize", page_size), ("Page", page_number)]
-        if page_token:
-            params.append(("PageToken", page_token))
-        return f"{request.path}?{urlencode(params)}"
+def paginate(
+    request: Request,
+    queryset: QuerySet,
+    *,
+    key: str,
+    serialize: Callable[[Sequence[Any]], Any],
+    keyset: Keyset[Any] | None = None,
+) -> dict[str, Any]:
+    """One page of `queryset` in the 2010 API's envelope, records under `key`, newest first unless
+    `keyset` says otherwise; its URIs are relative to the host, as Twilio's are."""
+    found = list_page(request, queryset, keyset)
+    path = request.path
 
-    start = page * page_size
+    def uri(query: str | None) -> str | None:
+        return f"{path}?{query}" if query is not None else None
+
+    start = found.page * found.page_size
     return {
-        key: serialize(rows),
-        "page": page,
-        "page_size": page_size,
+        key: serialize(found.rows),
+        "page": found.page,
+        "page_size": found.page_size,
         "start": start,
-        "end": start + max(len(rows) - 1, 0),
-        "uri": uri(page, token),
-        "first_page_uri": uri(0),
-        "next_page_uri": uri(page + 1, _encode_token("after", rows[-1], keyset))
-        if has_next and rows
-        else None,
-        "previous_page_uri": uri(page - 1, _encode_token("before", rows[0], keyset))
-        if has_previous and rows
-        else None,
+        "end": start + max(len(found.rows) - 1, 0),
+        "uri": uri(found.current_query()),
+        "first_page_uri": uri(found.first_query()),
+        "next_page_uri": uri(found.next_query()),
+        "previous_page_uri": uri(found.previous_query()),
     }

@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularRedocView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.middleware import TWILIO_API_PREFIXES
 from core.parsers import pascal_case
 
 # Redoc styles itself with inline <style> elements (styled-components), draws icons from data: URLs
@@ -42,7 +43,7 @@ def _twilio_request_components(result: dict[str, Any]) -> set[str]:
     return {
         content["schema"]["$ref"].rsplit("/", 1)[-1]
         for path, operations in result.get("paths", {}).items()
-        if path.startswith("/2010-04-01/")
+        if path.startswith(TWILIO_API_PREFIXES)
         for operation in operations.values()
         for content in operation.get("requestBody", {}).get("content", {}).values()
         if "$ref" in content.get("schema", {})

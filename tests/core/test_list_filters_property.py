@@ -22,6 +22,10 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contactcenter.taskrouter.models import Workflow
+from contactcenter.taskrouter.task_lifecycle import task_create
+from contactcenter.taskrouter.workers import worker_create
+from contactcenter.taskrouter.workspaces import workspace_create
 from conversations.models import Conversation
 from messaging.bulk.services import bulk_create
 from messaging.models import Bulk
@@ -60,12 +64,28 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
         actor="test",
     )
     conversation = Conversation.objects.get(items__message=message)
+    workspace = workspace_create(
+        account=tenant_a.account, actor="test", friendly_name="Walk", template="FIFO"
+    )
+    worker = worker_create(workspace=workspace, friendly_name="Ann", attributes="{}", activity_sid=None)
+    workflow = Workflow.objects.get(workspace=workspace)
+    task = task_create(
+        workspace=workspace,
+        workflow_sid=workflow.sid,
+        attributes="{}",
+        priority=None,
+        timeout=None,
+        task_channel=None,
+    )
     return {
         "Accounts": tenant_a.sid,
         "Calls": call.sid,
         "Messages": message.sid,
         "conversations": conversation.sid,
         "bulks": bulk.sid,
+        "Workspaces": workspace.sid,
+        "Workers": worker.sid,
+        "Tasks": task.sid,
     }
 
 

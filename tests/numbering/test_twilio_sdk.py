@@ -4,6 +4,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 class LocalHttpClient(TwilioHttpClient):
-    """Sends every request the SDK builds for https://<product>.twilio.com to our server instead."""
+    """Sends every request the SDK builds for https://<product>.twilio.com to our server instead, and
+    the URLs our server wrote itself (the v1 APIs' absolute page URLs, on settings.PUBLIC_BASE_URL)."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__()
@@ -31,6 +33,8 @@ class LocalHttpClient(TwilioHttpClient):
         timeout=None,  # type: ignore[no-untyped-def]
         allow_redirects=False,
     ):
+        if url.startswith(settings.PUBLIC_BASE_URL + "/"):
+            url = "https://api.twilio.com" + url.removeprefix(settings.PUBLIC_BASE_URL)
         parts = urlsplit(url)
         product = parts.netloc.split(".")[0]
         prefix = "" if product == "api" else f"/{product}"

@@ -1,0 +1,60 @@
+"""The workspace's event log: `Events`, newest first, filtered as Twilio's SDK asks."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contactcenter.taskrouter.api.base import WorkspaceView
+from contactcenter.taskrouter.api.records import EventOutput
+from contactcenter.taskrouter.models import Event
+from core.v1 import query_datetime, query_window
+
+# How far back a window given only by its end reaches: as long as Twilio keeps events.
+RETAINED = timedelta(days=30)
+# Filters naming a resource: an event matches when it is about that resource or its data names it.
+RESOURCE_FILTERS = {
+    "TaskSid": "TaskSid",
+    "WorkerSid": "WorkerSid",
+    "ReservationSid": "ReservationSid",
+    "TaskQueueSid": "TaskQueueSid",
+    "WorkflowSid": "WorkflowSid",
+}
+
+
+class EventViewBase(WorkspaceView):
+    model = Event
+    list_key = "events"
+    output_serializer = EventOutput
+
+
+class EventListView(EventViewBase):
+    @extend_schema(operation_id="listEvents", responses=EventOutput(many=True))
+    def get(self, request: Request, workspace_sid: str) -> Response:
+        rows = self.scoped()
+        params = request.query_params
+        if event_type := params.get("EventType"):
+            rows = rows.filter(event_type=event_type)
+        if sid := params.get("Sid"):
+            rows = rows.filter(resource_sid=sid)
+        for param, key in RESOURCE_FILTERS.items():
+            if value := params.get(param):
+                rows = rows.filter(Q(resource_sid=value) | Q(**{f"data__{key}": value}))
+        if channel := params.get("TaskChannel"):
+            rows = rows.filter(data__TaskChannelUniqueName=channel)
+        if (
+            params.get("Minutes")
+            or query_datetime(request, "StartDate")
+            or query_datetime(request, "EndDate")
+        ):
+            start, end = query_window(request, default=RETAINED)
+            rows = rows.filter(date_created__gte=start, date_created__lte=end)
+        return self.render_page(request, rows)
+
+
+class EventDetailView(EventViewBase):
+    @extend_schema(operation_id="fetchEvent", responses=EventOutput)
+    def get(self, request: Request, workspace_sid: str, sid: str) -> Response:
+        return self.render_one(self.get_object(sid))
