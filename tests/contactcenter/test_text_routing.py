@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from contactcenter.taskrouter.models import NumberRouting, Reservation, Task, TaskChannel, WorkerChannel
+from contactcenter.taskrouter.models import NumberRouting, Reservation, Task, TaskChannel
 from contactcenter.taskrouter.reservations import reservation_update
 from contactcenter.taskrouter.task_lifecycle import task_update
 from conversations.models import Conversation, Note
 from messaging.carriers.base import InboundSms
 from messaging.inbound import message_receive
-from tests.contactcenter.routing import Routing, routing_create
+from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.live import celery_worker
 from tests.messaging.conftest import Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
@@ -26,15 +26,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def routed(live: Live) -> Iterator[tuple[Live, Routing]]:
+def routed(live: Live) -> Iterator[tuple[Live, Setup]]:
     """The live tenant's number routes its texts to a workspace with one sms-capable worker."""
     with live.db():
-        routing = routing_create(live.tenant.account)
+        routing = make_workspace(live.tenant.account)
+        queue = routing.queue("Everyone")
+        workflow = routing.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
         number = live.give_number()
         NumberRouting.objects.create(
             account=live.tenant.account,
             phone_number=number,
-            workflow=routing.workflow,
+            workflow=workflow,
             task_channel=TaskChannel.objects.get(workspace=routing.workspace, unique_name="sms"),
         )
     live.number = number.phone_number
@@ -56,7 +58,7 @@ def notes(live: Live) -> list[str]:
         return list(Note.objects.order_by("date_created").values_list("text", flat=True))
 
 
-def test_a_first_text_creates_an_sms_task_and_later_ones_join_it(routed: tuple[Live, Routing]) -> None:
+def test_a_first_text_creates_an_sms_task_and_later_ones_join_it(routed: tuple[Live, Setup]) -> None:
     live, _ = routed
     receive(live, "Can I move my appointment?")
     receive(live, "It is for Tuesday")
@@ -79,11 +81,10 @@ def test_a_first_text_creates_an_sms_task_and_later_ones_join_it(routed: tuple[L
     assert json.loads(other.attributes)["from"] == OTHER
 
 
-def test_a_worker_with_sms_capacity_gets_it_and_the_timeline_says_so(routed: tuple[Live, Routing]) -> None:
+def test_a_worker_with_sms_capacity_gets_it_and_the_timeline_says_so(routed: tuple[Live, Setup]) -> None:
     live, routing = routed
     with live.db():
-        busy = routing.worker("Busy Bob")
-        WorkerChannel.objects.filter(worker=busy, task_channel__unique_name="sms").update(capacity=0)
+        routing.capacity(routing.worker("Busy Bob"), "sms", 0)
         alice = routing.worker("Alice")
     receive(live, "Is anyone there?")
     assert routing.route().reservations == 1
@@ -106,7 +107,7 @@ def test_a_number_without_routing_settings_makes_no_task(live: Live) -> None:
     assert tasks(live) == []
 
 
-def test_texts_through_the_carrier_gateway_make_one_task(routed: tuple[Live, Routing], smsc: Smsc) -> None:
+def test_texts_through_the_carrier_gateway_make_one_task(routed: tuple[Live, Setup], smsc: Smsc) -> None:
     live, _ = routed
     smpp_connector(smsc)
     with celery_worker(), gateway_process():
