@@ -21,7 +21,7 @@ from core.tenancy import tenant_scope
 from monitor.notifications import notification_record
 from voice import control_channel
 from voice.models import Call, CallEvent
-from voice.signals import call_logged
+from voice.signals import call_ended, call_logged
 from voice.status_callbacks import CALLBACK_EVENT_FOR_STATUS, status_callback_send
 from voice.timeline import TimelineEntry, event_add, timeline_insert
 
@@ -110,6 +110,7 @@ def call_finish(
         status_callback_send(call, "completed")
         if call.direction == Call.Direction.INBOUND:  # outbound calls join theirs when created
             call_logged.send(sender=Call, call=call)
+        call_ended.send(sender=Call, call=call)
         return True
 
 
@@ -122,6 +123,7 @@ def call_error_and_fail(call: Call, code: int, message: str) -> None:
         call.end_time = timezone.now()
         call.save(update_fields=["status", "end_time", "date_updated"])
         status_callback_send(call, "completed")
+        call_ended.send(sender=Call, call=call)
 
 
 def call_update(

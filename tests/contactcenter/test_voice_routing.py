@@ -15,7 +15,9 @@ from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.sdk import taskrouter
+from tests.numbering.test_twilio_sdk import sdk
 from tests.voice.test_call_flows import FAR_END, Lab
+from voice.models import Call
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +112,52 @@ def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worke
         (reservation,) = Reservation.objects.filter(task=task)
         assert task.reason == "The caller hung up" and reservation.status == "canceled"
         assert WorkerChannel.objects.filter(assigned_tasks__gt=0).count() == 0
+
+
+def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_worker(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """Caller A asks for a callback (the app writes it into A's task, as its choice handler does)
+    and hangs up; caller B enqueues later and waits; the worker's reservation is for A's older task;
+    its dequeue calls A back from the clinic's number and bridges A to the worker; B still waits."""
+    lab, setup = desk
+    with lab.db():
+        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
+    lab.serve(after="<Response/>")
+    client = taskrouter(server, lab.tenant).workspaces(setup.workspace.sid)
+    caller_a = lab.start_call(NUMBER, hangup_after_ms=3000, caller="+15557650001")
+    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
+    attributes = {**json.loads(task_a.attributes), "callback": {"to": "+15557650001", "via": "voice"}}
+    client.tasks(task_a.sid).update(attributes=json.dumps(attributes))
+    assert caller_a.wait().ok
+    caller_b = lab.start_call(NUMBER, caller="+15557650002")  # waits until the platform hangs up
+    task_b = wait_for(lab, lambda: Task.objects.exclude(id=task_a.id).first(), "B's task")
+    with lab.db():
+        task_a.refresh_from_db()
+        assert task_a.status == "pending"  # A hung up, yet keeps its place
+        assert setup.route().reservations == 1
+        (reservation,) = Reservation.objects.all()
+        assert reservation.task_id == task_a.id  # older than B's, so first
+    with lab.far_end(calls=2) as far_end:  # A's phone, then Alice's
+        client.tasks(task_a.sid).reservations(reservation.sid).update(instruction="dequeue")
+        callback = wait_for(
+            lab,
+            lambda: Call.objects.filter(direction="outbound-dial").first(),
+            "the callback bridged to Alice",
+            timeout=20,
+        )
+        with lab.db():
+            task_a.refresh_from_db()
+            task_b.refresh_from_db()
+            parent = Call.objects.get(id=callback.parent_call_id)
+        assert (task_a.status, task_b.status) == ("assigned", "pending")
+        assert (parent.to_number, parent.from_number) == ("+15557650001", NUMBER)
+        assert callback.to_number == FAR_END
+        assert json.loads(task_a.attributes)["callback"]["call_sid"] == parent.sid
+        time.sleep(2)  # A and Alice talk
+        sdk(server, lab.tenant.sid, lab.tenant.token).calls(parent.sid).update(status="completed")
+        assert far_end.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(id=task_a.id, status="wrapping").first(), "A's task wrapping")
+    call_b = json.loads(task_b.attributes)["call_sid"]
+    sdk(server, lab.tenant.sid, lab.tenant.token).calls(call_b).update(status="completed")
+    assert caller_b.wait().ok
