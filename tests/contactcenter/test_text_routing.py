@@ -12,8 +12,10 @@ from contactcenter.taskrouter.models import NumberRouting, Reservation, Task, Ta
 from contactcenter.taskrouter.reservations import reservation_update
 from contactcenter.taskrouter.task_lifecycle import task_update
 from conversations.models import Conversation, Note
+from core.tenancy import tenant_scope
 from messaging.carriers.base import InboundSms
 from messaging.inbound import message_receive
+from tests.conftest import make_tenant
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.live import celery_worker
 from tests.messaging.conftest import Live, gateway_process, smpp_connector
@@ -116,3 +118,12 @@ def test_texts_through_the_carrier_gateway_make_one_task(routed: tuple[Live, Set
         live.wait_for(lambda: len(live.messages(direction="inbound")) == 2, "both texts")
     (task,) = tasks(live)
     assert json.loads(task.attributes)["body"] == "Is 10:00 fine?"
+
+
+def test_routing_settings_are_invisible_to_other_tenant(routed: tuple[Live, Setup]) -> None:
+    live, _ = routed
+    other = make_tenant("Other clinic")
+    with tenant_scope(other.account.id):
+        assert not NumberRouting.objects.exists()
+    with live.db():
+        assert NumberRouting.objects.count() == 1
