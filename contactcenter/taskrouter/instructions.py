@@ -6,6 +6,8 @@ Instructions come from an assignment callback's JSON answer or the REST API's `I
 parameter, in Twilio's names (`from`, `to`, `url`, `post_work_activity_sid`, ...).
 """
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,34 @@ class Instruction:
             post_work_activity_sid=str(body.get("post_work_activity_sid", "")),
             activity_sid=str(body.get("activity_sid", "")),
         )
+
+
+# The REST API's prefix for each instruction's parameters (`DequeueFrom`, `CallUrl`, `RedirectCallSid`).
+REST_PREFIXES = {"dequeue": "Dequeue", "call": "Call", "redirect": "Redirect"}
+
+
+def instruction_from_rest(name: str, params: Mapping[str, str]) -> Instruction:
+    """The Reservation update's `Instruction` and its prefixed parameters, as an `Instruction`."""
+    prefix = REST_PREFIXES.get(name, "")
+    body: dict[str, Any] = {"instruction": name}
+    for field in (
+        "From",
+        "To",
+        "Url",
+        "Method",
+        "CallSid",
+        "Accept",
+        "StatusCallbackUrl",
+        "Record",
+        "PostWorkActivitySid",
+    ):
+        if f"{prefix}{field}" in params:
+            body[re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()] = params[f"{prefix}{field}"]
+    if f"{prefix}Timeout" in params and params[f"{prefix}Timeout"].isdigit():
+        body["timeout"] = int(params[f"{prefix}Timeout"])
+    if "WorkerActivitySid" in params:
+        body["activity_sid"] = params["WorkerActivitySid"]
+    return Instruction.from_json(body)
 
 
 def _waiting_call_sid(task: Task, instruction: Instruction) -> str:

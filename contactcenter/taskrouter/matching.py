@@ -14,13 +14,11 @@ def compiled(text: str) -> Expression:
 
 def worker_matches(target_workers: str, worker_attributes: dict[str, Any]) -> bool:
     """A queue's `target_workers`: bare names are the worker's attributes, as Twilio reads them."""
-    return compiled(target_workers).evaluate({BARE: worker_attributes, "worker": worker_attributes})
+    return compiled(target_workers).evaluate({BARE: worker_attributes})
 
 
 def task_matches_worker(
     expression: Expression, task_attributes: dict[str, Any], worker_attributes: dict[str, Any]
 ) -> bool:
-    """A workflow target's `expression`, which compares `worker.` with `task.` (bare names: worker)."""
-    return expression.evaluate(
-        {BARE: worker_attributes, "worker": worker_attributes, "task": task_attributes}
-    )
+    """A workflow target's `expression`, which compares `worker.` with `task.` (Twilio prefixes both)."""
+    return expression.evaluate({"worker": worker_attributes, "task": task_attributes})

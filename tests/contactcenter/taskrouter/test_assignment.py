@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from contactcenter.taskrouter.instructions import instruction_from_rest
 from contactcenter.taskrouter.models import (
     Event,
     Reservation,
@@ -313,3 +314,32 @@ def test_taskrouter_rows_are_invisible_to_other_tenant(tenant_b: Tenant, setup: 
     tenant_activate(tenant_b.account.id)
     for model in (Task, Reservation, Worker, Event, WorkerChannel, TaskQueueWorker):
         assert not model.objects.exists(), model
+
+
+def test_instructions_a_reservation_cannot_follow_leave_it_pending(setup: Setup) -> None:
+    queue = setup.queue("All")
+    setup.worker("alice")
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}})
+    task = _task(setup, workflow.sid)
+    setup.route()
+    reservation = Reservation.objects.get(task=task)
+
+    refusals = [
+        (instruction_from_rest("dequeue", {"DequeueFrom": "+12025550100"}), 40135),
+        (instruction_from_rest("conference", {}), 55555),
+        (instruction_from_rest("redirect", {"RedirectUrl": "https://example.com/x"}), 40123),
+    ]
+    for instruction, code in refusals:
+        with pytest.raises(TwilioError) as refused:
+            reservation_update(reservation=reservation, instruction=instruction)
+        assert refused.value.twilio_code == code
+        reservation.refresh_from_db()
+        assert reservation.status == "pending"
+
+    accepted = reservation_update(reservation=reservation, instruction=instruction_from_rest("accept", {}))
+    assert accepted.status == "accepted"
+    with pytest.raises(TwilioError) as late:
+        reservation_update(
+            reservation=reservation, instruction=instruction_from_rest("call", {"CallUrl": "https://x"})
+        )
+    assert late.value.twilio_code == 40114

@@ -8,6 +8,7 @@ lost while its listening connection was down). Any number may run: passes claim 
 """
 
 import logging
+import os
 import select
 import signal
 import uuid
@@ -46,6 +47,12 @@ class Router:
         self.hold_seconds = hold_seconds
         self.stopping = False
         self.listener: psycopg.Connection | None = None
+        # `stop` writes here, so a sleeping `wait` returns at once (select is retried after signals).
+        self._stop_read, self._stop_write = os.pipe()
+
+    def stop(self) -> None:
+        self.stopping = True
+        os.write(self._stop_write, b"x")
 
     def due(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
         rows = RoutingDue.objects.filter(due_at__lte=timezone.now()).order_by("due_at")
@@ -80,8 +87,8 @@ class Router:
         try:
             if self.listener is None or self.listener.closed:
                 self.listener = _listener()
-            readable, _, _ = select.select([self.listener.fileno()], [], [], seconds)
-            if readable:
+            readable, _, _ = select.select([self.listener.fileno(), self._stop_read], [], [], seconds)
+            if self.listener.fileno() in readable:
                 for _ in self.listener.notifies(timeout=0):
                     pass
         except (psycopg.Error, OSError):
@@ -90,7 +97,7 @@ class Router:
             self.sleep_interruptibly(min(seconds, 1.0))
 
     def sleep_interruptibly(self, seconds: float) -> None:
-        select.select([], [], [], seconds)
+        select.select([self._stop_read], [], [], seconds)
 
     def run(self) -> None:
         while not self.stopping:
@@ -117,7 +124,7 @@ class Command(BaseCommand):
         router = Router(hold_seconds=options["hold_seconds"])
 
         def stop(signum: int, frame: Any) -> None:
-            router.stopping = True
+            router.stop()
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
