@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "voice",
     "messaging",
     "contactcenter",
+    "contactcenter.taskrouter",
     "conversations",
     "ai",
 ]

@@ -19,7 +19,10 @@ class ErrorCode(IntEnum):
     MEDIA_EXCEEDS_SIZE_LIMIT = 11751  # Twilio's for MMS media; here also for media a <Play> fetches
     INTERNAL_FAILURE = 12400  # of a TwiML document's processing, such as a redirect loop
     PLAY_INVALID_CONTENT_TYPE = 13420
-    UNKNOWN_PARAMETERS = 20001  # also Twilio's answer for a required parameter missing
+    # also Twilio's answer for a required parameter missing, and TaskRouter's (HTTP 400) for invalid
+    # input (its validation answers carry 20001, e.g. nash-md/twilio-contact-center issue 23; the error
+    # dictionary has no code of its own for a malformed expression or Workflow configuration)
+    UNKNOWN_PARAMETERS = 20001
     PERMISSION_DENIED = 20003  # also credentials refused, with HTTP 401
     METHOD_NOT_ALLOWED = 20004
     ACCOUNT_NOT_ACTIVE = 20005
@@ -65,3 +68,7 @@ class ErrorCode(IntEnum):
     SEND_AT_MISSING = 35111
     SEND_AT_NOT_SUPPORTED = 35114  # outside the scheduling window
     SCHEDULE_TYPE_NOT_SUPPORTED = 35126
+    TASKROUTER_CALL = 40114  # a `call` instruction for a reservation no longer pending
+    TASKROUTER_REDIRECT = 40123  # a `redirect` instruction for a reservation no longer pending
+    TASKROUTER_DEQUEUE = 40135  # a `dequeue` instruction for a reservation no longer pending
+    INVALID_TASKROUTER_INSTRUCTION = 55555

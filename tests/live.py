@@ -178,3 +178,23 @@ def ari_worker(server_name: str, *, connections: int = 1, **env: str) -> Iterato
         yield worker
     finally:
         worker.stop()
+
+
+@contextmanager
+def taskrouter_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`manage.py taskrouter` (the routing process) on the test database; stopped by SIGTERM after."""
+    log = open(ROOT / ".data" / f"test-taskrouter-{os.getpid()}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "taskrouter", *args],
+        cwd=ROOT,
+        env=process_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=DIE_WITH_PYTEST,  # noqa: PLW1509
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            _stop(process)
+        log.close()

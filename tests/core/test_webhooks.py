@@ -40,7 +40,13 @@ def test_repeated_parameters_sign_like_the_sdk() -> None:
 class Receiver:
     """A real HTTP server on loopback that records requests and answers with scripted statuses."""
 
-    def __init__(self, statuses: list[int], delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        statuses: list[int],
+        delay: float = 0.0,
+        answer: bytes = b"<Response/>",
+        content_type: str = "text/xml",
+    ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses = statuses
         receiver = self
@@ -61,9 +67,9 @@ class Receiver:
                 time.sleep(delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Type", content_type)
                 self.end_headers()
-                self.wfile.write(b"<Response/>")
+                self.wfile.write(answer)
 
             do_GET = do_POST = _handle
 

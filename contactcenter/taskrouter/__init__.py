@@ -1,0 +1,1 @@
+"""TaskRouter v1: workspaces, workers, task queues, workflows, tasks, reservations and their events."""

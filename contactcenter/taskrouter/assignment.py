@@ -1,0 +1,161 @@
+"""The assignment decision, in the routing pass's one transaction: a queue's head tasks (highest
+priority, then oldest, or newest for LIFO) and, for each, the longest-idle eligible workers with room
+on its channel, both claimed with `FOR UPDATE SKIP LOCKED`, so two routing processes never reserve one
+task twice nor fill one worker channel past its capacity, and a killed one's claims roll back.
+
+Eligibility comes from `TaskQueueWorker` (kept current by `membership`), never from evaluating the
+queue's expression; only a target's worker-vs-task `expression` is evaluated, per candidate. A worker
+who already had an offer of a task (pending, rejected, timed out) is never offered it again. The SQL
+per decision does not grow with the backlog: each queue reads a bounded head, and stops at the first
+task whose channel has no free eligible worker at all.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+
+from contactcenter.taskrouter.events import event_record
+from contactcenter.taskrouter.matching import task_matches_worker
+from contactcenter.taskrouter.models import (
+    Activity,
+    Reservation,
+    Task,
+    TaskQueue,
+    TaskQueueWorker,
+    WorkerChannel,
+    Workspace,
+)
+from contactcenter.taskrouter.params import reservation_params
+from contactcenter.taskrouter.presence import worker_activity_move
+from contactcenter.taskrouter.reservations import task_status_set
+from contactcenter.taskrouter.targets import task_target_expression
+from contactcenter.taskrouter.tasks import assignment_callback_task
+
+HEAD_TASKS = 20  # a queue's tasks one pass considers
+CANDIDATES_FOR_EXPRESSION = 50  # workers claimed at once when a target expression must pick among them
+
+
+@dataclass
+class Assigned:
+    reservations: int = 0
+    more: bool = False  # a queue's head was full: another pass may find more to assign
+    # Rows another transaction held were skipped: if that one dies, its work must be decided again
+    # soon, so the workspace is not left asleep until its next timer.
+    contended: bool = False
+
+
+def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
+    age = "age_anchor_at" if queue.task_order == TaskQueue.Order.FIFO else "-age_anchor_at"
+    pending = Task.objects.filter(task_queue=queue, status=Task.Status.PENDING)
+    head = list(
+        pending.order_by("-priority", age)
+        .select_related("task_channel", "workflow")
+        .select_for_update(skip_locked=True, of=("self",))[:HEAD_TASKS]
+    )
+    if len(head) < HEAD_TASKS and pending.exclude(id__in=[task.id for task in head]).exists():
+        assigned.contended = True
+    return head
+
+
+def _candidates(
+    task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned
+) -> list[WorkerChannel]:
+    channels = WorkerChannel.objects.filter(
+        task_channel_id=task.task_channel_id,
+        available=True,
+        assigned_tasks__lt=F("capacity"),
+        worker__available=True,
+        worker_id__in=TaskQueueWorker.objects.filter(task_queue=queue).values("worker_id"),
+    ).exclude(Exists(Reservation.objects.filter(task=task, worker_id=OuterRef("worker_id"))))
+    if not workspace.multi_task_enabled:
+        channels = channels.exclude(
+            Exists(WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0))
+        )
+    claimed = list(
+        channels.select_related("worker__activity")
+        .order_by(F("last_reserved_at").asc(nulls_first=True), "worker__date_status_changed")
+        .select_for_update(skip_locked=True, of=("self", "worker"))[:limit]
+    )
+    if not claimed and channels.exists():
+        assigned.contended = True
+    return claimed
+
+
+def _reserve(
+    task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime
+) -> None:
+    worker = channel.worker
+    worker.workspace = workspace
+    timeout = task.workflow.task_reservation_timeout if task.workflow else 120
+    reservation = Reservation.objects.create(
+        account_id=task.account_id,
+        workspace=workspace,
+        task=task,
+        worker=worker,
+        worker_name=worker.friendly_name,
+        worker_channel=channel,
+        task_queue=queue,
+        timeout_at=now + timedelta(seconds=timeout),
+    )
+    WorkerChannel.objects.filter(id=channel.id).update(
+        assigned_tasks=F("assigned_tasks") + 1, last_reserved_at=now
+    )
+    if queue.reservation_activity_id is not None:
+        worker_activity_move(worker, Activity.objects.get(id=queue.reservation_activity_id))
+    event_record(
+        workspace=workspace, event_type="reservation.created", resource=reservation,
+        description=f"Reservation {reservation.sid} created for worker {worker.friendly_name}",
+        data=reservation_params(reservation),
+    )  # fmt: skip
+    if task.workflow is not None and task.workflow.assignment_callback_url:
+        account_id, reservation_id = str(task.account_id), str(reservation.id)
+        transaction.on_commit(lambda: assignment_callback_task.delay(account_id, reservation_id))
+
+
+def _offer(
+    task: Task, queue: TaskQueue, workspace: Workspace, now: datetime, assigned: Assigned
+) -> bool | None:
+    """Reserve the task for up to `max_reserved_workers` workers; None when no eligible worker had
+    room on its channel at all (so later tasks on that channel need not look)."""
+    expression = task_target_expression(task)
+    wanted = queue.max_reserved_workers
+    limit = CANDIDATES_FOR_EXPRESSION if expression else wanted
+    candidates = _candidates(task, queue, workspace, limit, assigned)
+    if not candidates:
+        return None
+    task.task_queue = queue
+    chosen = [
+        channel
+        for channel in candidates
+        if expression is None
+        or task_matches_worker(expression, task.attributes_json, channel.worker.attributes_json)
+    ][:wanted]
+    for channel in chosen:
+        _reserve(task, queue, channel, workspace, now)
+    if chosen:
+        task_status_set(task, Task.Status.RESERVED)
+    return bool(chosen)
+
+
+def assign(workspace: Workspace, *, now: datetime) -> Assigned:
+    """Offer the workspace's pending tasks to free workers, queue by queue."""
+    assigned = Assigned()
+    for queue in TaskQueue.objects.filter(workspace=workspace).order_by("date_created"):
+        head = _head(queue, assigned)
+        exhausted: set[object] = set()
+        made = 0
+        for task in head:
+            if task.task_channel_id in exhausted:
+                continue
+            task.workspace = workspace
+            offered = _offer(task, queue, workspace, now, assigned)
+            if offered is None:
+                exhausted.add(task.task_channel_id)
+            elif offered:
+                made += 1
+        assigned.reservations += made
+        # A full head that found workers may have more behind it for workers still free.
+        assigned.more |= len(head) == HEAD_TASKS and made > 0
+    return assigned
