@@ -73,6 +73,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
     path("calls/", include("voice.urls")),
+    path("queues/", include("contactcenter.urls")),
     path("inbox/", include("conversations.urls")),
     path("bulk/", include("messaging.bulk.urls")),
     path("demo/ivr/", demo.ivr_greeting),

@@ -134,7 +134,7 @@ def queue_member_bridged(*, account_id: uuid.UUID, member_id: uuid.UUID) -> None
     hears so."""
     with tenant_scope(account_id):
         member = (
-            QueueMember.objects.select_for_update()
+            QueueMember.objects.select_for_update(of=("self",))
             .filter(id=member_id, status=Status.BRIDGING)
             .select_related("dequeued_by")
             .first()
@@ -162,7 +162,7 @@ def queue_member_dequeue(*, member: QueueMember, actor: str, url: str, method: s
     TwiML at `url`."""
     with transaction.atomic():
         locked = (
-            QueueMember.objects.select_for_update()
+            QueueMember.objects.select_for_update(of=("self",))
             .filter(id=member.id, status=Status.WAITING)
             .select_related("call", "queue")
             .first()

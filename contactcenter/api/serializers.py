@@ -22,7 +22,7 @@ class QueueUpdateInput(serializers.Serializer):
 
 
 class MemberDequeueInput(serializers.Serializer):
-    url = CallbackUrlField(required=True)
+    url = CallbackUrlField(required=True, allow_blank=False)
     method = HttpMethodField(default="POST")
 
 
