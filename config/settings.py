@@ -218,6 +218,7 @@ SPECTACULAR_SETTINGS = {
         "HttpMethodEnum": ["GET", "POST"],
         "AccountStatusEnum": "tenants.models.Account.Status",
         "BulkStatusEnum": "messaging.models.Bulk.Status",
+        "QueueOrderEnum": "contactcenter.taskrouter.models.Workspace.QueueOrder",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -19,6 +19,7 @@ def test_workspace_lifecycle_with_its_default_activities_and_channels(tr: V1, cl
     assert workspace.sid.startswith("WS") and workspace.account_sid == clinic.sid
     assert workspace.date_created is not None and workspace.date_created.tzinfo is not None
     assert workspace.default_activity_name == "Offline" and workspace.timeout_activity_name == "Offline"
+    assert workspace.multi_task_enabled is True  # a boolean left out is not read as false
     assert workspace.url == f"{settings.PUBLIC_BASE_URL}/taskrouter/v1/Workspaces/{workspace.sid}"
     assert workspace.links["activities"] == f"{workspace.url}/Activities"
 
