@@ -22,6 +22,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contactcenter.members import queue_member_enqueue
 from conversations.models import Conversation
 from messaging.bulk.services import bulk_create
 from messaging.models import Bulk
@@ -60,12 +61,15 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
         actor="test",
     )
     conversation = Conversation.objects.get(items__message=message)
+    entered = queue_member_enqueue(account_id=tenant_a.account.id, call_id=call.id, queue_name="front-desk")
+    assert entered is not None
     return {
         "Accounts": tenant_a.sid,
         "Calls": call.sid,
         "Messages": message.sid,
         "conversations": conversation.sid,
         "bulks": bulk.sid,
+        "Queues": entered.queue_sid,
     }
 
 
