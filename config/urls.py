@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from contactcenter.api.views import MemberDetailView, MemberListView, QueueDetailView, QueueListView
 from core.api import UnknownResourceView
 from core.schema import ApiDocsView
 from messaging import demo as messaging_demo
@@ -45,6 +46,10 @@ api_patterns = [
     path(f"{ACCOUNT}/Messages/<str:sid>.json", MessageDetailView.as_view()),
     path(f"{ACCOUNT}/Messages/<str:message_sid>/Media.json", MediaListView.as_view()),
     path(f"{ACCOUNT}/Messages/<str:message_sid>/Media/<str:sid>.json", MediaDetailView.as_view()),
+    path(f"{ACCOUNT}/Queues.json", QueueListView.as_view()),
+    path(f"{ACCOUNT}/Queues/<str:sid>.json", QueueDetailView.as_view()),
+    path(f"{ACCOUNT}/Queues/<str:queue_sid>/Members.json", MemberListView.as_view()),
+    path(f"{ACCOUNT}/Queues/<str:queue_sid>/Members/<str:call_sid>.json", MemberDetailView.as_view()),
     path(f"{ACCOUNT}/Recordings.json", RecordingListView.as_view()),
     path(f"{ACCOUNT}/Recordings/<str:sid>.json", RecordingDetailView.as_view()),
     re_path(
@@ -68,6 +73,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
     path("calls/", include("voice.urls")),
+    path("queues/", include("contactcenter.urls")),
     path("inbox/", include("conversations.urls")),
     path("bulk/", include("messaging.bulk.urls")),
     path("routing/", include("contactcenter.taskrouter.urls")),

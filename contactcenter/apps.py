@@ -1,5 +1,12 @@
+"""Contact center: Twilio's call queues (and, with their issues, TaskRouter, agents and the softphone)."""
+
 from django.apps import AppConfig
 
 
 class ContactcenterConfig(AppConfig):
     name = "contactcenter"
+
+    def ready(self) -> None:
+        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter, and connects the
+        # receivers of what messaging and the TaskRouter engine announce.
+        from contactcenter import dial_queue, enqueue, receivers  # noqa: F401

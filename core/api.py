@@ -19,7 +19,7 @@ from core.dates import rfc2822
 from core.error_codes import ErrorCode
 from core.errors import TwilioError, not_found
 from core.models import TenantModel
-from core.paging import paginate
+from core.paging import Keyset, paginate
 from core.sids import make_sid, sid_to_uuid
 
 API_VERSION = "2010-04-01"
@@ -49,7 +49,10 @@ class SidField(serializers.Field):
 
 
 class TwilioBoolean(serializers.BooleanField):
-    """Twilio clients send `true`, `True` or `TRUE`; compare case-insensitively."""
+    """Twilio clients send `true`, `True` or `TRUE`; compare case-insensitively. A boolean the request
+    leaves out is left out (DRF reads a form's missing checkbox as false, which an API must not)."""
+
+    default_empty_html = serializers.empty
 
     def to_internal_value(self, data: Any) -> bool:
         return super().to_internal_value(data.lower() if isinstance(data, str) else data)
@@ -84,13 +87,16 @@ class TwilioView(APIView):
     def render_one(self, instance: Any, status: int = 200) -> Response:
         return Response(self.output_serializer(instance).data, status=status)
 
-    def render_page(self, request: Request, queryset: QuerySet) -> Response:
-        """One page of `queryset` in Twilio's list envelope."""
+    def render_page(
+        self, request: Request, queryset: QuerySet, keyset: Keyset[Any] | None = None
+    ) -> Response:
+        """One page of `queryset` in Twilio's list envelope (newest first, unless `keyset` says)."""
         body = paginate(
             request,
             queryset,
             key=self.list_key,
             serialize=lambda rows: self.output_serializer(rows, many=True).data,
+            keyset=keyset,
         )
         return Response(body)
 

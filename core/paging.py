@@ -274,10 +274,11 @@ def paginate(
     *,
     key: str,
     serialize: Callable[[Sequence[Any]], Any],
+    keyset: Keyset[Any] | None = None,
 ) -> dict[str, Any]:
-    """One page of `queryset` in the 2010 API's envelope, records under `key`, newest first; its
-    URIs are relative to the host, as Twilio's are."""
-    found = list_page(request, queryset)
+    """One page of `queryset` in the 2010 API's envelope, records under `key`, newest first unless
+    `keyset` says otherwise; its URIs are relative to the host, as Twilio's are."""
+    found = list_page(request, queryset, keyset)
     path = request.path
 
     def uri(query: str | None) -> str | None:

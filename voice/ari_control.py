@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 CAUSE_STATUS = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "busy"}
 END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
 START_SECONDS = 5.0
+PLAYBACK_BATCH = 50  # media URIs in one ARI playback (one `media` list, kept well inside a request)
 DIAL_STATUS = {
     "BUSY": "busy",
     "NOANSWER": "no-answer",
@@ -36,7 +37,6 @@ class AriCallControl:
         self.is_gone = False
         self.has_made_channel = False  # `originate` created it (Asterisk made every other call's)
         self.on_answer: Callable[[], Awaitable[None]] | None = None
-        self._playbacks: set[str] = set()
         self._claimed = [channel_id]
         router.claim(channel_id, self.events)
 
@@ -90,28 +90,34 @@ class AriCallControl:
             raise
 
     async def play(self, media: Sequence[str], *, interruptible: bool) -> str:
-        for item in media:
-            playback_id = f"pb-{uuid.uuid4().hex}"
-            self.claim(playback_id)
-            self._playbacks.add(playback_id)
-            try:
-                await self._rest(self.client.play(self.channel_id, item, playback_id))
-                while True:
-                    event = await self.next_event(None)
-                    kind = event["type"] if event else ""
-                    if kind == "ChannelDtmfReceived" and interruptible:
-                        await self.client.stop_playback(playback_id)
-                        return str(event["digit"])  # type: ignore[index]
-                    if kind == "PlaybackFinished" and event["playback"]["id"] == playback_id:  # type: ignore[index]
-                        break
-            finally:
-                self._playbacks.discard(playback_id)
+        """Up to PLAYBACK_BATCH media are one ARI playback, which Asterisk plays through by itself: a
+        prompt looped a thousand times (hold music) costs twenty commands, not a thousand."""
+        for start in range(0, len(media), PLAYBACK_BATCH):
+            digit = await self._play_batch(media[start : start + PLAYBACK_BATCH], interruptible)
+            if digit:
+                return digit
         return ""
 
-    async def stop_all_playbacks(self) -> None:
-        for playback_id in list(self._playbacks):
+    async def _play_batch(self, media: Sequence[str], interruptible: bool) -> str:
+        playback_id = f"pb-{uuid.uuid4().hex}"
+        self.claim(playback_id)
+        try:
+            await self._rest(self.client.play(self.channel_id, ",".join(media), playback_id))
+            while True:
+                event = await self.next_event(None)
+                kind = event["type"] if event else ""
+                if kind == "ChannelDtmfReceived" and interruptible:
+                    await self.client.stop_playback(playback_id)
+                    return str(event["digit"])  # type: ignore[index]
+                if kind == "PlaybackFinished" and event["playback"]["id"] == playback_id:  # type: ignore[index]
+                    return ""
+        except asyncio.CancelledError:
+            # The flow was replaced (a redirect) or the verb moved on (a queued caller dequeued): the
+            # caller must not hear the rest of it.
             await self.client.stop_playback(playback_id)
-        self._playbacks.clear()
+            raise
+        finally:
+            self.router.release(playback_id)
 
     async def collect_digits(
         self, *, first: str, num_digits: int | None, timeout: float, finish_on_key: str
@@ -218,6 +224,7 @@ class AriCallControl:
         timeout: int,
         time_limit: int,
         record_name: str | None,
+        on_answer: Callable[[], Awaitable[bool]] | None = None,
     ) -> DialOutcome:
         bridge_id = f"br-{leg_id}"
         self.claim(leg_id)
@@ -234,13 +241,52 @@ class AriCallControl:
             await self._in_stasis(leg_id)
             await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
             await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
-            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name)
+            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name, on_answer)
         finally:
             await self.client.hangup(leg_id)
             await self.client.destroy_bridge(bridge_id)
         if record_name and outcome.duration_seconds:
             return dataclasses.replace(outcome, recording=await self._fetch_recording(record_name))
         return outcome
+
+    async def bridge_open(self, bridge_id: str) -> None:
+        """A mixing bridge holding this call, for another call to join (`bridge_join`)."""
+        self.claim(bridge_id)
+        await self.client.create_bridge(bridge_id)
+        await self._rest(self.client.add_to_bridge(bridge_id, [self.channel_id]))
+
+    async def bridge_join(self, bridge_id: str) -> bool:
+        """Join a bridge another call opened; False when it is gone (that call ended)."""
+        if not self.router.owns(bridge_id):  # the opener's claim, when it runs in this process too
+            self.claim(bridge_id)
+        try:
+            await self.client.add_to_bridge(bridge_id, [self.channel_id])
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            if exc.status in (400, 422):  # this channel is gone
+                self.is_gone = True
+                raise CallHungUp() from exc
+            raise
+        return True
+
+    async def bridged(self, bridge_id: str) -> None:
+        """Until the bridge ends for this call: the other call left it, or whoever ended first
+        destroyed it (`bridge_close`), which takes this call out of it. Raises CallHungUp when this
+        call is hanging up (its hangup request comes before it leaves the bridge).
+
+        With both calls in this process, the other's events go to its own task (the router routes by
+        channel first): this call sees its own leaving, once the other side destroys the bridge."""
+        while True:
+            event = await self.next_event(None)
+            kind = event["type"] if event else ""
+            if kind == "ChannelHangupRequest" and event["channel"]["id"] == self.channel_id:  # type: ignore[index]
+                raise CallHungUp()
+            if kind in ("ChannelLeftBridge", "BridgeDestroyed") and event["bridge"]["id"] == bridge_id:  # type: ignore[index]
+                return
+
+    async def bridge_close(self, bridge_id: str) -> None:
+        await self.client.destroy_bridge(bridge_id)
 
     async def _in_stasis(self, channel_id: str) -> None:
         """channels/create replies before the new channel enters Stasis; dial and bridges refuse it
@@ -253,7 +299,13 @@ class AriCallControl:
         raise AriError(504, f"channel {channel_id} did not enter Stasis within {START_SECONDS} s")
 
     async def _follow_dial(
-        self, leg_id: str, bridge_id: str, timeout: int, time_limit: int, record_name: str | None
+        self,
+        leg_id: str,
+        bridge_id: str,
+        timeout: int,
+        time_limit: int,
+        record_name: str | None,
+        on_answer: Callable[[], Awaitable[bool]] | None,
     ) -> DialOutcome:
         answered_at = None
         leg_cause = 0
@@ -272,6 +324,8 @@ class AriCallControl:
                 elif kind == "Dial" and leg_event:
                     status = event.get("dialstatus", "")
                     if status == "ANSWER":
+                        if on_answer is not None and not await on_answer():
+                            return DialOutcome("canceled", 0, leg_id, caller_hung_up=False)
                         answered_at = time.monotonic()
                         if record_name:
                             self.claim(record_name)

@@ -1,5 +1,5 @@
-"""A live call's state: moved forward, redirected or ended (exactly once), and the calls still live
-on a media server.
+"""A live call's state: moved forward, redirected, signalled or ended (exactly once), and the calls
+still live on a media server.
 
 The ARI worker calls these from its asyncio tasks (`voice.store.db`); each opens its own
 tenant-scoped transaction and queues status callbacks on commit through the webhook outbox.
@@ -21,7 +21,7 @@ from core.tenancy import tenant_scope
 from monitor.notifications import notification_record
 from voice import control_channel
 from voice.models import Call, CallEvent
-from voice.signals import call_logged
+from voice.signals import call_ended, call_logged
 from voice.status_callbacks import CALLBACK_EVENT_FOR_STATUS, status_callback_send
 from voice.timeline import TimelineEntry, event_add, timeline_insert
 
@@ -110,6 +110,7 @@ def call_finish(
         status_callback_send(call, "completed")
         if call.direction == Call.Direction.INBOUND:  # outbound calls join theirs when created
             call_logged.send(sender=Call, call=call)
+        call_ended.send(sender=Call, call=call)
         return True
 
 
@@ -122,6 +123,7 @@ def call_error_and_fail(call: Call, code: int, message: str) -> None:
         call.end_time = timezone.now()
         call.save(update_fields=["status", "end_time", "date_updated"])
         status_callback_send(call, "completed")
+        call_ended.send(sender=Call, call=call)
 
 
 def call_update(
@@ -190,6 +192,15 @@ def call_update(
         if command is not None and call.media_server_id:
             transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
     return call
+
+
+def call_signal(*, call: Call, name: str, payload: dict[str, Any]) -> None:
+    """Hand `payload` to the verb `call` runs now (`Interpreter.signal(name)`) once the current
+    transaction commits; a call no worker runs any more drops it."""
+    command = control_channel.Signal(
+        action="signal", call_sid=call.sid, channel_id=call.channel_id, name=name, payload=payload
+    )
+    transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
 
 
 class LiveCall(NamedTuple):

@@ -1,7 +1,8 @@
 """The Redis control channel from the API and Celery to the ARI workers: commands for their calls.
 
-A media server's channel reaches every worker process of the server: redirect and hang up, which the
-process running the call applies (hanging up a channel another process runs is harmless). A Stasis
+A media server's channel reaches every worker process of the server: redirect, hang up and signal,
+which the process running the call applies (the others ignore them; hanging up a channel another
+process runs is harmless). A Stasis
 app's channel reaches the one process running that app, and only while its ARI events are
 connected: originate, so that a call is started once, by a process able to follow it.
 Both are named by database too, so two deployments (or test runs) sharing one Redis never cross.
@@ -13,7 +14,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import redis
 import redis.asyncio as aioredis
@@ -48,7 +49,18 @@ class Originate(TypedDict):
     timeout: int
 
 
-Command = Redirect | Hangup | Originate
+class Signal(TypedDict):
+    """Hand `payload` to the verb now running on a live call, under `name` (`Interpreter.signal`): how
+    apps above voice reach a call some worker process runs, e.g. a queued caller being dequeued."""
+
+    action: Literal["signal"]
+    call_sid: str
+    channel_id: str
+    name: str
+    payload: dict[str, Any]
+
+
+Command = Redirect | Hangup | Originate | Signal
 
 
 def server_channel(media_server_id: int | None) -> str:
@@ -67,7 +79,7 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-def publish(media_server_id: int | None, command: Redirect | Hangup) -> None:
+def publish(media_server_id: int | None, command: Redirect | Hangup | Signal) -> None:
     """Send a command to every worker of a media server (on commit of what it follows from)."""
     _client().publish(server_channel(media_server_id), json.dumps(command))
 

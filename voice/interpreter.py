@@ -11,7 +11,9 @@ AppConfig.ready(): voice's own in `voice.verbs`, `<Sms>` in `messaging.verbs`. A
 is skipped with a 12200 warning.
 """
 
+import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin
@@ -95,6 +97,20 @@ def _handler(verb: Any) -> Handler[Any] | None:
     return _handlers.get((type(verb), None))
 
 
+class Signals:
+    """What other processes sent the call's flow (`control_channel.Signal`), by name, each kept until a
+    verb takes it: a signal may come while the verb that awaits it is between two awaits."""
+
+    def __init__(self) -> None:
+        self._boxes: defaultdict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
+
+    def deliver(self, name: str, payload: dict[str, Any]) -> None:
+        self._boxes[name].put_nowait(payload)
+
+    async def receive(self, name: str) -> dict[str, Any]:
+        return await self._boxes[name].get()
+
+
 class Interpreter:
     """One call's flow. A verb's handler drives the call through `control` (and `media`), reports
     through `store`, and leads on with `action`; `absolute` and `notify` are Twilio's URL and
@@ -117,6 +133,7 @@ class Interpreter:
         self.store = store
         self.trunk_host = trunk_host
         self.document_url = setup.url
+        self.signals = Signals()
 
     # Entry points
 
@@ -214,6 +231,27 @@ class Interpreter:
         for warning in result.warnings:
             await self.store.error(warning.code, f"{warning.message} ({url})", url=url, warning=True)
         return list(result.response.verbs)
+
+    async def fetch_document(self, source: Fetch) -> list[Any] | None:
+        """A document a verb runs inside itself (an `<Enqueue>`'s wait music, say), with the call's
+        parameters and `source`'s: no fallback URL, and a failure goes to the error log and reads as
+        None, for the verb to go on without it. Relative URLs in it are then relative to it."""
+        return await documents.fetch_async(
+            self.http,
+            Fetch(source.url, source.method, {**self.base_params(), **source.params}),
+            fallback=None,
+            auth_token=self.setup.auth_token,
+            answered=self._answered,
+            check=self._document,
+            failed=self._fetch_failed_in_verb,
+        )
+
+    async def _fetch_failed_in_verb(self, failure: FetchFailed, source: Fetch, is_last: bool) -> None:
+        await self.store.error(failure.code, str(failure), url=source.url, method=source.method)
+
+    async def signal(self, name: str) -> dict[str, Any]:
+        """The next payload another process sent this call under `name` (`voice.call_state.call_signal`)."""
+        return await self.signals.receive(name)
 
     def absolute(self, url: str) -> str:
         """TwiML URLs may be relative to the document they came in."""

@@ -1,6 +1,7 @@
-"""Prompts as files Asterisk can play: Say rendered offline by espeak-ng, Play URLs fetched once.
+"""Prompts as files Asterisk can play: Say rendered offline by espeak-ng, Play URLs fetched once, and
+the platform's own hold music, generated here rather than fetched from anywhere.
 
-Both land as 8 kHz mono 16-bit WAV in the media server's sounds folder (`sounds/switchboard/…`),
+All land as 8 kHz mono 16-bit WAV in the media server's sounds folder (`sounds/switchboard/…`),
 named by a digest of what produced them, so a prompt is rendered or downloaded once and then played
 from local disk by every call.
 """
@@ -8,9 +9,11 @@ from local disk by every call.
 import asyncio
 import hashlib
 import logging
+import math
 import shutil
 import subprocess
 import tempfile
+import wave
 from pathlib import Path
 
 import httpx
@@ -26,6 +29,11 @@ ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
 ESPEAK_VOICES = {"man": "en-us", "woman": "en-us+f3", "alice": "en-us+f2"}
 MAX_PLAY_BYTES = 50 * 1024 * 1024
 PLAY_FETCH_SECONDS = 60.0  # a whole media file, redirects included
+HOLD_MUSIC = "hold/default"
+# A slow arpeggio (C, Am, F, G; each chord twice, each note 0.4 s): 13 s that loop without a seam.
+HOLD_CHORDS = ((262, 330, 392, 523), (220, 262, 330, 440), (175, 220, 262, 349), (196, 247, 294, 392))
+HOLD_NOTE_SECONDS = 0.4
+RATE = 8000
 
 
 class MediaError(Exception):
@@ -56,7 +64,7 @@ class MediaCache:
         """`http` fetches tenants' media: an `egress.async_client`, in the worker."""
         self.root = Path(sounds_dir)
         self.http = http
-        for folder in ("tts", "play"):
+        for folder in ("tts", "play", "hold"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
     async def say(self, text: str, *, voice: str, language: str) -> str:
@@ -77,6 +85,33 @@ class MediaCache:
                 timeout=60,
             )
             _to_telephony_wav(raw, target)
+
+    async def hold_music(self) -> str:
+        """What a caller waiting with no music of the tenant's hears: made once per media server, then
+        looped by Asterisk from its own disk."""
+        target = self.root / f"{HOLD_MUSIC}.wav"
+        if not target.exists():
+            await asyncio.to_thread(self._compose_hold_music, target)
+        return platform_sound(HOLD_MUSIC)
+
+    @staticmethod
+    def _compose_hold_music(target: Path) -> None:
+        frames = bytearray()
+        per_note = int(RATE * HOLD_NOTE_SECONDS)
+        for chord in HOLD_CHORDS:
+            for _ in range(2):
+                for frequency in chord:
+                    for i in range(per_note):
+                        envelope = min(1.0, i / 200, (per_note - i) / 800)  # no clicks between notes
+                        sample = 0.12 * envelope * math.sin(2 * math.pi * frequency * i / RATE)
+                        frames += int(32767 * sample).to_bytes(2, "little", signed=True)
+        tmp = target.with_suffix(".part.wav")
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(bytes(frames))
+        tmp.replace(target)
 
     async def play(self, url: str) -> str:
         name = _digest(url)

@@ -73,7 +73,6 @@ class CallTask:
                 if self.next_source is None:
                     raise
                 source, self.next_source = self.next_source, None
-                await self.control.stop_all_playbacks()
 
     def redirect(self, source: Fetch | str) -> None:
         """Replace the TwiML now running (Calls API update with Url or Twiml)."""
@@ -375,7 +374,11 @@ class VoiceWorker:
                 # Canceled while its channel was being made, perhaps before it existed (so the hangup
                 # found nothing): its origination ends as soon as the channel does.
                 control.events.put_nowait({"type": "ChannelDestroyed", "channel": {"id": control.channel_id}})
-        elif (task := self.calls.get(command["call_sid"])) is not None:
+        elif (task := self.calls.get(command["call_sid"])) is None:
+            return  # another process runs it, or nobody does any more
+        elif command["action"] == "signal":
+            task.interpreter.signals.deliver(command["name"], command["payload"])
+        else:
             source: Fetch | str = (
                 command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})
             )

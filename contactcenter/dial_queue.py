@@ -1,0 +1,107 @@
+"""The agent's side: `<Dial><Queue>` bridges the agent's call to the caller at the front of the queue.
+
+The agent's call opens a bridge, claims the front caller (contactcenter/members.py, one transaction:
+two agents never get one caller) and waits for it to hear the `url` announcement and join; if it
+hangs up first, the next caller is claimed. An empty queue is waited on, as Twilio does, until the
+Dial's `timeout` (polled each POLL_SECONDS); a queue that does not exist ends the Dial `failed`.
+Whichever call ends first destroys the bridge, which ends it for the other.
+"""
+
+import asyncio
+import time
+import uuid
+
+from contactcenter.members import JOINED, Claimed, QueueNotFound, queue_member_claim_front
+from core.documents import Fetch
+from twiml.verbs import Dial, Queue
+from voice.control import CallHungUp
+from voice.interpreter import FlowEnded, Interpreter, handles
+
+POLL_SECONDS = 1.0
+JOIN_SECONDS = 120.0  # the caller's announcement and join; past it the agent takes the next caller
+
+
+@handles(Dial, Queue)
+async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
+    await flow.control.answer()
+    noun = verb.children[0]
+    assert isinstance(noun, Queue)
+    deadline = time.monotonic() + verb.timeout
+    url = flow.absolute(noun.url) if noun.url else ""
+    while True:
+        bridge_id = f"queue-{uuid.uuid4().hex}"
+        await flow.control.bridge_open(bridge_id)
+        try:
+            try:
+                claimed = await _claim(flow, noun, bridge_id, url, deadline)
+            except QueueNotFound:
+                await flow.store.event("verb", "Dial.result", {"queue": noun.name, "status": "no such queue"})
+                return _over(flow, verb, {"DialCallStatus": "failed"})
+            if claimed is None:
+                return _over(flow, verb, {"DialCallStatus": "no-answer"})
+            joined_at = await _joined(flow, claimed, bridge_id)
+            if joined_at is None:
+                continue  # the caller left before the bridge: the next one
+            params = {"DialCallSid": claimed.call_sid, "QueueSid": claimed.queue_sid}
+            try:
+                await flow.control.bridged(bridge_id)
+            except CallHungUp:
+                duration = {"DialCallDuration": str(round(time.monotonic() - joined_at))}
+                if verb.action:
+                    action = flow.action(verb.action, verb.method, {})
+                    status = {"DialCallStatus": "completed", "CallStatus": "completed"}
+                    await flow.notify(action.url, action.method, {**params, **duration, **status})
+                raise FlowEnded() from None
+            duration = {"DialCallDuration": str(round(time.monotonic() - joined_at))}
+            return _over(flow, verb, {"DialCallStatus": "completed", **params, **duration})
+        finally:
+            await flow.control.bridge_close(bridge_id)
+
+
+async def _claim(flow: Interpreter, noun: Queue, bridge_id: str, url: str, deadline: float) -> Claimed | None:
+    """The front caller, claimed; None if the queue stayed empty until `deadline`."""
+    s = flow.setup
+    while True:
+        claimed: Claimed | None = await flow.store.write(
+            queue_member_claim_front,
+            account_id=s.account_id,
+            queue_name=noun.name,
+            agent_call_id=s.call_id,
+            bridge_id=bridge_id,
+            url=url,
+            method=noun.method,
+        )
+        if claimed is not None:
+            await flow.store.event("verb", "Dial.queue", {"queue": noun.name, "caller": claimed.call_sid})
+            return claimed
+        if (left := deadline - time.monotonic()) <= 0:
+            return None
+        await flow.control.pause(min(POLL_SECONDS, left))  # watching for the agent's hangup
+
+
+async def _joined(flow: Interpreter, claimed: Claimed, bridge_id: str) -> float | None:
+    """When the claimed caller joined the bridge (its signal); None if it ended first (it closed the
+    bridge) or did not come within JOIN_SECONDS. Raises CallHungUp if the agent hung up."""
+
+    async def signal() -> None:
+        while (await flow.signal(JOINED)).get("member_id") != str(claimed.member_id):
+            pass  # a stale one, of a caller the agent gave up on
+
+    joined = asyncio.ensure_future(signal())
+    ended = asyncio.ensure_future(flow.control.bridged(bridge_id))
+    try:
+        await asyncio.wait({joined, ended}, timeout=JOIN_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        if joined.done():
+            return time.monotonic()
+        if ended.done():
+            ended.result()  # raises CallHungUp when it was the agent who ended
+        return None
+    finally:
+        for task in (joined, ended):
+            task.cancel()
+        await asyncio.gather(joined, ended, return_exceptions=True)
+
+
+def _over(flow: Interpreter, verb: Dial, params: dict[str, str]) -> Fetch | None:
+    """Twilio's Dial: on to `action` with the outcome, or to the next verb."""
+    return flow.action(verb.action, verb.method, params) if verb.action else None
