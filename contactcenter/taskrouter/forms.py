@@ -100,7 +100,9 @@ class TaskQueueForm(forms.Form):
         min_value=1, max_value=50, initial=1, label="Workers offered each task at once"
     )
     task_order = forms.ChoiceField(
-        choices=TaskQueue.Order.choices, initial=TaskQueue.Order.FIFO, label="Order"
+        choices=[(TaskQueue.Order.FIFO, "FIFO: oldest first"), (TaskQueue.Order.LIFO, "LIFO: newest first")],
+        initial=TaskQueue.Order.FIFO,
+        label="Order (among tasks of the same priority)",
     )
 
     def clean_target_workers(self) -> str:
