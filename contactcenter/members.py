@@ -22,7 +22,7 @@ from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.sids import make_sid
 from core.tenancy import tenant_scope
-from voice.call_state import call_signal
+from voice.call_state import CallUnreachable, call_signal, call_signal_now
 from voice.models import Call
 
 DEQUEUE = "queue.dequeue"
@@ -184,7 +184,9 @@ def queue_call_ended(*, call: Call) -> bool:
 
 def queue_member_dequeue(*, member: QueueMember, actor: str, url: str, method: str) -> QueueMember:
     """The Members API's dequeue: the caller leaves the queue (`redirected`) and its call runs the
-    TwiML at `url`."""
+    TwiML at `url`. Its signal is sent before the commit: if Redis cannot carry it, nothing changes
+    (503) rather than the caller being out of the queue yet never told. Acting on it reads nothing of
+    the member's row."""
     with transaction.atomic():
         locked = (
             QueueMember.objects.select_for_update(of=("self",))
@@ -203,5 +205,8 @@ def queue_member_dequeue(*, member: QueueMember, actor: str, url: str, method: s
             payload={"queue_sid": locked.queue.sid, "url": url, "method": method},
         )
         payload = {"member_id": str(locked.id), "kind": "redirect", "url": url, "method": method}
-        call_signal(call=locked.call, name=DEQUEUE, payload=payload)
+        try:
+            call_signal_now(call=locked.call, name=DEQUEUE, payload=payload)
+        except CallUnreachable as exc:
+            raise TwilioError(ErrorCode.SERVICE_UNAVAILABLE, f"{exc}; retry the request", 503) from exc
     return member
