@@ -50,9 +50,11 @@ INSTALLED_APPS = [
     "numbering",
     "voice",
     "messaging",
+    # Above messaging, in layer order: receivers of one signal run in this order, so the contact
+    # center finds an inbound text already in its conversation.
+    "conversations",
     "contactcenter",
     "contactcenter.taskrouter",
-    "conversations",
     "ai",
 ]
 

@@ -7,5 +7,6 @@ class ContactcenterConfig(AppConfig):
     name = "contactcenter"
 
     def ready(self) -> None:
-        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter.
-        from contactcenter import dial_queue, enqueue  # noqa: F401
+        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter, and connects the
+        # receivers of what messaging and the TaskRouter engine announce.
+        from contactcenter import dial_queue, enqueue, receivers  # noqa: F401

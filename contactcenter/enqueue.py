@@ -23,6 +23,14 @@ from contactcenter.members import (
 )
 from contactcenter.models import QueueMember
 from contactcenter.selectors import queue_member_standing
+from contactcenter.voice_tasks import (
+    VoiceTaskRefused,
+    voice_task_answered,
+    voice_task_bridge_ended,
+    voice_task_create,
+    voice_task_leave,
+    voice_task_unanswered,
+)
 from core.documents import Fetch
 from twiml.errors import Code
 from twiml.verbs import Enqueue, Gather, Hangup, Leave, Pause, Play, Redirect, Say
@@ -49,6 +57,7 @@ ANNOUNCEMENT_VERBS: dict[type, VerbHandler] = {
 }
 MIN_WAIT_DOCUMENT_SECONDS = 1.0  # a wait document that ends at once is not fetched again at once
 LEAVE_RACE_SECONDS = 10.0  # a <Leave> that lost to an agent's claim waits this long for the dequeue
+MAX_BRIDGE_SECONDS = 14400  # a caller bridged to a worker: Dial's longest time limit
 
 
 class _Left(Exception):
@@ -57,15 +66,36 @@ class _Left(Exception):
 
 @handles(Enqueue)
 async def enqueue(flow: Interpreter, verb: Enqueue) -> Fetch | None:
+    """With a `workflowSid`, the caller waits in the queue named after the workflow (as Twilio's do)
+    unless the verb names one, and its TaskRouter task is created once it is in."""
     await flow.control.answer()
     s = flow.setup
     entered = await flow.store.write(
-        queue_member_enqueue, account_id=s.account_id, call_id=s.call_id, queue_name=verb.name
+        queue_member_enqueue,
+        account_id=s.account_id,
+        call_id=s.call_id,
+        queue_name=verb.name or verb.workflow_sid or "",
     )
     if entered is None:
         await flow.store.event("verb", "Enqueue.result", {"result": "queue-full"})
         return flow.action(verb.action, verb.method, {"QueueResult": "queue-full"}) if verb.action else None
-    return await Stay(flow, verb, entered).run()
+    task_sid = ""
+    if verb.workflow_sid:
+        try:
+            task_sid = await flow.store.write(
+                voice_task_create,
+                account_id=s.account_id,
+                call_id=s.call_id,
+                workflow_sid=verb.workflow_sid,
+                task=verb.task,
+            )
+        except VoiceTaskRefused as refused:
+            await flow.store.error(refused.code, f"<Enqueue workflowSid>: {refused}")
+            await flow.store.write(
+                queue_member_leave, account_id=s.account_id, member_id=entered.member_id, result=Result.ERROR
+            )
+            return flow.action(verb.action, verb.method, {"QueueResult": "error"}) if verb.action else None
+    return await Stay(flow, verb, entered, task_sid).run()
 
 
 @handles(Leave)
@@ -77,10 +107,11 @@ async def leave(flow: Interpreter, verb: Leave) -> None:
 class Stay:
     """One caller's time in a queue, from entering it to the verb after `<Enqueue>`."""
 
-    def __init__(self, flow: Interpreter, verb: Enqueue, entered: Entered) -> None:
+    def __init__(self, flow: Interpreter, verb: Enqueue, entered: Entered, task_sid: str = "") -> None:
         self.flow = flow
         self.verb = verb
         self.entered = entered
+        self.task_sid = task_sid  # the TaskRouter task of an `<Enqueue workflowSid>`
         self.entered_at = time.monotonic()
         self.home = flow.document_url  # wait documents move it; the action is relative to this one
         self.ids = {"account_id": flow.setup.account_id, "member_id": entered.member_id}
@@ -96,10 +127,17 @@ class Stay:
                 await self._gone(Result.REDIRECTED)
                 raise
             if dequeue is None:
+                await self._task_over(Result.LEAVE)
                 return self._after(Result.LEAVE, self._queue_time())
             if dequeue["kind"] == "redirect":
+                await self._task_over(Result.REDIRECTED)
                 await self._notify(Result.REDIRECTED, self._queue_time())
                 return Fetch(dequeue["url"], dequeue["method"], {})
+            if dequeue["kind"] == "task":
+                queue_time = await self._dial_worker(dequeue)
+                if queue_time is not None:
+                    return self._after(Result.BRIDGED, queue_time)
+                continue
             queue_time = await self._bridge(dequeue)
             if queue_time is not None:
                 return self._after(Result.BRIDGED, queue_time)
@@ -146,7 +184,8 @@ class Stay:
             standing = await flow.store.write(queue_member_standing, **self.ids)
             if standing is None:  # dequeued: the signal is on its way
                 await self._hold_music()
-            params = {**standing.params(), **source.params}
+            task = {"TaskSid": self.task_sid} if self.task_sid else {}
+            params = {**standing.params(), **task, **source.params}
             document = await flow.fetch_document(Fetch(source.url, source.method, params))
             if document is None:  # the tenant's wait music failed (logged): the caller stays, on ours
                 await self._hold_music()
@@ -199,7 +238,7 @@ class Stay:
                 source = await self._run(document, ANNOUNCEMENT_VERBS, "a queue announcement")
             flow.document_url = self.home
         if not await flow.control.bridge_join(bridge_id):
-            await flow.store.write(queue_member_requeue, **self.ids)
+            await flow.store.write(queue_member_requeue, **self.ids, bridge_id=bridge_id)
             return None
         await flow.store.write(queue_member_bridged, **self.ids)
         await flow.store.event("verb", "Enqueue.bridged", {"with": dequeue["dequeuing_call_sid"]})
@@ -212,7 +251,56 @@ class Stay:
             await flow.control.bridge_close(bridge_id)  # which ends the agent's side
         return queue_time
 
+    # Dequeued by TaskRouter to a worker
+
+    async def _dial_worker(self, dequeue: dict[str, Any]) -> int | None:
+        """Dial the worker a `dequeue` instruction named and stay bridged until either side ends; the
+        queue time. The reservation is accepted when the worker answers; None when the worker did
+        not (the reservation given back, the task offered again): the caller waits on, in place."""
+        flow, s = self.flow, self.flow.setup
+        ids = {"account_id": s.account_id, "reservation_id": dequeue["reservation_id"]}
+        queue_time = self._queue_time()
+
+        async def answered() -> bool:
+            return bool(await flow.store.write(voice_task_answered, **ids))
+
+        await flow.store.event("verb", "Enqueue.dequeue", {"to": dequeue["to"], "task": self.task_sid})
+        endpoint = await verbs.dial_endpoint(flow, dequeue["to"])
+        dialled = endpoint and await verbs.dial_leg(
+            flow,
+            target=dequeue["to"],
+            endpoint=endpoint,
+            caller_id=dequeue["from"] or verbs.own_number(flow),
+            timeout=int(dequeue["timeout"]),
+            time_limit=MAX_BRIDGE_SECONDS,
+            on_answer=answered,
+        )
+        outcome = dialled[1] if dialled else None
+        if outcome is None or outcome.status != "completed":
+            if outcome is not None and outcome.caller_hung_up:
+                await self._gone(Result.HANGUP)
+                raise FlowEnded()
+            status = outcome.status if outcome else "failed"
+            await flow.store.write(voice_task_unanswered, **ids, status=status)
+            return None
+        await flow.store.write(queue_member_leave, **self.ids, result=Result.BRIDGED)
+        await flow.store.write(
+            voice_task_bridge_ended, **ids, post_work_activity_sid=dequeue["post_work_activity_sid"]
+        )
+        if outcome.caller_hung_up:
+            await self._notify(Result.BRIDGED, queue_time, hung_up=True)
+            raise FlowEnded()
+        return queue_time
+
     # Leaving
+
+    async def _task_over(self, result: str) -> None:
+        """The caller left unanswered: its task (if any) is canceled, unless it keeps its place for a
+        callback."""
+        if self.task_sid:
+            await self.flow.store.write(
+                voice_task_leave, account_id=self.flow.setup.account_id, task_sid=self.task_sid, result=result
+            )
 
     def _queue_time(self) -> int:
         return round(time.monotonic() - self.entered_at)
@@ -242,4 +330,5 @@ class Stay:
         left = await self.flow.store.write(queue_member_leave, **self.ids, result=result)
         if left is not None and left.bridge_id:
             await self.flow.control.bridge_close(left.bridge_id)
+        await self._task_over(result)
         await self._notify(result, self._queue_time(), hung_up=result == Result.HANGUP)

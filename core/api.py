@@ -49,7 +49,10 @@ class SidField(serializers.Field):
 
 
 class TwilioBoolean(serializers.BooleanField):
-    """Twilio clients send `true`, `True` or `TRUE`; compare case-insensitively."""
+    """Twilio clients send `true`, `True` or `TRUE`; compare case-insensitively. A boolean the request
+    leaves out is left out (DRF reads a form's missing checkbox as false, which an API must not)."""
+
+    default_empty_html = serializers.empty
 
     def to_internal_value(self, data: Any) -> bool:
         return super().to_internal_value(data.lower() if isinstance(data, str) else data)

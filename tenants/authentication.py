@@ -21,7 +21,7 @@ from core.errors import TwilioError, not_found
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_activate
 from tenants.context import TenantContext
-from tenants.models import Account, ApiKey, Membership, User
+from tenants.models import Account, ApiKey, ApiKeyRoute, Membership, User
 
 API_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts(?:/(?P<sid>[^/]+?))?(?:\.json)?(?:/|$)")
 
@@ -72,11 +72,24 @@ def _principal_for_token(sid: str, token: str) -> Account | None:
     return account if secondary is not None and secrets.compare_digest(secondary, token) else None
 
 
-def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey] | None:
-    """An API key belongs to the URL's account or its parent; look in those two only."""
+def _key_account(key_id: uuid.UUID) -> uuid.UUID | None:
+    """The account owning an API key, for a path that names none (the v1 product APIs)."""
+    route = ApiKeyRoute.objects.filter(key_id=key_id).first()
+    return route.account_id if route is not None else None
+
+
+def _principal_for_key(
+    sid: str, secret: str, path_sid: str | None, *, is_product_api: bool
+) -> tuple[Account, ApiKey] | None:
+    """An API key belongs to the URL's account or its parent; look in those two only. A product
+    API's URL names no account (`/taskrouter/v1/…`): there the key's own is meant."""
     key_id = sid_to_uuid(sid, "SK")
+    if key_id is None:
+        return None
     path_id = sid_to_uuid(path_sid, "AC") if path_sid else None
-    if key_id is None or path_id is None:
+    if path_id is None and is_product_api:
+        path_id = _key_account(key_id)
+    if path_id is None:
         return None
     target = _account(path_id)
     candidates = [target] if target is not None else []
@@ -92,6 +105,10 @@ def _principal_for_key(sid: str, secret: str, path_sid: str | None) -> tuple[Acc
     return None
 
 
+# Twilio's v1 product APIs, whose paths name no account: an API key there acts for its own account.
+PRODUCT_API_PREFIXES = ("/taskrouter/v1/",)
+
+
 # Refused credentials are counted per client address and per claimed AccountSid or key SID. An
 # address past its allowance is refused everything for a while. A claimed SID past its allowance
 # (someone guessing one account's token from many addresses) is refused only to addresses that have
@@ -105,9 +122,11 @@ def _too_many_failures() -> TwilioError:
     return TwilioError(ErrorCode.TOO_MANY_REQUESTS, "Too Many Requests", 429)
 
 
-def _principal(username: str, secret: str, path_sid: str | None) -> tuple[Account, ApiKey | None] | None:
+def _principal(
+    username: str, secret: str, path_sid: str | None, *, is_product_api: bool
+) -> tuple[Account, ApiKey | None] | None:
     if username.startswith("SK"):
-        return _principal_for_key(username, secret, path_sid)
+        return _principal_for_key(username, secret, path_sid, is_product_api=is_product_api)
     by_token = _principal_for_token(username, secret)
     return (by_token, None) if by_token is not None else None
 
@@ -129,7 +148,7 @@ def authenticate_api(
         raise _too_many_failures()
     match = API_ACCOUNT_PATH.match(path)
     path_sid = match.group("sid") if match else None
-    found = _principal(username, secret, path_sid)
+    found = _principal(username, secret, path_sid, is_product_api=path.startswith(PRODUCT_API_PREFIXES))
     if found is None:
         if counts_failures:
             attempts_count([(keys[0], API_FAILURES_PER_ADDRESS), (keys[1], API_FAILURES_PER_CREDENTIAL)])

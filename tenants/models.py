@@ -147,6 +147,19 @@ class ApiKey(TenantModel):
         return secrets.compare_digest(self.secret_sha256, self.hash_secret(secret))
 
 
+class ApiKeyRoute(models.Model):
+    """Which account an API key belongs to, for the product APIs whose paths name none
+    (`/taskrouter/v1/…`): ids only, kept by a trigger on the keys table, read-only to the app (like
+    numbering's route table, it is read before a tenant is known). The secret is still checked
+    under the account's row-level security."""
+
+    key_id = models.UUIDField(primary_key=True)
+    account_id = models.UUIDField()
+
+    def __str__(self) -> str:
+        return f"{self.key_id} -> {self.account_id}"
+
+
 class Invitation(TenantModel):
     """An e-mail invited into an account with a role. The link's token is kept as SHA-256 only; the
     invitation works once (`accepted_at`) and until `expires_at`."""

@@ -36,6 +36,7 @@ from twiml.verbs import (
     Start,
     Stop,
     Stream,
+    Task,
     VoiceVerb,
     attribute_name,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Start",
     "Stop",
     "Stream",
+    "Task",
     "TwimlError",
     "TwimlWarning",
     "VoiceVerb",

@@ -30,6 +30,8 @@ def _element(node: Any) -> ET.Element:
         elif kind == "children":
             child_tag = f.metadata["tag"]
             nested += [_text_element(child_tag, v) if child_tag else _element(v) for v in value]
+        elif kind == "child":
+            nested += [_element(value)] if value is not None else []
         elif value is not None and value != f.default:
             attributes[attribute_name(f.name)] = _format(value)
     element = ET.Element(tag, dict(sorted(attributes.items())))

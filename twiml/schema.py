@@ -174,7 +174,7 @@ AMD = (
 UNSUPPORTED_TAGS = frozenset(
     {"Pay", "Prompt", "Refer", "Echo", "Sim", "Application", "ApplicationSid", "WhatsApp", "Uri", "Headers"}
     | {"Header", "Siprec", "Transcription", "Recording", "Room", "Autopilot", "VirtualAgent", "Conversation"}
-    | {"ConversationRelay", "ConversationRelaySession", "AiSession", "Language", "Config", "Task"}
+    | {"ConversationRelay", "ConversationRelaySession", "AiSession", "Language", "Config"}
 )
 
 
@@ -209,6 +209,14 @@ def _dial_targets(kw: dict[str, Any], ctx: Context) -> None:
         raise _fail(Code.DIAL_NESTED, ctx, "<Queue> must be the only noun in its <Dial>")
     if sum(isinstance(n, verbs.Number) for n in nouns) > 10:
         raise _fail(Code.DIAL_NESTED, ctx, "<Dial> rings at most 10 <Number> nouns")
+
+
+def _enqueue_target(kw: dict[str, Any], ctx: Context) -> None:
+    if not kw.get("name") and not kw.get("workflow_sid"):
+        raise _fail(Code.ENQUEUE_NAME_TOO_SHORT, ctx, "<Enqueue> needs a queue name or a workflowSid")
+    if kw.get("task") is not None and not kw.get("workflow_sid"):
+        kw.pop("task")
+        ctx.warn(S, f"{ctx.path}: <Task> is for an <Enqueue> with a workflowSid and was ignored")
 
 
 def _message_content(kw: dict[str, Any], ctx: Context) -> None:
@@ -435,13 +443,22 @@ DIAL = spec(
     ring_tone=(v.ring_tone, Code.DIAL_RING_TONE),
     sequential=(v.boolean, Code.DIAL_SEQUENTIAL),
 )
+TASK = spec(
+    verbs.Task,
+    body=(v.json_object, Code.ENQUEUE_TASK_ATTRIBUTES),
+    priority=(v.integer(0, 2**31 - 1), S),
+    timeout=(v.integer(1, 2592000), S),  # TaskRouter's ceiling: 30 days
+)
 ENQUEUE = spec(
     verbs.Enqueue,
     body=(
         v.sized(1, 64, too_short=Code.ENQUEUE_NAME_TOO_SHORT, too_long=Code.ENQUEUE_NAME_TOO_LONG),
         Code.ENQUEUE_NAME_TOO_SHORT,
     ),
-    unsupported_attrs=("workflowSid",),
+    children={"Task": (TASK, "task")},
+    check=_enqueue_target,
+    strict=("workflow_sid",),  # where the caller goes: no default
+    workflow_sid=(v.sid("WW"), Code.ENQUEUE_WORKFLOW_SID),
     action=URL,
     method=(v.method, Code.ENQUEUE_METHOD),
     wait_url=URL,

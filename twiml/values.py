@@ -4,6 +4,7 @@ Each parser is `Callable[[str], T]`; the reason is short ("an integer from 1 to 
 adds the element, the attribute and the offending value.
 """
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -181,3 +182,26 @@ def sized(low: int, high: int, *, too_short: int, too_long: int) -> Parse:
         return value
 
     return parse
+
+
+def sid(prefix: str) -> Parse:
+    """A Twilio SID of one kind: the two-letter prefix and 32 hex digits."""
+    pattern = re.compile(prefix + r"[0-9a-fA-F]{32}")
+
+    def parse(value: str) -> str:
+        if not pattern.fullmatch(value.strip()):
+            raise ValueError(f"a {prefix} SID ({prefix} and 32 hex digits)")
+        return value.strip()
+
+    return parse
+
+
+def json_object(value: str) -> str:
+    """A JSON object, kept as the text written (TaskRouter echoes attributes as sent)."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValueError("a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("a JSON object")
+    return value

@@ -5,7 +5,8 @@ camelCase with a trailing underscore dropped, e.g. `finish_on_key` -> `finishOnK
 `status_callback_method` -> `statusCallbackMethod`, `from_` -> `from`.
 
 Fields made by `body_field()` are the element's text (`<Say>Hello</Say>`, `<Number>+1…</Number>`),
-fields made by `children_field()` are nested elements, and every other field is an attribute.
+fields made by `children_field()` are nested elements (`child_field()`: at most one), and every
+other field is an attribute.
 `None` means "absent", so Twilio's behaviour for a missing attribute applies (e.g. `Gather.action=None`
 re-requests the current document). Space-separated list attributes (`statusCallbackEvent`) are tuples.
 `loop=0` means "until hangup"; the interpreter, not this library, caps it.
@@ -35,6 +36,11 @@ def body_field(*, required: bool = False, tag: str | None = None) -> Any:
 def children_field(*, tag: str | None = None) -> Any:
     """Nested elements; with `tag`, a tuple of strings each written as `<tag>text</tag>`."""
     return field(default=(), metadata={"twiml": "children", "tag": tag})
+
+
+def child_field() -> Any:
+    """One nested element, or None when it is absent."""
+    return field(default=None, metadata={"twiml": "child", "tag": None})
 
 
 def attribute_name(field_name: str) -> str:
@@ -263,13 +269,28 @@ class Dial:
 
 
 @dataclass(frozen=True)
+class Task:
+    """The TaskRouter task an `<Enqueue workflowSid>` creates: its attributes, a JSON object as
+    written (empty means `{}`), and what overrides the workflow's priority and the task's timeout."""
+
+    attributes: str = body_field()
+    priority: int | None = None
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
 class Enqueue:
-    name: str = body_field(required=True)
+    """Wait in the queue `name`; with `workflow_sid`, as a TaskRouter task (`task`), and then the
+    name is optional."""
+
+    name: str = body_field()
     action: str | None = None
     method: Method = "POST"
     wait_url: str | None = None
     wait_url_method: Method = "POST"
     max_queue_size: int | None = None
+    workflow_sid: str | None = None
+    task: Task | None = child_field()
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,7 @@ class AriCallControl:
         timeout: int,
         time_limit: int,
         record_name: str | None,
+        on_answer: Callable[[], Awaitable[bool]] | None = None,
     ) -> DialOutcome:
         bridge_id = f"br-{leg_id}"
         self.claim(leg_id)
@@ -240,7 +241,7 @@ class AriCallControl:
             await self._in_stasis(leg_id)
             await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
             await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
-            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name)
+            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name, on_answer)
         finally:
             await self.client.hangup(leg_id)
             await self.client.destroy_bridge(bridge_id)
@@ -298,7 +299,13 @@ class AriCallControl:
         raise AriError(504, f"channel {channel_id} did not enter Stasis within {START_SECONDS} s")
 
     async def _follow_dial(
-        self, leg_id: str, bridge_id: str, timeout: int, time_limit: int, record_name: str | None
+        self,
+        leg_id: str,
+        bridge_id: str,
+        timeout: int,
+        time_limit: int,
+        record_name: str | None,
+        on_answer: Callable[[], Awaitable[bool]] | None,
     ) -> DialOutcome:
         answered_at = None
         leg_cause = 0
@@ -317,6 +324,8 @@ class AriCallControl:
                 elif kind == "Dial" and leg_event:
                     status = event.get("dialstatus", "")
                     if status == "ANSWER":
+                        if on_answer is not None and not await on_answer():
+                            return DialOutcome("canceled", 0, leg_id, caller_hung_up=False)
                         answered_at = time.monotonic()
                         if record_name:
                             self.claim(record_name)

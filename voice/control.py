@@ -3,7 +3,7 @@
 `voice/ari_control.py` implements it over ARI; tests can implement it in memory.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,7 +69,11 @@ class CallControl(Protocol):
         timeout: int,
         time_limit: int,
         record_name: str | None,
-    ) -> DialOutcome: ...
+        on_answer: Callable[[], Awaitable[bool]] | None = None,
+    ) -> DialOutcome:
+        """Ring `endpoint` and bridge it when it answers; `on_answer` then decides whether the bridge
+        goes ahead (False hangs the leg up: `canceled`)."""
+        ...
 
     async def bridge_open(self, bridge_id: str) -> None:
         """A bridge holding this call, for another call to join."""

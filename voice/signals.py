@@ -11,5 +11,9 @@ from django.dispatch import Signal
 # transaction), an outbound one once it is created (on commit). Sent with `call`.
 call_logged = Signal()
 
+# A call ended, whatever its direction and however it ended (inside the transaction ending it). Sent
+# with `call`, its final status set.
+call_ended = Signal()
+
 # A recording stored and sealed (on commit). Sent with `recording`.
 recording_stored = Signal()

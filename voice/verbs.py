@@ -7,6 +7,7 @@ FlowEnded.
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from core.documents import Fetch
 from mediaserver import endpoints, sounds
 from twiml.errors import Code
 from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
+from voice.control import DialOutcome
 from voice.interpreter import FlowEnded, Interpreter, handles
 from voice.media import MediaError
 
@@ -148,38 +150,76 @@ async def record(flow: Interpreter, verb: Record) -> Fetch | None:
     return action
 
 
-@handles(Dial)
-async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
-    await flow.control.answer()
-    noun = verb.children[0] if verb.children else None
-    if isinstance(noun, Number):
-        target, endpoint = noun.number, endpoints.dial_number(noun.number, flow.trunk_host)
-    elif isinstance(noun, Sip):
-        target = noun.uri
-        try:
-            endpoint = endpoints.dial_uri(await egress.sip_destination(noun.uri))
-        except egress.DestinationRefused as refused:
-            await flow.store.error(refused.code, f"<Dial><Sip> to {noun.uri} not placed: {refused}")
-            return _dial_failed(flow, verb)
-    else:
-        await flow.store.error(Code.DIAL_NESTED, "Dial needs a Number or Sip noun here", warning=True)
+async def dial_endpoint(flow: Interpreter, target: str) -> str | None:
+    """The endpoint Asterisk dials for a number (through the trunk) or a `sip:` URI (through the
+    destination policy); None when the policy refuses it, which is logged."""
+    if not target.lower().startswith(("sip:", "sips:")):
+        return endpoints.dial_number(target, flow.trunk_host)
+    try:
+        return endpoints.dial_uri(await egress.sip_destination(target))
+    except egress.DestinationRefused as refused:
+        await flow.store.error(refused.code, f"Dial to {target} not placed: {refused}")
         return None
-    own_number = flow.setup.to_number if flow.setup.direction == "inbound" else flow.setup.from_number
-    caller_id = verb.caller_id or own_number
+
+
+async def dial_leg(
+    flow: Interpreter,
+    *,
+    target: str,
+    endpoint: str,
+    caller_id: str,
+    timeout: int,
+    time_limit: int,
+    is_recorded: bool = False,
+    on_answer: Callable[[], Awaitable[bool]] | None = None,
+) -> tuple[str, DialOutcome] | None:
+    """Ring one leg (a child call of this one, `outbound-dial`) and bridge it while both last; its
+    SID and outcome, or None when the caller ID was refused (logged)."""
     leg = await flow.store.child_call(target, caller_id)
-    if leg is None:  # the caller ID was refused (and logged)
-        return _dial_failed(flow, verb)
+    if leg is None:
+        return None
     leg_sid, finish_leg = leg
-    is_recorded = verb.record != "do-not-record"
     outcome = await flow.control.dial(
         endpoint=endpoint,
         leg_id=leg_sid,
         caller_id=caller_id,
-        timeout=verb.timeout,
-        time_limit=verb.time_limit,
+        timeout=timeout,
+        time_limit=time_limit,
         record_name=f"dial-{leg_sid}" if is_recorded else None,
+        on_answer=on_answer,
     )
     await finish_leg(outcome.status)
+    return leg_sid, outcome
+
+
+def own_number(flow: Interpreter) -> str:
+    """The account's number on this call: a dial's caller ID unless one is chosen."""
+    return flow.setup.to_number if flow.setup.direction == "inbound" else flow.setup.from_number
+
+
+@handles(Dial)
+async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
+    await flow.control.answer()
+    noun = verb.children[0] if verb.children else None
+    if not isinstance(noun, Number | Sip):
+        await flow.store.error(Code.DIAL_NESTED, "Dial needs a Number or Sip noun here", warning=True)
+        return None
+    target = noun.number if isinstance(noun, Number) else noun.uri
+    endpoint = await dial_endpoint(flow, target)
+    if endpoint is None:
+        return _dial_failed(flow, verb)
+    dialled = await dial_leg(
+        flow,
+        target=target,
+        endpoint=endpoint,
+        caller_id=verb.caller_id or own_number(flow),
+        timeout=verb.timeout,
+        time_limit=verb.time_limit,
+        is_recorded=verb.record != "do-not-record",
+    )
+    if dialled is None:
+        return _dial_failed(flow, verb)
+    leg_sid, outcome = dialled
     params = {
         "DialCallStatus": outcome.status,
         "DialCallSid": leg_sid,

@@ -33,8 +33,8 @@ class Pass:
 
 
 def workspace_route(*, workspace_id: uuid.UUID, account_id: uuid.UUID, hold_seconds: float = 0.0) -> Pass:
-    """Run one pass; `hold_seconds` keeps its transaction (and claims) open before committing, for
-    the test that kills a routing process mid-decision."""
+    """Run one pass; `hold_seconds` keeps the transaction of a pass that reserved something (and its
+    claims) open before committing, for the test that kills a routing process mid-assignment."""
     with deferred_wakes() as woken, tenant_scope(account_id):
         seen = routing_version(workspace_id=workspace_id)
         workspace = Workspace.objects.select_related("account").filter(id=workspace_id).first()
@@ -44,7 +44,7 @@ def workspace_route(*, workspace_id: uuid.UUID, account_id: uuid.UUID, hold_seco
         now = timezone.now()
         fired = timers_fire(workspace, now=now)
         assigned = assign(workspace, now=now)
-        if hold_seconds:
+        if hold_seconds and assigned.reservations:
             time.sleep(hold_seconds)
     again = fired.more or assigned.more or bool(woken)
     with tenant_scope(account_id):

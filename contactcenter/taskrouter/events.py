@@ -3,6 +3,7 @@ and, when the workspace has an `event_callback_url` and its filter admits the ty
 Twilio's parameters through the signed, retried webhook outbox, once the change commits."""
 
 from contactcenter.taskrouter.models import Event, Workspace
+from contactcenter.taskrouter.signals import event_recorded
 from core.models import TenantModel
 from monitor.outbox import webhook_enqueue
 
@@ -42,4 +43,5 @@ def event_record(
             **data,
         }
         webhook_enqueue(account=workspace.account, url=url, params=params)
+    event_recorded.send(sender=Event, event=event, resource=resource)
     return event

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contactcenter.taskrouter.models import Reservation, Task, Worker
+from contactcenter.waiting_calls import waiting_call_dequeue, waiting_member, wants_callback
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
@@ -130,12 +131,32 @@ def redirect(*, reservation: Reservation, instruction: Instruction) -> None:
 
 
 def dequeue(*, reservation: Reservation, instruction: Instruction) -> None:
-    """`dequeue`: bridge the task's waiting call to the worker (`to`, else its `contact_uri`).
+    """`dequeue`: bridge the task's waiting call to the worker (`to`, else its `contact_uri`), from
+    `from` (else the number the caller called). The caller's `<Enqueue>` dials the worker and accepts
+    the reservation when the worker answers (contactcenter/voice_tasks.py). A caller who hung up
+    after asking to be called back is not waiting: the reservation is accepted now, which calls
+    them back (contactcenter/callbacks.py)."""
+    task = reservation.task
+    if wants_callback(task) and waiting_member(task) is None:
+        return
+    to = _contact(reservation.worker, instruction)
+    if not to:
+        raise TwilioError(ErrorCode.TASKROUTER_DEQUEUE, "The worker has no contact_uri to dequeue to", 400)
+    dialled = waiting_call_dequeue(
+        reservation=reservation,
+        to=to,
+        from_=instruction.from_ or str(task.attributes_json.get("to", "")),
+        timeout_seconds=instruction.timeout_seconds,
+        post_work_activity_sid=instruction.post_work_activity_sid,
+    )
+    if not dialled:
+        raise TwilioError(ErrorCode.TASKROUTER_DEQUEUE, "The task's caller is no longer waiting", 400)
 
-    The live-call side is the Queues app's (`queue_signal_dequeue`, delivered to the call's
-    `<Enqueue>` through voice's control channel); until it is wired here this refuses, so the
-    reservation stays pending rather than accepted with nobody connected.
-    """
-    if not _waiting_call_sid(reservation.task, instruction):
-        raise TwilioError(ErrorCode.TASKROUTER_DEQUEUE, "The task has no call_sid to dequeue", 400)
-    raise TwilioError(ErrorCode.TASKROUTER_DEQUEUE, "Dequeue of a waiting call is not available yet", 400)
+
+def accepts_at_once(reservation: Reservation, instruction: Instruction) -> bool:
+    """Whether an instruction accepts the reservation when given: `accept: true`, or a `dequeue` of a
+    caller who is not waiting but asked to be called back (a waiting caller's is accepted when the
+    worker answers)."""
+    if instruction.name == "dequeue":
+        return wants_callback(reservation.task) and waiting_member(reservation.task) is None
+    return instruction.accept

@@ -317,3 +317,17 @@ class RoutingDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id} due {self.due_at}"
+
+
+class NumberRouting(TenantModel):
+    """Where inbound texts to one of the account's numbers enter routing: a workflow, and the task
+    channel their tasks take (`sms` unless chosen). Calls enter through their TwiML instead
+    (`<Enqueue workflowSid>`). One row per number; deleting it stops routing that number's texts."""
+
+    SID_PREFIX = "NR"  # internal: Twilio has no such resource
+
+    phone_number = models.OneToOneField(
+        "numbering.IncomingPhoneNumber", on_delete=models.CASCADE, related_name="+"
+    )
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    task_channel = models.ForeignKey(TaskChannel, on_delete=models.PROTECT, related_name="+")

@@ -234,7 +234,7 @@ def _instruct(reservation: Reservation, instruction: Instruction, activity_sid: 
     elif instruction.name in CALL_INSTRUCTIONS:
         act, code = CALL_INSTRUCTIONS[instruction.name]
         _require_pending(reservation, code)
-        if instruction.name == "dequeue" or instruction.accept:
+        if instructions.accepts_at_once(reservation, instruction):
             _accept(reservation)
         act(reservation=reservation, instruction=instruction)
     else:

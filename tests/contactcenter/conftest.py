@@ -1,3 +1,7 @@
-"""The voice tests' real-call fixtures (Asterisk's media server row, the ARI worker, Celery), shared."""
+"""Fixtures the contact center's tests share with messaging's and voice's: `live` (a committed tenant
+with a number), `app` (the tenant's HTTP app), and `lab` (real calls: Asterisk, the ARI worker)."""
 
-from tests.voice.test_call_flows import celery, media_server, worker  # noqa: F401
+from tests.messaging.conftest import app, live
+from tests.voice.test_call_flows import celery, lab, media_server, worker
+
+__all__ = ["app", "celery", "lab", "live", "media_server", "worker"]

@@ -22,7 +22,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactcenter.queues import queue_create
+from contactcenter.members import queue_member_enqueue
 from contactcenter.taskrouter.models import Workflow
 from contactcenter.taskrouter.task_lifecycle import task_create
 from contactcenter.taskrouter.workers import worker_create
@@ -78,7 +78,8 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
         timeout=None,
         task_channel=None,
     )
-    queue = queue_create(account=tenant_a.account, actor="test", friendly_name="Front desk", max_size=None)
+    entered = queue_member_enqueue(account_id=tenant_a.account.id, call_id=call.id, queue_name="front-desk")
+    assert entered is not None
     return {
         "Accounts": tenant_a.sid,
         "Calls": call.sid,
@@ -88,7 +89,7 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
         "Workspaces": workspace.sid,
         "Workers": worker.sid,
         "Tasks": task.sid,
-        "Queues": queue.sid,
+        "Queues": entered.queue_sid,
     }
 
 

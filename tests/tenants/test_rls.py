@@ -44,6 +44,18 @@ def seeded(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
     return tenant_a, tenant_b
 
 
+# The routing tables (number -> account; carrier id -> message; messages owed background work;
+# workspaces owed a routing pass; API key -> account) serve traffic before a tenant is known: ids
+# only, kept by triggers or SECURITY DEFINER functions, read-only to the app.
+ROUTING_TABLES = {
+    "numbering_numberroute",
+    "messaging_carrierroute",
+    "messaging_pendingmessage",
+    "taskrouter_routingdue",
+    "tenants_apikeyroute",
+}
+
+
 def test_every_tenant_model_table_has_forced_rls(db: None) -> None:
     tables = set(_tenant_tables()) | {"tenants_account"}
     model_tables = {m._meta.db_table for m in apps.get_models() if issubclass(m, TenantModel)}
@@ -54,10 +66,7 @@ def test_every_tenant_model_table_has_forced_rls(db: None) -> None:
             [list(tables)],
         )
         protected = {row[0] for row in cursor.fetchall()}
-    # The routing tables (number -> account; carrier id -> message; messages owed background work) serve
-    # traffic before a tenant is known: ids only, kept by triggers, read-only to the app.
-    routing = {"numbering_numberroute", "messaging_carrierroute", "messaging_pendingmessage"}
-    assert tables - protected == routing
+    assert tables - protected == ROUTING_TABLES
 
 
 def test_app_role_is_neither_owner_nor_superuser(db: None) -> None:
@@ -74,7 +83,7 @@ def test_raw_select_without_tenant_context_returns_no_rows(seeded: tuple[Tenant,
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('app.account_id', '', true), set_config('app.user_id', '', true)")
         for table in [*_tenant_tables(), "tenants_account"]:
-            if table == "numbering_numberroute":
+            if table in ROUTING_TABLES:
                 continue
             cursor.execute(f"SELECT count(*) FROM {table}")
             assert cursor.fetchone()[0] == 0, table

@@ -39,9 +39,11 @@ from twiml.verbs import (
     Start,
     Stop,
     Stream,
+    Task,
 )
 
 WSS = "wss://agent.example.com/media"
+WORKFLOW = "WW0123456789abcdef0123456789abcdef"
 
 
 def voice(build: Callable[[VoiceResponse], Any]) -> str:
@@ -396,6 +398,23 @@ VOICE = [
             max_queue_size=50,
         ),
         id="enqueue",
+    ),
+    pytest.param(
+        lambda r: r.enqueue(workflow_sid=WORKFLOW, action="/left-queue", wait_url="/hold").task(
+            '{"selected_language": "es"}', priority=5, timeout=200
+        ),
+        Enqueue(
+            workflow_sid=WORKFLOW,
+            action="/left-queue",
+            wait_url="/hold",
+            task=Task('{"selected_language": "es"}', priority=5, timeout=200),
+        ),
+        id="enqueue-workflow-task",
+    ),
+    pytest.param(
+        lambda r: r.enqueue("support", workflow_sid=WORKFLOW).task("{}"),
+        Enqueue("support", workflow_sid=WORKFLOW, task=Task("{}")),
+        id="enqueue-workflow-named",
     ),
     pytest.param(
         lambda r: r.sms(

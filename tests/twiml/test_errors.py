@@ -17,6 +17,7 @@ def case(code: Code, inner: str, name: str) -> object:
 
 
 N = "<Number>+14155550100</Number>"
+WF = 'workflowSid="WW0123456789abcdef0123456789abcdef"'
 
 VOICE = [
     case(Code.SCHEMA, N, "noun-at-top-level"),
@@ -54,6 +55,12 @@ VOICE = [
     case(Code.MESSAGE_BODY, "<Sms/>", "sms-empty"),
     case(Code.ENQUEUE_NAME_TOO_SHORT, "<Enqueue/>", "enqueue-no-name"),
     case(Code.ENQUEUE_NAME_TOO_LONG, f"<Enqueue>{'q' * 65}</Enqueue>", "enqueue-long-name"),
+    case(Code.ENQUEUE_NAME_TOO_SHORT, "<Enqueue><Task>{}</Task></Enqueue>", "enqueue-task-no-workflow"),
+    case(Code.ENQUEUE_WORKFLOW_SID, '<Enqueue workflowSid="support"/>', "enqueue-workflow-sid"),
+    case(Code.ENQUEUE_WORKFLOW_SID, '<Enqueue workflowSid="QU0123456789abcdef0123456789abcdef"/>', "not-ww"),
+    case(Code.ENQUEUE_TASK_ATTRIBUTES, f"<Enqueue {WF}><Task>{{'a': 1}}</Task></Enqueue>", "task-not-json"),
+    case(Code.ENQUEUE_TASK_ATTRIBUTES, f"<Enqueue {WF}><Task>[1, 2]</Task></Enqueue>", "task-not-object"),
+    case(Code.SCHEMA, f"<Enqueue {WF}><Task>{{}}</Task><Task>{{}}</Task></Enqueue>", "two-tasks"),
     case(Code.QUEUE_NAME_TOO_SHORT, "<Dial><Queue/></Dial>", "queue-no-name"),
     case(Code.QUEUE_NAME_TOO_LONG, f"<Dial><Queue>{'q' * 65}</Queue></Dial>", "queue-long-name"),
 ]

@@ -15,6 +15,7 @@ from twiml.errors import Code
 from twiml.parser import ParseResult, parse_messaging, parse_voice
 from twiml.verbs import (
     Dial,
+    Enqueue,
     Gather,
     Hangup,
     Message,
@@ -23,10 +24,12 @@ from twiml.verbs import (
     Record,
     Response,
     Say,
+    Task,
     attribute_name,
 )
 
 HI = Say("Hi")
+WW = "WW0123456789abcdef0123456789abcdef"
 
 VOICE = [
     pytest.param(
@@ -46,6 +49,27 @@ VOICE = [
     pytest.param("<Foo><Say>x</Say></Foo><Say>Hi</Say>", (HI,), Code.SCHEMA, "<Foo>", id="unknown-verb"),
     pytest.param("<Pay/><Say>Hi</Say>", (HI,), Code.SCHEMA, "<Pay> is not supported", id="unsupported-verb"),
     pytest.param("<Message>x</Message>", (), Code.SCHEMA, "unknown element <Message>", id="messaging-verb"),
+    pytest.param(
+        "<Enqueue>support<Task>{}</Task></Enqueue>",
+        (Enqueue("support"),),
+        Code.SCHEMA,
+        "<Task> is for an <Enqueue> with a workflowSid",
+        id="task-without-workflow",
+    ),
+    pytest.param(
+        f'<Enqueue workflowSid="{WW}"><Task priority="-1" timeout="60">{{}}</Task></Enqueue>',
+        (Enqueue(workflow_sid=WW, task=Task("{}", timeout=60)),),
+        Code.SCHEMA,
+        "Response/Enqueue/Task: priority must be an integer from 0 to 2147483647, not '-1'; ignored",
+        id="task-priority",
+    ),
+    pytest.param(
+        f'<Enqueue workflowSid="{WW}"><Task timeout="0">{{}}</Task></Enqueue>',
+        (Enqueue(workflow_sid=WW, task=Task("{}")),),
+        Code.SCHEMA,
+        "timeout must be an integer from 1 to 2592000, not '0'; ignored, as if absent",
+        id="task-timeout",
+    ),
     pytest.param(
         "<Dial><Number>+14155550100</Number><Sim>DE0123</Sim></Dial>",
         (Dial((Number("+14155550100"),)),),
@@ -194,7 +218,8 @@ def _find(node: Any, tag: str) -> Any:
     if type(node).__name__ == tag:
         return node
     for f in fields(node):
-        for child in value if isinstance(value := getattr(node, f.name), tuple) else ():
+        value = getattr(node, f.name)
+        for child in value if isinstance(value, tuple) else (value,):
             if is_dataclass(child) and (found := _find(child, tag)) is not None:
                 return found
     return None

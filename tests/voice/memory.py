@@ -73,6 +73,19 @@ class MemoryControl:
     async def send_digits(self, digits: str) -> None:
         self.actions.append(f"send {digits}")
 
+    async def bridge_open(self, bridge_id: str) -> None:
+        self.actions.append(f"bridge {bridge_id}")
+
+    async def bridge_join(self, bridge_id: str) -> bool:
+        self.actions.append(f"join {bridge_id}")
+        return True
+
+    async def bridged(self, bridge_id: str) -> None:
+        self.actions.append(f"bridged {bridge_id}")
+
+    async def bridge_close(self, bridge_id: str) -> None:
+        self.actions.append(f"close {bridge_id}")
+
     async def dial(self, **request: Any) -> DialOutcome:
         self.actions.append("dial")
         self.dialled.append(request)

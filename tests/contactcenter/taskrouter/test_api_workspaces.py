@@ -8,8 +8,11 @@ import pytest
 from django.conf import settings
 from twilio.rest.taskrouter.v1 import V1
 
+from core.tenancy import tenant_scope
+from tenants.services import api_key_create
 from tests.conftest import Tenant
 from tests.contactcenter.taskrouter.sdk import refused, taskrouter
+from tests.numbering.test_twilio_sdk import sdk
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +22,7 @@ def test_workspace_lifecycle_with_its_default_activities_and_channels(tr: V1, cl
     assert workspace.sid.startswith("WS") and workspace.account_sid == clinic.sid
     assert workspace.date_created is not None and workspace.date_created.tzinfo is not None
     assert workspace.default_activity_name == "Offline" and workspace.timeout_activity_name == "Offline"
+    assert workspace.multi_task_enabled is True  # a boolean left out is not read as false
     assert workspace.url == f"{settings.PUBLIC_BASE_URL}/taskrouter/v1/Workspaces/{workspace.sid}"
     assert workspace.links["activities"] == f"{workspace.url}/Activities"
 
@@ -192,3 +196,21 @@ def test_unknown_taskrouter_paths_are_20404(server: str, clinic: Tenant) -> None
     assert (answer.status_code, answer.json()["code"]) == (404, 20404)
     anonymous = httpx.get(f"{server}/taskrouter/v1/Workspaces")
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, 20003)
+
+
+def test_an_api_key_acts_for_its_own_account(
+    server: str, tr: V1, clinic: Tenant, hotel: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    """A v1 path names no account: the key's own is meant, and only its own."""
+    ours = tr.workspaces.create(friendly_name="Front desk")
+    theirs = taskrouter(server, hotel).workspaces.create(friendly_name="Reservations")
+    with django_db_blocker.unblock(), tenant_scope(clinic.account.id):  # type: ignore[attr-defined]
+        issued = api_key_create(account=clinic.account, friendly_name="routing app", actor="test")
+    by_key = sdk(server, issued.key.sid, issued.secret, account_sid=clinic.sid).taskrouter.v1
+    assert [w.sid for w in by_key.workspaces.list()] == [ours.sid]
+    assert refused(by_key.workspaces(theirs.sid).fetch) == (404, 20404)
+    wrong = sdk(server, issued.key.sid, "not-the-secret").taskrouter.v1
+    assert refused(wrong.workspaces.list) == (401, 20003)
+    # The 2010 API still needs the account in its path for a key: the Accounts list names none.
+    answer = httpx.get(f"{server}/2010-04-01/Accounts.json", auth=(issued.key.sid, issued.secret))
+    assert (answer.status_code, answer.json()["code"]) == (401, 20003)

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import DatabaseError
 from django.db.models import Count, F
+from django.utils import timezone
 
-from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel
+from contactcenter.taskrouter.models import Reservation, RoutingDue, Task, WorkerChannel
 from contactcenter.taskrouter.task_lifecycle import task_create
 from core.tenancy import tenant_scope
 from tests.conftest import Tenant, make_tenant
@@ -85,6 +86,11 @@ def _task_locked(tenant: Tenant) -> bool:
     return False
 
 
+def _due_later(setup: Setup) -> bool:
+    due = RoutingDue.objects.get(workspace_id=setup.workspace.id).due_at
+    return due is not None and due > timezone.now()
+
+
 def test_a_routing_process_killed_mid_assignment_loses_nothing(committed: None) -> None:
     tenant = make_tenant("Kill clinic")
     setup, workflow_sid = _workspace(tenant, workers=1)
@@ -92,7 +98,8 @@ def test_a_routing_process_killed_mid_assignment_loses_nothing(committed: None) 
         _tasks(tenant, setup, workflow_sid, 1)
         _until(lambda: _task_locked(tenant))  # its pass holds the task and the worker, uncommitted
         with taskrouter_process():
-            time.sleep(1.0)  # the survivor's passes skip what the doomed one holds
+            # The survivor has run a pass (it skipped what the doomed one holds, and rescheduled).
+            _until(lambda: _due_later(setup))
             assert _reservations(tenant) == 0
             doomed.send_signal(signal.SIGKILL)
             doomed.wait()

@@ -1,0 +1,179 @@
+"""TaskRouter tasks of waiting calls (`<Enqueue workflowSid>`): created with the call's attributes as
+Twilio adds them, canceled when the caller leaves unanswered (unless they asked to be called back),
+and, when a `dequeue` dials the worker from the caller's `<Enqueue>`, accepted as the worker answers,
+given back when the worker does not (the caller keeps waiting, the task keeps its age) and wrapped up
+when the bridge ends, the worker moving to the instruction's post-work activity.
+
+Each function is called from the ARI worker (`flow.store.write`) and owns its tenant-scoped
+transaction.
+"""
+
+import json
+import uuid
+
+from django.db import transaction
+
+from contactcenter.models import QueueMember
+from contactcenter.taskrouter.models import Reservation, Task, Workflow
+from contactcenter.taskrouter.reservations import (
+    reservation_end,
+    reservation_update,
+    task_locked,
+    task_requeue,
+)
+from contactcenter.taskrouter.task_lifecycle import task_create, task_update
+from contactcenter.taskrouter.workers import worker_update
+from contactcenter.waiting_calls import wants_callback
+from core.errors import TwilioError
+from core.sids import sid_to_uuid
+from core.tenancy import tenant_scope
+from twiml.errors import Code
+from twiml.verbs import Task as TaskNoun
+from voice.models import Call
+
+Result = QueueMember.Result
+# Why a waiting call's task was canceled, by how the caller left the queue (Twilio's QueueResult).
+CANCELED_BECAUSE: dict[str, str] = {
+    Result.HANGUP: "The caller hung up",
+    Result.LEAVE: "The caller left the queue",
+    Result.REDIRECTED: "The call was redirected out of the queue",
+    Result.ERROR: "The call's queue failed",
+    Result.SYSTEM_ERROR: "The call's queue failed",
+}
+
+
+class VoiceTaskRefused(Exception):
+    """The `<Enqueue>`'s task cannot be created; `code` is Twilio's TwiML code for the error log."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _call_attributes(call: Call, account_sid: str) -> dict[str, str]:
+    """What Twilio adds to the attributes of a task `<Enqueue>` creates."""
+    return {
+        "account_sid": account_sid,
+        "call_sid": call.sid,
+        "from": call.from_number,
+        "to": call.to_number,
+        "caller": call.from_number,
+        "called": call.to_number,
+        "direction": call.direction,
+        "call_status": "in-progress",
+        "api_version": "2010-04-01",
+    }
+
+
+def voice_task_create(
+    *, account_id: uuid.UUID, call_id: uuid.UUID, workflow_sid: str, task: TaskNoun | None
+) -> str:
+    """A pending task on the `voice` channel for a call entering its queue; its SID."""
+    with tenant_scope(account_id):
+        workflow_id = sid_to_uuid(workflow_sid, "WW")
+        workflow = (
+            Workflow.objects.filter(id=workflow_id).select_related("workspace").first()
+            if workflow_id
+            else None
+        )
+        if workflow is None:
+            raise VoiceTaskRefused(
+                Code.ENQUEUE_WORKFLOW_SID, f"Workflow {workflow_sid} is not one of the account's"
+            )
+        call = Call.objects.select_related("account").get(id=call_id)
+        given = json.loads(task.attributes) if task and task.attributes else {}
+        attributes = {**given, **_call_attributes(call, call.account.sid)}
+        try:
+            created = task_create(
+                workspace=workflow.workspace,
+                workflow_sid=workflow_sid,
+                attributes=json.dumps(attributes),
+                priority=task.priority if task else None,
+                timeout=task.timeout if task else None,
+                task_channel="voice",
+            )
+        except TwilioError as refused:
+            raise VoiceTaskRefused(Code.ENQUEUE_WORKFLOW_SID, refused.message) from None
+        return created.sid
+
+
+def voice_task_leave(*, account_id: uuid.UUID, task_sid: str, result: str) -> None:
+    """The caller left the queue unanswered: its task is canceled (its pending reservations with it,
+    their workers freed), unless the caller hung up having asked to be called back, when the task
+    keeps its place."""
+    with tenant_scope(account_id), transaction.atomic():
+        task_id = sid_to_uuid(task_sid, "WT")
+        task = Task.objects.filter(id=task_id, status__in=Task.OPEN).first() if task_id else None
+        if task is None or (result == Result.HANGUP and wants_callback(task)):
+            return
+        task_update(
+            task=task, assignment_status=Task.Status.CANCELED, reason=CANCELED_BECAUSE.get(result, result)
+        )
+
+
+def voice_task_call_ended(*, call: Call) -> None:
+    """In the transaction ending `call`, which was still in its queue: its open task is canceled as
+    when a caller hangs up while waiting, unless it keeps its place for a callback."""
+    task = (
+        Task.objects.filter(account_id=call.account_id, status__in=Task.OPEN)
+        .filter(attributes_json__call_sid=call.sid)
+        .first()
+    )
+    if task is not None:
+        voice_task_leave(account_id=call.account_id, task_sid=task.sid, result=Result.HANGUP)
+
+
+def _reservation(reservation_id: str) -> Reservation | None:
+    return Reservation.objects.filter(id=uuid.UUID(reservation_id)).first()
+
+
+def voice_task_answered(*, account_id: uuid.UUID, reservation_id: str) -> bool:
+    """The worker answered the dequeue's call: accept the reservation (the task is assigned); False
+    when it is no longer pending (timed out, canceled meanwhile), and the worker's leg is dropped."""
+    with tenant_scope(account_id):
+        reservation = _reservation(reservation_id)
+        if reservation is None:
+            return False
+        try:
+            reservation_update(reservation=reservation, status=Reservation.Status.ACCEPTED)
+        except TwilioError:
+            return False
+        return True
+
+
+def voice_task_unanswered(*, account_id: uuid.UUID, reservation_id: str, status: str) -> None:
+    """The worker did not take the dequeue's call: its reservation timed out (no answer) or was
+    rejected (busy, failed), and the task is offered again, from its original age."""
+    with tenant_scope(account_id), transaction.atomic():
+        reservation = _reservation(reservation_id)
+        if reservation is None:
+            return
+        task = task_locked(reservation.task_id)
+        locked = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("worker__activity", "task_queue")
+            .get(id=reservation.id)
+        )
+        if locked.status != Reservation.Status.PENDING:
+            return
+        locked.task = task
+        ended = Reservation.Status.TIMEOUT if status == "no-answer" else Reservation.Status.REJECTED
+        reservation_end(locked, ended)
+        task_requeue(task)
+
+
+def voice_task_bridge_ended(
+    *, account_id: uuid.UUID, reservation_id: str, post_work_activity_sid: str
+) -> None:
+    """The caller and the worker are no longer bridged: the task wraps up, and the worker moves to the
+    dequeue's post-work activity, if it named one."""
+    with tenant_scope(account_id), transaction.atomic():
+        reservation = (
+            Reservation.objects.filter(id=uuid.UUID(reservation_id)).select_related("task", "worker").first()
+        )
+        if reservation is None:
+            return
+        if reservation.task.status == Task.Status.ASSIGNED:
+            task_update(task=reservation.task, assignment_status=Task.Status.WRAPPING)
+        if post_work_activity_sid and reservation.worker is not None:
+            worker_update(worker=reservation.worker, activity_sid=post_work_activity_sid)

@@ -1,0 +1,163 @@
+"""Calls entering TaskRouter, end to end: sipp calls through Asterisk into the ARI worker, whose
+`<Enqueue workflowSid>` creates the caller's task; a `dequeue` given through the official SDK dials
+the worker's contact URI (a sipp UAS behind the trunk) and bridges them; a caller hanging up while
+reserved cancels the task and frees the worker."""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel, Workflow
+from numbering.models import IncomingPhoneNumber
+from numbering.services import number_create
+from tests.contactcenter.taskrouter.factories import Setup, make_workspace
+from tests.contactcenter.taskrouter.sdk import taskrouter
+from tests.numbering.test_twilio_sdk import sdk
+from tests.voice.test_call_flows import FAR_END, Lab
+from voice.models import Call
+
+pytestmark = pytest.mark.e2e
+
+NUMBER = "+12065550177"  # used only here: committed numbers are global across tests
+
+
+@pytest.fixture
+def desk(lab: Lab) -> Iterator[tuple[Lab, Setup]]:
+    """The clinic's number runs its app; a workspace whose one worker, Alice, answers at FAR_END."""
+    with lab.db():
+        number_create(
+            account=lab.tenant.account, actor="test", phone_number=NUMBER, voice_url=lab.app.url + "/voice"
+        )
+        setup = make_workspace(lab.tenant.account)
+        queue = setup.queue("Everyone")
+        setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
+        setup.worker("Alice", {"contact_uri": FAR_END})
+    yield lab, setup
+    with lab.db():
+        IncomingPhoneNumber.objects.filter(phone_number=NUMBER).delete()
+
+
+def enqueue_document(setup: Setup) -> str:
+    with_workflow = f'workflowSid="{Workflow.objects.get(workspace=setup.workspace).sid}"'
+    return (
+        f'<Response><Enqueue {with_workflow} waitUrl="/wait" action="/after">'
+        '<Task priority="3">{"type": "appointments"}</Task></Enqueue></Response>'
+    )
+
+
+def wait_for(lab: Lab, find: Callable[[], Any], what: str, timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        with lab.db():
+            found = find()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_dequeue_through_the_sdk_bridges_the_caller_to_the_worker(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    lab, setup = desk
+    with lab.db():
+        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
+    lab.serve(after="<Response/>")
+    with lab.far_end() as alice:
+        caller = lab.start_call(NUMBER, hangup_after_ms=9000)
+        task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
+        attributes = json.loads(task.attributes)
+        assert attributes["type"] == "appointments" and attributes["from"] == "+15557654321"
+        assert attributes["to"] == NUMBER and attributes["call_sid"].startswith("CA")
+        assert (task.priority, task.status) == (3, "pending")
+        assert lab.app.wait_for("/wait")[0].form["TaskSid"] == task.sid
+        with lab.db():
+            assert setup.route().reservations == 1
+            reservation = Reservation.objects.get(task=task)
+        taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
+            reservation.sid
+        ).update(instruction="dequeue", dequeue_from=NUMBER, dequeue_post_work_activity_sid=setup.offline.sid)
+        assert caller.wait().ok
+        assert alice.wait().ok
+    after = lab.app.wait_for("/after")[0].form
+    assert after["QueueResult"] == "bridged"
+    with lab.db():
+        reservation.refresh_from_db()
+        task.refresh_from_db()
+        alice_row = reservation.worker
+        assert alice_row is not None
+        alice_row.refresh_from_db()
+        assert (reservation.status, task.status) == ("wrapping", "wrapping")
+        assert alice_row.activity_id == setup.offline.id
+
+
+def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worker(
+    desk: tuple[Lab, Setup],
+) -> None:
+    lab, setup = desk
+    with lab.db():
+        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
+    caller = lab.start_call(NUMBER, hangup_after_ms=3000)
+    task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
+    with lab.db():
+        assert setup.route().reservations == 1
+    assert caller.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(status="canceled").first(), "the task canceled")
+    with lab.db():
+        task.refresh_from_db()
+        (reservation,) = Reservation.objects.filter(task=task)
+        assert task.reason == "The caller hung up" and reservation.status == "canceled"
+        assert WorkerChannel.objects.filter(assigned_tasks__gt=0).count() == 0
+
+
+def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_worker(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """Caller A asks for a callback (the app writes it into A's task, as its choice handler does)
+    and hangs up; caller B enqueues later and waits; the worker's reservation is for A's older task;
+    its dequeue calls A back from the clinic's number and bridges A to the worker; B still waits."""
+    lab, setup = desk
+    with lab.db():
+        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
+    lab.serve(after="<Response/>")
+    client = taskrouter(server, lab.tenant).workspaces(setup.workspace.sid)
+    caller_a = lab.start_call(NUMBER, hangup_after_ms=3000, caller="+15557650001")
+    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
+    attributes = {**json.loads(task_a.attributes), "callback": {"to": "+15557650001", "via": "voice"}}
+    client.tasks(task_a.sid).update(attributes=json.dumps(attributes))
+    assert caller_a.wait().ok
+    caller_b = lab.start_call(NUMBER, caller="+15557650002")  # waits until the platform hangs up
+    task_b = wait_for(lab, lambda: Task.objects.exclude(id=task_a.id).first(), "B's task")
+    with lab.db():
+        task_a.refresh_from_db()
+        assert task_a.status == "pending"  # A hung up, yet keeps its place
+        assert setup.route().reservations == 1
+        (reservation,) = Reservation.objects.all()
+        assert reservation.task_id == task_a.id  # older than B's, so first
+    with lab.far_end(calls=2) as far_end:  # A's phone, then Alice's
+        client.tasks(task_a.sid).reservations(reservation.sid).update(instruction="dequeue")
+        callback = wait_for(
+            lab,
+            lambda: Call.objects.filter(direction="outbound-dial").first(),
+            "the callback bridged to Alice",
+            timeout=20,
+        )
+        with lab.db():
+            task_a.refresh_from_db()
+            task_b.refresh_from_db()
+            parent = Call.objects.get(id=callback.parent_call_id)
+        assert (task_a.status, task_b.status) == ("assigned", "pending")
+        assert (parent.to_number, parent.from_number) == ("+15557650001", NUMBER)
+        assert callback.to_number == FAR_END
+        assert json.loads(task_a.attributes)["callback"]["call_sid"] == parent.sid
+        time.sleep(2)  # A and Alice talk
+        sdk(server, lab.tenant.sid, lab.tenant.token).calls(parent.sid).update(status="completed")
+        assert far_end.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(id=task_a.id, status="wrapping").first(), "A's task wrapping")
+    call_b = json.loads(task_b.attributes)["call_sid"]
+    sdk(server, lab.tenant.sid, lab.tenant.token).calls(call_b).update(status="completed")
+    assert caller_b.wait().ok
