@@ -264,7 +264,7 @@ def media_server_row(instance: Any) -> None:
     from voice.models import MediaServer
 
     server, _ = MediaServer.objects.update_or_create(
-        name=INSTANCE,
+        name=instance.name,
         defaults={
             "ari_url": instance.ari_url,
             "ari_username": instance.ari_username,
@@ -282,8 +282,10 @@ def media_server_row(instance: Any) -> None:
     server.save()
 
 
-def tenant_with_number(voice_url: str) -> Any:
-    """The `bench-voice` account owning NUMBER, its voice_url pointed at this run's app."""
+def tenant_with_number(
+    voice_url: str, *, account_name: str = ACCOUNT_NAME, phone_number: str = NUMBER
+) -> Any:
+    """The bench's account (`bench-voice`) owning its number, the voice_url pointed at this run's app."""
     from django.db import transaction
 
     from core.tenancy import tenant_scope
@@ -292,17 +294,17 @@ def tenant_with_number(voice_url: str) -> Any:
     from tenants.models import Account
     from tenants.services import account_create
 
-    account = Account.objects.using("admin").filter(friendly_name=ACCOUNT_NAME, status="active").first()
+    account = Account.objects.using("admin").filter(friendly_name=account_name, status="active").first()
     if account is None:
         with transaction.atomic():
-            account = account_create(friendly_name=ACCOUNT_NAME, actor="bench:voice")
+            account = account_create(friendly_name=account_name, actor="bench:voice")
     with tenant_scope(account.id):
-        number = IncomingPhoneNumber.objects.filter(phone_number=NUMBER).first()
+        number = IncomingPhoneNumber.objects.filter(phone_number=phone_number).first()
         if number is None:
             number_create(
                 account=account,
                 actor="bench:voice",
-                phone_number=NUMBER,
+                phone_number=phone_number,
                 voice_url=voice_url,
                 voice_method="POST",
             )
@@ -312,10 +314,17 @@ def tenant_with_number(voice_url: str) -> Any:
 
 
 class Worker:
-    """`manage.py ari_worker --server bench` on the bench database."""
+    """`manage.py ari_worker --server <instance>` (`bench` by default) on the bench database."""
 
     def __init__(
-        self, db_name: str, log_path: Path, processes: int, app_url: str, trace_out: Path | None = None
+        self,
+        db_name: str,
+        log_path: Path,
+        processes: int,
+        app_url: str,
+        trace_out: Path | None = None,
+        *,
+        server: str = INSTANCE,
     ) -> None:
         env = {
             **os.environ,
@@ -332,7 +341,7 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603
-            [str(VENV_PYTHON), *program, "ari_worker", "--server", INSTANCE],
+            [str(VENV_PYTHON), *program, "ari_worker", "--server", server],
             cwd=REPO,
             env=env,
             stdout=self.log,
@@ -392,16 +401,26 @@ class SippOutcome:
 
 
 def run_sipp(
-    target: str, dialled: str, *, rate: float, calls: int, workdir: Path, pcap: bytes
+    target: str,
+    dialled: str,
+    *,
+    rate: float,
+    calls: int,
+    workdir: Path,
+    pcap: bytes,
+    scenario: Path = SCENARIO,
+    hold_s: float = 0.0,
 ) -> SippOutcome:
+    """Place `calls` at `rate` with `scenario`; `hold_s` is its `-d` pause (a caller who hangs up after
+    holding that long), which every call may spend at once."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "media.pcap").write_bytes(pcap)
-    timeout_s = int(calls / rate + 30)
+    timeout_s = int(calls / rate + hold_s + 30)
     argv = [
         "sipp",
         target,
         "-sf",
-        str(SCENARIO),
+        str(scenario),
         "-s",
         dialled,
         "-key",
@@ -412,7 +431,7 @@ def run_sipp(
         "-r",
         f"{rate:g}",
         "-l",
-        str(max(100, int(rate * 8))),  # concurrency cap well above rate x call length
+        str(max(100, int(rate * 8), calls if hold_s else 0)),  # concurrency cap well above rate x call length
         "-i",
         "127.0.0.1",
         "-p",
@@ -440,6 +459,7 @@ def run_sipp(
         "-trace_screen",
         "-screen_file",
         "screen.log",
+        *(["-d", str(int(hold_s * 1000))] if hold_s else []),
     ]
     (workdir / "argv.txt").write_text(" ".join(argv) + "\n")
     started = time.monotonic()

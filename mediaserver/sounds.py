@@ -7,7 +7,16 @@ def silence(seconds: int) -> str:
     return f"sound:silence/{min(max(seconds, 1), 10)}"
 
 
+# The platform's hold music: written by voice.media on first use, looped by the bench's dialplan too.
+HOLD_MUSIC = "hold/default"
+
+
+def platform_file(path: str) -> str:
+    """A file the platform wrote under the sounds folder (`tts/<name>`, `play/<name>`), as the dialplan's
+    Playback names it: without its extension, Asterisk picks the format."""
+    return f"switchboard/{path}"
+
+
 def platform_sound(path: str) -> str:
-    """A file the platform wrote under the sounds folder (`tts/<name>`, `play/<name>`), without its
-    extension: Asterisk picks the format."""
-    return f"sound:switchboard/{path}"
+    """`platform_file` as an ARI playback's media."""
+    return f"sound:{platform_file(path)}"

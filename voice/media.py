@@ -20,7 +20,7 @@ import httpx
 
 from core import egress
 from core.error_codes import ErrorCode
-from mediaserver.sounds import platform_sound
+from mediaserver.sounds import HOLD_MUSIC, platform_sound
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
 ESPEAK_VOICES = {"man": "en-us", "woman": "en-us+f3", "alice": "en-us+f2"}
 MAX_PLAY_BYTES = 50 * 1024 * 1024
 PLAY_FETCH_SECONDS = 60.0  # a whole media file, redirects included
-HOLD_MUSIC = "hold/default"
 # A slow arpeggio (C, Am, F, G; each chord twice, each note 0.4 s): 13 s that loop without a seam.
 HOLD_CHORDS = ((262, 330, 392, 523), (220, 262, 330, 440), (175, 220, 262, 349), (196, 247, 294, 392))
 HOLD_NOTE_SECONDS = 0.4

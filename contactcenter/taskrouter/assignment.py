@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, prefetch_related_objects
 
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.matching import task_matches_worker
@@ -49,11 +49,10 @@ class Assigned:
 def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
     age = "age_anchor_at" if queue.task_order == TaskQueue.Order.FIFO else "-age_anchor_at"
     pending = Task.objects.filter(task_queue=queue, status=Task.Status.PENDING)
-    head = list(
-        pending.order_by("-priority", age)
-        .select_related("task_channel", "workflow")
-        .select_for_update(skip_locked=True, of=("self",))[:HEAD_TASKS]
-    )
+    # The task's row alone: joined to its channel and workflow, the locking query let the planner
+    # sort the queue's whole backlog instead of walking the claim index (bench/routing).
+    head = list(pending.order_by("-priority", age).select_for_update(skip_locked=True)[:HEAD_TASKS])
+    prefetch_related_objects(head, "task_channel", "workflow")
     if len(head) < HEAD_TASKS and pending.exclude(id__in=[task.id for task in head]).exists():
         assigned.contended = True
     return head

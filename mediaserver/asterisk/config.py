@@ -8,6 +8,7 @@ hardware or just slow start-up.
 from typing import TYPE_CHECKING
 
 from mediaserver.asterisk.chroot import modules_dir
+from mediaserver.sounds import HOLD_MUSIC, platform_file
 
 if TYPE_CHECKING:
     from mediaserver.asterisk.instance import AsteriskInstance
@@ -18,6 +19,7 @@ FALLBACK_PROMPT = "cannot-complete-as-dialed"
 TRUNK_CONTEXT = "from-trunk"
 MESSAGE_CONTEXT = "messages-in"
 BENCH_EXTENSION = "dialplan-bench"
+HOLD_BENCH_EXTENSION = "dialplan-hold-bench"
 
 # Modules that autoload would start but the platform never uses. Some listen on ports of their own
 # (IAX2 4569, unistim 5000, DUNDi 4520, motif/XMPP), which two instances on one host would fight over;
@@ -283,6 +285,12 @@ writeprotect = yes
 exten => {BENCH_EXTENSION},1,Answer()
  same => n,Read(DIGIT,beep,1,,1,5)
  same => n,Hangup()
+
+; Native-dialplan baseline for bench/routing: answer and loop the platform's hold music until the caller
+; hangs up (the file exists once the platform has played it: the bench's warm-up call).
+exten => {HOLD_BENCH_EXTENSION},1,Answer()
+ same => n(music),Playback({platform_file(HOLD_MUSIC)})
+ same => n,Goto(music)
 
 ; Every dialled number (with or without +, or a SIP user name) goes to the ARI worker.
 {_stasis_spread(stasis_apps(instance.ari_app, instance.worker_processes))}
