@@ -299,8 +299,9 @@ class RoutingDue(models.Model):
 
     Like numbering's route table it has no RLS, since the routing process reads it before it knows a
     tenant; the application role may only read it, and writes go through the SECURITY DEFINER
-    functions `taskrouter_wake` and `taskrouter_reschedule` (see the migration). `version` grows on
-    every wake, so a pass that read an older one cannot push a newer wake-up into the future.
+    functions `taskrouter_wake` and `taskrouter_reschedule` (see the migrations). `version` grows on
+    every wake that moves the row earlier, so a pass that read an older one cannot push that wake-up
+    into the future; a wake that finds the row due already writes nothing (its NOTIFY starts the pass).
     """
 
     workspace_id = models.UUIDField(primary_key=True)
