@@ -74,7 +74,7 @@ def _candidates(
         )
     claimed = list(
         channels.select_related("worker__activity")
-        .order_by(F("last_reserved_at").asc(nulls_first=True), "worker__date_status_changed")
+        .order_by("idle_since")
         .select_for_update(skip_locked=True, of=("self", "worker"))[:limit]
     )
     if not claimed and channels.exists():
@@ -99,7 +99,7 @@ def _reserve(
         timeout_at=now + timedelta(seconds=timeout),
     )
     WorkerChannel.objects.filter(id=channel.id).update(
-        assigned_tasks=F("assigned_tasks") + 1, last_reserved_at=now
+        assigned_tasks=F("assigned_tasks") + 1, idle_since=now
     )
     if queue.reservation_activity_id is not None:
         worker_activity_move(worker, Activity.objects.get(id=queue.reservation_activity_id))

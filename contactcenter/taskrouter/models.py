@@ -103,14 +103,21 @@ class WorkerChannel(WorkspaceOwned):
     capacity = models.PositiveIntegerField(default=1)
     available = models.BooleanField(default=True)
     assigned_tasks = models.PositiveIntegerField(default=0)
-    # Longest idle first: never reserved sorts first, then the earliest.
-    last_reserved_at = models.DateTimeField(null=True, blank=True)
+    # Longest idle first: since its last reservation or its worker last became available, whichever
+    # is later. One key, so the decision walks `tr_wc_free` in order and stops at its LIMIT.
+    idle_since = models.DateTimeField(db_default=Now())
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["worker", "task_channel"], name="tr_workerchannel_unique")
         ]
-        indexes = [models.Index(fields=["task_channel", "last_reserved_at"], name="tr_wc_idle")]
+        indexes = [
+            models.Index(
+                fields=["task_channel", "idle_since"],
+                name="tr_wc_free",
+                condition=models.Q(available=True, assigned_tasks__lt=models.F("capacity")),
+            )
+        ]
 
 
 class TaskQueue(WorkspaceOwned):
