@@ -101,6 +101,15 @@ def task_requeue(task: Task) -> None:
         routing_wake(workspace_id=task.workspace_id)
 
 
+def reservation_pending_end(reservation: Reservation, status: str) -> None:
+    """End `reservation` as `status` if it is still pending (its task locked first, then it: the lock
+    order) and offer the task again; one that has moved on meanwhile is left alone."""
+    locked = _locked(reservation)
+    if locked.status == Status.PENDING:
+        reservation_end(locked, status)
+        task_requeue(locked.task)
+
+
 def task_status_set(task: Task, status: str, reason: str = "") -> None:
     task.status = status
     task.reason = reason or task.reason

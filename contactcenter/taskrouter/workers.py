@@ -18,7 +18,7 @@ from contactcenter.taskrouter.models import (
 )
 from contactcenter.taskrouter.params import worker_params
 from contactcenter.taskrouter.presence import worker_activity_move
-from contactcenter.taskrouter.reservations import reservation_end, task_locked, task_requeue
+from contactcenter.taskrouter.reservations import reservation_pending_end
 from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.task_lifecycle import attributes_parse
 from core.error_codes import ErrorCode
@@ -107,20 +107,9 @@ def task_channel_workers_attach(*, task_channel: TaskChannel) -> None:
 def _pending_reservations_end(worker: Worker, status: str) -> None:
     """End the worker's pending reservations, each task locked before the worker (the lock order),
     and offer those tasks again."""
-    for reservation in Reservation.objects.filter(worker=worker, status=Reservation.Status.PENDING).order_by(
-        "task_id"
-    ):
-        task = task_locked(reservation.task_id)
-        locked = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("worker__activity", "task_queue")
-            .get(id=reservation.id)
-        )
-        if locked.status != Reservation.Status.PENDING:
-            continue
-        locked.task = task
-        reservation_end(locked, status)
-        task_requeue(task)
+    pending = Reservation.objects.filter(worker=worker, status=Reservation.Status.PENDING)
+    for reservation in pending.order_by("task_id"):
+        reservation_pending_end(reservation, status)
 
 
 def worker_update(

@@ -31,6 +31,7 @@ from contactcenter.taskrouter.workers import (
     worker_update,
 )
 from contactcenter.taskrouter.workspaces import invalid
+from core.filters import exact_filters
 from core.paging import Keyset
 from core.sids import sid_to_uuid
 from core.v1 import query_boolean
@@ -70,12 +71,12 @@ class WorkerViewBase(WorkspaceView):
 class WorkerListView(WorkerViewBase):
     @extend_schema(operation_id="listWorkers", responses=WorkerOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
+        rows = self.scoped().filter(
+            **exact_filters(
+                request, {"FriendlyName": "friendly_name", "ActivityName": "activity__friendly_name"}
+            )
+        )
         params = request.query_params
-        if name := params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
-        if activity_name := params.get("ActivityName"):
-            rows = rows.filter(activity__friendly_name=activity_name)
         if activity_sid := params.get("ActivitySid"):
             rows = rows.filter(activity=self.child(Activity, activity_sid))
         available = query_boolean(request, "Available")
