@@ -1,5 +1,10 @@
-"""TaskRouter's entries in the account's audit chain: `taskrouter.<resource>.<verb>`, with who made
-the write."""
+"""TaskRouter's entries in the account's audit chain: every write a person (the portal) or an API
+client makes, `taskrouter.<resource>.<verb>`, with who made it.
+
+The engine's services take `actor=None` when the platform itself moves a worker, task or reservation
+(the routing process offering a task, a timeout, a caller hanging up, an assignment callback's
+instruction): those transitions are not audited, since the workspace's event log (events.py) records
+every one of them, with the resource it concerns, and they follow from writes that are audited."""
 
 from typing import Any
 

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from contactcenter.taskrouter import instructions
+from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.instructions import Instruction
 from contactcenter.taskrouter.models import Activity, Reservation, Task, WorkerChannel
@@ -205,10 +206,11 @@ def reservation_update(
     status: str | None = None,
     worker_activity_sid: str | None = None,
     instruction: Instruction | None = None,
+    actor: str | None = None,
 ) -> Reservation:
     """Twilio's Reservation update: `ReservationStatus` (accepted, rejected, wrapping, completed),
     or an `Instruction` (accept, reject, call, redirect, dequeue) as the REST API or an assignment
-    callback gives it. Errors leave everything as it was."""
+    callback gives it. Errors leave everything as it was. Audited when an `actor` asks (audit.py)."""
     with transaction.atomic():
         reservation = _locked(reservation)
         if instruction is not None:
@@ -229,6 +231,13 @@ def reservation_update(
             raise TwilioError(
                 ErrorCode.UNKNOWN_PARAMETERS, f"ReservationStatus {status} is not supported", 400
             )
+        if actor is not None:
+            payload = {
+                "reservation_status": status,
+                "instruction": instruction.name if instruction else None,
+                "worker_activity_sid": worker_activity_sid,
+            }
+            taskrouter_audit(reservation, actor=actor, action="reservation.update", payload=payload)
     reservation.refresh_from_db()
     return reservation
 

@@ -99,6 +99,7 @@ class TaskListView(TaskViewBase):
             priority=data.get("priority"),
             timeout=data.get("timeout"),
             task_channel=data.get("task_channel"),
+            actor=self.tenant.actor,
         )
         return self.render_one(self.get_object(task.sid), status=201)
 
@@ -112,12 +113,12 @@ class TaskDetailView(TaskViewBase):
     def post(self, request: Request, workspace_sid: str, sid: str) -> Response:
         task = self.get_object(sid)
         changes = self.validated(TaskUpdateInput, request)
-        task_update(task=task, **changes)
+        task_update(task=task, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
     @extend_schema(operation_id="deleteTask", responses={204: None})
     def delete(self, request: Request, workspace_sid: str, sid: str) -> Response:
-        task_delete(task=self.get_object(sid))
+        task_delete(task=self.get_object(sid), actor=self.tenant.actor)
         return Response(status=204)
 
 

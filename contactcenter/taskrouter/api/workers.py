@@ -107,6 +107,7 @@ class WorkerListView(WorkerViewBase):
             friendly_name=data["friendly_name"],
             attributes=data["attributes"],
             activity_sid=data.get("activity_sid"),
+            actor=self.tenant.actor,
         )
         return self.render_one(self.get_object(worker.sid), status=201)
 
@@ -120,12 +121,12 @@ class WorkerDetailView(WorkerViewBase):
     def post(self, request: Request, workspace_sid: str, sid: str) -> Response:
         worker = self.get_object(sid)
         changes = self.validated(WorkerUpdateInput, request)
-        worker_update(worker=worker, **changes)
+        worker_update(worker=worker, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
     @extend_schema(operation_id="deleteWorker", responses={204: None})
     def delete(self, request: Request, workspace_sid: str, sid: str) -> Response:
-        worker_delete(worker=self.get_object(sid))
+        worker_delete(worker=self.get_object(sid), actor=self.tenant.actor)
         return Response(status=204)
 
 
@@ -170,7 +171,7 @@ class WorkerChannelDetailView(WorkerChannelViewBase):
     def post(self, request: Request, workspace_sid: str, worker_sid: str, sid: str) -> Response:
         channel = self.get_object(sid)
         changes = self.validated(WorkerChannelUpdateInput, request)
-        worker_channel_update(worker_channel=channel, **changes)
+        worker_channel_update(worker_channel=channel, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
 
