@@ -53,6 +53,15 @@ def _owned(row: Any) -> dict[str, Any]:
     return {**_base(row), "workspace_sid": make_sid("WS", row.workspace_id)}
 
 
+def _statistics_links(url: str) -> dict[str, str]:
+    """The statistics subresources of the record at `url` (a task queue, a workflow)."""
+    return {
+        "statistics": f"{url}/Statistics",
+        "real_time_statistics": f"{url}/RealTimeStatistics",
+        "cumulative_statistics": f"{url}/CumulativeStatistics",
+    }
+
+
 def _linked_to_workspace(row: Any, collection: str, fields: dict[str, Any]) -> dict[str, Any]:
     """A record in `collection` whose only link is its workspace (an activity, a task channel)."""
     return {
@@ -171,9 +180,7 @@ class TaskQueueOutput(Owned, Linked):
             "url": url,
             "links": {
                 "workspace": workspace_url(row.workspace_id),
-                "statistics": f"{url}/Statistics",
-                "real_time_statistics": f"{url}/RealTimeStatistics",
-                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                **_statistics_links(url),
                 "list_statistics": workspace_url(row.workspace_id, "TaskQueues", "Statistics"),
                 "assignment_activity": workspace_url(row.workspace_id, "Activities", assignment.sid)
                 if assignment
@@ -206,9 +213,7 @@ class WorkflowOutput(Owned, Linked):
             "url": url,
             "links": {
                 "workspace": workspace_url(row.workspace_id),
-                "statistics": f"{url}/Statistics",
-                "real_time_statistics": f"{url}/RealTimeStatistics",
-                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                **_statistics_links(url),
             },
         }
 

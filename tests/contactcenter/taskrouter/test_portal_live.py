@@ -16,13 +16,13 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from contactcenter.taskrouter.models import Activity, Reservation, TaskQueue, Worker, Workspace
-from contactcenter.taskrouter.task_lifecycle import task_create
 from contactcenter.taskrouter.workers import worker_create
 from contactcenter.taskrouter.workspaces import FIFO_TEMPLATE, workspace_create
 from core.tenancy import tenant_activate, tenant_scope
 from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import Tenant, make_tenant
+from tests.contactcenter.taskrouter.test_portal import task
 from tests.live import taskrouter_process
 
 pytestmark = pytest.mark.e2e
@@ -66,14 +66,7 @@ def front_desk(tenant: Tenant) -> tuple[Workspace, Worker]:
 
 def new_task(tenant: Tenant, workspace: Workspace) -> None:
     with tenant_scope(tenant.account.id):
-        task_create(
-            workspace=workspace,
-            workflow_sid=None,
-            attributes='{"type": "support"}',
-            priority=None,
-            timeout=None,
-            task_channel=None,
-        )
+        task(workspace)
 
 
 def socket(server: str, path: str, cookie: str) -> ClientConnection:
