@@ -11,7 +11,13 @@ import asyncio
 import time
 import uuid
 
-from contactcenter.members import JOINED, Claimed, QueueNotFound, queue_member_claim_front
+from contactcenter.members import (
+    JOINED,
+    Claimed,
+    QueueNotFound,
+    queue_member_claim_front,
+    queue_member_requeue,
+)
 from core.documents import Fetch
 from twiml.verbs import Dial, Queue
 from voice.control import CallHungUp
@@ -41,7 +47,15 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
                 return _over(flow, verb, {"DialCallStatus": "no-answer"})
             joined_at = await _joined(flow, claimed, bridge_id)
             if joined_at is None:
-                continue  # the caller left before the bridge: the next one
+                # The caller left, or never came (its worker gone, the signal lost): still claimed
+                # for this bridge, it is back in line rather than held for ever; then the next one.
+                await flow.store.write(
+                    queue_member_requeue,
+                    account_id=flow.setup.account_id,
+                    member_id=claimed.member_id,
+                    bridge_id=bridge_id,
+                )
+                continue
             params = {"DialCallSid": claimed.call_sid, "QueueSid": claimed.queue_sid}
             try:
                 await flow.control.bridged(bridge_id)

@@ -238,7 +238,7 @@ class Stay:
                 source = await self._run(document, ANNOUNCEMENT_VERBS, "a queue announcement")
             flow.document_url = self.home
         if not await flow.control.bridge_join(bridge_id):
-            await flow.store.write(queue_member_requeue, **self.ids)
+            await flow.store.write(queue_member_requeue, **self.ids, bridge_id=bridge_id)
             return None
         await flow.store.write(queue_member_bridged, **self.ids)
         await flow.store.event("verb", "Enqueue.bridged", {"with": dequeue["dequeuing_call_sid"]})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from compliance.services import audit_record
@@ -21,7 +22,8 @@ from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.sids import make_sid
 from core.tenancy import tenant_scope
-from voice.call_state import call_signal
+from voice.call_state import CallUnreachable, call_signal, call_signal_now
+from voice.models import Call
 
 DEQUEUE = "queue.dequeue"
 JOINED = "queue.joined"
@@ -147,19 +149,44 @@ def queue_member_bridged(*, account_id: uuid.UUID, member_id: uuid.UUID) -> None
             call_signal(call=member.dequeued_by, name=JOINED, payload={"member_id": str(member.id)})
 
 
-def queue_member_requeue(*, account_id: uuid.UUID, member_id: uuid.UUID) -> bool:
-    """The agent who claimed the caller ended before the bridge: back to waiting, at its old place."""
+def queue_member_requeue(*, account_id: uuid.UUID, member_id: uuid.UUID, bridge_id: str) -> bool:
+    """The claim for `bridge_id` ended before the bridge (the agent hung up or gave up waiting): the
+    caller is back to waiting, at its old place. A later agent's claim on it is left alone."""
     with tenant_scope(account_id):
-        return bool(
-            QueueMember.objects.filter(id=member_id, status=Status.BRIDGING).update(
-                status=Status.WAITING, dequeued_by=None, bridge_id="", date_updated=timezone.now()
-            )
+        return _requeue(QueueMember.objects.filter(id=member_id, bridge_id=bridge_id))
+
+
+def _requeue(members: QuerySet[QueueMember]) -> bool:
+    return bool(
+        members.filter(status=Status.BRIDGING).update(
+            status=Status.WAITING, dequeued_by=None, bridge_id="", date_updated=timezone.now()
         )
+    )
+
+
+def queue_call_ended(*, call: Call) -> bool:
+    """In the transaction ending `call`, for a call whose flow did not see it out (its ARI worker
+    died, or the flow failed): a membership it still holds leaves (`hangup`), and a caller it was
+    dequeuing goes back in line. True when it was still in a queue (its task is then the caller's to
+    settle). In the ordinary end both are done already, and this changes nothing."""
+    _requeue(QueueMember.objects.filter(dequeued_by=call))
+    member = (
+        QueueMember.objects.select_for_update(of=("self",))
+        .filter(call=call)
+        .exclude(status=Status.LEFT)
+        .first()
+    )
+    if member is None:
+        return False
+    _leave(member, Result.HANGUP)
+    return True
 
 
 def queue_member_dequeue(*, member: QueueMember, actor: str, url: str, method: str) -> QueueMember:
     """The Members API's dequeue: the caller leaves the queue (`redirected`) and its call runs the
-    TwiML at `url`."""
+    TwiML at `url`. Its signal is sent before the commit: if Redis cannot carry it, nothing changes
+    (503) rather than the caller being out of the queue yet never told. Acting on it reads nothing of
+    the member's row."""
     with transaction.atomic():
         locked = (
             QueueMember.objects.select_for_update(of=("self",))
@@ -178,5 +205,8 @@ def queue_member_dequeue(*, member: QueueMember, actor: str, url: str, method: s
             payload={"queue_sid": locked.queue.sid, "url": url, "method": method},
         )
         payload = {"member_id": str(locked.id), "kind": "redirect", "url": url, "method": method}
-        call_signal(call=locked.call, name=DEQUEUE, payload=payload)
+        try:
+            call_signal_now(call=locked.call, name=DEQUEUE, payload=payload)
+        except CallUnreachable as exc:
+            raise TwilioError(ErrorCode.SERVICE_UNAVAILABLE, f"{exc}; retry the request", 503) from exc
     return member

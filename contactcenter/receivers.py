@@ -1,16 +1,19 @@
 """What the contact center does when the apps below it announce something: an inbound text enters
 routing (messaging's `message_received`); a task's routing is noted in its conversation's timeline
 and an accepted callback task calls its caller back (the engine's `event_recorded`); a callback
-call's end moves its task on (voice's `call_ended`). Connected in `ContactcenterConfig.ready`."""
+call's end moves its task on, and a call that ended still queued leaves its queue (voice's
+`call_ended`). Connected in `ContactcenterConfig.ready`."""
 
 from typing import Any
 
 from django.dispatch import receiver
 
 from contactcenter.callbacks import callback_call_ended, callback_place
+from contactcenter.members import queue_call_ended
 from contactcenter.taskrouter.models import Event, Reservation, Task
 from contactcenter.taskrouter.signals import event_recorded
 from contactcenter.text_routing import routing_note, text_route, worker_of
+from contactcenter.voice_tasks import voice_task_call_ended
 from messaging.models import Message
 from messaging.signals import message_received
 from voice.models import Call
@@ -34,3 +37,5 @@ def _event_recorded(*, event: Event, resource: Any, **_: Any) -> None:
 @receiver(call_ended)
 def _call_ended(*, call: Call, **_: Any) -> None:
     callback_call_ended(call=call)
+    if queue_call_ended(call=call):
+        voice_task_call_ended(call=call)

@@ -106,6 +106,18 @@ def voice_task_leave(*, account_id: uuid.UUID, task_sid: str, result: str) -> No
         )
 
 
+def voice_task_call_ended(*, call: Call) -> None:
+    """In the transaction ending `call`, which was still in its queue: its open task is canceled as
+    when a caller hangs up while waiting, unless it keeps its place for a callback."""
+    task = (
+        Task.objects.filter(account_id=call.account_id, status__in=Task.OPEN)
+        .filter(attributes_json__call_sid=call.sid)
+        .first()
+    )
+    if task is not None:
+        voice_task_leave(account_id=call.account_id, task_sid=task.sid, result=Result.HANGUP)
+
+
 def _reservation(reservation_id: str) -> Reservation | None:
     return Reservation.objects.filter(id=uuid.UUID(reservation_id)).first()
 

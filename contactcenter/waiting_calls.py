@@ -10,8 +10,10 @@ from typing import Any
 from contactcenter.members import DEQUEUE
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from core.sids import sid_to_uuid
-from voice.call_state import call_signal
+from voice.call_state import CallUnreachable, call_signal_now
 
 CALLBACK = "callback"  # the task attribute a caller's choice of a callback is written in
 
@@ -35,8 +37,9 @@ def wants_callback(task: Task) -> bool:
 def waiting_call_dequeue(
     *, reservation: Reservation, to: str, from_: str, timeout_seconds: int, post_work_activity_sid: str
 ) -> bool:
-    """Tell the waiting caller's `<Enqueue>` to dial the worker at `to` for this reservation, once the
-    transaction commits; False when nobody waits any more."""
+    """Tell the waiting caller's `<Enqueue>` to dial the worker at `to` for this reservation; False
+    when nobody waits any more. Sent at once (the reservation it accepts is locked until this
+    commits), so a dequeue Redis cannot carry is refused (503) rather than lost after the commit."""
     member = waiting_member(reservation.task)
     if member is None:
         return False
@@ -49,5 +52,8 @@ def waiting_call_dequeue(
         "timeout": timeout_seconds,
         "post_work_activity_sid": post_work_activity_sid,
     }
-    call_signal(call=member.call, name=DEQUEUE, payload=payload)
+    try:
+        call_signal_now(call=member.call, name=DEQUEUE, payload=payload)
+    except CallUnreachable as exc:
+        raise TwilioError(ErrorCode.SERVICE_UNAVAILABLE, f"{exc}; retry the instruction", 503) from exc
     return True

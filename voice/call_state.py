@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import redis
 from django.db import transaction
 from django.utils import timezone
 
@@ -194,13 +195,32 @@ def call_update(
     return call
 
 
+class CallUnreachable(Exception):
+    """The control channel (Redis) did not take a command for a live call."""
+
+
+def _signal(call: Call, name: str, payload: dict[str, Any]) -> control_channel.Signal:
+    return control_channel.Signal(
+        action="signal", call_sid=call.sid, channel_id=call.channel_id, name=name, payload=payload
+    )
+
+
 def call_signal(*, call: Call, name: str, payload: dict[str, Any]) -> None:
     """Hand `payload` to the verb `call` runs now (`Interpreter.signal(name)`) once the current
     transaction commits; a call no worker runs any more drops it."""
-    command = control_channel.Signal(
-        action="signal", call_sid=call.sid, channel_id=call.channel_id, name=name, payload=payload
-    )
+    command = _signal(call, name, payload)
     transaction.on_commit(lambda: control_channel.publish(call.media_server_id, command))
+
+
+def call_signal_now(*, call: Call, name: str, payload: dict[str, Any]) -> None:
+    """`call_signal` sent at once, inside the transaction, for a change the call must hear of or not
+    be made at all: raises CallUnreachable when Redis does not take it, for the caller to roll back
+    (sent on commit, it would be lost after the change was kept). The verb may get it before the
+    commit, so it must not need to read what this transaction writes."""
+    try:
+        control_channel.publish(call.media_server_id, _signal(call, name, payload))
+    except redis.RedisError as exc:
+        raise CallUnreachable(f"Call {call.sid} cannot be reached: {exc}") from exc
 
 
 class LiveCall(NamedTuple):

@@ -198,3 +198,23 @@ def test_the_members_list_takes_a_few_queries_however_long_the_line(
     with django_assert_max_num_queries(8):
         members = api_a.get(api_a.url(f"Queues/{queue_sid}/Members.json")).json()["queue_members"]
     assert [m["position"] for m in members] == [1, 2, 3, 4, 5]
+
+
+def test_a_dequeue_redis_cannot_carry_changes_nothing(
+    api_a: TwilioClient, caller: Callable[[str], Call], settings: Any
+) -> None:
+    """With the control channel down the caller would never hear of its dequeue: out of the queue yet
+    still in its wait music, for ever. The client is told to retry and the caller keeps its place."""
+    waiting = caller("support")
+    queue_sid = api_a.get(api_a.url(QUEUES)).json()["queues"][0]["sid"]
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    control_channel._client.cache_clear()
+    try:
+        refused = api_a.post(
+            api_a.url(f"Queues/{queue_sid}/Members/Front.json"), {"Url": "https://example.com/agent"}
+        )
+    finally:
+        control_channel._client.cache_clear()
+    assert refused.status_code == 503 and refused.json()["code"] == 20503, refused.content
+    with tenant_scope(api_a.tenant.account.id):
+        assert QueueMember.objects.get(call=waiting).status == "waiting"
