@@ -1,70 +1,17 @@
 """Portal pages for the contact center: the queues, each with its size, waits and waiting callers."""
 
-from collections import defaultdict
-from dataclasses import dataclass
-
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.shortcuts import render
 
-from contactcenter.models import Queue, QueueMember
-from contactcenter.selectors import (
-    average_wait_seconds,
-    longest_wait_seconds,
-    queues_with_stats,
-    wait_seconds,
-)
-from tenants.portal import portal_view, render_page
+from contactcenter.queue_board import queues_fragment
+from tenants.portal import portal_view
 from tenants.roles import QUEUE_VIEWER_ROLES
-
-CALLERS_SHOWN = 50  # per queue: the front of the line is what a supervisor acts on
-
-
-@dataclass(frozen=True)
-class Caller:
-    position: int
-    call_sid: str
-    from_number: str
-    wait_seconds: int
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    queue: Queue
-    current_size: int
-    longest_wait_seconds: int
-    average_wait_seconds: int
-    callers: list[Caller]
 
 
 @portal_view(roles=QUEUE_VIEWER_ROLES)
 def queues_view(request: HttpRequest) -> HttpResponse:
-    """The page refreshes its table every few seconds (htmx), so a new caller appears by itself."""
+    """The queues; the page's websocket (consumers.py) replaces them whenever a line changes, so a new
+    caller appears by itself without the page polling (which would keep its session alive forever)."""
     account = request.tenant.account  # type: ignore[attr-defined]
-    now = timezone.now()
-    queues = list(queues_with_stats(Queue.objects.for_account(account)).order_by("friendly_name"))
-    waiting = (
-        QueueMember.objects.for_account(account)
-        .filter(status=QueueMember.Status.WAITING)
-        .select_related("call")
-        .order_by("queue_id", "date_created", "id")
-    )
-    callers: defaultdict[object, list[Caller]] = defaultdict(list)
-    for member in waiting:
-        line = callers[member.queue_id]
-        if len(line) < CALLERS_SHOWN:
-            line.append(
-                Caller(len(line) + 1, member.call.sid, member.call.from_number, wait_seconds(member, now))
-            )
-    rows = [
-        QueueRow(
-            queue=queue,
-            current_size=queue.current_size,  # type: ignore[attr-defined]
-            longest_wait_seconds=longest_wait_seconds(queue, now),
-            average_wait_seconds=average_wait_seconds(queue, now),
-            callers=callers[queue.id],
-        )
-        for queue in queues
-    ]
-    return render_page(
-        request, "contactcenter/queues.html", "contactcenter/partials/queues.html", {"rows": rows}
-    )
+    fragment = queues_fragment(account=account, request=request)
+    return render(request, "contactcenter/queues.html", {"fragment": fragment})

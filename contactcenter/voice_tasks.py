@@ -15,12 +15,7 @@ from django.db import transaction
 
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task, Workflow
-from contactcenter.taskrouter.reservations import (
-    reservation_end,
-    reservation_update,
-    task_locked,
-    task_requeue,
-)
+from contactcenter.taskrouter.reservations import reservation_pending_end, reservation_update
 from contactcenter.taskrouter.task_lifecycle import task_create, task_update
 from contactcenter.taskrouter.workers import worker_update
 from contactcenter.waiting_calls import wants_callback
@@ -148,18 +143,8 @@ def voice_task_unanswered(*, account_id: uuid.UUID, reservation_id: str, status:
         reservation = _reservation(reservation_id)
         if reservation is None:
             return
-        task = task_locked(reservation.task_id)
-        locked = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("worker__activity", "task_queue")
-            .get(id=reservation.id)
-        )
-        if locked.status != Reservation.Status.PENDING:
-            return
-        locked.task = task
         ended = Reservation.Status.TIMEOUT if status == "no-answer" else Reservation.Status.REJECTED
-        reservation_end(locked, ended)
-        task_requeue(task)
+        reservation_pending_end(reservation, ended)
 
 
 def voice_task_bridge_ended(
