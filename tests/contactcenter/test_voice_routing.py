@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 
+from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel, Workflow
+from core.sids import sid_to_uuid
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.sdk import taskrouter
 from tests.numbering.test_twilio_sdk import sdk
 from tests.voice.test_call_flows import FAR_END, Lab
+from tests.voice.twiml_app import twiml
 from voice.models import Call
 
 pytestmark = pytest.mark.e2e
@@ -161,3 +164,60 @@ def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_w
     call_b = json.loads(task_b.attributes)["call_sid"]
     sdk(server, lab.tenant.sid, lab.tenant.token).calls(call_b).update(status="completed")
     assert caller_b.wait().ok
+
+
+def test_a_call_instruction_whose_twiml_dials_the_reservation_bridges_that_caller_not_the_front(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """Caller 1 waits at the front; caller 2's task, of higher priority, is reserved for Alice. The
+    `call` instruction through the SDK rings Alice, whose TwiML is `<Dial><Queue reservationSid>`:
+    she is bridged to caller 2, the reservation accepted; caller 1 still waits. When the bridge ends
+    the task wraps up and Alice moves to the post-work activity."""
+    lab, setup = desk
+    with lab.db():
+        workflow_sid = Workflow.objects.get(workspace=setup.workspace).sid
+    lab.app.routes["/voice"] = lambda form: twiml(
+        f'<Response><Enqueue workflowSid="{workflow_sid}">'
+        f'<Task priority="{5 if form["From"] == "+15557650002" else 1}">{{}}</Task></Enqueue></Response>'
+    )(form)
+    rest = sdk(server, lab.tenant.sid, lab.tenant.token)
+    caller_1 = lab.start_call(NUMBER, caller="+15557650001")  # both wait until the platform hangs up
+    wait_for(lab, lambda: Task.objects.first(), "caller 1's task")
+    caller_2 = lab.start_call(NUMBER, caller="+15557650002")
+    task_2 = wait_for(lab, lambda: Task.objects.filter(priority=5).first(), "caller 2's task")
+    with lab.db():
+        assert setup.route().reservations == 1
+        (reservation,) = Reservation.objects.all()
+        assert reservation.task_id == task_2.id  # not the front caller's
+    lab.serve(
+        agent=f'<Response><Dial><Queue reservationSid="{reservation.sid}" '
+        f'postWorkActivitySid="{setup.offline.sid}">{workflow_sid}</Queue></Dial></Response>'
+    )
+    with lab.far_end() as alice:
+        taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task_2.sid).reservations(
+            reservation.sid
+        ).update(instruction="call", call_from=NUMBER, call_url=lab.app.url + "/agent", call_to=FAR_END)
+        wait_for(lab, lambda: Task.objects.filter(id=task_2.id, status="assigned").first(), "the bridge")
+        first, second = wait_for(
+            lab,
+            lambda: (m := list(QueueMember.objects.order_by("date_created")))[1].status == "left" and m,
+            "caller 2 bridged",
+        )
+        assert (first.status, second.result) == ("waiting", "bridged")
+        assert lab.app.wait_for("/agent")[0].form["To"] == FAR_END
+        rest.calls(json.loads(task_2.attributes)["call_sid"]).update(status="completed")
+        assert alice.wait().ok  # the bridge ended, and with it Alice's call
+        assert caller_2.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(id=task_2.id, status="wrapping").first(), "the wrap-up")
+    with lab.db():
+        reservation.refresh_from_db()
+        alice_row = reservation.worker
+        assert alice_row is not None
+        alice_row.refresh_from_db()
+        assert (reservation.status, alice_row.activity_id) == ("wrapping", setup.offline.id)
+        task_1 = Task.objects.get(priority=1)
+        assert task_1.status == "pending"
+        call_1 = json.loads(task_1.attributes)["call_sid"]
+        assert QueueMember.objects.get(call_id=sid_to_uuid(call_1, "CA")).status == "waiting"
+    rest.calls(call_1).update(status="completed")
+    assert caller_1.wait().ok
