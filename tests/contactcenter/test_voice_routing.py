@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 
 from contactcenter.models import QueueMember
-from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel, Workflow
+from contactcenter.taskrouter.models import Reservation, Task, Worker, WorkerChannel, Workflow
+from contactcenter.taskrouter.workers import worker_update
 from core.sids import sid_to_uuid
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.sdk import taskrouter
 from tests.numbering.test_twilio_sdk import sdk
+from tests.voice.dtmf import script_pcap
 from tests.voice.test_call_flows import FAR_END, Lab
 from tests.voice.twiml_app import twiml
 from voice.models import Call
@@ -117,27 +119,51 @@ def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worke
         assert WorkerChannel.objects.filter(assigned_tasks__gt=0).count() == 0
 
 
-def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_worker(
+def test_a_caller_pressing_1_for_a_callback_keeps_their_place_and_is_called_back_bridged_to_the_worker(
     desk: tuple[Lab, Setup], server: str, celery: None
 ) -> None:
-    """Caller A asks for a callback (the app writes it into A's task, as its choice handler does)
-    and hangs up; caller B enqueues later and waits; the worker's reservation is for A's older task;
-    its dequeue calls A back from the clinic's number and bridges A to the worker; B still waits."""
+    """The documented pattern with real digits: caller A's wait music is a `<Gather numDigits="1">`;
+    A presses 1 (RFC 4733), and the app's /choice writes the callback into A's task through the SDK
+    and says goodbye. Caller B enqueues later and waits; Alice comes available; the reservation is for
+    A's older task; its dequeue calls A back from the clinic's number and bridges A to Alice; B still
+    waits."""
     lab, setup = desk
-    with lab.db():
-        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
-    lab.serve(after="<Response/>")
     client = taskrouter(server, lab.tenant).workspaces(setup.workspace.sid)
-    caller_a = lab.start_call(NUMBER, hangup_after_ms=3000, caller="+15557650001")
-    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
-    attributes = {**json.loads(task_a.attributes), "callback": {"to": "+15557650001", "via": "voice"}}
-    client.tasks(task_a.sid).update(attributes=json.dumps(attributes))
+    with lab.db():
+        alice = Worker.objects.get()
+        worker_update(worker=alice, activity_sid=setup.offline.sid)
+        lab.serve(
+            voice=enqueue_document(setup),
+            wait='<Response><Gather numDigits="1" action="/choice" timeout="10">'
+            "<Say>Press 1 to be called back without losing your place in line.</Say></Gather>"
+            '<Pause length="20"/></Response>',
+        )
+
+    def choice(form: dict[str, str]) -> tuple[int, str, bytes]:
+        """The app's Gather action, as docs/contactcenter.md writes it."""
+        if form["Digits"] != "1":
+            return twiml("<Response><Redirect>/wait</Redirect></Response>")(form)
+        task = client.tasks(form["TaskSid"]).fetch()
+        callback = {"to": form["From"], "via": "voice"}
+        client.tasks(form["TaskSid"]).update(
+            attributes=json.dumps({**json.loads(task.attributes), "callback": callback})
+        )
+        return twiml("<Response><Say>We will call you back. Goodbye.</Say><Hangup/></Response>")(form)
+
+    lab.app.routes["/choice"] = choice
+    lab.serve(after="<Response/>")
+    pressing_1 = script_pcap(("wait", 4000), ("press", "1"), ("wait", 500))
+    caller_a = lab.start_call(NUMBER, caller="+15557650001", pcap=pressing_1)  # the platform hangs up
     assert caller_a.wait().ok
+    assert lab.app.wait_for("/choice")[0].form["Digits"] == "1"
+    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
     caller_b = lab.start_call(NUMBER, caller="+15557650002")  # waits until the platform hangs up
     task_b = wait_for(lab, lambda: Task.objects.exclude(id=task_a.id).first(), "B's task")
+    client.workers(alice.sid).update(activity_sid=setup.available.sid)
     with lab.db():
         task_a.refresh_from_db()
         assert task_a.status == "pending"  # A hung up, yet keeps its place
+        assert json.loads(task_a.attributes)["callback"] == {"to": "+15557650001", "via": "voice"}
         assert setup.route().reservations == 1
         (reservation,) = Reservation.objects.all()
         assert reservation.task_id == task_a.id  # older than B's, so first
