@@ -78,6 +78,7 @@ urlpatterns = [
     path("queues/", include("contactcenter.urls")),
     path("inbox/", include("conversations.urls")),
     path("bulk/", include("messaging.bulk.urls")),
+    path("routing/", include("contactcenter.taskrouter.urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),

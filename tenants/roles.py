@@ -21,6 +21,11 @@ BULK_VIEWER_ROLES = BULK_SENDER_ROLES | {Role.AUDITOR}
 # Who waits in the call queues (the callers' numbers and waits): as for calls; the agents' own view
 # comes with their console.
 QUEUE_VIEWER_ROLES = CALL_VIEWER_ROLES
+# The routing board shows who is working and what waits (no task's attributes): the roles that run
+# the account change workers' activities, workers and queues; auditors only read. Agents get their own
+# console with the next issue.
+ROUTING_MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
+ROUTING_VIEWER_ROLES = ROUTING_MANAGER_ROLES | {Role.AUDITOR}
 
 
 def roles_grantable_by(role: str) -> list[Role]:

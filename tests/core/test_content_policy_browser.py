@@ -1,7 +1,7 @@
 """The portal and the API docs page in Debian's Chromium under the content security policy
 (settings.CONTENT_SECURITY_POLICY, core/schema.py's for the docs): every page carries it, none
 breaks it (no inline script, handler or style refused, htmx, the account switcher and the bulk
-page's websocket still work), and nothing is fetched from another origin."""
+and routing pages' websockets still work), and nothing is fetched from another origin."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
 
+from contactcenter.taskrouter.workspaces import FIFO_TEMPLATE, workspace_create
 from conversations.models import Conversation
 from core.tenancy import tenant_scope
 from tenants.models import Role, User
@@ -85,14 +86,19 @@ def test_the_portal_and_the_docs_run_under_the_content_policy(watched: Watched, 
         text_in(CALLER, live.number, "Can I move my appointment?")
         conversation = Conversation.objects.get(account=live.tenant.account)
         bulk = make_bulk(live, 2)
+        workspace = workspace_create(
+            account=live.tenant.account, actor="t", friendly_name="Front desk", template=FIFO_TEMPLATE
+        )
     host = watched.base.removeprefix("http://").split(":")[0]
     watched.page.context.add_cookies([{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}])
     page = watched.page
 
-    for path in ("/", "/inbox/", "/bulk/", "/calls/", "/account/two-factor/"):
+    for path in ("/", "/inbox/", "/bulk/", "/calls/", "/routing/", "/account/two-factor/"):
         watched.visit(path)
     watched.visit(f"/bulk/{bulk.sid}/")
     expect(page.locator("#bulk-progress-card")).to_have_attribute("data-live", "open")  # its websocket
+    watched.visit(f"/routing/{workspace.sid}/")
+    expect(page.locator("#board")).to_have_attribute("data-live", "open")  # its websocket too
     watched.visit(f"/inbox/{conversation.sid}/")
     with page.expect_request(lambda request: request.headers.get("hx-request") == "true"):
         page.fill("[name=text]", "Called back; moved to Friday")  # the note box, posted by htmx
