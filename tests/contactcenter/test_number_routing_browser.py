@@ -10,14 +10,12 @@ from playwright.sync_api import Page, expect
 from contactcenter.taskrouter.models import Task
 from tenants.models import Role
 from tenants.services import membership_add, user_create
+from tests.browser import sign_in_form
 from tests.contactcenter.taskrouter.factories import make_workspace
-from tests.contactcenter.test_queues_browser import page
 from tests.contactcenter.test_text_routing import CUSTOMER, receive, tasks
 from tests.messaging.conftest import Live
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["page"]
 
 EMAIL, PASSWORD = "developer@routing-browser.example", "correct horse battery"
 
@@ -42,9 +40,7 @@ def test_a_developer_routes_a_numbers_texts_and_the_next_text_becomes_a_task(
     assert tasks(live) == []
 
     page.goto("/login/")
-    page.fill("#id_email", EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in_form(page, EMAIL, PASSWORD)
     page.click("nav >> text=Phone numbers")
     page.locator("#numbers tr", has_text=live.number).locator("text=Routing…").click()
     expect(page.locator("h1")).to_contain_text(live.number)
