@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from contactcenter import demo as contactcenter_demo
 from contactcenter.api.views import MemberDetailView, MemberListView, QueueDetailView, QueueListView
+from contactcenter.views import number_routing_view
 from core.api import UnknownResourceView
 from core.schema import ApiDocsView
 from messaging import demo as messaging_demo
@@ -73,6 +74,7 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
+    path("numbers/<str:sid>/routing/", number_routing_view, name="number-routing"),
     path("calls/", include("voice.urls")),
     path("queues/", include("contactcenter.urls")),
     path("inbox/", include("conversations.urls")),
