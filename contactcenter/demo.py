@@ -138,7 +138,8 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         document = verbs.Response(
             (
                 verbs.Say("Connecting you to the front desk. Please hold.", voice=VOICE),
-                verbs.Enqueue(
+                verbs.Enqueue(  # named, or the Queues page lists the caller under the workflow's SID
+                    QUEUE,
                     workflow_sid=workflow.sid,
                     task=verbs.Task(json.dumps({"type": "front-desk"})),
                 ),

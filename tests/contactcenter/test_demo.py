@@ -85,7 +85,8 @@ def test_pressing_4_redirects_to_the_front_desk_which_enqueues_on_its_workflow(
     ).response.verbs
 
     (enqueue,) = [v for v in desk_verbs if isinstance(v, verbs.Enqueue)]
-    assert enqueue.workflow_sid == desk.workflow.sid and enqueue.wait_url is None  # the hold music
+    assert enqueue.workflow_sid == desk.workflow.sid and enqueue.name == "Front desk"
+    assert enqueue.wait_url is None  # the platform's hold music
 
 
 def test_the_assignment_callback_dequeues_calls_and_accepts_texts(db: None, client: Client) -> None:
