@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from contactcenter.number_routing import number_routing_set
 from contactcenter.taskrouter.models import (
     Activity,
     NumberRouting,
@@ -116,9 +117,10 @@ def demo_front_desk_ensure(*, account: Account) -> FrontDesk:
             reception = worker_update(worker=reception, activity_sid=available.sid, actor=ACTOR)
         number = IncomingPhoneNumber.objects.filter(account=account, phone_number=DEMO_NUMBER).first()
         if number is not None and not NumberRouting.objects.filter(phone_number=number).exists():
-            NumberRouting.objects.create(
+            number_routing_set(
                 account=account,
-                phone_number=number,
+                actor=ACTOR,
+                number=number,
                 workflow=workflow,
                 task_channel=TaskChannel.objects.get(workspace=workspace, unique_name="sms"),
             )
