@@ -2,6 +2,8 @@
 
 from django.apps import AppConfig
 
+from numbering.links import NumberLink, number_link_register
+
 
 class ContactcenterConfig(AppConfig):
     name = "contactcenter"
@@ -10,3 +12,5 @@ class ContactcenterConfig(AppConfig):
         # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter, and connects the
         # receivers of what messaging and the TaskRouter engine announce.
         from contactcenter import dial_queue, enqueue, receivers  # noqa: F401
+
+        number_link_register(NumberLink("Routing…", "number-routing"))

@@ -5,6 +5,10 @@ two agents never get one caller) and waits for it to hear the `url` announcement
 hangs up first, the next caller is claimed. An empty queue is waited on, as Twilio does, until the
 Dial's `timeout` (polled each POLL_SECONDS); a queue that does not exist ends the Dial `failed`.
 Whichever call ends first destroys the bridge, which ends it for the other.
+
+With `reservationSid` (TaskRouter's `call` instruction: the worker's own call) the caller is that
+reservation's, wherever it waits in line, and the reservation is accepted as it is claimed; when the
+bridge ends the task wraps up and the worker moves to `postWorkActivitySid`, if given.
 """
 
 import asyncio
@@ -18,7 +22,9 @@ from contactcenter.members import (
     queue_member_claim_front,
     queue_member_requeue,
 )
+from contactcenter.voice_tasks import VoiceTaskRefused, voice_task_bridge_ended, voice_task_claim
 from core.documents import Fetch
+from core.sids import sid_to_uuid
 from twiml.verbs import Dial, Queue
 from voice.control import CallHungUp
 from voice.interpreter import FlowEnded, Interpreter, handles
@@ -37,25 +43,35 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
     while True:
         bridge_id = f"queue-{uuid.uuid4().hex}"
         await flow.control.bridge_open(bridge_id)
+        reserved = False  # a reservation accepted here: its task wraps up when this ends
         try:
             try:
-                claimed = await _claim(flow, noun, bridge_id, url, deadline)
+                if noun.reservation_sid:
+                    claimed: Claimed | None = await _claim_reserved(flow, noun, bridge_id, url)
+                    reserved = True
+                else:
+                    claimed = await _claim(flow, noun, bridge_id, url, deadline)
             except QueueNotFound:
                 await flow.store.event("verb", "Dial.result", {"queue": noun.name, "status": "no such queue"})
+                return _over(flow, verb, {"DialCallStatus": "failed"})
+            except VoiceTaskRefused as refused:
+                await flow.store.error(refused.code, f"<Dial><Queue reservationSid>: {refused}")
                 return _over(flow, verb, {"DialCallStatus": "failed"})
             if claimed is None:
                 return _over(flow, verb, {"DialCallStatus": "no-answer"})
             joined_at = await _joined(flow, claimed, bridge_id)
             if joined_at is None:
                 # The caller left, or never came (its worker gone, the signal lost): still claimed
-                # for this bridge, it is back in line rather than held for ever; then the next one.
+                # for this bridge, it is back in line rather than held for ever.
                 await flow.store.write(
                     queue_member_requeue,
                     account_id=flow.setup.account_id,
                     member_id=claimed.member_id,
                     bridge_id=bridge_id,
                 )
-                continue
+                if reserved:  # the reservation's caller: nobody else in line is this worker's
+                    return _over(flow, verb, {"DialCallStatus": "no-answer"})
+                continue  # the next one
             params = {"DialCallSid": claimed.call_sid, "QueueSid": claimed.queue_sid}
             try:
                 await flow.control.bridged(bridge_id)
@@ -70,6 +86,31 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
             return _over(flow, verb, {"DialCallStatus": "completed", **params, **duration})
         finally:
             await flow.control.bridge_close(bridge_id)
+            if reserved:
+                await flow.store.write(
+                    voice_task_bridge_ended,
+                    account_id=flow.setup.account_id,
+                    reservation_id=str(sid_to_uuid(noun.reservation_sid or "", "WR")),
+                    post_work_activity_sid=noun.post_work_activity_sid or "",
+                )
+
+
+async def _claim_reserved(flow: Interpreter, noun: Queue, bridge_id: str, url: str) -> Claimed:
+    """The reservation's caller, claimed, the reservation accepted. Raises VoiceTaskRefused."""
+    s = flow.setup
+    claimed: Claimed = await flow.store.write(
+        voice_task_claim,
+        account_id=s.account_id,
+        reservation_sid=noun.reservation_sid or "",
+        agent_call_id=s.call_id,
+        bridge_id=bridge_id,
+        url=url,
+        method=noun.method,
+    )
+    await flow.store.event(
+        "verb", "Dial.queue", {"reservation": noun.reservation_sid or "", "caller": claimed.call_sid}
+    )
+    return claimed
 
 
 async def _claim(flow: Interpreter, noun: Queue, bridge_id: str, url: str, deadline: float) -> Claimed | None:

@@ -96,24 +96,27 @@ def queue_member_claim_front(
     bridge_id: str,
     url: str,
     method: str,
+    call_id: uuid.UUID | None = None,
 ) -> Claimed | None:
     """Claim the caller at the front of the queue for the agent's call, which holds `bridge_id` open,
     and tell the caller to hear `url` (if any) and join it; None when nobody waits. Raises
-    QueueNotFound.
+    QueueNotFound. With `call_id`, that caller only, in whichever queue it waits (a TaskRouter
+    reservation names the caller, not the queue; `queue_name` is then not looked at).
 
-    The front member is locked with SKIP LOCKED and marked bridging in the same transaction, so two
+    The member is locked with SKIP LOCKED and marked bridging in the same transaction, so two
     agents claiming at once get two callers, never one."""
     with tenant_scope(account_id):
-        queue = Queue.objects.filter(account_id=account_id, friendly_name=queue_name).first()
-        if queue is None:
-            raise QueueNotFound(queue_name)
-        member = (
-            QueueMember.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(queue=queue, status=Status.WAITING)
-            .order_by("date_created", "id")
-            .select_related("call")
-            .first()
+        waiting = QueueMember.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status=Status.WAITING
         )
+        if call_id is None:
+            queue = Queue.objects.filter(account_id=account_id, friendly_name=queue_name).first()
+            if queue is None:
+                raise QueueNotFound(queue_name)
+            waiting = waiting.filter(queue=queue).order_by("date_created", "id")
+        else:
+            waiting = waiting.filter(call_id=call_id)
+        member = waiting.select_related("call", "queue").first()
         if member is None:
             return None
         member.status, member.dequeued_by_id, member.bridge_id = Status.BRIDGING, agent_call_id, bridge_id
@@ -128,7 +131,7 @@ def queue_member_claim_front(
             "dequeuing_call_sid": make_sid("CA", agent_call_id),
         }
         call_signal(call=member.call, name=DEQUEUE, payload=payload)
-        return Claimed(member.id, member.call.sid, queue.sid, queue_time)
+        return Claimed(member.id, member.call.sid, member.queue.sid, queue_time)
 
 
 def queue_member_bridged(*, account_id: uuid.UUID, member_id: uuid.UUID) -> None:

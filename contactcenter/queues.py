@@ -1,29 +1,26 @@
 """Every write to a tenant's queues through the API, each with its audit entry."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from compliance.services import audit_record
 from contactcenter.models import DEFAULT_MAX_SIZE, Queue, QueueMember
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
+from core.models import save_unique
 from tenants.models import Account
 
 
-def _save_named(queue: Queue, **save_kwargs: object) -> None:
-    """Save; a name the account already gave another queue is refused (`<Enqueue>` finds queues by it)."""
-    try:
-        with transaction.atomic():
-            queue.save(**save_kwargs)  # type: ignore[arg-type]
-    except IntegrityError as exc:
-        raise TwilioError(
-            ErrorCode.INVALID_PARAMETER, f"A queue named {queue.friendly_name!r} already exists", 400
-        ) from exc
+def _name_taken(queue: Queue) -> TwilioError:
+    """A name the account already gave another queue is refused (`<Enqueue>` finds queues by it)."""
+    return TwilioError(
+        ErrorCode.INVALID_PARAMETER, f"A queue named {queue.friendly_name!r} already exists", 400
+    )
 
 
 def queue_create(*, account: Account, actor: str, friendly_name: str, max_size: int | None) -> Queue:
     with transaction.atomic():
         queue = Queue(account=account, friendly_name=friendly_name, max_size=max_size or DEFAULT_MAX_SIZE)
-        _save_named(queue, force_insert=True)
+        save_unique(queue, _name_taken(queue), force_insert=True)
         audit_record(
             account_id=account.id,
             actor=actor,
@@ -46,7 +43,7 @@ def queue_update(*, queue: Queue, actor: str, friendly_name: str | None, max_siz
     with transaction.atomic():
         for field, value in changes.items():
             setattr(queue, field, value)
-        _save_named(queue, update_fields=[*changes, "date_updated"])
+        save_unique(queue, _name_taken(queue), update_fields=[*changes, "date_updated"])
         audit_record(
             account_id=queue.account_id,
             actor=actor,

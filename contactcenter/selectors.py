@@ -31,11 +31,6 @@ def average_wait_seconds(queue: Queue, now: datetime | None = None) -> int:
     return max(0, round((now or timezone.now()).timestamp() - float(mean))) if mean is not None else 0
 
 
-def longest_wait_seconds(queue: Queue, now: datetime | None = None) -> int:
-    oldest = getattr(queue, "oldest_enqueued_at", None)
-    return max(0, round(((now or timezone.now()) - oldest).total_seconds())) if oldest else 0
-
-
 def waiting_members(queue: Queue) -> QuerySet[QueueMember]:
     """The queue's waiting members, each with its `position` (1 at the front), whatever page it is on."""
     ahead = (

@@ -2,7 +2,8 @@
 Twilio adds them, canceled when the caller leaves unanswered (unless they asked to be called back),
 and, when a `dequeue` dials the worker from the caller's `<Enqueue>`, accepted as the worker answers,
 given back when the worker does not (the caller keeps waiting, the task keeps its age) and wrapped up
-when the bridge ends, the worker moving to the instruction's post-work activity.
+when the bridge ends, the worker moving to the instruction's post-work activity. A worker's own call
+may instead take its reservation's caller with `<Dial><Queue reservationSid>` (`voice_task_claim`).
 
 Each function is called from the ARI worker (`flow.store.write`) and owns its tenant-scoped
 transaction.
@@ -13,17 +14,13 @@ import uuid
 
 from django.db import transaction
 
+from contactcenter.members import Claimed, queue_member_claim_front
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task, Workflow
-from contactcenter.taskrouter.reservations import (
-    reservation_end,
-    reservation_update,
-    task_locked,
-    task_requeue,
-)
+from contactcenter.taskrouter.reservations import reservation_pending_end, reservation_update
 from contactcenter.taskrouter.task_lifecycle import task_create, task_update
 from contactcenter.taskrouter.workers import worker_update
-from contactcenter.waiting_calls import wants_callback
+from contactcenter.waiting_calls import waiting_member, wants_callback
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
@@ -43,7 +40,8 @@ CANCELED_BECAUSE: dict[str, str] = {
 
 
 class VoiceTaskRefused(Exception):
-    """The `<Enqueue>`'s task cannot be created; `code` is Twilio's TwiML code for the error log."""
+    """The `<Enqueue>`'s task cannot be created, or `<Queue reservationSid>` cannot take its caller;
+    `code` is Twilio's TwiML code for the error log."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
@@ -123,6 +121,53 @@ def voice_task_call_ended(*, call: Call) -> None:
         voice_task_leave(account_id=call.account_id, task_sid=task.sid, result=Result.HANGUP)
 
 
+def voice_task_claim(
+    *,
+    account_id: uuid.UUID,
+    reservation_sid: str,
+    agent_call_id: uuid.UUID,
+    bridge_id: str,
+    url: str,
+    method: str,
+) -> Claimed:
+    """`<Dial><Queue reservationSid>` on the worker's call: accept the pending reservation and claim
+    its task's waiting caller for the worker's bridge, in one transaction, so neither happens without
+    the other. Raises VoiceTaskRefused (14215: not the account's, not pending, or nobody waiting)."""
+    with tenant_scope(account_id):
+        reservation_id = sid_to_uuid(reservation_sid, "WR")
+        reservation = (
+            Reservation.objects.filter(id=reservation_id).select_related("task").first()
+            if reservation_id
+            else None
+        )
+        if reservation is None:
+            raise VoiceTaskRefused(
+                Code.QUEUE_RESERVATION_SID, f"Reservation {reservation_sid} is not one of the account's"
+            )
+        not_waiting = VoiceTaskRefused(
+            Code.QUEUE_RESERVATION_SID, f"The caller of reservation {reservation_sid} is not waiting"
+        )
+        member = waiting_member(reservation.task)
+        if member is None:
+            raise not_waiting
+        try:
+            reservation_update(reservation=reservation, status=Reservation.Status.ACCEPTED)
+        except TwilioError as refused:
+            raise VoiceTaskRefused(Code.QUEUE_RESERVATION_SID, refused.message) from None
+        claimed = queue_member_claim_front(
+            account_id=account_id,
+            queue_name="",
+            agent_call_id=agent_call_id,
+            bridge_id=bridge_id,
+            url=url,
+            method=method,
+            call_id=member.call_id,
+        )
+        if claimed is None:  # the caller is leaving this instant: the acceptance rolls back
+            raise not_waiting
+        return claimed
+
+
 def _reservation(reservation_id: str) -> Reservation | None:
     return Reservation.objects.filter(id=uuid.UUID(reservation_id)).first()
 
@@ -148,18 +193,8 @@ def voice_task_unanswered(*, account_id: uuid.UUID, reservation_id: str, status:
         reservation = _reservation(reservation_id)
         if reservation is None:
             return
-        task = task_locked(reservation.task_id)
-        locked = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("worker__activity", "task_queue")
-            .get(id=reservation.id)
-        )
-        if locked.status != Reservation.Status.PENDING:
-            return
-        locked.task = task
         ended = Reservation.Status.TIMEOUT if status == "no-answer" else Reservation.Status.REJECTED
-        reservation_end(locked, ended)
-        task_requeue(task)
+        reservation_pending_end(reservation, ended)
 
 
 def voice_task_bridge_ended(

@@ -64,6 +64,8 @@ class TwilioView(APIView):
     output_serializer: type[serializers.Serializer]
     # Only the Accounts resource itself may be used while an account is suspended (to reactivate it).
     allows_inactive_account = False
+    # How a list page is wrapped: the 2010 API's envelope here, the v1 one in core/v1.py.
+    envelope = staticmethod(paginate)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -90,8 +92,8 @@ class TwilioView(APIView):
     def render_page(
         self, request: Request, queryset: QuerySet, keyset: Keyset[Any] | None = None
     ) -> Response:
-        """One page of `queryset` in Twilio's list envelope (newest first, unless `keyset` says)."""
-        body = paginate(
+        """One page of `queryset` in the view's list envelope (newest first, unless `keyset` says)."""
+        body = self.envelope(
             request,
             queryset,
             key=self.list_key,

@@ -1,4 +1,5 @@
-"""Twilio's list filters on dates: `DateSent=`, `DateSent<` (on or before), `DateSent>` (on or after)."""
+"""Twilio's list filters as ORM lookups: a parameter equal to a field (`To=`, `FriendlyName=`), and on
+dates `DateSent=`, `DateSent<` (on or before), `DateSent>` (on or after)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,12 @@ from core.error_codes import ErrorCode
 from core.errors import TwilioError
 
 DATE_LOOKUPS = {"": "exact", ">": "gte", "<": "lte"}
+
+
+def exact_filters(request: Request, fields: dict[str, str]) -> dict[str, Any]:
+    """ORM lookups for the parameters of `fields` (parameter → field) that the request gives a value."""
+    params = request.query_params
+    return {field: params[param] for param, field in fields.items() if params.get(param)}
 
 
 def date_filters(request: Request, param: str, field: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
-"""Abstract bases shared by every tenant-owned model."""
+"""Abstract bases shared by every tenant-owned model, and saving one against its unique constraints."""
 
-from django.db import models
+from typing import Any
 
+from django.db import IntegrityError, models, transaction
+
+from core.errors import TwilioError
 from core.sids import SidModel
 
 
@@ -22,3 +25,13 @@ class TenantModel(SidModel):
 
     class Meta:
         abstract = True
+
+
+def save_unique(row: models.Model, refusal: TwilioError, **save_kwargs: Any) -> None:
+    """Save `row`; a unique constraint it breaks (a name or number already taken) raises `refusal`,
+    Twilio's answer, rather than IntegrityError. The savepoint keeps the caller's transaction usable."""
+    try:
+        with transaction.atomic():
+            row.save(**save_kwargs)
+    except IntegrityError as exc:
+        raise refusal from exc

@@ -17,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from core.api import TwilioView
 from core.dates import iso8601
@@ -114,14 +113,4 @@ def query_window(
 class V1View(TwilioView):
     """A v1 resource: `TwilioView`'s credentials and scoping, the v1 list envelope."""
 
-    def render_page(
-        self, request: Request, queryset: QuerySet, keyset: Keyset[Any] | None = None
-    ) -> Response:
-        body = paginate_v1(
-            request,
-            queryset,
-            key=self.list_key,
-            serialize=lambda rows: self.output_serializer(rows, many=True).data,
-            keyset=keyset,
-        )
-        return Response(body)
+    envelope = staticmethod(paginate_v1)

@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from compliance.services import AuditDraft, audit_record, audit_record_many
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
+from core.models import save_unique
 from core.phone import friendly
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
@@ -29,15 +30,11 @@ NUMBER_SETTINGS = (
 )
 
 
-def _save_unique(number: IncomingPhoneNumber, **save_kwargs: Any) -> None:
-    """Save; a number already routed to any account is 'not available' (Twilio 21422)."""
-    try:
-        with transaction.atomic():
-            number.save(**save_kwargs)
-    except IntegrityError as exc:
-        raise TwilioError(
-            ErrorCode.PHONE_NUMBER_NOT_AVAILABLE, f"PhoneNumber {number.phone_number} is not available", 400
-        ) from exc
+def _not_available(number: IncomingPhoneNumber) -> TwilioError:
+    """A number already routed to any account (the unique constraint) is Twilio's 21422."""
+    return TwilioError(
+        ErrorCode.PHONE_NUMBER_NOT_AVAILABLE, f"PhoneNumber {number.phone_number} is not available", 400
+    )
 
 
 def _refuse_if_closed(account: Account) -> None:
@@ -64,7 +61,7 @@ def number_create(*, account: Account, actor: str, phone_number: str, **settings
         number = IncomingPhoneNumber(account=account, phone_number=phone_number, **settings)
         if not number.friendly_name:
             number.friendly_name = friendly(phone_number)
-        _save_unique(number, force_insert=True)
+        save_unique(number, _not_available(number), force_insert=True)
         audit_record(
             account_id=account.id,
             actor=actor,
@@ -81,7 +78,7 @@ def number_update(*, number: IncomingPhoneNumber, actor: str, **changes: Any) ->
     with transaction.atomic():
         for field, value in changes.items():
             setattr(number, field, value)
-        _save_unique(number, update_fields=[*changes, "date_updated"])
+        save_unique(number, _not_available(number), update_fields=[*changes, "date_updated"])
         audit_record(
             account_id=number.account_id,
             actor=actor,

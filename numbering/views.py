@@ -7,6 +7,7 @@ from django.urls import reverse
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
 from numbering.forms import NumberForm
+from numbering.links import NUMBER_LINKS
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create, number_delete
 from tenants.portal import Confirmation, confirmed, portal_view, render_page
@@ -31,7 +32,7 @@ def numbers_view(request: HttpRequest) -> HttpResponse:
         request,
         "numbering/numbers.html",
         "numbering/partials/numbers.html",
-        {"form": form, "numbers": numbers, "created": created},
+        {"form": form, "numbers": numbers, "created": created, "links": NUMBER_LINKS},
     )
 
 

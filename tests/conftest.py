@@ -1,4 +1,4 @@
-"""Shared fixtures: a freshly provisioned test database, two unrelated tenants, an API client."""
+"""Shared fixtures: a freshly provisioned test database, two unrelated tenants, an API client, Chromium."""
 
 import base64
 from collections.abc import Iterator
@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 from django.test import Client
+from playwright.sync_api import BrowserContext, Page
 
 from config.celery import app as celery_app
 from core.provisioning import migrate, provision_database
 from core.tenancy import tenant_activate
 from tenants.models import Account
+from tests.browser import chromium
 from tests.live import asgi_server
 
 pytest_plugins = ["tests.asterisk", "tests.messaging.smsc"]
@@ -75,6 +77,20 @@ def server(django_db_setup: None) -> Iterator[str]:
     """uvicorn on the test database for one module's tests (tests/live.py); its base URL."""
     with asgi_server() as base:
         yield base
+
+
+@pytest.fixture
+def browser_context(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[BrowserContext]:
+    """Chromium on the module's server. Playwright's sync API runs an event loop in this thread; the
+    test's own ORM calls are still plain synchronous code, which Django allows once told so."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium(server) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Page:
+    return browser_context.new_page()
 
 
 @pytest.fixture

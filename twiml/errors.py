@@ -98,6 +98,9 @@ class Code(IntEnum):
     QUEUE_METHOD = 14210
     QUEUE_NAME_TOO_SHORT = 14212
     QUEUE_NAME_TOO_LONG = 14213
+    # <Queue reservationSid> "Invalid ReservationSid. Unable to dequeue": not a Reservation SID of the
+    # account's, not pending (accepted already, timed out, rejected), or its caller not waiting
+    QUEUE_RESERVATION_SID = 14215
 
 
 class TwimlError(Exception):

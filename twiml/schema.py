@@ -399,7 +399,8 @@ QUEUE = spec(
     ),
     url=URL,
     method=(v.method, Code.QUEUE_METHOD),
-    reservation_sid=(v.text, S),
+    strict=("reservation_sid",),  # whom the agent is bridged to: no default
+    reservation_sid=(v.sid("WR"), Code.QUEUE_RESERVATION_SID),
     post_work_activity_sid=(v.text, S),
 )
 DIAL = spec(

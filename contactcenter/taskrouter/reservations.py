@@ -13,6 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from contactcenter.taskrouter import instructions
+from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.instructions import Instruction
 from contactcenter.taskrouter.models import Activity, Reservation, Task, WorkerChannel
@@ -99,6 +100,15 @@ def task_requeue(task: Task) -> None:
     if task.status == Task.Status.RESERVED and not task.reservations.filter(status=Status.PENDING).exists():
         task_status_set(task, Task.Status.PENDING)
         routing_wake(workspace_id=task.workspace_id)
+
+
+def reservation_pending_end(reservation: Reservation, status: str) -> None:
+    """End `reservation` as `status` if it is still pending (its task locked first, then it: the lock
+    order) and offer the task again; one that has moved on meanwhile is left alone."""
+    locked = _locked(reservation)
+    if locked.status == Status.PENDING:
+        reservation_end(locked, status)
+        task_requeue(locked.task)
 
 
 def task_status_set(task: Task, status: str, reason: str = "") -> None:
@@ -196,10 +206,11 @@ def reservation_update(
     status: str | None = None,
     worker_activity_sid: str | None = None,
     instruction: Instruction | None = None,
+    actor: str | None = None,
 ) -> Reservation:
     """Twilio's Reservation update: `ReservationStatus` (accepted, rejected, wrapping, completed),
     or an `Instruction` (accept, reject, call, redirect, dequeue) as the REST API or an assignment
-    callback gives it. Errors leave everything as it was."""
+    callback gives it. Errors leave everything as it was. Audited when an `actor` asks (audit.py)."""
     with transaction.atomic():
         reservation = _locked(reservation)
         if instruction is not None:
@@ -220,6 +231,13 @@ def reservation_update(
             raise TwilioError(
                 ErrorCode.UNKNOWN_PARAMETERS, f"ReservationStatus {status} is not supported", 400
             )
+        if actor is not None:
+            payload = {
+                "reservation_status": status,
+                "instruction": instruction.name if instruction else None,
+                "worker_activity_sid": worker_activity_sid,
+            }
+            taskrouter_audit(reservation, actor=actor, action="reservation.update", payload=payload)
     reservation.refresh_from_db()
     return reservation
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.models import (
     DEFAULT_TASK_TIMEOUT_SECONDS,
     Task,
@@ -75,9 +76,10 @@ def task_create(
     priority: int | None,
     timeout: int | None,
     task_channel: str | None,
+    actor: str | None = None,
 ) -> Task:
     """A new pending task, placed on its workflow's matching target and offered by the routing
-    process once this commits."""
+    process once this commits. Audited when an `actor` asks (audit.py)."""
     parsed = attributes_parse(attributes)
     if timeout is not None and not 1 <= timeout <= MAX_TASK_TIMEOUT_SECONDS:
         raise _invalid(f"Timeout must be between 1 and {MAX_TASK_TIMEOUT_SECONDS} seconds")
@@ -98,6 +100,15 @@ def task_create(
         )
         task.save()
         task_event(task, "task.created", f"Task {task.sid} created")
+        if actor is not None:
+            payload = {
+                "workflow_sid": workflow_sid,
+                "attributes": attributes,
+                "priority": priority,
+                "timeout": timeout,
+                "task_channel": task_channel,
+            }
+            taskrouter_audit(task, actor=actor, action="task.create", payload=payload)
         task_route(task, now=now)
         routing_wake(workspace_id=workspace.id)
     return task
@@ -110,10 +121,12 @@ def task_update(
     priority: int | None = None,
     assignment_status: str | None = None,
     reason: str | None = None,
+    actor: str | None = None,
 ) -> Task:
     """Twilio's Task update. New attributes on a pending task route it again from its workflow's
     first target; `assignment_status` moves it: canceled (pending or reserved), wrapping
-    (assigned), completed (assigned or wrapping); anything else is 20001 and changes nothing."""
+    (assigned), completed (assigned or wrapping); anything else is 20001 and changes nothing.
+    Audited when an `actor` asks."""
     parsed = attributes_parse(attributes) if attributes is not None else None
     with transaction.atomic():
         task = task_locked(task.id)
@@ -135,12 +148,21 @@ def task_update(
             task_finish(task, assignment_status, reason or "")
         elif assignment_status is not None:
             raise _invalid(f"AssignmentStatus {assignment_status} cannot be set")
+        if actor is not None:
+            payload = {
+                "attributes": attributes,
+                "priority": priority,
+                "assignment_status": assignment_status,
+                "reason": reason,
+            }
+            taskrouter_audit(task, actor=actor, action="task.update", payload=payload)
         routing_wake(workspace_id=task.workspace_id)
     return task
 
 
-def task_delete(*, task: Task) -> None:
-    """Delete a task, canceling it first when still routed so its workers are freed."""
+def task_delete(*, task: Task, actor: str | None = None) -> None:
+    """Delete a task, canceling it first when still routed so its workers are freed. Audited when an
+    `actor` asks."""
     with transaction.atomic():
         task = task_locked(task.id)
         if task.status in Task.OPEN:
@@ -148,4 +170,6 @@ def task_delete(*, task: Task) -> None:
         elif task.status in Task.LIVE:
             task_finish(task, Task.Status.COMPLETED, "Task deleted")
         task_event(task, "task.deleted", f"Task {task.sid} deleted")
+        if actor is not None:
+            taskrouter_audit(task, actor=actor, action="task.delete")
         task.delete()

@@ -99,7 +99,8 @@ def worker_activity_view(request: HttpRequest, sid: str, worker_sid: str) -> Htt
     if not form.is_valid():
         return HttpResponse("Choose one of this workspace's activities.", status=400)
     try:
-        worker_update(worker=worker, activity_sid=form.cleaned_data["activity"].sid)
+        actor = request.tenant.actor  # type: ignore[attr-defined]
+        worker_update(worker=worker, activity_sid=form.cleaned_data["activity"].sid, actor=actor)
     except TwilioError as refused:  # the activity deleted meanwhile, say; the board is left as it is
         return HttpResponse(refused.message, status=400)
     if getattr(request, "htmx", False):
@@ -115,6 +116,7 @@ def _form_page(request: HttpRequest, workspace: Workspace, form: Any, title: str
 def worker_form_view(request: HttpRequest, sid: str, worker_sid: str | None = None) -> HttpResponse:
     """A new worker (in the activity chosen) or an existing one's name, contact URI and attributes;
     a refusal (a name taken, say) is shown on the form and nothing is saved."""
+    tenant = request.tenant  # type: ignore[attr-defined]
     workspace = _workspace(request, sid)
     worker = _child(workspace, Worker, worker_sid) if worker_sid else None
     form = WorkerForm(request.POST or None, workspace=workspace, worker=worker)
@@ -128,10 +130,14 @@ def worker_form_view(request: HttpRequest, sid: str, worker_sid: str | None = No
                     friendly_name=data["friendly_name"],
                     attributes=form.attributes_text(),
                     activity_sid=activity.sid if activity else None,
+                    actor=tenant.actor,
                 )
             else:
                 worker_update(
-                    worker=worker, friendly_name=data["friendly_name"], attributes=form.attributes_text()
+                    worker=worker,
+                    friendly_name=data["friendly_name"],
+                    attributes=form.attributes_text(),
+                    actor=tenant.actor,
                 )
         except TwilioError as error:
             form.add_error(None, error.message)

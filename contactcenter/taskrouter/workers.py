@@ -6,6 +6,7 @@ import uuid
 
 from django.db import transaction
 
+from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.membership import worker_membership_refresh
 from contactcenter.taskrouter.models import (
@@ -18,7 +19,7 @@ from contactcenter.taskrouter.models import (
 )
 from contactcenter.taskrouter.params import worker_params
 from contactcenter.taskrouter.presence import worker_activity_move
-from contactcenter.taskrouter.reservations import reservation_end, task_locked, task_requeue
+from contactcenter.taskrouter.reservations import reservation_pending_end
 from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.task_lifecycle import attributes_parse
 from core.error_codes import ErrorCode
@@ -48,10 +49,16 @@ def _worker_event(worker: Worker, event_type: str, description: str) -> None:
 
 
 def worker_create(
-    *, workspace: Workspace, friendly_name: str, attributes: str, activity_sid: str | None
+    *,
+    workspace: Workspace,
+    friendly_name: str,
+    attributes: str,
+    activity_sid: str | None,
+    actor: str | None = None,
 ) -> Worker:
     """A worker in `activity_sid` (else the workspace's default activity), with capacity 1 on every
-    task channel, a member of each queue whose `target_workers` it matches."""
+    task channel, a member of each queue whose `target_workers` it matches. Audited when an `actor`
+    asks (audit.py)."""
     parsed = attributes_parse(attributes)
     with transaction.atomic():
         if activity_sid:
@@ -82,6 +89,9 @@ def worker_create(
         )
         worker_membership_refresh(worker)
         _worker_event(worker, "worker.created", f"Worker {friendly_name} created")
+        if actor is not None:
+            payload = {"friendly_name": friendly_name, "attributes": attributes, "activity_sid": activity.sid}
+            taskrouter_audit(worker, actor=actor, action="worker.create", payload=payload)
         if worker.available:
             routing_wake(workspace_id=workspace.id)
     return worker
@@ -107,20 +117,9 @@ def task_channel_workers_attach(*, task_channel: TaskChannel) -> None:
 def _pending_reservations_end(worker: Worker, status: str) -> None:
     """End the worker's pending reservations, each task locked before the worker (the lock order),
     and offer those tasks again."""
-    for reservation in Reservation.objects.filter(worker=worker, status=Reservation.Status.PENDING).order_by(
-        "task_id"
-    ):
-        task = task_locked(reservation.task_id)
-        locked = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("worker__activity", "task_queue")
-            .get(id=reservation.id)
-        )
-        if locked.status != Reservation.Status.PENDING:
-            continue
-        locked.task = task
-        reservation_end(locked, status)
-        task_requeue(task)
+    pending = Reservation.objects.filter(worker=worker, status=Reservation.Status.PENDING)
+    for reservation in pending.order_by("task_id"):
+        reservation_pending_end(reservation, status)
 
 
 def worker_update(
@@ -130,9 +129,10 @@ def worker_update(
     attributes: str | None = None,
     activity_sid: str | None = None,
     reject_pending_reservations: bool = False,
+    actor: str | None = None,
 ) -> Worker:
     """Twilio's Worker update; a new activity with `reject_pending_reservations` rejects the
-    worker's pending offers first (they go to other workers)."""
+    worker's pending offers first (they go to other workers). Audited when an `actor` asks."""
     parsed = attributes_parse(attributes) if attributes is not None else None
     with transaction.atomic():
         activity = _activity(worker.workspace_id, activity_sid) if activity_sid else None
@@ -158,12 +158,21 @@ def worker_update(
             routing_wake(workspace_id=worker.workspace_id)
         if activity is not None:
             worker_activity_move(worker, activity)
+        if actor is not None:
+            payload = {
+                "friendly_name": friendly_name,
+                "attributes": attributes,
+                "activity_sid": activity_sid,
+                "reject_pending_reservations": reject_pending_reservations or None,
+            }
+            taskrouter_audit(worker, actor=actor, action="worker.update", payload=payload)
     return worker
 
 
-def worker_delete(*, worker: Worker) -> None:
+def worker_delete(*, worker: Worker, actor: str | None = None) -> None:
     """Delete a worker: its pending reservations are canceled and their tasks offered again.
-    A worker with an accepted task is refused (20001) until that task is completed."""
+    A worker with an accepted task is refused (20001) until that task is completed. Audited when an
+    `actor` asks."""
     with transaction.atomic():
         busy = Reservation.objects.filter(
             worker=worker, status__in=[Reservation.Status.ACCEPTED, Reservation.Status.WRAPPING]
@@ -177,13 +186,20 @@ def worker_delete(*, worker: Worker) -> None:
             .get(id=worker.id)
         )
         _worker_event(worker, "worker.deleted", f"Worker {worker.friendly_name} deleted")
+        if actor is not None:
+            taskrouter_audit(worker, actor=actor, action="worker.delete")
         worker.delete()
 
 
 def worker_channel_update(
-    *, worker_channel: WorkerChannel, capacity: int | None = None, available: bool | None = None
+    *,
+    worker_channel: WorkerChannel,
+    capacity: int | None = None,
+    available: bool | None = None,
+    actor: str | None = None,
 ) -> WorkerChannel:
-    """A worker's capacity or availability on one channel; more room wakes routing."""
+    """A worker's capacity or availability on one channel; more room wakes routing. Audited when an
+    `actor` asks."""
     if capacity is not None and not 0 <= capacity <= 50:
         raise _invalid("Capacity must be between 0 and 50")
     with transaction.atomic():
@@ -203,5 +219,8 @@ def worker_channel_update(
                 f"Worker {worker.friendly_name} channel availability updated",
             )  # fmt: skip
         channel.save()
+        if actor is not None:
+            payload = {"capacity": capacity, "available": available}
+            taskrouter_audit(channel, actor=actor, action="worker_channel.update", payload=payload)
         routing_wake(workspace_id=worker.workspace_id)
     return channel

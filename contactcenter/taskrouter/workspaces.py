@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from compliance.services import audit_record
 from contactcenter.taskrouter import expressions, workflow_config
+from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.membership import task_queue_membership_refresh
 from contactcenter.taskrouter.models import (
     Activity,
@@ -29,6 +29,7 @@ from contactcenter.taskrouter.models import (
 from contactcenter.taskrouter.workers import task_channel_workers_attach
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
+from core.models import TenantModel, save_unique
 from core.sids import make_sid, sid_to_uuid
 from tenants.models import Account
 
@@ -58,19 +59,35 @@ def invalid(message: str) -> TwilioError:
     return TwilioError(ErrorCode.UNKNOWN_PARAMETERS, message, 400)
 
 
-def _audit(*, account: Account, actor: str, action: str, sid: str, payload: dict[str, Any]) -> None:
-    audit_record(
-        account_id=account.id, actor=actor, action=f"taskrouter.{action}", object_sid=sid, payload=payload
-    )
-
-
-def _unique(row: Any, what: str, **save: Any) -> None:
+def _unique(row: TenantModel, what: str, **save: Any) -> None:
     """Save `row`; a name its workspace already has is Twilio's 20001 rather than an IntegrityError."""
-    try:
-        with transaction.atomic():
-            row.save(**save)
-    except IntegrityError as exc:
-        raise invalid(f"{what} already exists in this Workspace") from exc
+    save_unique(row, invalid(f"{what} already exists in this Workspace"), **save)
+
+
+def _change(
+    row: TenantModel,
+    *,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    fields: dict[str, Any] | None = None,
+    unique: str = "",
+) -> None:
+    """Set `fields` (by default `changes`, as the client gave them) on `row` and save it, its name
+    checked when `unique` says what it is; the audit entry records `changes`. In the caller's
+    transaction."""
+    for name, value in (changes if fields is None else fields).items():
+        setattr(row, name, value)
+    if unique:
+        _unique(row, unique)
+    else:
+        row.save()
+    taskrouter_audit(row, actor=actor, action=action, payload=changes)
+
+
+def _remove(row: TenantModel, *, actor: str, action: str) -> None:
+    taskrouter_audit(row, actor=actor, action=action)
+    row.delete()
 
 
 def _activity(workspace: Workspace, sid: str, parameter: str) -> Activity:
@@ -118,7 +135,7 @@ def workspace_create(
         workspace.default_activity = activities["Offline"]
         workspace.timeout_activity = activities["Offline"]
         workspace.save(update_fields=["default_activity", "timeout_activity"])
-        _audit(account=account, actor=actor, action="workspace.create", sid=workspace.sid, payload=settings)
+        taskrouter_audit(workspace, actor=actor, action="workspace.create", payload=settings)
         if template == FIFO_TEMPLATE:
             queue = task_queue_create(workspace=workspace, actor=actor, friendly_name="Sample Queue")
             workflow_create(
@@ -137,16 +154,7 @@ def workspace_update(*, workspace: Workspace, actor: str, **changes: Any) -> Wor
     `timeout_activity_sid`."""
     with transaction.atomic():
         resolved = _activities(workspace, changes, ("default_activity", "timeout_activity"))
-        for name, value in resolved.items():
-            setattr(workspace, name, value)
-        workspace.save()
-        _audit(
-            account=workspace.account,
-            actor=actor,
-            action="workspace.update",
-            sid=workspace.sid,
-            payload=changes,
-        )
+        _change(workspace, actor=actor, action="workspace.update", changes=changes, fields=resolved)
     return workspace
 
 
@@ -156,10 +164,7 @@ def workspace_delete(*, workspace: Workspace, actor: str) -> None:
     with transaction.atomic():
         Task.objects.filter(workspace=workspace).delete()
         Worker.objects.filter(workspace=workspace).delete()
-        _audit(
-            account=workspace.account, actor=actor, action="workspace.delete", sid=workspace.sid, payload={}
-        )
-        workspace.delete()
+        _remove(workspace, actor=actor, action="workspace.delete")
 
 
 # Activities
@@ -173,11 +178,10 @@ def activity_create(
             account=workspace.account, workspace=workspace, friendly_name=friendly_name, available=available
         )
         _unique(activity, f"Activity {friendly_name}", force_insert=True)
-        _audit(
-            account=workspace.account,
+        taskrouter_audit(
+            activity,
             actor=actor,
             action="activity.create",
-            sid=activity.sid,
             payload={"friendly_name": friendly_name, "available": available},
         )
     return activity
@@ -186,14 +190,12 @@ def activity_create(
 def activity_update(*, activity: Activity, actor: str, friendly_name: str) -> Activity:
     """Only the name changes: an activity's availability is fixed once workers may be in it."""
     with transaction.atomic():
-        activity.friendly_name = friendly_name
-        _unique(activity, f"Activity {friendly_name}")
-        _audit(
-            account=activity.workspace.account,
+        _change(
+            activity,
             actor=actor,
             action="activity.update",
-            sid=activity.sid,
-            payload={"friendly_name": friendly_name},
+            changes={"friendly_name": friendly_name},
+            unique=f"Activity {friendly_name}",
         )
     return activity
 
@@ -205,8 +207,7 @@ def activity_delete(*, activity: Activity, actor: str) -> None:
             raise invalid(f"Activity {activity.sid} is the Workspace's default or timeout Activity")
         if Worker.objects.filter(activity=activity).exists():
             raise invalid(f"Activity {activity.sid} cannot be deleted while Workers are in it")
-        _audit(account=workspace.account, actor=actor, action="activity.delete", sid=activity.sid, payload={})
-        activity.delete()
+        _remove(activity, actor=actor, action="activity.delete")
 
 
 # Task channels
@@ -231,11 +232,10 @@ def task_channel_create(
         )
         _unique(channel, f"TaskChannel {unique_name}", force_insert=True)
         task_channel_workers_attach(task_channel=channel)
-        _audit(
-            account=workspace.account,
+        taskrouter_audit(
+            channel,
             actor=actor,
             action="task_channel.create",
-            sid=channel.sid,
             payload={"unique_name": unique_name, "friendly_name": friendly_name},
         )
     return channel
@@ -244,16 +244,7 @@ def task_channel_create(
 def task_channel_update(*, channel: TaskChannel, actor: str, **changes: Any) -> TaskChannel:
     """`changes`: `friendly_name`, `channel_optimized_routing` (the unique name is what tasks name)."""
     with transaction.atomic():
-        for name, value in changes.items():
-            setattr(channel, name, value)
-        channel.save()
-        _audit(
-            account=channel.workspace.account,
-            actor=actor,
-            action="task_channel.update",
-            sid=channel.sid,
-            payload=changes,
-        )
+        _change(channel, actor=actor, action="task_channel.update", changes=changes)
     return channel
 
 
@@ -261,14 +252,7 @@ def task_channel_delete(*, channel: TaskChannel, actor: str) -> None:
     with transaction.atomic():
         if Task.objects.filter(task_channel=channel).exists():
             raise invalid(f"TaskChannel {channel.unique_name} cannot be deleted while Tasks use it")
-        _audit(
-            account=channel.workspace.account,
-            actor=actor,
-            action="task_channel.delete",
-            sid=channel.sid,
-            payload={},
-        )
-        channel.delete()
+        _remove(channel, actor=actor, action="task_channel.delete")
 
 
 # Task queues
@@ -313,11 +297,10 @@ def task_queue_create(
         )
         _unique(queue, f"TaskQueue {friendly_name}", force_insert=True)
         task_queue_membership_refresh(task_queue=queue)
-        _audit(
-            account=workspace.account,
+        taskrouter_audit(
+            queue,
             actor=actor,
             action="task_queue.create",
-            sid=queue.sid,
             payload={"friendly_name": friendly_name, "target_workers": target_workers},
         )
     return queue
@@ -330,18 +313,17 @@ def task_queue_update(*, queue: TaskQueue, actor: str, **changes: Any) -> TaskQu
         _check_expression(changes["target_workers"], "TargetWorkers")
     with transaction.atomic():
         resolved = _activities(queue.workspace, changes, ("reservation_activity", "assignment_activity"))
-        for name, value in resolved.items():
-            setattr(queue, name, value)
-        _unique(queue, f"TaskQueue {queue.friendly_name}")
-        if "target_workers" in changes:
-            task_queue_membership_refresh(task_queue=queue)
-        _audit(
-            account=queue.workspace.account,
+        name = resolved.get("friendly_name", queue.friendly_name)
+        _change(
+            queue,
             actor=actor,
             action="task_queue.update",
-            sid=queue.sid,
-            payload=changes,
+            changes=changes,
+            fields=resolved,
+            unique=f"TaskQueue {name}",
         )
+        if "target_workers" in changes:
+            task_queue_membership_refresh(task_queue=queue)
     return queue
 
 
@@ -355,14 +337,7 @@ def task_queue_delete(*, queue: TaskQueue, actor: str) -> None:
                 raise invalid(
                     f"TaskQueue {queue.sid} cannot be deleted: Workflow {workflow.sid} routes to it"
                 )
-        _audit(
-            account=queue.workspace.account,
-            actor=actor,
-            action="task_queue.delete",
-            sid=queue.sid,
-            payload={},
-        )
-        queue.delete()
+        _remove(queue, actor=actor, action="task_queue.delete")
 
 
 # Workflows
@@ -410,11 +385,10 @@ def workflow_create(
         if task_reservation_timeout is not None:
             workflow.task_reservation_timeout = task_reservation_timeout
         workflow.save(force_insert=True)
-        _audit(
-            account=workspace.account,
+        taskrouter_audit(
+            workflow,
             actor=actor,
             action="workflow.create",
-            sid=workflow.sid,
             payload={"friendly_name": friendly_name, "configuration": configuration},
         )
     return workflow
@@ -426,16 +400,7 @@ def workflow_update(*, workflow: Workflow, actor: str, **changes: Any) -> Workfl
     if "configuration" in changes:
         _check_configuration(workflow.workspace, changes["configuration"])
     with transaction.atomic():
-        for name, value in changes.items():
-            setattr(workflow, name, value)
-        workflow.save()
-        _audit(
-            account=workflow.workspace.account,
-            actor=actor,
-            action="workflow.update",
-            sid=workflow.sid,
-            payload=changes,
-        )
+        _change(workflow, actor=actor, action="workflow.update", changes=changes)
     return workflow
 
 
@@ -444,11 +409,4 @@ def workflow_delete(*, workflow: Workflow, actor: str) -> None:
     with transaction.atomic():
         if Task.objects.filter(workflow=workflow, status__in=Task.OPEN).exists():
             raise invalid(f"Workflow {workflow.sid} cannot be deleted while it has pending Tasks")
-        _audit(
-            account=workflow.workspace.account,
-            actor=actor,
-            action="workflow.delete",
-            sid=workflow.sid,
-            payload={},
-        )
-        workflow.delete()
+        _remove(workflow, actor=actor, action="workflow.delete")

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from core.api import TwilioView
 from core.errors import not_found
-from core.filters import date_filters
+from core.filters import date_filters, exact_filters
 from core.sids import sid_to_uuid
 from messaging.api.serializers import (
     MediaOutput,
@@ -29,11 +29,10 @@ class MessageViewBase(TwilioView):
 class MessageListView(MessageViewBase):
     @extend_schema(operation_id="listMessages", responses=MessageOutput(many=True))
     def get(self, request: Request, account_sid: str) -> Response:
-        messages = self.scoped()
-        for param, field in (("To", "to_number"), ("From", "from_number")):
-            if request.query_params.get(param):
-                messages = messages.filter(**{field: request.query_params[param]})
-        messages = messages.filter(**date_filters(request, "DateSent", "date_sent"))
+        messages = self.scoped().filter(
+            **exact_filters(request, {"To": "to_number", "From": "from_number"}),
+            **date_filters(request, "DateSent", "date_sent"),
+        )
         return self.render_page(request, messages)
 
     @extend_schema(operation_id="createMessage", request=MessageCreateInput, responses={201: MessageOutput})

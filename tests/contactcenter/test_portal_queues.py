@@ -5,6 +5,7 @@ import uuid
 from django.test import Client
 
 from contactcenter.members import queue_member_enqueue
+from contactcenter.models import QueueMember
 from core.tenancy import tenant_activate
 from tenants.models import Role
 from tests.conftest import Tenant
@@ -28,6 +29,7 @@ def _waiting(tenant: Tenant, queue_name: str, from_number: str) -> Call:
 
 def test_the_queues_page_shows_each_queue_and_its_callers_in_line(tenant_a: Tenant, tenant_b: Tenant) -> None:
     first = _waiting(tenant_a, "front-desk", "+14155550101")
+    first_joined = QueueMember.objects.get(call=first).date_created
     _waiting(tenant_a, "front-desk", "+14155550102")
     _waiting(tenant_b, "hotel-desk", "+14155550199")
     client = _signed_in(tenant_a, Role.SUPERVISOR)
@@ -40,8 +42,9 @@ def test_the_queues_page_shows_each_queue_and_its_callers_in_line(tenant_a: Tena
     assert f"/calls/{first.sid}/" in html
     assert "hotel-desk" not in html and "+14155550199" not in html
 
-    fragment = client.get("/queues/", HTTP_HX_REQUEST="true").content.decode()
-    assert fragment.startswith('<div id="queues"') and "front-desk" in fragment
+    # Kept live over the page's websocket, not by polling: waits are instants the browser ticks.
+    assert 'data-live-socket="/ws/queues/"' in html and "hx-trigger" not in html
+    assert f'data-since="{int(first_joined.timestamp())}"' in html  # the longest wait, the first caller's
 
 
 def test_agents_and_strangers_do_not_see_the_queues(tenant_a: Tenant) -> None:

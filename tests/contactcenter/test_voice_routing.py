@@ -10,13 +10,18 @@ from typing import Any
 
 import pytest
 
-from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel, Workflow
+from contactcenter.models import QueueMember
+from contactcenter.taskrouter.models import Reservation, Task, Worker, WorkerChannel, Workflow
+from contactcenter.taskrouter.workers import worker_update
+from core.sids import sid_to_uuid
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.sdk import taskrouter
 from tests.numbering.test_twilio_sdk import sdk
+from tests.voice.dtmf import script_pcap
 from tests.voice.test_call_flows import FAR_END, Lab
+from tests.voice.twiml_app import twiml
 from voice.models import Call
 
 pytestmark = pytest.mark.e2e
@@ -114,27 +119,51 @@ def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worke
         assert WorkerChannel.objects.filter(assigned_tasks__gt=0).count() == 0
 
 
-def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_worker(
+def test_a_caller_pressing_1_for_a_callback_keeps_their_place_and_is_called_back_bridged_to_the_worker(
     desk: tuple[Lab, Setup], server: str, celery: None
 ) -> None:
-    """Caller A asks for a callback (the app writes it into A's task, as its choice handler does)
-    and hangs up; caller B enqueues later and waits; the worker's reservation is for A's older task;
-    its dequeue calls A back from the clinic's number and bridges A to the worker; B still waits."""
+    """The documented pattern with real digits: caller A's wait music is a `<Gather numDigits="1">`;
+    A presses 1 (RFC 4733), and the app's /choice writes the callback into A's task through the SDK
+    and says goodbye. Caller B enqueues later and waits; Alice comes available; the reservation is for
+    A's older task; its dequeue calls A back from the clinic's number and bridges A to Alice; B still
+    waits."""
     lab, setup = desk
-    with lab.db():
-        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
-    lab.serve(after="<Response/>")
     client = taskrouter(server, lab.tenant).workspaces(setup.workspace.sid)
-    caller_a = lab.start_call(NUMBER, hangup_after_ms=3000, caller="+15557650001")
-    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
-    attributes = {**json.loads(task_a.attributes), "callback": {"to": "+15557650001", "via": "voice"}}
-    client.tasks(task_a.sid).update(attributes=json.dumps(attributes))
+    with lab.db():
+        alice = Worker.objects.get()
+        worker_update(worker=alice, activity_sid=setup.offline.sid)
+        lab.serve(
+            voice=enqueue_document(setup),
+            wait='<Response><Gather numDigits="1" action="/choice" timeout="10">'
+            "<Say>Press 1 to be called back without losing your place in line.</Say></Gather>"
+            '<Pause length="20"/></Response>',
+        )
+
+    def choice(form: dict[str, str]) -> tuple[int, str, bytes]:
+        """The app's Gather action, as docs/contactcenter.md writes it."""
+        if form["Digits"] != "1":
+            return twiml("<Response><Redirect>/wait</Redirect></Response>")(form)
+        task = client.tasks(form["TaskSid"]).fetch()
+        callback = {"to": form["From"], "via": "voice"}
+        client.tasks(form["TaskSid"]).update(
+            attributes=json.dumps({**json.loads(task.attributes), "callback": callback})
+        )
+        return twiml("<Response><Say>We will call you back. Goodbye.</Say><Hangup/></Response>")(form)
+
+    lab.app.routes["/choice"] = choice
+    lab.serve(after="<Response/>")
+    pressing_1 = script_pcap(("wait", 4000), ("press", "1"), ("wait", 500))
+    caller_a = lab.start_call(NUMBER, caller="+15557650001", pcap=pressing_1)  # the platform hangs up
     assert caller_a.wait().ok
+    assert lab.app.wait_for("/choice")[0].form["Digits"] == "1"
+    task_a = wait_for(lab, lambda: Task.objects.first(), "A's task")
     caller_b = lab.start_call(NUMBER, caller="+15557650002")  # waits until the platform hangs up
     task_b = wait_for(lab, lambda: Task.objects.exclude(id=task_a.id).first(), "B's task")
+    client.workers(alice.sid).update(activity_sid=setup.available.sid)
     with lab.db():
         task_a.refresh_from_db()
         assert task_a.status == "pending"  # A hung up, yet keeps its place
+        assert json.loads(task_a.attributes)["callback"] == {"to": "+15557650001", "via": "voice"}
         assert setup.route().reservations == 1
         (reservation,) = Reservation.objects.all()
         assert reservation.task_id == task_a.id  # older than B's, so first
@@ -161,3 +190,60 @@ def test_a_callback_keeps_the_callers_place_and_calls_them_back_bridged_to_the_w
     call_b = json.loads(task_b.attributes)["call_sid"]
     sdk(server, lab.tenant.sid, lab.tenant.token).calls(call_b).update(status="completed")
     assert caller_b.wait().ok
+
+
+def test_a_call_instruction_whose_twiml_dials_the_reservation_bridges_that_caller_not_the_front(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """Caller 1 waits at the front; caller 2's task, of higher priority, is reserved for Alice. The
+    `call` instruction through the SDK rings Alice, whose TwiML is `<Dial><Queue reservationSid>`:
+    she is bridged to caller 2, the reservation accepted; caller 1 still waits. When the bridge ends
+    the task wraps up and Alice moves to the post-work activity."""
+    lab, setup = desk
+    with lab.db():
+        workflow_sid = Workflow.objects.get(workspace=setup.workspace).sid
+    lab.app.routes["/voice"] = lambda form: twiml(
+        f'<Response><Enqueue workflowSid="{workflow_sid}">'
+        f'<Task priority="{5 if form["From"] == "+15557650002" else 1}">{{}}</Task></Enqueue></Response>'
+    )(form)
+    rest = sdk(server, lab.tenant.sid, lab.tenant.token)
+    caller_1 = lab.start_call(NUMBER, caller="+15557650001")  # both wait until the platform hangs up
+    wait_for(lab, lambda: Task.objects.first(), "caller 1's task")
+    caller_2 = lab.start_call(NUMBER, caller="+15557650002")
+    task_2 = wait_for(lab, lambda: Task.objects.filter(priority=5).first(), "caller 2's task")
+    with lab.db():
+        assert setup.route().reservations == 1
+        (reservation,) = Reservation.objects.all()
+        assert reservation.task_id == task_2.id  # not the front caller's
+    lab.serve(
+        agent=f'<Response><Dial><Queue reservationSid="{reservation.sid}" '
+        f'postWorkActivitySid="{setup.offline.sid}">{workflow_sid}</Queue></Dial></Response>'
+    )
+    with lab.far_end() as alice:
+        taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task_2.sid).reservations(
+            reservation.sid
+        ).update(instruction="call", call_from=NUMBER, call_url=lab.app.url + "/agent", call_to=FAR_END)
+        wait_for(lab, lambda: Task.objects.filter(id=task_2.id, status="assigned").first(), "the bridge")
+        first, second = wait_for(
+            lab,
+            lambda: (m := list(QueueMember.objects.order_by("date_created")))[1].status == "left" and m,
+            "caller 2 bridged",
+        )
+        assert (first.status, second.result) == ("waiting", "bridged")
+        assert lab.app.wait_for("/agent")[0].form["To"] == FAR_END
+        rest.calls(json.loads(task_2.attributes)["call_sid"]).update(status="completed")
+        assert alice.wait().ok  # the bridge ended, and with it Alice's call
+        assert caller_2.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(id=task_2.id, status="wrapping").first(), "the wrap-up")
+    with lab.db():
+        reservation.refresh_from_db()
+        alice_row = reservation.worker
+        assert alice_row is not None
+        alice_row.refresh_from_db()
+        assert (reservation.status, alice_row.activity_id) == ("wrapping", setup.offline.id)
+        task_1 = Task.objects.get(priority=1)
+        assert task_1.status == "pending"
+        call_1 = json.loads(task_1.attributes)["call_sid"]
+        assert QueueMember.objects.get(call_id=sid_to_uuid(call_1, "CA")).status == "waiting"
+    rest.calls(call_1).update(status="completed")
+    assert caller_1.wait().ok

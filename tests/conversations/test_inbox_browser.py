@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import transaction
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from conversations.models import Note
 from conversations.services import conversation_log_message
@@ -14,8 +14,8 @@ from messaging.models import Message
 from numbering.services import number_create
 from tenants.models import Account, Role
 from tenants.services import account_create, membership_add, user_create
+from tests.browser import sign_in_form
 from tests.conversations.factories import inbound_call, text_in
-from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -54,23 +54,11 @@ def clinic(django_db_blocker: pytest.FixtureRequest) -> Iterator[Account]:
     yield account
 
 
-@pytest.fixture
-def page(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server)
-        yield context.new_page()
-        browser.close()
-
-
 def test_agent_reads_a_thread_and_adds_a_note(
     page: Page, clinic: Account, django_db_blocker: pytest.FixtureRequest
 ) -> None:
     page.goto("/login/")
-    page.fill("#id_email", EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in_form(page, EMAIL, PASSWORD)
     expect(page.locator("h1")).to_have_text("Harbour Clinic")
 
     page.click("nav >> text=Inbox")

@@ -3,11 +3,10 @@
 breaks it (no inline script, handler or style refused, htmx, the account switcher and the bulk
 and routing pages' websockets still work), and nothing is fetched from another origin."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
 from contactcenter.taskrouter.workspaces import FIFO_TEMPLATE, workspace_create
 from conversations.models import Conversation
@@ -19,7 +18,6 @@ from tests.conversations.factories import text_in
 from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk_progress import make_bulk, session_of
-from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_stray_tasks")]
 
@@ -66,13 +64,8 @@ class Watched:
 
 
 @pytest.fixture
-def watched(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Watched]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's ORM calls beside Playwright's loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server)
-        yield Watched(context.new_page(), server)
-        browser.close()
+def watched(page: Page, server: str) -> Watched:
+    return Watched(page, server)
 
 
 def test_the_portal_and_the_docs_run_under_the_content_policy(watched: Watched, live: Live) -> None:

@@ -3,38 +3,24 @@ the carrier gateway, the SMSC sandbox): confirmed on a page saying what it sends
 bar climbs to 100 % over the websocket, without a reload, and the recipients' table then shows each
 final status."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.db import transaction
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from config.celery import app as celery_app
 from core.tenancy import tenant_activate
 from messaging.models import Bulk
 from tenants.models import Role
 from tenants.services import membership_add, user_create
+from tests.browser import sign_in_form
 from tests.live import celery_worker
 from tests.messaging.conftest import Live, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
-from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 EMAIL, PASSWORD = "principal@bulk-browser.example", "correct horse battery"
 FAMILIES = [f"+1415555{i:04d}" for i in range(7000, 7030)]
-
-
-@pytest.fixture
-def page(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    monkeypatch.setenv(
-        "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
-    )  # the test's own ORM calls, beside Playwright's loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_bulk_sent_from_the_portal_shows_its_progress_live(page: Page, live: Live, smsc: Smsc) -> None:
@@ -47,9 +33,7 @@ def test_a_bulk_sent_from_the_portal_shows_its_progress_live(page: Page, live: L
 
     with gateway_process(), celery_worker():
         page.goto("/login/")
-        page.fill("#id_email", EMAIL)
-        page.fill("#id_password", PASSWORD)
-        page.click("main button[type=submit]")
+        sign_in_form(page, EMAIL, PASSWORD)
         page.click("nav >> text=Bulk alerts")
         expect(page.locator("h1")).to_have_text("Bulk alerts")
         page.select_option("#id_from_number", live.number)

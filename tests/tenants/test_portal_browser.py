@@ -8,26 +8,18 @@ from collections.abc import Iterator
 import pytest
 from django.db import transaction
 from django_otp.oath import totp
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from compliance.models import AuditEntry
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Role
 from tenants.services import account_create, membership_add, user_create
+from tests.browser import sign_in_form
 
 pytestmark = pytest.mark.e2e
 
 EMAIL, PASSWORD = "owner@clinic.example", "correct horse battery"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -40,18 +32,6 @@ def owner_account(django_db_blocker: pytest.FixtureRequest) -> Iterator[object]:
     yield account
 
 
-@pytest.fixture
-def page(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-    # plain synchronous code, which Django allows once told so.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server)
-        yield context.new_page()
-        browser.close()
-
-
 def _code_for(secret_b32: str, *, seconds_ahead: int = 0) -> str:
     """What an authenticator app shows now (or `seconds_ahead` from now)."""
     key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
@@ -61,9 +41,7 @@ def _code_for(secret_b32: str, *, seconds_ahead: int = 0) -> str:
 def _sign_in_with_code(page: Page, code: str) -> None:
     """Sign out, then in again with the password and `code` as the second factor."""
     page.click("text=Sign out")
-    page.fill("#id_email", EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in_form(page, EMAIL, PASSWORD)
     expect(page.locator("h1")).to_have_text("Enter your code")
     page.fill("#id_token", code)
     page.click("main button[type=submit]")
@@ -74,9 +52,7 @@ def test_owner_signs_in_with_two_factor_and_adds_a_number(
 ) -> None:
     page.goto("/numbers/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/numbers/$"))
-    page.fill("#id_email", EMAIL.upper())
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in_form(page, EMAIL.upper(), PASSWORD)
 
     # An owner without a device is sent to enrol one before anything else.
     expect(page.locator("h1")).to_have_text("Set up two-factor sign-in")

@@ -2,11 +2,10 @@
 page left open in one tab stops its live progress when the user signs out in another."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.db import transaction
-from playwright.sync_api import BrowserContext, expect, sync_playwright
+from playwright.sync_api import BrowserContext, expect
 
 from core.tenancy import tenant_activate
 from tenants.models import Role
@@ -14,21 +13,11 @@ from tenants.services import membership_add, user_create
 from tests.messaging import conftest as messaging_fixtures
 from tests.messaging.conftest import Live
 from tests.messaging.test_bulk_progress import make_bulk
-from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 live = messaging_fixtures.live  # the fixture: a committed tenant with a number of its own
 EMAIL, PASSWORD = "supervisor@signout-browser.example", "correct horse battery"
-
-
-@pytest.fixture
-def browser_context(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[BrowserContext]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's own ORM calls, beside Playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser.new_context(base_url=server)
-        browser.close()
 
 
 @pytest.mark.usefixtures("no_stray_tasks")  # the bulk's send tasks, which nobody runs here

@@ -63,6 +63,7 @@ VOICE = [
     case(Code.SCHEMA, f"<Enqueue {WF}><Task>{{}}</Task><Task>{{}}</Task></Enqueue>", "two-tasks"),
     case(Code.QUEUE_NAME_TOO_SHORT, "<Dial><Queue/></Dial>", "queue-no-name"),
     case(Code.QUEUE_NAME_TOO_LONG, f"<Dial><Queue>{'q' * 65}</Queue></Dial>", "queue-long-name"),
+    case(Code.QUEUE_RESERVATION_SID, '<Dial><Queue reservationSid="WT1">q</Queue></Dial>', "reservation-sid"),
 ]
 
 MESSAGING = [

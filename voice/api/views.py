@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TwilioView
-from core.filters import date_filters
+from core.filters import date_filters, exact_filters
 from core.sids import sid_to_uuid
 from voice.api.serializers import CallCreateInput, CallOutput, CallUpdateInput, RecordingOutput
 from voice.call_state import call_update
@@ -26,9 +26,9 @@ class CallListView(CallViewBase):
     def get(self, request: Request, account_sid: str) -> Response:
         calls = self.scoped()
         params = request.query_params
-        for param, field in (("To", "to_number"), ("From", "from_number"), ("Status", "status")):
-            if params.get(param):
-                calls = calls.filter(**{field: params[param]})
+        calls = calls.filter(
+            **exact_filters(request, {"To": "to_number", "From": "from_number", "Status": "status"})
+        )
         if params.get("ParentCallSid"):
             calls = calls.filter(parent_call_id=sid_to_uuid(params["ParentCallSid"], "CA"))
         calls = calls.filter(

@@ -10,10 +10,16 @@ from rest_framework.response import Response
 from contactcenter.taskrouter.api.base import WorkspaceView
 from contactcenter.taskrouter.api.records import EventOutput
 from contactcenter.taskrouter.models import Event
+from core.filters import exact_filters
 from core.v1 import query_datetime, query_window
 
 # How far back a window given only by its end reaches: as long as Twilio keeps events.
 RETAINED = timedelta(days=30)
+EXACT_FILTERS = {
+    "EventType": "event_type",
+    "Sid": "resource_sid",
+    "TaskChannel": "data__TaskChannelUniqueName",
+}
 # Filters naming a resource: an event matches when it is about that resource or its data names it.
 RESOURCE_FILTERS = {
     "TaskSid": "TaskSid",
@@ -33,17 +39,11 @@ class EventViewBase(WorkspaceView):
 class EventListView(EventViewBase):
     @extend_schema(operation_id="listEvents", responses=EventOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
+        rows = self.scoped().filter(**exact_filters(request, EXACT_FILTERS))
         params = request.query_params
-        if event_type := params.get("EventType"):
-            rows = rows.filter(event_type=event_type)
-        if sid := params.get("Sid"):
-            rows = rows.filter(resource_sid=sid)
         for param, key in RESOURCE_FILTERS.items():
             if value := params.get(param):
                 rows = rows.filter(Q(resource_sid=value) | Q(**{f"data__{key}": value}))
-        if channel := params.get("TaskChannel"):
-            rows = rows.filter(data__TaskChannelUniqueName=channel)
         if (
             params.get("Minutes")
             or query_datetime(request, "StartDate")

@@ -53,6 +53,25 @@ def _owned(row: Any) -> dict[str, Any]:
     return {**_base(row), "workspace_sid": make_sid("WS", row.workspace_id)}
 
 
+def _statistics_links(url: str) -> dict[str, str]:
+    """The statistics subresources of the record at `url` (a task queue, a workflow)."""
+    return {
+        "statistics": f"{url}/Statistics",
+        "real_time_statistics": f"{url}/RealTimeStatistics",
+        "cumulative_statistics": f"{url}/CumulativeStatistics",
+    }
+
+
+def _linked_to_workspace(row: Any, collection: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A record in `collection` whose only link is its workspace (an activity, a task channel)."""
+    return {
+        **_owned(row),
+        **fields,
+        "url": workspace_url(row.workspace_id, collection, row.sid),
+        "links": {"workspace": workspace_url(row.workspace_id)},
+    }
+
+
 class Common(serializers.Serializer):
     account_sid = serializers.CharField()
     sid = serializers.CharField()
@@ -117,13 +136,8 @@ class ActivityOutput(Owned, Linked):
     available = serializers.BooleanField()
 
     def to_representation(self, row: Activity) -> dict[str, Any]:
-        return {
-            **_owned(row),
-            "friendly_name": row.friendly_name,
-            "available": row.available,
-            "url": workspace_url(row.workspace_id, "Activities", row.sid),
-            "links": {"workspace": workspace_url(row.workspace_id)},
-        }
+        fields = {"friendly_name": row.friendly_name, "available": row.available}
+        return _linked_to_workspace(row, "Activities", fields)
 
 
 class TaskChannelOutput(Owned, Linked):
@@ -132,14 +146,12 @@ class TaskChannelOutput(Owned, Linked):
     channel_optimized_routing = serializers.BooleanField(allow_null=True)
 
     def to_representation(self, row: TaskChannel) -> dict[str, Any]:
-        return {
-            **_owned(row),
+        fields = {
             "unique_name": row.unique_name,
             "friendly_name": row.friendly_name,
             "channel_optimized_routing": row.channel_optimized_routing,
-            "url": workspace_url(row.workspace_id, "TaskChannels", row.sid),
-            "links": {"workspace": workspace_url(row.workspace_id)},
         }
+        return _linked_to_workspace(row, "TaskChannels", fields)
 
 
 class TaskQueueOutput(Owned, Linked):
@@ -168,9 +180,7 @@ class TaskQueueOutput(Owned, Linked):
             "url": url,
             "links": {
                 "workspace": workspace_url(row.workspace_id),
-                "statistics": f"{url}/Statistics",
-                "real_time_statistics": f"{url}/RealTimeStatistics",
-                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                **_statistics_links(url),
                 "list_statistics": workspace_url(row.workspace_id, "TaskQueues", "Statistics"),
                 "assignment_activity": workspace_url(row.workspace_id, "Activities", assignment.sid)
                 if assignment
@@ -203,9 +213,7 @@ class WorkflowOutput(Owned, Linked):
             "url": url,
             "links": {
                 "workspace": workspace_url(row.workspace_id),
-                "statistics": f"{url}/Statistics",
-                "real_time_statistics": f"{url}/RealTimeStatistics",
-                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                **_statistics_links(url),
             },
         }
 

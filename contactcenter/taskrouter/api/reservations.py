@@ -75,5 +75,6 @@ class ReservationDetailBase(WorkspaceView):
             status=status,
             worker_activity_sid=data.get("worker_activity_sid"),
             instruction=given,
+            actor=self.tenant.actor,
         )
         return self.render_one(self.get_object(sid))

@@ -16,6 +16,7 @@ from contactcenter.taskrouter.api.records import workspace_url
 from contactcenter.taskrouter.models import TaskQueue, Worker
 from contactcenter.taskrouter.workspaces import invalid
 from core.dates import iso8601
+from core.filters import exact_filters
 from core.sids import make_sid
 from core.v1 import paginate_v1, query_window
 
@@ -124,9 +125,7 @@ class TaskQueuesStatisticsView(StatisticsView):
         responses=Statistics(many=True),
     )
     def get(self, request: Request, workspace_sid: str) -> Response:
-        queues = self.scoped()
-        if name := request.query_params.get("FriendlyName"):
-            queues = queues.filter(friendly_name=name)
+        queues = self.scoped().filter(**exact_filters(request, {"FriendlyName": "friendly_name"}))
         return self.render_page(request, queues)
 
     def serialize(self, page: Sequence[TaskQueue]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from contactcenter.taskrouter.api.reservations import ReservationDetailBase, res
 from contactcenter.taskrouter.models import Reservation, Task, TaskChannel, TaskQueue, Workflow
 from contactcenter.taskrouter.task_lifecycle import task_create, task_delete, task_update
 from contactcenter.taskrouter.workspaces import invalid
+from core.filters import exact_filters
 from core.paging import Keyset
 from core.sids import sid_to_uuid
 
@@ -63,19 +64,20 @@ class TaskViewBase(WorkspaceView):
 class TaskListView(TaskViewBase):
     @extend_schema(operation_id="listTasks", responses=TaskOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
+        rows = self.scoped().filter(
+            **exact_filters(
+                request,
+                {"TaskQueueName": "task_queue__friendly_name", "WorkflowName": "workflow__friendly_name"},
+            )
+        )
         params = request.query_params
         statuses = [s for value in params.getlist("AssignmentStatus") for s in value.split(",") if s]
         if statuses:
             rows = rows.filter(status__in=statuses)
         if queue_sid := params.get("TaskQueueSid"):
             rows = rows.filter(task_queue=self.child(TaskQueue, queue_sid))
-        if queue_name := params.get("TaskQueueName"):
-            rows = rows.filter(task_queue__friendly_name=queue_name)
         if workflow_sid := params.get("WorkflowSid"):
             rows = rows.filter(workflow=self.child(Workflow, workflow_sid))
-        if workflow_name := params.get("WorkflowName"):
-            rows = rows.filter(workflow__friendly_name=workflow_name)
         if channel := params.get("TaskChannel"):
             by_sid = sid_to_uuid(channel, TaskChannel.SID_PREFIX)
             rows = (
@@ -97,6 +99,7 @@ class TaskListView(TaskViewBase):
             priority=data.get("priority"),
             timeout=data.get("timeout"),
             task_channel=data.get("task_channel"),
+            actor=self.tenant.actor,
         )
         return self.render_one(self.get_object(task.sid), status=201)
 
@@ -110,12 +113,12 @@ class TaskDetailView(TaskViewBase):
     def post(self, request: Request, workspace_sid: str, sid: str) -> Response:
         task = self.get_object(sid)
         changes = self.validated(TaskUpdateInput, request)
-        task_update(task=task, **changes)
+        task_update(task=task, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
     @extend_schema(operation_id="deleteTask", responses={204: None})
     def delete(self, request: Request, workspace_sid: str, sid: str) -> Response:
-        task_delete(task=self.get_object(sid))
+        task_delete(task=self.get_object(sid), actor=self.tenant.actor)
         return Response(status=204)
 
 

@@ -31,6 +31,7 @@ from contactcenter.taskrouter.workers import (
     worker_update,
 )
 from contactcenter.taskrouter.workspaces import invalid
+from core.filters import exact_filters
 from core.paging import Keyset
 from core.sids import sid_to_uuid
 from core.v1 import query_boolean
@@ -70,12 +71,12 @@ class WorkerViewBase(WorkspaceView):
 class WorkerListView(WorkerViewBase):
     @extend_schema(operation_id="listWorkers", responses=WorkerOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
+        rows = self.scoped().filter(
+            **exact_filters(
+                request, {"FriendlyName": "friendly_name", "ActivityName": "activity__friendly_name"}
+            )
+        )
         params = request.query_params
-        if name := params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
-        if activity_name := params.get("ActivityName"):
-            rows = rows.filter(activity__friendly_name=activity_name)
         if activity_sid := params.get("ActivitySid"):
             rows = rows.filter(activity=self.child(Activity, activity_sid))
         available = query_boolean(request, "Available")
@@ -106,6 +107,7 @@ class WorkerListView(WorkerViewBase):
             friendly_name=data["friendly_name"],
             attributes=data["attributes"],
             activity_sid=data.get("activity_sid"),
+            actor=self.tenant.actor,
         )
         return self.render_one(self.get_object(worker.sid), status=201)
 
@@ -119,12 +121,12 @@ class WorkerDetailView(WorkerViewBase):
     def post(self, request: Request, workspace_sid: str, sid: str) -> Response:
         worker = self.get_object(sid)
         changes = self.validated(WorkerUpdateInput, request)
-        worker_update(worker=worker, **changes)
+        worker_update(worker=worker, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
     @extend_schema(operation_id="deleteWorker", responses={204: None})
     def delete(self, request: Request, workspace_sid: str, sid: str) -> Response:
-        worker_delete(worker=self.get_object(sid))
+        worker_delete(worker=self.get_object(sid), actor=self.tenant.actor)
         return Response(status=204)
 
 
@@ -169,7 +171,7 @@ class WorkerChannelDetailView(WorkerChannelViewBase):
     def post(self, request: Request, workspace_sid: str, worker_sid: str, sid: str) -> Response:
         channel = self.get_object(sid)
         changes = self.validated(WorkerChannelUpdateInput, request)
-        worker_channel_update(worker_channel=channel, **changes)
+        worker_channel_update(worker_channel=channel, actor=self.tenant.actor, **changes)
         return self.render_one(self.get_object(sid))
 
 

@@ -37,6 +37,7 @@ from contactcenter.taskrouter.models import (
     Workflow,
     Workspace,
 )
+from core.filters import exact_filters
 from core.v1 import V1View, query_boolean
 
 # Workspaces
@@ -54,9 +55,7 @@ class WorkspaceViewBase(V1View):
 class WorkspaceListView(WorkspaceViewBase):
     @extend_schema(operation_id="listWorkspaces", responses=WorkspaceOutput(many=True))
     def get(self, request: Request) -> Response:
-        rows = self.scoped()
-        if name := request.query_params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
+        rows = self.scoped().filter(**exact_filters(request, {"FriendlyName": "friendly_name"}))
         return self.render_page(request, rows)
 
     @extend_schema(
@@ -98,9 +97,7 @@ class ActivityViewBase(WorkspaceView):
 class ActivityListView(ActivityViewBase):
     @extend_schema(operation_id="listActivities", responses=ActivityOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
-        if name := request.query_params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
+        rows = self.scoped().filter(**exact_filters(request, {"FriendlyName": "friendly_name"}))
         available = query_boolean(request, "Available")
         if available is not None:
             rows = rows.filter(available=available)
@@ -197,9 +194,7 @@ class TaskQueueViewBase(WorkspaceView):
 class TaskQueueListView(TaskQueueViewBase):
     @extend_schema(operation_id="listTaskQueues", responses=TaskQueueOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
-        if name := request.query_params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
+        rows = self.scoped().filter(**exact_filters(request, {"FriendlyName": "friendly_name"}))
         if worker_sid := request.query_params.get("WorkerSid"):
             worker = self.child(Worker, worker_sid)
             rows = rows.filter(id__in=TaskQueueWorker.objects.filter(worker=worker).values("task_queue_id"))
@@ -244,9 +239,7 @@ class WorkflowViewBase(WorkspaceView):
 class WorkflowListView(WorkflowViewBase):
     @extend_schema(operation_id="listWorkflows", responses=WorkflowOutput(many=True))
     def get(self, request: Request, workspace_sid: str) -> Response:
-        rows = self.scoped()
-        if name := request.query_params.get("FriendlyName"):
-            rows = rows.filter(friendly_name=name)
+        rows = self.scoped().filter(**exact_filters(request, {"FriendlyName": "friendly_name"}))
         return self.render_page(request, rows)
 
     @extend_schema(

@@ -134,7 +134,7 @@ def test_the_board_shows_what_waits_and_what_each_worker_holds(tenant_a: Tenant)
     assert 'class="available"' in alices
     assert 'class="unavailable"' in row(page, f'data-worker="{bob.sid}"')
     assert "1 Offline · 1 Available · 0 Unavailable" in page
-    assert 'data-socket="/ws/routing/' + workspace.sid in page
+    assert 'data-live-socket="/ws/routing/' + workspace.sid in page
 
 
 def cell_html(row_html: str, attribute: str) -> str:

@@ -11,20 +11,19 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import Client
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from contactcenter.taskrouter.models import Activity, Reservation, TaskQueue, Worker, Workspace
-from contactcenter.taskrouter.task_lifecycle import task_create
 from contactcenter.taskrouter.workers import worker_create
 from contactcenter.taskrouter.workspaces import FIFO_TEMPLATE, workspace_create
 from core.tenancy import tenant_activate, tenant_scope
 from tenants.models import Role
 from tenants.services import membership_add, user_create
 from tests.conftest import Tenant, make_tenant
+from tests.contactcenter.taskrouter.test_portal import task
 from tests.live import taskrouter_process
-from tests.tenants.test_portal_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -67,27 +66,22 @@ def front_desk(tenant: Tenant) -> tuple[Workspace, Worker]:
 
 def new_task(tenant: Tenant, workspace: Workspace) -> None:
     with tenant_scope(tenant.account.id):
-        task_create(
-            workspace=workspace,
-            workflow_sid=None,
-            attributes='{"type": "support"}',
-            priority=None,
-            timeout=None,
-            task_channel=None,
-        )
+        task(workspace)
 
 
-def socket(server: str, sid: str, cookie: str) -> ClientConnection:
+def socket(server: str, path: str, cookie: str) -> ClientConnection:
+    """A browser's websocket to `path` on the server, signed in with the session `cookie`."""
     return connect(
-        f"{server.replace('http', 'ws')}/ws/routing/{sid}/",
+        f"{server.replace('http', 'ws')}{path}",
         origin=server,  # type: ignore[arg-type]
         additional_headers={"Cookie": f"sessionid={cookie}"},
         open_timeout=10,
     )
 
 
-def board(ws: ClientConnection) -> str:
-    return str(json.loads(ws.recv(timeout=10))["board"])
+def fragment(ws: ClientConnection) -> str:
+    """The next fragment the socket sends (tenants/live_fragments.py)."""
+    return str(json.loads(ws.recv(timeout=10))["fragment"])
 
 
 def test_the_socket_sends_the_board_when_it_changes_and_refuses_another_tenant(
@@ -99,28 +93,18 @@ def test_the_socket_sends_the_board_when_it_changes_and_refuses_another_tenant(
     cookie = session_of(office, Role.SUPERVISOR, "supervisor@routing-socket.example")
     agent = session_of(office, Role.AGENT, "agent@routing-socket.example")
 
-    with socket(server, workspace.sid, cookie) as ws:
-        first = board(ws)
+    with socket(server, f"/ws/routing/{workspace.sid}/", cookie) as ws:
+        first = fragment(ws)
         new_task(office, workspace)
-        second = board(ws)  # within a refresh; nothing is sent while nothing changes
+        second = fragment(ws)  # within a refresh; nothing is sent while nothing changes
 
     assert f'data-worker="{alice.sid}"' in first and "No task queues" not in first
     assert '<td data-count="waiting"><strong>0</strong>' in first
     assert '<td data-count="waiting"><strong>1</strong>' in second
     for sid, who in ((theirs.sid, cookie), (workspace.sid, agent), ("WSnot-a-sid", cookie)):
         with pytest.raises(InvalidStatus) as refused:
-            socket(server, sid, who)
+            socket(server, f"/ws/routing/{sid}/", who)
         assert refused.value.response.status_code == 403, sid
-
-
-@pytest.fixture
-def page(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's ORM calls beside Playwright's loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_supervisor_sees_a_task_wait_then_makes_a_worker_available_who_gets_it(

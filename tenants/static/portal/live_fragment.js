@@ -1,12 +1,12 @@
-// A workspace's routing board: the fragment pushed over the websocket (contactcenter/taskrouter/consumers.py)
-// replaces the board, unless a control in it has focus (a supervisor choosing an activity): then it
-// waits until focus leaves. Every [data-since] instant shows the time since it, ticking each second
-// on the server's clock.
+// A page's live part (tenants/live_fragments.py): the element with [data-live-socket] shows each
+// fragment its websocket sends, unless a control in it has focus (a supervisor choosing an activity):
+// then it waits until focus leaves. Every [data-since] instant inside shows the time since it,
+// ticking each second on the server's clock. [data-live] says whether the socket is open.
 (function () {
-  const board = document.getElementById("board");
-  if (!board) return;
+  const live = document.querySelector("[data-live-socket]");
+  if (!live) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  let offset = Number(board.dataset.now) - Date.now() / 1000;  // server clock minus the browser's
+  let offset = Number(live.dataset.now) - Date.now() / 1000;  // server clock minus the browser's
   let waiting = null;
 
   function duration(seconds) {
@@ -18,13 +18,13 @@
 
   function tick() {
     const now = Date.now() / 1000 + offset;
-    for (const cell of board.querySelectorAll("[data-since]")) {
+    for (const cell of live.querySelectorAll("[data-since]")) {
       cell.textContent = duration(now - Number(cell.dataset.since));
     }
   }
 
   function busy() {
-    return board.contains(document.activeElement) && document.activeElement.matches("select, input, button");
+    return live.contains(document.activeElement) && document.activeElement.matches("select, input, button");
   }
 
   function show(html) {
@@ -33,30 +33,30 @@
       return;
     }
     waiting = null;
-    board.innerHTML = html;
-    htmx.process(board);
+    live.innerHTML = html;
+    htmx.process(live);
     tick();
   }
 
-  board.addEventListener("focusout", function () {
+  live.addEventListener("focusout", function () {
     setTimeout(function () { if (waiting !== null) show(waiting); }, 0);
   });
-  board.addEventListener("htmx:afterSwap", tick);  // the board an activity change answered with
+  live.addEventListener("htmx:afterSwap", tick);  // a fragment a form inside it answered with
 
   function connect(pause) {
-    const socket = new WebSocket(scheme + "://" + location.host + board.dataset.socket);
+    const socket = new WebSocket(scheme + "://" + location.host + live.dataset.liveSocket);
     socket.onopen = function () {
-      board.dataset.live = "open";
+      live.dataset.live = "open";
       pause = 500;
     };
     socket.onmessage = function (event) {
       const message = JSON.parse(event.data);
       offset = message.now - Date.now() / 1000;
-      show(message.board);
+      show(message.fragment);
     };
     socket.onclose = function (event) {
-      board.dataset.live = "closed";
-      // The session ended (reloading signs in again), or the workspace is not this account's or is gone.
+      live.dataset.live = "closed";
+      // The session ended (reloading signs in again), or what it shows is not this account's or is gone.
       if (event.code === 4401 || event.code === 4403 || event.code === 4404) return;
       setTimeout(function () { connect(Math.min(pause * 2, 10000)); }, pause);
     };
