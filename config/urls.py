@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from contactcenter import demo as contactcenter_demo
 from contactcenter.api.views import MemberDetailView, MemberListView, QueueDetailView, QueueListView
 from contactcenter.views import number_routing_view
 from core.api import UnknownResourceView
@@ -83,4 +84,7 @@ urlpatterns = [
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),
     path("demo/sms/", messaging_demo.sms_reply),
+    path("demo/front-desk/", contactcenter_demo.front_desk),
+    path("demo/front-desk/assignment/", contactcenter_demo.assignment),
+    path("demo/front-desk/events/", contactcenter_demo.events),
 ]

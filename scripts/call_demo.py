@@ -3,7 +3,9 @@
 `scripts/call-demo 1` asks for the time; `scripts/call-demo 2` (the default) leaves a three-second
 message that then appears under Recordings in the API and on the portal's Calls page;
 `scripts/call-demo 3` asks for the address by text, which the sandbox carrier receives and the
-portal's Inbox shows in the caller's thread, next to the call.
+portal's Inbox shows in the caller's thread, next to the call; `scripts/call-demo 4` asks for the
+front desk: the caller waits on hold music until the demo's receptionist (`scripts/agent-demo`)
+answers, talks, and the caller hangs up after `--seconds` (25).
 """
 
 import argparse
@@ -22,11 +24,16 @@ CALLER = "+14155550199"  # a number a text can go back to
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("choice", nargs="?", default="2", choices=["1", "2", "3"])
+    parser.add_argument("choice", nargs="?", default="2", choices=["1", "2", "3", "4"])
     parser.add_argument("--sip", default="127.0.0.1:5060", help="where inbound calls enter (host:port)")
+    parser.add_argument("--seconds", type=int, default=25, help="with 4: how long the caller stays on")
     args = parser.parse_args()
     steps: list[tuple[str, int | str]]
-    if args.choice in ("1", "3"):
+    hangup_after_ms = None
+    if args.choice == "4":  # the platform never hangs up on a caller who is bridged: the caller does
+        steps = [("wait", 2000), ("press", "4"), ("wait", 1000)]
+        hangup_after_ms = args.seconds * 1000
+    elif args.choice in ("1", "3"):
         steps = [("wait", 2000), ("press", args.choice), ("wait", 14000)]
     else:  # press 2 in the greeting, then speak (a tone) after the prompt and beep, then go quiet
         steps = [("wait", 2000), ("press", "2"), ("wait", 6500), ("talk", 3000), ("wait", 5000)]
@@ -37,7 +44,8 @@ def main() -> int:
             workdir=Path(workdir),
             pcap=script_pcap(*steps),
             caller=CALLER,
-            timeout_s=60,
+            hangup_after_ms=hangup_after_ms,
+            timeout_s=60 + args.seconds,
         )
     print("call completed" if result.ok else f"call failed:\n{result.explain()}")
     return 0 if result.ok else 1

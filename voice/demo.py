@@ -1,7 +1,9 @@
 """The demo tenant's IVR, served by the platform itself so a first call works out of the box.
 
 Greeting; press 1 to hear the time, 2 to leave a message (it appears under Recordings), 3 to get the
-clinic's address by text (the <Sms> verb: the text joins the caller's conversation with the call).
+clinic's address by text (the <Sms> verb: the text joins the caller's conversation with the call),
+4 to speak to the front desk (a redirect to the contact center's demo, contactcenter/demo.py, which
+enqueues the caller for the demo's receptionist).
 The views check Twilio's request signature like any customer app should.
 """
 
@@ -13,6 +15,7 @@ from twiml import verbs
 from twiml.builder import to_xml
 
 VOICE = "woman"
+FRONT_DESK = "/demo/front-desk/"  # served by contactcenter/demo.py, which voice may not import
 ADDRESS_TEXT = "Switchboard demo clinic, 1 Example Street. Reply to this text to reach us; STOP to opt out."
 
 
@@ -27,7 +30,8 @@ def ivr_greeting(request: HttpRequest) -> HttpResponse:
             children=(
                 verbs.Say(
                     "Welcome to the Switchboard demo clinic. Press 1 to hear the time. "
-                    "Press 2 to leave a message. Press 3 to get our address by text.",
+                    "Press 2 to leave a message. Press 3 to get our address by text. "
+                    "Press 4 to speak to the front desk.",
                     voice=VOICE,
                 ),
             ),
@@ -58,6 +62,8 @@ def ivr_menu(request: HttpRequest) -> HttpResponse:
             verbs.Say("We sent you a text with our address. Goodbye.", voice=VOICE),
             verbs.Hangup(),
         )
+    if choice == "4":
+        return _twiml(verbs.Redirect(FRONT_DESK))
     return _twiml(verbs.Say("Sorry, that is not a choice.", voice=VOICE), verbs.Redirect("/demo/ivr/"))
 
 

@@ -52,7 +52,10 @@ class CallStore(Protocol):
 
     async def child_call(
         self, to: str, from_: str
-    ) -> tuple[str, Callable[[str], Awaitable[None]]] | None: ...
+    ) -> tuple[str, Callable[[str, int | None], Awaitable[None]]] | None:
+        """The leg's SID and how to end it: with its status, and how many seconds ago it was
+        answered (None: never)."""
+        ...
 
     async def callback(self, url: str, method: str, params: dict[str, str]) -> None: ...
 

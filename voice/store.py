@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -139,7 +140,9 @@ class ServiceCallStore:
         )
         return str(recording.sid)
 
-    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
+    async def child_call(
+        self, to: str, from_: str
+    ) -> tuple[str, Callable[[str, int | None], Awaitable[None]]] | None:
         """The dial leg's SID and how to finish it; None when the caller ID is refused (logged)."""
         try:
             child_id: uuid.UUID = await self.write(
@@ -153,7 +156,14 @@ class ServiceCallStore:
             await self.error(refused.twilio_code, f"<Dial> not placed: {refused.message}")
             return None
 
-        async def finish(status: str) -> None:
+        async def finish(status: str, answered_seconds: int | None) -> None:
+            """End the leg; one answered `answered_seconds` ago is marked answered then, so its
+            duration is the time it was bridged."""
+            if answered_seconds is not None:
+                answered_at = timezone.now() - timedelta(seconds=answered_seconds)
+                await db(call_state.call_status_set)(
+                    account_id=self.setup.account_id, call_id=child_id, status="in-progress", at=answered_at
+                )
             await db(call_state.call_finish)(
                 account_id=self.setup.account_id, call_id=child_id, status=status
             )

@@ -188,7 +188,8 @@ async def dial_leg(
         record_name=f"dial-{leg_sid}" if is_recorded else None,
         on_answer=on_answer,
     )
-    await finish_leg(outcome.status)
+    answered = outcome.status == "completed"
+    await finish_leg(outcome.status, outcome.duration_seconds if answered else None)
     return leg_sid, outcome
 
 

@@ -119,12 +119,14 @@ class MemoryStore:
         self.recordings.append(source)
         return "RE" + uuid.uuid4().hex
 
-    async def child_call(self, to: str, from_: str) -> tuple[str, Callable[[str], Awaitable[None]]] | None:
+    async def child_call(
+        self, to: str, from_: str
+    ) -> tuple[str, Callable[[str, int | None], Awaitable[None]]] | None:
         if from_ not in self.owned_numbers:
             await self.error(Code.DIAL_CALLER_ID, f"<Dial> not placed: callerId {from_}")
             return None
 
-        async def finish(status: str) -> None:
+        async def finish(status: str, answered_seconds: int | None) -> None:
             pass
 
         return "CA" + uuid.uuid4().hex, finish

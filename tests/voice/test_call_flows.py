@@ -376,6 +376,8 @@ def test_dial_bridges_the_caller_to_a_number_through_the_trunk(lab: Lab, celery:
     leg = calls["outbound-dial"]
     assert leg.sid == dialled["DialCallSid"] and leg.parent_call_id == calls["inbound"].id
     assert leg.to_number == FAR_END and leg.status == "completed"
+    # The leg was bridged for most of the caller's four seconds: its duration says so.
+    assert leg.answered_at is not None and 2 <= leg.duration_seconds <= 5
 
 
 def test_dial_to_a_busy_number_reports_busy_and_continues(lab: Lab) -> None:

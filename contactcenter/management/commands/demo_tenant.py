@@ -1,7 +1,7 @@
 """`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it.
 
-It lives in messaging, the highest app whose demo part it seeds: the account and owner (tenants),
-the number (numbering) and the sandbox carrier (messaging)."""
+It lives in contactcenter, the highest app whose demo part it seeds: the account and owner (tenants),
+the number (numbering), the sandbox carrier (messaging) and the front desk (contactcenter)."""
 
 import os
 from typing import Any
@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from contactcenter.demo import RECEPTION_SIP, demo_front_desk_ensure
 from messaging.demo import sandbox_connector_ensure
 from numbering.demo import DEMO_NUMBER, demo_number_ensure
 from tenants.demo import demo_tenant_ensure
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         demo = demo_tenant_ensure()
         demo_number_ensure(account=demo.account)
         sandbox = sandbox_connector_ensure()
+        desk = demo_front_desk_ensure(account=demo.account)
         inspect = f"http://127.0.0.1:{os.environ.get('SMSC_HTTP_PORT', '2780')}"
         base = settings.PUBLIC_BASE_URL
         server = MediaServer.objects.filter(is_enabled=True).order_by("id").first()
@@ -43,6 +45,9 @@ class Command(BaseCommand):
                     f"                carrier; what it received: {inspect}/submissions",
                     f"  Text us:      scripts/text-demo 'hello' (a text from +14155550199 to {DEMO_NUMBER};",
                     "                the reply and the thread are in the portal's Inbox)",
+                    f"  Front desk:   worker Reception (Available) answers at {RECEPTION_SIP}",
+                    "                (scripts/agent-demo & then scripts/call-demo 4; see Routing, Queues;",
+                    f"                TaskRouter: {base}/taskrouter/v1/Workspaces/{desk.workspace.sid})",
                     "",
                 ]
             )
