@@ -85,14 +85,16 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
             duration = {"DialCallDuration": str(round(time.monotonic() - joined_at))}
             return _over(flow, verb, {"DialCallStatus": "completed", **params, **duration})
         finally:
-            await flow.control.bridge_close(bridge_id)
-            if reserved:
-                await flow.store.write(
-                    voice_task_bridge_ended,
-                    account_id=flow.setup.account_id,
-                    reservation_id=str(sid_to_uuid(noun.reservation_sid or "", "WR")),
-                    post_work_activity_sid=noun.post_work_activity_sid or "",
-                )
+            try:
+                await flow.control.bridge_close(bridge_id)
+            finally:  # the task wraps up even if the bridge could not be closed: it holds its worker
+                if reserved:
+                    await flow.store.write(
+                        voice_task_bridge_ended,
+                        account_id=flow.setup.account_id,
+                        reservation_id=str(sid_to_uuid(noun.reservation_sid or "", "WR")),
+                        post_work_activity_sid=noun.post_work_activity_sid or "",
+                    )
 
 
 async def _claim_reserved(flow: Interpreter, noun: Queue, bridge_id: str, url: str) -> Claimed:
