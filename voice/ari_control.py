@@ -84,7 +84,9 @@ class AriCallControl:
         try:
             return await call
         except AriError as exc:
-            if exc.status == 404:  # the channel is gone under us
+            # 404: the channel is gone; 409 "Channel not in Stasis application": it hung up and left
+            # the app between our last event and this command (hold music starting as a caller hangs up).
+            if exc.status in (404, 409):
                 self.is_gone = True
                 raise CallHungUp() from exc
             raise

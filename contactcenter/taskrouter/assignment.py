@@ -72,11 +72,14 @@ def _candidates(
         channels = channels.exclude(
             Exists(WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0))
         )
+    # Without the activity joined in, the planner walks `tr_wc_free` in idle order and stops at the
+    # limit; joined, it sorted every eligible channel (bench/routing: 6,650 buffers at 1,000 workers).
     claimed = list(
-        channels.select_related("worker__activity")
-        .order_by(F("last_reserved_at").asc(nulls_first=True), "worker__date_status_changed")
+        channels.select_related("worker")
+        .order_by("idle_since")
         .select_for_update(skip_locked=True, of=("self", "worker"))[:limit]
     )
+    prefetch_related_objects(claimed, "worker__activity")
     if not claimed and channels.exists():
         assigned.contended = True
     return claimed
@@ -99,7 +102,7 @@ def _reserve(
         timeout_at=now + timedelta(seconds=timeout),
     )
     WorkerChannel.objects.filter(id=channel.id).update(
-        assigned_tasks=F("assigned_tasks") + 1, last_reserved_at=now
+        assigned_tasks=F("assigned_tasks") + 1, idle_since=now
     )
     if queue.reservation_activity_id is not None:
         worker_activity_move(worker, Activity.objects.get(id=queue.reservation_activity_id))

@@ -103,14 +103,21 @@ class WorkerChannel(WorkspaceOwned):
     capacity = models.PositiveIntegerField(default=1)
     available = models.BooleanField(default=True)
     assigned_tasks = models.PositiveIntegerField(default=0)
-    # Longest idle first: never reserved sorts first, then the earliest.
-    last_reserved_at = models.DateTimeField(null=True, blank=True)
+    # Longest idle first: since its last reservation or its worker last became available, whichever
+    # is later. One key, so the decision walks `tr_wc_free` in order and stops at its LIMIT.
+    idle_since = models.DateTimeField(db_default=Now())
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["worker", "task_channel"], name="tr_workerchannel_unique")
         ]
-        indexes = [models.Index(fields=["task_channel", "last_reserved_at"], name="tr_wc_idle")]
+        indexes = [
+            models.Index(
+                fields=["task_channel", "idle_since"],
+                name="tr_wc_free",
+                condition=models.Q(available=True, assigned_tasks__lt=models.F("capacity")),
+            )
+        ]
 
 
 class TaskQueue(WorkspaceOwned):
@@ -299,8 +306,9 @@ class RoutingDue(models.Model):
 
     Like numbering's route table it has no RLS, since the routing process reads it before it knows a
     tenant; the application role may only read it, and writes go through the SECURITY DEFINER
-    functions `taskrouter_wake` and `taskrouter_reschedule` (see the migration). `version` grows on
-    every wake, so a pass that read an older one cannot push a newer wake-up into the future.
+    functions `taskrouter_wake` and `taskrouter_reschedule` (see the migrations). `version` grows on
+    every wake that moves the row earlier, so a pass that read an older one cannot push that wake-up
+    into the future; a wake that finds the row due already writes nothing (its NOTIFY starts the pass).
     """
 
     workspace_id = models.UUIDField(primary_key=True)

@@ -4,7 +4,7 @@ the worker becomes available."""
 from django.utils import timezone
 
 from contactcenter.taskrouter.events import event_record
-from contactcenter.taskrouter.models import Activity, Worker
+from contactcenter.taskrouter.models import Activity, Worker, WorkerChannel
 from contactcenter.taskrouter.params import worker_params
 from contactcenter.taskrouter.routing import routing_wake
 
@@ -26,5 +26,8 @@ def worker_activity_move(worker: Worker, activity: Activity) -> None:
         data=worker_params(worker)
         | {"WorkerPreviousActivitySid": previous.sid, "WorkerPreviousActivityName": previous.friendly_name},
     )
+    if activity.available and not previous.available:
+        # Idle from now on, for "longest idle first"; the channels are the worker's, under its lock.
+        WorkerChannel.objects.filter(worker=worker).update(idle_since=worker.date_status_changed)
     if activity.available:
         routing_wake(workspace_id=worker.workspace_id)

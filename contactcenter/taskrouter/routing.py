@@ -1,6 +1,10 @@
-"""Waking the routing process: `taskrouter_routingdue` says when each workspace next needs a pass,
-and `NOTIFY taskrouter` (sent by `taskrouter_wake` in the same transaction as the change, so it is
-delivered only if that commits) wakes a sleeping routing process at once.
+"""Waking the routing process. `taskrouter_wake`, called in the same transaction as a change that may
+allow an assignment, sends `NOTIFY taskrouter` with the workspace (delivered only if the change
+commits, and after it, so the pass it starts sees the change); every listening routing process runs a
+pass for that workspace. `taskrouter_routingdue` says when each workspace next needs a pass for its
+timers; a wake writes it only when it would move earlier, never waiting for its lock, so a
+workspace's writes do not queue behind one row. A process that starts or re-listens runs a pass for
+every workspace, which covers what was notified while no one listened.
 
 Inside a routing pass, wakes are only noted (`deferred_wakes`): the pass reschedules its workspace
 itself after it commits, and never holding the routing-due row while it locks tasks and workers
@@ -23,7 +27,7 @@ _deferred: ContextVar[set[uuid.UUID] | None] = ContextVar("taskrouter_deferred_w
 
 
 def routing_wake(*, workspace_id: uuid.UUID, at: datetime | None = None) -> None:
-    """Ask for a pass over the workspace at `at` (now when None), or earlier if one is already due.
+    """Ask for a pass over the workspace now (NOTIFY) and by `at` (now when None) at the latest.
 
     Must run inside the change's transaction, scoped to the workspace's account."""
     deferred = _deferred.get()
@@ -46,7 +50,8 @@ def deferred_wakes() -> Iterator[set[uuid.UUID]]:
 
 
 def routing_version(*, workspace_id: uuid.UUID) -> int:
-    """The workspace's wake counter, read before a pass so `routing_reschedule` loses no wake."""
+    """The workspace's wake counter, read before a pass so `routing_reschedule` cannot push a wake
+    that moved the row earlier meanwhile into the future."""
     due = RoutingDue.objects.filter(workspace_id=workspace_id).values_list("version", flat=True).first()
     return due or 0
 

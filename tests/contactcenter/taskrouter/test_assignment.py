@@ -343,3 +343,20 @@ def test_instructions_a_reservation_cannot_follow_leave_it_pending(setup: Setup)
             reservation=reservation, instruction=instruction_from_rest("call", {"CallUrl": "https://x"})
         )
     assert late.value.twilio_code == 40114
+
+
+def test_the_longest_idle_worker_is_offered_first(setup: Setup) -> None:
+    """Idle since the last reservation or since becoming available, whichever is later: a worker
+    back from a break waits behind one idle since before it, and one just reserved goes last."""
+    queue = setup.queue("All")
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}})
+    first, second, back = (setup.worker(name) for name in ("first", "second", "back"))
+    setup.capacity(first, "default", 2)
+    worker_update(worker=back, activity_sid=setup.unavailable.sid)
+    worker_update(worker=back, activity_sid=setup.available.sid)
+    order = []
+    for _ in range(4):
+        task = _task(setup, workflow.sid)
+        setup.route()
+        order.append(_reserved_by(task))
+    assert order == [{"first"}, {"second"}, {"back"}, {"first"}]

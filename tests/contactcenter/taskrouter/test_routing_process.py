@@ -109,3 +109,25 @@ def test_a_routing_process_killed_mid_assignment_loses_nothing(committed: None) 
         reservation = Reservation.objects.get()
         assert reservation.status == "pending" and Task.objects.get().status == "reserved"
         assert WorkerChannel.objects.get(task_channel__unique_name="default").assigned_tasks == 1
+
+
+def test_a_task_created_while_a_pass_runs_is_routed_at_once_not_at_the_sweep(committed: None) -> None:
+    """The second create finds the workspace due already, so it writes no routing-due row (nor waits
+    for it) and the pass then running reschedules to the reservation's timeout: only its NOTIFY,
+    which the process reads after that pass, gets the task routed."""
+    tenant = make_tenant("Wake clinic")
+    setup, workflow_sid = _workspace(tenant, workers=2)
+    with taskrouter_process("--hold-seconds", "1"):
+        _tasks(tenant, setup, workflow_sid, 1)
+        _until(lambda: _task_locked(tenant))  # the first pass holds its reservation, uncommitted
+        version = _version(setup)
+        _tasks(tenant, setup, workflow_sid, 1)
+        assert _version(setup) == version  # the row was due: the create neither wrote nor waited
+        created = time.monotonic()
+        _until(lambda: _reservations(tenant) == 2, timeout=10.0)
+        # The rest of the first pass's hold and the second pass's own, not SWEEP_SECONDS (30).
+        assert time.monotonic() - created < 3.0
+
+
+def _version(setup: Setup) -> int:
+    return RoutingDue.objects.get(workspace_id=setup.workspace.id).version

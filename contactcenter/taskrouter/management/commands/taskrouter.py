@@ -1,10 +1,12 @@
 """`manage.py taskrouter`: the routing process. It runs routing passes (`engine.workspace_route`) for
-every workspace that is due, until SIGINT/SIGTERM.
+every workspace notified or due, until SIGINT/SIGTERM.
 
-It sleeps until the earliest due time (a reservation timeout, an escalation, a task's TTL) or a
-`NOTIFY taskrouter`, which services send in the same transaction as a change that may allow an
-assignment, whichever comes first, and at most `SWEEP_SECONDS` (a safety sweep for a notification
-lost while its listening connection was down). Any number may run: passes claim with SKIP LOCKED.
+Services send `NOTIFY taskrouter` with the workspace in the same transaction as a change that may
+allow an assignment; the process runs a pass for each workspace notified, and for each whose timers
+are due (a reservation timeout, an escalation, a task's TTL), sleeping in between until the earliest
+due time, a notification, or at most `SWEEP_SECONDS`. It listens before it reads anything, and each
+time it (re)starts listening it runs a pass for every workspace, since what was notified while it was
+not listening is lost. Any number may run: passes claim with SKIP LOCKED.
 """
 
 import logging
@@ -40,13 +42,25 @@ def _listener() -> psycopg.Connection:
     return listener
 
 
+Route = tuple[uuid.UUID, uuid.UUID]  # a workspace and its account
+
+
+def _notified(payload: str) -> Route | None:
+    try:
+        workspace_id, account_id = payload.split()
+        return uuid.UUID(workspace_id), uuid.UUID(account_id)
+    except ValueError:
+        return None
+
+
 class Router:
-    """The loop, in steps a test can drive: `step` runs the passes due now, `wait` sleeps."""
+    """The loop, in steps a test can drive: `step` runs the passes wanted now, `wait` sleeps."""
 
     def __init__(self, *, hold_seconds: float = 0.0) -> None:
         self.hold_seconds = hold_seconds
         self.stopping = False
         self.listener: psycopg.Connection | None = None
+        self.notified: dict[Route, None] = {}  # in arrival order, once each
         # `stop` writes here, so a sleeping `wait` returns at once (select is retried after signals).
         self._stop_read, self._stop_write = os.pipe()
 
@@ -54,17 +68,42 @@ class Router:
         self.stopping = True
         os.write(self._stop_write, b"x")
 
-    def due(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        rows = RoutingDue.objects.filter(due_at__lte=timezone.now()).order_by("due_at")
-        return list(rows.values_list("workspace_id", "account_id")[:DUE_BATCH])
+    def due(self, *, every: bool) -> list[Route]:
+        rows = RoutingDue.objects.order_by("due_at")
+        if not every:
+            rows = rows.filter(due_at__lte=timezone.now())[:DUE_BATCH]
+        return list(rows.values_list("workspace_id", "account_id"))
 
     def next_due(self) -> datetime | None:
         return RoutingDue.objects.aggregate(at=Min("due_at"))["at"]
 
+    def listen(self) -> bool:
+        """Make sure the listener is up; True when it was not (so every workspace needs a pass)."""
+        if self.listener is not None and not self.listener.closed:
+            return False
+        self.listener = _listener()
+        return True
+
+    def collect(self) -> None:
+        """Note the workspaces notified so far, without waiting."""
+        assert self.listener is not None
+        try:
+            for notify in self.listener.notifies(timeout=0):
+                route = _notified(notify.payload)
+                if route is not None:
+                    self.notified[route] = None
+        except psycopg.Error:
+            log.exception("taskrouter: listening connection failed; listening again")
+            self.listener = None
+
     def step(self) -> int:
-        """Run one pass for each workspace due now; the number of passes."""
-        due = db_work(self.due, keep=True)
-        for workspace_id, account_id in due:
+        """Run one pass for each workspace notified or due now; the number of passes."""
+        every = self.listen()
+        self.collect()
+        wanted = dict.fromkeys(db_work(partial(self.due, every=every), keep=True))
+        wanted.update(self.notified)
+        self.notified.clear()
+        for workspace_id, account_id in wanted:
             if self.stopping:
                 break
             route = partial(
@@ -74,7 +113,7 @@ class Router:
                 hold_seconds=self.hold_seconds,
             )
             db_work(route, keep=True)
-        return len(due)
+        return len(wanted)
 
     def wait(self) -> None:
         """Sleep until the next due time, a notification or the sweep, whichever is first."""
@@ -82,17 +121,12 @@ class Router:
         seconds = SWEEP_SECONDS
         if next_due is not None:
             seconds = max(0.0, min(seconds, (next_due - timezone.now()).total_seconds()))
-        if seconds <= 0:
+        if seconds <= 0 or self.listener is None:
             return
         try:
-            if self.listener is None or self.listener.closed:
-                self.listener = _listener()
-            readable, _, _ = select.select([self.listener.fileno(), self._stop_read], [], [], seconds)
-            if self.listener.fileno() in readable:
-                for _ in self.listener.notifies(timeout=0):
-                    pass
+            select.select([self.listener.fileno(), self._stop_read], [], [], seconds)
         except (psycopg.Error, OSError):
-            log.exception("taskrouter: listening connection failed; sweeping instead")
+            log.exception("taskrouter: listening connection failed; listening again")
             self.listener = None
             self.sleep_interruptibly(min(seconds, 1.0))
 
