@@ -113,7 +113,11 @@ def _reserve(
     )  # fmt: skip
     if task.workflow is not None and task.workflow.assignment_callback_url:
         account_id, reservation_id = str(task.account_id), str(reservation.id)
-        transaction.on_commit(lambda: assignment_callback_task.delay(account_id, reservation_id))
+        # Robust: with the broker down, this offer's callback is lost (the reservation times out and
+        # the task is offered again), but the pass's other offers still get theirs.
+        transaction.on_commit(
+            lambda: assignment_callback_task.delay(account_id, reservation_id), robust=True
+        )
 
 
 def _offer(

@@ -2,11 +2,14 @@
 Twilio's parameters, signed; the fallback URL when the first is down; the event log when both are."""
 
 import json
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from twilio.request_validator import RequestValidator
 
+from contactcenter.taskrouter import assignment
 from contactcenter.taskrouter.callbacks import assignment_callback_run
 from contactcenter.taskrouter.models import Event, Reservation, Task, Worker
 from contactcenter.taskrouter.task_lifecycle import task_create
@@ -125,3 +128,34 @@ def test_the_event_callback_is_posted_with_twilios_event_type(
     assert created["ResourceType"] == "reservation" and created["WorkspaceSid"] == setup.workspace.sid
     assert created["TaskSid"].startswith("WT") and created["WorkerName"] == "alice"
     assert created["Sid"] == Event.objects.get(event_type="reservation.created").sid
+
+
+def test_a_callback_the_broker_refuses_does_not_cost_the_passs_other_offers_theirs(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Redis down for one queued callback (kombu raises): the other reservations of the same routing
+    pass still get their callbacks queued, and the refused one stays pending until its timeout."""
+    queue = setup.queue("All")
+    setup.worker("alice")
+    setup.worker("bob")
+    workflow = setup.workflow(
+        {"default_filter": {"queue": queue.sid}}, assignment_callback_url="http://127.0.0.1:9/assign"
+    )
+    for _ in range(2):
+        task_create(
+            workspace=setup.workspace, workflow_sid=workflow.sid, attributes="{}",
+            priority=None, timeout=None, task_channel=None,
+        )  # fmt: skip
+    queued: list[str] = []
+
+    def delay(account_id: str, reservation_id: str) -> None:
+        if not queued:
+            queued.append("refused")
+            raise ConnectionError("the broker is down")
+        queued.append(reservation_id)
+
+    monkeypatch.setattr(assignment.assignment_callback_task, "delay", delay)
+    with django_capture_on_commit_callbacks(execute=True):
+        setup.route()
+    pending = set(Reservation.objects.filter(status="pending").values_list("id", flat=True))
+    assert len(pending) == 2 and len(queued) == 2 and uuid.UUID(queued[1]) in pending
