@@ -72,7 +72,10 @@ def callback_place(*, reservation: Reservation) -> None:
 
 def callback_call_ended(*, call: Call) -> None:
     """In the transaction ending `call`: if it was a task's callback, the task wraps up (answered),
-    goes back to pending (not answered, the first time) or is canceled."""
+    goes back to pending (not answered, the first time) or is canceled. Only a call the API placed
+    can be one: every other call's end (the many) costs no query here."""
+    if call.direction != Call.Direction.OUTBOUND_API:
+        return
     found = Task.objects.filter(
         account_id=call.account_id, status=Task.Status.ASSIGNED, attributes_json__callback__call_sid=call.sid
     ).first()
