@@ -148,6 +148,17 @@ def close_connections() -> None:
         connections[alias].close()
 
 
+def fresh_account() -> Any:
+    """The bench's database made anew (recreated, migrated) and the bench's account in it."""
+    from core.provisioning import migrate, provision_database
+
+    print("provisioning a fresh bench database ...", flush=True)
+    close_connections()
+    provision_database(recreate=True)
+    migrate()
+    return account_ensure()
+
+
 def account_ensure() -> Any:
     from django.db import transaction
 
@@ -1043,8 +1054,6 @@ def interruptible() -> Iterator[None]:
 def main() -> None:
     args = parse_args()
     setup_django(args.db_name)
-    from core.provisioning import migrate, provision_database
-
     info = machine()
     load_before = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -1054,11 +1063,7 @@ def main() -> None:
     holds: list[HoldRun] = []
     with interruptible():
         try:
-            print("provisioning a fresh bench database ...", flush=True)
-            close_connections()
-            provision_database(recreate=True)
-            migrate()
-            account = account_ensure()
+            account = fresh_account()
             if "sql" in args.parts:
                 decisions = sql_part(account)
             if "latency" in args.parts:

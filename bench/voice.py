@@ -242,21 +242,39 @@ class TwimlApp:
 # ---------------------------------------------------------------- platform pieces
 
 
-def bench_instance(password: str, worker_processes: int) -> Any:
-    from mediaserver.asterisk import AsteriskInstance, default_root
+@dataclass(frozen=True)
+class BenchAsterisk:
+    """A bench's own Asterisk instance: its name and ports, apart from dev's, the tests' and the
+    other benches'."""
 
-    return AsteriskInstance(
-        name=INSTANCE,
-        root=default_root(),
-        sip_port=SIP_PORT,
-        ari_port=ARI_PORT,
-        rtp_start=RTP_RANGE[0],
-        rtp_end=RTP_RANGE[1],
-        ari_username="switchboard-bench",
-        ari_password=password,
-        ari_app=ARI_APP,
-        worker_processes=worker_processes,
-        trunk_uri=TRUNK_URI,
+    name: str
+    sip_port: int
+    ari_port: int
+    rtp_range: tuple[int, int]
+    trunk_uri: str  # never dialled
+    ari_app: str
+
+    def instance(self, password: str, worker_processes: int = 1) -> Any:
+        from mediaserver.asterisk import AsteriskInstance, default_root
+
+        return AsteriskInstance(
+            name=self.name,
+            root=default_root(),
+            sip_port=self.sip_port,
+            ari_port=self.ari_port,
+            rtp_start=self.rtp_range[0],
+            rtp_end=self.rtp_range[1],
+            ari_username="switchboard-bench",
+            ari_password=password,
+            ari_app=self.ari_app,
+            worker_processes=worker_processes,
+            trunk_uri=self.trunk_uri,
+        )
+
+
+def bench_instance(password: str, worker_processes: int) -> Any:
+    return BenchAsterisk(INSTANCE, SIP_PORT, ARI_PORT, RTP_RANGE, TRUNK_URI, ARI_APP).instance(
+        password, worker_processes
     )
 
 
@@ -325,14 +343,16 @@ class Worker:
         trace_out: Path | None = None,
         *,
         server: str = INSTANCE,
+        also_allow: tuple[str, ...] = (),
     ) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SWITCHBOARD_DB_NAME": db_name,
             "PYTHONUNBUFFERED": "1",
-            # The tenant's app is this bench, on loopback: admitted, as scripts/run admits the demo's.
-            "SWITCHBOARD_EGRESS_ALLOW": app_url.removeprefix("http://"),
+            # The tenant's app is this bench, on loopback: admitted, as scripts/run admits the demo's
+            # (with `also_allow`: its other host:ports, such as a Media Streams app's websocket).
+            "SWITCHBOARD_EGRESS_ALLOW": ",".join([app_url.removeprefix("http://"), *also_allow]),
         }
         program = ["manage.py"]
         if trace_out is not None:

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.database import DatabaseRoles
 from config.env import env_bool, env_int, env_list, env_str
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "conversations",
     "contactcenter",
     "contactcenter.taskrouter",
+    "streams",
     "ai",
 ]
 
@@ -135,6 +137,11 @@ CELERY_TASK_IGNORE_RESULT = True
 # is set; config/celery.py returns the connections to the pool instead.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what the Procfile's worker consumes; tests and benches use their own
+# A bulk alert's hand-over tasks (and the work queued behind them) wait in a queue of their own, which a
+# worker reads in turn with the default one: a text sent during an alert then waits behind one of the
+# alert's tasks at most, not behind all of them (messaging/bulk/services.py).
+CELERY_BULK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-bulk"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_BULK_QUEUE)]  # a worker's, unless -Q
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Task modules besides each app's tasks.py (which the worker discovers): see each module's docstring.
 CELERY_IMPORTS = ["messaging.webhook_tasks"]
@@ -146,6 +153,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# An agent whose every console closed (browser closed, network gone) goes offline after this long,
+# unless a console opens again (contactcenter/console_sessions.py); a reload takes a second.
+CONSOLE_OFFLINE_GRACE_SECONDS = env_int("CONSOLE_OFFLINE_GRACE_SECONDS", 30)
 SESSION_COOKIE_AGE = 15 * 60  # automatic logoff after 15 minutes idle (HIPAA, PCI 8.2.8)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
@@ -187,10 +197,61 @@ API_BODY_LIMITS = {"/api/v1/bulks": env_int("SWITCHBOARD_MAX_BULK_BODY_BYTES", 4
 
 RECORDINGS_DIR = Path(env_str("SWITCHBOARD_RECORDINGS_DIR", str(DATA_DIR / "recordings")))
 PUBLIC_BASE_URL = env_str("SWITCHBOARD_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Browser softphones (docs/softphone.md): the media server they register with, the WSS certificate
+# its Asterisk presents (PEM files; unset: a self-signed one for development), and the websocket URL
+# browsers use when a proxy stands in front (unset: wss://<sip_host>:<wss_port>/ws of that server).
+SOFTPHONE_MEDIA_SERVER = env_str("SWITCHBOARD_SOFTPHONE_MEDIA_SERVER", "local")
+# Seconds without media from a browser in a call before Asterisk ends its leg (the browser closed,
+# crashed or lost its network; the caller is then re-queued per the workspace's agent_lost_action).
+# Chrome sends a packet every 20 ms while a call is up, muted too, so 30 s leaves room for a network
+# that stalls for a few seconds and recovers.
+SOFTPHONE_RTP_TIMEOUT_SECONDS = env_int("SWITCHBOARD_SOFTPHONE_RTP_TIMEOUT", 30)
+WEBRTC_CERT_FILE = env_str("SWITCHBOARD_WEBRTC_CERT_FILE", "")
+WEBRTC_KEY_FILE = env_str("SWITCHBOARD_WEBRTC_KEY_FILE", "")
+WEBRTC_WS_URL = env_str("SWITCHBOARD_WEBRTC_WS_URL", "")
 API_RATE_PER_SECOND = env_int("SWITCHBOARD_API_RATE_PER_SECOND", 100)
 # Inbound calls one ARI worker runs at once; more are refused with SIP 503 (see bench/RESULTS.md).
 VOICE_MAX_INBOUND_CALLS_PER_WORKER = env_int("SWITCHBOARD_MAX_INBOUND_CALLS", 300)
+# The media bridge (`manage.py media_bridge`, streams/bridge): the address Asterisk's AudioSocket
+# connections reach it on, announced in Redis; port 0 takes any free port, so a node may run several.
+STREAMS_BRIDGE_HOST = env_str("SWITCHBOARD_BRIDGE_HOST", "127.0.0.1")
+STREAMS_BRIDGE_PORT = env_int("SWITCHBOARD_BRIDGE_PORT", 0)
+# How long a tenant's app has to finish a stream's websocket upgrade (then 31901, stream-error).
+STREAMS_CONNECT_TIMEOUT_SECONDS = env_int("SWITCHBOARD_STREAM_CONNECT_TIMEOUT", 5)
+# ConversationRelay (docs/agents.md): the speech relay process (`manage.py speech_relay`) the media
+# bridge streams a relayed call to, and the built-in agents' websocket (an app on the platform's own
+# ConversationRelay); URLs under either are the platform's own and pass the destination policy.
+SPEECH_RELAY_URL = env_str("SWITCHBOARD_SPEECH_RELAY_URL", "ws://127.0.0.1:8765/relay")
+AGENTS_WS_URL = env_str("SWITCHBOARD_AGENTS_WS_URL", "ws://127.0.0.1:8000/ws/agents/")
 WEBHOOK_MAX_ATTEMPTS = env_int("SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 6)
+# Speech for ConversationRelay and the agents (ai/speech/registry.py). The offline engines need
+# nothing; a provider's adapter needs its key. The URLs are the providers' own, overridable for a
+# proxy (and for the tests' local servers that speak each provider's protocol).
+SPEECH_TTS_PROVIDER = env_str("SWITCHBOARD_SPEECH_TTS_PROVIDER", "espeak")
+SPEECH_STT_PROVIDER = env_str("SWITCHBOARD_SPEECH_STT_PROVIDER", "pocketsphinx")
+SPEECH_VAD = env_str("SWITCHBOARD_SPEECH_VAD", "silero")  # or "energy"
+SPEECH_END_OF_TURN_MS = env_int("SWITCHBOARD_SPEECH_END_OF_TURN_MS", 600)  # silence that ends a turn
+SPEECH_DEEPGRAM_API_KEY = env_str("SWITCHBOARD_SPEECH_DEEPGRAM_API_KEY", "")
+SPEECH_DEEPGRAM_URL = env_str("SWITCHBOARD_SPEECH_DEEPGRAM_URL", "wss://api.deepgram.com/v1/listen")
+SPEECH_DEEPGRAM_MODEL = env_str("SWITCHBOARD_SPEECH_DEEPGRAM_MODEL", "nova-3")
+SPEECH_OPENAI_API_KEY = env_str("SWITCHBOARD_SPEECH_OPENAI_API_KEY", "")
+SPEECH_OPENAI_URL = env_str("SWITCHBOARD_SPEECH_OPENAI_URL", "https://api.openai.com/v1/audio/speech")
+SPEECH_OPENAI_MODEL = env_str("SWITCHBOARD_SPEECH_OPENAI_MODEL", "gpt-4o-mini-tts")
+SPEECH_OPENAI_VOICE = env_str("SWITCHBOARD_SPEECH_OPENAI_VOICE", "alloy")  # when a call names none of them
+SPEECH_ELEVENLABS_API_KEY = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_API_KEY", "")
+SPEECH_ELEVENLABS_URL = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_URL", "https://api.elevenlabs.io")
+SPEECH_ELEVENLABS_MODEL = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_MODEL", "eleven_flash_v2_5")
+SPEECH_ELEVENLABS_VOICE = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_VOICE", "JBFqnCBsd6RMkjVDRZzb")  # a voice ID
+SPEECH_GOOGLE_API_KEY = env_str("SWITCHBOARD_SPEECH_GOOGLE_API_KEY", "")
+SPEECH_GOOGLE_TTS_URL = env_str(
+    "SWITCHBOARD_SPEECH_GOOGLE_TTS_URL", "https://texttospeech.googleapis.com/v1/text:synthesize"
+)
+SPEECH_AWS_ACCESS_KEY_ID = env_str("SWITCHBOARD_SPEECH_AWS_ACCESS_KEY_ID", "")
+SPEECH_AWS_SECRET_ACCESS_KEY = env_str("SWITCHBOARD_SPEECH_AWS_SECRET_ACCESS_KEY", "")
+SPEECH_AWS_REGION = env_str("SWITCHBOARD_SPEECH_AWS_REGION", "us-east-1")
+SPEECH_POLLY_URL = env_str("SWITCHBOARD_SPEECH_POLLY_URL", "")  # blank: https://polly.{region}.amazonaws.com
+SPEECH_POLLY_VOICE = env_str("SWITCHBOARD_SPEECH_POLLY_VOICE", "Joanna")
 # Where tenant-chosen URLs and SIP addresses may reach beyond the public internet (core/egress.py):
 # networks or address:port pairs. None by default; scripts/run admits the demo apps on loopback.
 EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", [])

@@ -2,8 +2,13 @@
 
 import os
 
+from config.xdist_workers import worker_environment
+
 os.environ.setdefault("SWITCHBOARD_DB_NAME", "switchboard_test")
+worker_environment()
 os.environ.setdefault("SWITCHBOARD_ENV", "development")  # a test may set a short DJANGO_SECRET_KEY
+
+from kombu import Queue  # noqa: E402
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASE_ROLES  # noqa: E402
@@ -14,6 +19,8 @@ assert DATABASE_ROLES.name.endswith("_test"), "tests must never run against a no
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # type: ignore[index]  # noqa: F405  (4xx are expected)
 # Keep test traffic apart from a platform that may be running against the same Redis.
 CELERY_TASK_DEFAULT_QUEUE = f"celery-{DATABASE_ROLES.name}"  # one queue per test database
+CELERY_BULK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-bulk"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_BULK_QUEUE)]
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
 RECORDINGS_DIR = DATA_DIR / "test-recordings"  # noqa: F405
 # The tests' tenant apps listen on loopback; the SSRF tests narrow this to show what it refuses.

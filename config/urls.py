@@ -12,6 +12,7 @@ from messaging import demo as messaging_demo
 from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
 from numbering.api.views import NumberDetailView, NumberListView
+from streams.api.views import StreamDetailView, StreamListView
 from tenants.api.views import (
     AccountDetailView,
     AccountListView,
@@ -44,6 +45,8 @@ api_patterns = [
     path(f"{ACCOUNT}/Calls.json", CallListView.as_view()),
     path(f"{ACCOUNT}/Calls/<str:sid>.json", CallDetailView.as_view()),
     path(f"{ACCOUNT}/Calls/<str:call_sid>/Recordings.json", CallRecordingListView.as_view()),
+    path(f"{ACCOUNT}/Calls/<str:call_sid>/Streams.json", StreamListView.as_view()),
+    path(f"{ACCOUNT}/Calls/<str:call_sid>/Streams/<str:sid>.json", StreamDetailView.as_view()),
     path(f"{ACCOUNT}/Messages.json", MessageListView.as_view()),
     path(f"{ACCOUNT}/Messages/<str:sid>.json", MessageDetailView.as_view()),
     path(f"{ACCOUNT}/Messages/<str:message_sid>/Media.json", MediaListView.as_view()),
@@ -62,6 +65,7 @@ api_patterns = [
     path("accounts/v1/AuthTokens/Secondary", SecondaryAuthTokenView.as_view()),
     path("accounts/v1/AuthTokens/Promote", AuthTokenPromotionView.as_view()),
     path("taskrouter/v1/", include("contactcenter.taskrouter.api.urls")),
+    path("ai/v1/", include("ai.api.urls")),
 ]
 
 handler500 = "core.handlers.server_error"
@@ -77,9 +81,14 @@ urlpatterns = [
     path("numbers/<str:sid>/routing/", number_routing_view, name="number-routing"),
     path("calls/", include("voice.urls")),
     path("queues/", include("contactcenter.urls")),
+    path("console/calls/", include("contactcenter.call_control_urls")),
+    path("console/phone/", include("contactcenter.softphone_urls")),
     path("inbox/", include("conversations.urls")),
+    path("agents/", include("ai.urls")),
     path("bulk/", include("messaging.bulk.urls")),
     path("routing/", include("contactcenter.taskrouter.urls")),
+    path("console/monitor/", include("contactcenter.monitor_urls")),
+    path("console/", include("contactcenter.console_urls")),
     path("demo/ivr/", demo.ivr_greeting),
     path("demo/ivr/menu/", demo.ivr_menu),
     path("demo/ivr/recorded/", demo.ivr_recorded),

@@ -9,8 +9,9 @@ class ContactcenterConfig(AppConfig):
     name = "contactcenter"
 
     def ready(self) -> None:
-        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter, and connects the
-        # receivers of what messaging and the TaskRouter engine announce.
-        from contactcenter import dial_queue, enqueue, receivers  # noqa: F401
+        # Registers <Enqueue>, <Leave> and <Dial><Queue> with voice's interpreter and the workers'
+        # softphones as voice's `client:` addresses, and connects the receivers of what messaging and
+        # the TaskRouter engine announce.
+        from contactcenter import dial_queue, enqueue, receivers, softphone  # noqa: F401
 
         number_link_register(NumberLink("Routing…", "number-routing"))

@@ -7,8 +7,11 @@ Dial's `timeout` (polled each POLL_SECONDS); a queue that does not exist ends th
 Whichever call ends first destroys the bridge, which ends it for the other.
 
 With `reservationSid` (TaskRouter's `call` instruction: the worker's own call) the caller is that
-reservation's, wherever it waits in line, and the reservation is accepted as it is claimed; when the
-bridge ends the task wraps up and the worker moves to `postWorkActivitySid`, if given.
+reservation's, wherever it waits in line. As Twilio documents, the reservation is accepted when the
+dequeue succeeds: once the caller is in the bridge; when the bridge ends the task wraps up and the
+worker moves to `postWorkActivitySid`, if given. A worker who hangs up before that (the caller still
+hearing the `url` announcement) does not take the task: the caller goes back in line and the
+reservation times out, so the task is offered again with its age.
 """
 
 import asyncio
@@ -22,15 +25,23 @@ from contactcenter.members import (
     queue_member_claim_front,
     queue_member_requeue,
 )
-from contactcenter.voice_tasks import VoiceTaskRefused, voice_task_bridge_ended, voice_task_claim
+from contactcenter.voice_tasks import (
+    VoiceTaskRefused,
+    voice_task_answered,
+    voice_task_bridge_ended,
+    voice_task_claim,
+    voice_task_claim_released,
+)
 from core.documents import Fetch
 from core.sids import sid_to_uuid
+from twiml.errors import Code
 from twiml.verbs import Dial, Queue
 from voice.control import CallHungUp
 from voice.interpreter import FlowEnded, Interpreter, handles
 
 POLL_SECONDS = 1.0
 JOIN_SECONDS = 120.0  # the caller's announcement and join; past it the agent takes the next caller
+HOLD_MARGIN_SECONDS = 30.0  # a claimed reservation outlives the wait for its caller by this much
 
 
 @handles(Dial, Queue)
@@ -43,11 +54,13 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
     while True:
         bridge_id = f"queue-{uuid.uuid4().hex}"
         await flow.control.bridge_open(bridge_id)
-        reserved = False  # a reservation accepted here: its task wraps up when this ends
+        claimed: Claimed | None = None
+        reserved = False  # the reservation's caller claimed: it is accepted once that caller is bridged
+        accepted = False  # and then its task wraps up when this ends
         try:
             try:
                 if noun.reservation_sid:
-                    claimed: Claimed | None = await _claim_reserved(flow, noun, bridge_id, url)
+                    claimed = await _claim_reserved(flow, noun, bridge_id, url)
                     reserved = True
                 else:
                     claimed = await _claim(flow, noun, bridge_id, url, deadline)
@@ -61,6 +74,8 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
                 return _over(flow, verb, {"DialCallStatus": "no-answer"})
             joined_at = await _joined(flow, claimed, bridge_id)
             if joined_at is None:
+                if reserved:  # the reservation's caller: nobody else in line is this worker's
+                    return _over(flow, verb, {"DialCallStatus": "no-answer"})
                 # The caller left, or never came (its worker gone, the signal lost): still claimed
                 # for this bridge, it is back in line rather than held for ever.
                 await flow.store.write(
@@ -69,9 +84,15 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
                     member_id=claimed.member_id,
                     bridge_id=bridge_id,
                 )
-                if reserved:  # the reservation's caller: nobody else in line is this worker's
-                    return _over(flow, verb, {"DialCallStatus": "no-answer"})
                 continue  # the next one
+            if reserved:
+                ids = {"account_id": flow.setup.account_id, "reservation_id": _reservation_id(noun)}
+                accepted = await flow.store.write(voice_task_answered, **ids)
+                if not accepted:  # canceled while the caller came (the API, its TTL)
+                    await flow.store.error(
+                        Code.QUEUE_RESERVATION_SID, f"Reservation {noun.reservation_sid} is no longer pending"
+                    )
+                    return _over(flow, verb, {"DialCallStatus": "failed"})
             params = {"DialCallSid": claimed.call_sid, "QueueSid": claimed.queue_sid}
             try:
                 await flow.control.bridged(bridge_id)
@@ -87,14 +108,29 @@ async def dial_queue(flow: Interpreter, verb: Dial) -> Fetch | None:
         finally:
             try:
                 await flow.control.bridge_close(bridge_id)
-            finally:  # the task wraps up even if the bridge could not be closed: it holds its worker
-                if reserved:
-                    await flow.store.write(
-                        voice_task_bridge_ended,
-                        account_id=flow.setup.account_id,
-                        reservation_id=str(sid_to_uuid(noun.reservation_sid or "", "WR")),
-                        post_work_activity_sid=noun.post_work_activity_sid or "",
-                    )
+            finally:  # the task settles even if the bridge could not be closed: it holds its worker
+                await _settle(flow, noun, claimed, bridge_id, reserved=reserved, accepted=accepted)
+
+
+async def _settle(
+    flow: Interpreter, noun: Queue, claimed: Claimed | None, bridge_id: str, *, reserved: bool, accepted: bool
+) -> None:
+    """A reservation's bridge is over: its task wraps up (the worker moving to `postWorkActivitySid`),
+    or, when its caller was never bridged (the worker hung up first, or the caller never came), the
+    caller is back in line and the task offered again."""
+    ids = {"account_id": flow.setup.account_id, "reservation_id": _reservation_id(noun)}
+    if accepted:
+        await flow.store.write(
+            voice_task_bridge_ended, **ids, post_work_activity_sid=noun.post_work_activity_sid or ""
+        )
+    elif reserved and claimed is not None:
+        await flow.store.write(
+            voice_task_claim_released, **ids, member_id=claimed.member_id, bridge_id=bridge_id
+        )
+
+
+def _reservation_id(noun: Queue) -> str:
+    return str(sid_to_uuid(noun.reservation_sid or "", "WR"))
 
 
 async def _claim_reserved(flow: Interpreter, noun: Queue, bridge_id: str, url: str) -> Claimed:
@@ -108,6 +144,7 @@ async def _claim_reserved(flow: Interpreter, noun: Queue, bridge_id: str, url: s
         bridge_id=bridge_id,
         url=url,
         method=noun.method,
+        hold_seconds=JOIN_SECONDS + HOLD_MARGIN_SECONDS,
     )
     await flow.store.event(
         "verb", "Dial.queue", {"reservation": noun.reservation_sid or "", "caller": claimed.call_sid}

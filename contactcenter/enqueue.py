@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
+from contactcenter.agent_call import AgentCall, Next
 from contactcenter.members import (
     DEQUEUE,
     Entered,
@@ -26,10 +27,9 @@ from contactcenter.selectors import queue_member_standing
 from contactcenter.voice_tasks import (
     VoiceTaskRefused,
     voice_task_answered,
-    voice_task_bridge_ended,
+    voice_task_claim_released,
     voice_task_create,
     voice_task_leave,
-    voice_task_unanswered,
 )
 from core.documents import Fetch
 from twiml.errors import Code
@@ -57,7 +57,6 @@ ANNOUNCEMENT_VERBS: dict[type, VerbHandler] = {
 }
 MIN_WAIT_DOCUMENT_SECONDS = 1.0  # a wait document that ends at once is not fetched again at once
 LEAVE_RACE_SECONDS = 10.0  # a <Leave> that lost to an agent's claim waits this long for the dequeue
-MAX_BRIDGE_SECONDS = 14400  # a caller bridged to a worker: Dial's longest time limit
 
 
 class _Left(Exception):
@@ -255,39 +254,43 @@ class Stay:
 
     async def _dial_worker(self, dequeue: dict[str, Any]) -> int | None:
         """Dial the worker a `dequeue` instruction named and stay bridged until either side ends; the
-        queue time. The reservation is accepted when the worker answers; None when the worker did
-        not (the reservation given back, the task offered again): the caller waits on, in place."""
+        queue time. The caller is out of line while the worker's phone rings (the instruction made it
+        so); the reservation is accepted, and the caller `bridged`, when the worker answers. None when
+        the worker did not (the caller back in line in its place, the reservation given back and the
+        task offered again): the caller waits on."""
         flow, s = self.flow, self.flow.setup
         ids = {"account_id": s.account_id, "reservation_id": dequeue["reservation_id"]}
         queue_time = self._queue_time()
 
         async def answered() -> bool:
-            return bool(await flow.store.write(voice_task_answered, **ids))
+            if not await flow.store.write(voice_task_answered, **ids):
+                return False
+            await flow.store.write(queue_member_bridged, **self.ids)  # out of the queue, `bridged`
+            return True
 
         await flow.store.event("verb", "Enqueue.dequeue", {"to": dequeue["to"], "task": self.task_sid})
-        endpoint = await verbs.dial_endpoint(flow, dequeue["to"])
-        dialled = endpoint and await verbs.dial_leg(
+        agent = AgentCall(
             flow,
-            target=dequeue["to"],
-            endpoint=endpoint,
-            caller_id=dequeue["from"] or verbs.own_number(flow),
-            timeout=int(dequeue["timeout"]),
-            time_limit=MAX_BRIDGE_SECONDS,
-            on_answer=answered,
+            reservation_id=dequeue["reservation_id"],
+            member_id=self.entered.member_id,
+            post_work_activity_sid=dequeue["post_work_activity_sid"],
         )
-        outcome = dialled[1] if dialled else None
+        rings = {"to": dequeue["to"], "caller_id": dequeue["from"] or verbs.own_number(flow)}
+        timeout = int(dequeue["timeout"])
+        outcome = await agent.dial(**rings, timeout=timeout, on_answer=answered)
         if outcome is None or outcome.status != "completed":
             if outcome is not None and outcome.caller_hung_up:
                 await self._gone(Result.HANGUP)
                 raise FlowEnded()
             status = outcome.status if outcome else "failed"
-            await flow.store.write(voice_task_unanswered, **ids, status=status)
+            released = {"member_id": self.entered.member_id, "bridge_id": "", "status": status}
+            await flow.store.write(voice_task_claim_released, **ids, **released)
             return None
-        await flow.store.write(queue_member_leave, **self.ids, result=Result.BRIDGED)
-        await flow.store.write(
-            voice_task_bridge_ended, **ids, post_work_activity_sid=dequeue["post_work_activity_sid"]
-        )
-        if outcome.caller_hung_up:
+        ahead = await agent.after(outcome, **rings, timeout=timeout)
+        if ahead.next == Next.WAIT:  # transferred, or its agent lost: in line again with a new task
+            self.task_sid = ahead.task_sid
+            return None
+        if ahead.next == Next.ENDED:
             await self._notify(Result.BRIDGED, queue_time, hung_up=True)
             raise FlowEnded()
         return queue_time

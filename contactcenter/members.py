@@ -67,7 +67,13 @@ def queue_member_enqueue(*, account_id: uuid.UUID, call_id: uuid.UUID, queue_nam
         if queue.members.filter(status=Status.WAITING).count() >= queue.max_size:
             return None
         member = QueueMember.objects.create(account_id=account_id, queue=queue, call_id=call_id)
+        _used_queue(call_id)
         return Entered(member.id, queue.sid)
+
+
+def _used_queue(call_id: uuid.UUID) -> None:
+    """Mark the call as one whose end `queue_call_ended` must look at (once)."""
+    Call.objects.filter(id=call_id, has_used_queue=False).update(has_used_queue=True)
 
 
 def _leave(member: QueueMember, result: str) -> Left:
@@ -121,6 +127,7 @@ def queue_member_claim_front(
             return None
         member.status, member.dequeued_by_id, member.bridge_id = Status.BRIDGING, agent_call_id, bridge_id
         member.save(update_fields=["status", "dequeued_by", "bridge_id", "date_updated"])
+        _used_queue(agent_call_id)
         queue_time = wait_seconds(member)
         payload: dict[str, Any] = {
             "member_id": str(member.id),
@@ -132,6 +139,19 @@ def queue_member_claim_front(
         }
         call_signal(call=member.call, name=DEQUEUE, payload=payload)
         return Claimed(member.id, member.call.sid, member.queue.sid, queue_time)
+
+
+def queue_member_connecting(*, member_id: uuid.UUID) -> bool:
+    """In the caller's transaction: a waiting caller is being connected (TaskRouter's `dequeue`
+    rings its worker from the caller's `<Enqueue>`): out of line, so no agent claims it and the
+    Members API no longer lists it, but not yet bridged. No agent bridge (`bridge_id` is empty): it
+    is bridged when the worker answers, or back in line (`queue_member_requeue` with no bridge) when
+    not. False when it no longer waits."""
+    return bool(
+        QueueMember.objects.filter(id=member_id, status=Status.WAITING).update(
+            status=Status.BRIDGING, date_updated=timezone.now()
+        )
+    )
 
 
 def queue_member_bridged(*, account_id: uuid.UUID, member_id: uuid.UUID) -> None:
@@ -171,7 +191,10 @@ def queue_call_ended(*, call: Call) -> bool:
     """In the transaction ending `call`, for a call whose flow did not see it out (its ARI worker
     died, or the flow failed): a membership it still holds leaves (`hangup`), and a caller it was
     dequeuing goes back in line. True when it was still in a queue (its task is then the caller's to
-    settle). In the ordinary end both are done already, and this changes nothing."""
+    settle). In the ordinary end both are done already, and this changes nothing. A call that never
+    used a queue (`Call.has_used_queue`) costs no query."""
+    if not call.has_used_queue:
+        return False
     _requeue(QueueMember.objects.filter(dequeued_by=call))
     member = (
         QueueMember.objects.select_for_update(of=("self",))

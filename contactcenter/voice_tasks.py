@@ -3,7 +3,8 @@ Twilio adds them, canceled when the caller leaves unanswered (unless they asked 
 and, when a `dequeue` dials the worker from the caller's `<Enqueue>`, accepted as the worker answers,
 given back when the worker does not (the caller keeps waiting, the task keeps its age) and wrapped up
 when the bridge ends, the worker moving to the instruction's post-work activity. A worker's own call
-may instead take its reservation's caller with `<Dial><Queue reservationSid>` (`voice_task_claim`).
+may instead take its reservation's caller with `<Dial><Queue reservationSid>` (`voice_task_claim`),
+the reservation accepted once that caller is bridged and given back if the worker's call ends first.
 
 Each function is called from the ARI worker (`flow.store.write`) and owns its tenant-scoped
 transaction.
@@ -11,18 +12,24 @@ transaction.
 
 import json
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from contactcenter.members import Claimed, queue_member_claim_front
+from contactcenter.members import Claimed, queue_member_claim_front, queue_member_requeue
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task, Workflow
-from contactcenter.taskrouter.reservations import reservation_pending_end, reservation_update
+from contactcenter.taskrouter.reservations import (
+    reservation_hold,
+    reservation_pending_end,
+    reservation_update,
+)
 from contactcenter.taskrouter.task_lifecycle import task_create, task_update
 from contactcenter.taskrouter.workers import worker_update
 from contactcenter.waiting_calls import waiting_member, wants_callback
 from core.errors import TwilioError
-from core.sids import sid_to_uuid
+from core.sids import row_by_sid, sid_to_uuid
 from core.tenancy import tenant_scope
 from twiml.errors import Code
 from twiml.verbs import Task as TaskNoun
@@ -68,12 +75,7 @@ def voice_task_create(
 ) -> str:
     """A pending task on the `voice` channel for a call entering its queue; its SID."""
     with tenant_scope(account_id):
-        workflow_id = sid_to_uuid(workflow_sid, "WW")
-        workflow = (
-            Workflow.objects.filter(id=workflow_id).select_related("workspace").first()
-            if workflow_id
-            else None
-        )
+        workflow = row_by_sid(Workflow.objects.select_related("workspace"), workflow_sid)
         if workflow is None:
             raise VoiceTaskRefused(
                 Code.ENQUEUE_WORKFLOW_SID, f"Workflow {workflow_sid} is not one of the account's"
@@ -129,17 +131,15 @@ def voice_task_claim(
     bridge_id: str,
     url: str,
     method: str,
+    hold_seconds: float,
 ) -> Claimed:
-    """`<Dial><Queue reservationSid>` on the worker's call: accept the pending reservation and claim
-    its task's waiting caller for the worker's bridge, in one transaction, so neither happens without
-    the other. Raises VoiceTaskRefused (14215: not the account's, not pending, or nobody waiting)."""
+    """`<Dial><Queue reservationSid>` on the worker's call: claim the pending reservation's waiting
+    caller for the worker's bridge. The reservation stays pending, as Twilio's does until the dequeue
+    succeeds (`voice_task_answered` when the caller is bridged), but cannot time out for
+    `hold_seconds`, the worker's wait for the caller. Raises VoiceTaskRefused (14215: not the
+    account's, not pending, or nobody waiting), nothing changed."""
     with tenant_scope(account_id):
-        reservation_id = sid_to_uuid(reservation_sid, "WR")
-        reservation = (
-            Reservation.objects.filter(id=reservation_id).select_related("task").first()
-            if reservation_id
-            else None
-        )
+        reservation = row_by_sid(Reservation.objects.select_related("task"), reservation_sid)
         if reservation is None:
             raise VoiceTaskRefused(
                 Code.QUEUE_RESERVATION_SID, f"Reservation {reservation_sid} is not one of the account's"
@@ -151,7 +151,7 @@ def voice_task_claim(
         if member is None:
             raise not_waiting
         try:
-            reservation_update(reservation=reservation, status=Reservation.Status.ACCEPTED)
+            reservation_hold(reservation=reservation, until=timezone.now() + timedelta(seconds=hold_seconds))
         except TwilioError as refused:
             raise VoiceTaskRefused(Code.QUEUE_RESERVATION_SID, refused.message) from None
         claimed = queue_member_claim_front(
@@ -163,9 +163,36 @@ def voice_task_claim(
             method=method,
             call_id=member.call_id,
         )
-        if claimed is None:  # the caller is leaving this instant: the acceptance rolls back
+        if claimed is None:  # the caller is leaving this instant: the hold rolls back
             raise not_waiting
         return claimed
+
+
+def voice_task_claim_released(
+    *,
+    account_id: uuid.UUID,
+    reservation_id: str,
+    member_id: uuid.UUID,
+    bridge_id: str,
+    status: str = "no-answer",
+) -> None:
+    """The worker's call ended (or gave up) before its claimed caller was bridged, or the worker a
+    `dequeue` rang did not answer (`status`: no-answer, busy, failed; `bridge_id` empty): the caller
+    is back in line at its old place, and the reservation, still pending, times out as Twilio's
+    would (rejected when busy or failed) so the task is offered again with its age, in one
+    transaction (so the next worker's claim finds the caller waiting). Changes nothing once the
+    reservation was accepted or ended otherwise.
+
+    The reservation is locked first: a `dequeue` signals the caller before its transaction (which
+    made the caller `bridging`) commits, and a worker busy at once can answer sooner. Its lock waits
+    for that commit; requeueing first would match no `bridging` row yet, and leave the caller so
+    for ever."""
+    with tenant_scope(account_id):
+        reservation = _reservation(reservation_id)
+        if reservation is not None:
+            ended = Reservation.Status.TIMEOUT if status == "no-answer" else Reservation.Status.REJECTED
+            reservation_pending_end(reservation, ended)
+        queue_member_requeue(account_id=account_id, member_id=member_id, bridge_id=bridge_id)
 
 
 def _reservation(reservation_id: str) -> Reservation | None:
@@ -173,8 +200,9 @@ def _reservation(reservation_id: str) -> Reservation | None:
 
 
 def voice_task_answered(*, account_id: uuid.UUID, reservation_id: str) -> bool:
-    """The worker answered the dequeue's call: accept the reservation (the task is assigned); False
-    when it is no longer pending (timed out, canceled meanwhile), and the worker's leg is dropped."""
+    """The worker answered the dequeue's call, or the caller its `<Dial><Queue reservationSid>` claimed
+    is in the bridge: accept the reservation (the task is assigned); False when it is no longer
+    pending (timed out, canceled meanwhile), and the worker's leg is dropped."""
     with tenant_scope(account_id):
         reservation = _reservation(reservation_id)
         if reservation is None:
@@ -184,17 +212,6 @@ def voice_task_answered(*, account_id: uuid.UUID, reservation_id: str) -> bool:
         except TwilioError:
             return False
         return True
-
-
-def voice_task_unanswered(*, account_id: uuid.UUID, reservation_id: str, status: str) -> None:
-    """The worker did not take the dequeue's call: its reservation timed out (no answer) or was
-    rejected (busy, failed), and the task is offered again, from its original age."""
-    with tenant_scope(account_id), transaction.atomic():
-        reservation = _reservation(reservation_id)
-        if reservation is None:
-            return
-        ended = Reservation.Status.TIMEOUT if status == "no-answer" else Reservation.Status.REJECTED
-        reservation_pending_end(reservation, ended)
 
 
 def voice_task_bridge_ended(

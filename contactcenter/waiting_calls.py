@@ -7,7 +7,7 @@ Imported by the engine's instructions, so it imports nothing of the engine's ser
 
 from typing import Any
 
-from contactcenter.members import DEQUEUE
+from contactcenter.members import DEQUEUE, queue_member_connecting
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task
 from core.error_codes import ErrorCode
@@ -37,11 +37,12 @@ def wants_callback(task: Task) -> bool:
 def waiting_call_dequeue(
     *, reservation: Reservation, to: str, from_: str, timeout_seconds: int, post_work_activity_sid: str
 ) -> bool:
-    """Tell the waiting caller's `<Enqueue>` to dial the worker at `to` for this reservation; False
-    when nobody waits any more. Sent at once (the reservation it accepts is locked until this
-    commits), so a dequeue Redis cannot carry is refused (503) rather than lost after the commit."""
+    """Tell the waiting caller's `<Enqueue>` to dial the worker at `to` for this reservation, the
+    caller out of line while it rings (`queue_member_connecting`); False when nobody waits any more.
+    Sent at once (the reservation it accepts is locked until this commits), so a dequeue Redis
+    cannot carry is refused (503) rather than lost after the commit."""
     member = waiting_member(reservation.task)
-    if member is None:
+    if member is None or not queue_member_connecting(member_id=member.id):
         return False
     payload: dict[str, Any] = {
         "member_id": str(member.id),

@@ -81,6 +81,22 @@ class Note(TenantModel):
         indexes = [GinIndex(search_vector("text"), name="note_text_search")]
 
 
+class AgentTurn(TenantModel):
+    """One exchange between a caller and a built-in AI agent (ai/): what the caller said (or pressed),
+    what the agent answered, the tools it called, and how long each step took (milliseconds by name:
+    `first_token_ms`, `reply_ms`). Written by ai's runtime; conversations knows nothing of agents."""
+
+    SID_PREFIX = "AT"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_turns")
+    call = models.ForeignKey("voice.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent_sid = models.CharField(max_length=34)
+    caller_text = models.TextField(blank=True)
+    agent_text = models.TextField(blank=True)
+    tool_calls = models.JSONField(default=list)  # [{"name", "arguments", "result"}]
+    timings = models.JSONField(default=dict)
+
+
 class ItemKind(models.TextChoices):
     """What a timeline item shows; each value is also the name of the reference field it sets."""
 
@@ -88,6 +104,7 @@ class ItemKind(models.TextChoices):
     MESSAGE = "message"
     RECORDING = "recording"
     NOTE = "note"
+    AGENT_TURN = "agent_turn"
 
 
 def _only_reference(kind: str) -> Q:
@@ -115,6 +132,9 @@ class Item(TenantModel):
         "voice.Recording", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     note = models.OneToOneField(Note, null=True, blank=True, on_delete=models.CASCADE, related_name="item")
+    agent_turn = models.OneToOneField(
+        AgentTurn, null=True, blank=True, on_delete=models.CASCADE, related_name="item"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "-occurred_at", "-id"], name="item_timeline")]

@@ -4,10 +4,8 @@ imports conversations. Connected in `ConversationsConfig.ready`."""
 
 import uuid
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import receiver
 
 from conversations.services import (
@@ -17,6 +15,8 @@ from conversations.services import (
     timeline_add_messages,
 )
 from conversations.tasks import conversation_log_messages_task
+from core.commit_hooks import on_commit_robust
+from messaging.bulk.queueing import bulk_task
 from messaging.models import Message
 from messaging.signals import bulk_messages_stored, message_received, messages_stored
 from voice.models import Call, Recording
@@ -50,6 +50,4 @@ def _bulk_messages_stored(*, account_id: uuid.UUID, chunks: Sequence[list[str]],
     """A task per chunk, each queued on its own: one that cannot be queued (Redis away) leaves its
     texts out of the timelines without holding back the rest."""
     for chunk in chunks:
-        transaction.on_commit(
-            partial(conversation_log_messages_task.delay, str(account_id), chunk), robust=True
-        )
+        on_commit_robust(bulk_task, conversation_log_messages_task, str(account_id), chunk)

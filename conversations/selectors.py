@@ -15,7 +15,7 @@ from messaging.models import Message
 from tenants.models import Account
 
 # What every timeline row shows, fetched in the page's one query.
-ITEM_RELATED = ("call", "message", "recording", "note", "note__author")
+ITEM_RELATED = ("call", "message", "recording", "note", "note__author", "agent_turn")
 INBOX = Keyset(Conversation, ("last_activity_at", "id"))
 TIMELINE = Keyset(Item, ("occurred_at", "id"))
 

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
-from conversations.models import Contact, Conversation, Item, Note
+from conversations.models import AgentTurn, Contact, Conversation, Item, Note
 from core.inserts import insert_sql
 from core.tenancy import tenant_scope
 from messaging.create import MessageDraft, message_create
@@ -292,6 +292,45 @@ def contact_update(*, account: Account, contact: Contact, name: str, actor: str)
             payload={"name": name},
         )
     return contact
+
+
+def agent_turn_log(
+    *,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    agent_sid: str,
+    caller_text: str,
+    agent_text: str,
+    tool_calls: Sequence[dict[str, object]],
+    timings: dict[str, int],
+) -> AgentTurn | None:
+    """Put one exchange with a built-in agent in its call's conversation, right after the call; None
+    when the call has no thread (a party without an E.164 number). Not counted as unread: the
+    call already is."""
+    with tenant_scope(account_id), transaction.atomic():
+        call = Call.objects.get(id=call_id)
+        conversation_id = _call_conversation_id(call)
+        if conversation_id is None:
+            return None
+        turn = AgentTurn.objects.create(
+            account_id=account_id,
+            conversation_id=conversation_id,
+            call=call,
+            agent_sid=agent_sid,
+            caller_text=caller_text,
+            agent_text=agent_text,
+            tool_calls=list(tool_calls),
+            timings=timings,
+        )
+        item = Item(
+            account_id=account_id,
+            conversation_id=conversation_id,
+            kind=Item.Kind.AGENT_TURN,
+            agent_turn=turn,
+            occurred_at=turn.date_created,
+        )
+        _append([(item, False)])
+    return turn
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:

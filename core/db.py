@@ -37,6 +37,7 @@ def _stale_closed(now: float) -> None:
             or not conn.get_autocommit()
             or (conn.errors_occurred and not conn.is_usable())
         ):
+            raw.close()  # never back to a pool, which would hand the same suspect connection out again
             conn.close()
         conn.errors_occurred = False
 

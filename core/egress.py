@@ -8,7 +8,9 @@ cloud's metadata service. So a destination's name is resolved here, every addres
 IPv4 carried inside IPv6 is unwrapped first), and the connection goes to the address that was
 checked, so a second DNS answer cannot swap it (rebinding). A redirect opens a new connection and is
 checked anew. An operator admits exceptions with `SWITCHBOARD_EGRESS_ALLOW`: networks (`10.1.0.0/16`,
-`::1`) or one address and port (`127.0.0.1:8000`, `[::1]:8000`).
+`::1`) or one address and port (`127.0.0.1:8000`, `[::1]:8000`). The platform's own websocket
+services (the speech relay, the built-in agents: `platform_url`) are not tenants' destinations and
+are reached wherever their settings say.
 
 What a failure says is the same whatever lies behind the address: a refused destination says it is
 not allowed, and a closed, reset or silent port all read "connection failure".
@@ -17,6 +19,7 @@ not allowed, and a closed, reset or silent port all read "connection failure".
 import asyncio
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -152,19 +155,43 @@ def _refused(host: str) -> DestinationRefused:
     )
 
 
-def resolve(host: str, port: int) -> list[str]:
-    """The addresses of `host` the platform may connect to on `port`; DestinationRefused if none."""
+def resolve(host: str, port: int, *, is_platform: bool = False) -> list[str]:
+    """The addresses of `host` the platform may connect to on `port`; DestinationRefused if none.
+    `is_platform`: the platform's own service (`platform_url`), every address it has."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         # Said as a refused address is: told apart, the two would tell a tenant which internal names exist.
         raise _refused(host) from exc
+    if is_platform:
+        return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     return _admitted(host, port, infos)
 
 
-async def resolve_async(host: str, port: int) -> list[str]:
+async def resolve_async(host: str, port: int, *, is_platform: bool = False) -> list[str]:
     """`resolve` off the event loop (the loop's own getaddrinfo runs in a thread too)."""
-    return await asyncio.to_thread(resolve, host, port)
+    return await asyncio.to_thread(resolve, host, port, is_platform=is_platform)
+
+
+def platform_url(url: str) -> bool:
+    """Whether `url` is under one of the platform's own websocket services (SPEECH_RELAY_URL,
+    AGENTS_WS_URL): same scheme and host, a path below theirs, no dot segments to climb out of it."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if any(segment in (".", "..") or "%2e" in segment.lower() for segment in parts.path.split("/")):
+        return False
+    for base_url in (settings.SPEECH_RELAY_URL, settings.AGENTS_WS_URL):
+        base = urlsplit(base_url)
+        if (
+            base_url
+            and (parts.scheme, parts.hostname, port) == (base.scheme, base.hostname, base.port)
+            and parts.path.startswith(base.path)
+        ):
+            return True
+    return False
 
 
 # HTTP: the policy sits where httpcore opens a TCP connection, so the first request, every redirect
@@ -230,9 +257,16 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One for every client: building one reads the CA bundle (30 to 60 ms, twice per client before,
+    on every webhook and every turn of an agent's model), and a configured context is safe to share."""
+    return httpx.create_ssl_context()
+
+
 def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
     return {
-        "ssl_context": httpx.create_ssl_context(),
+        "ssl_context": _ssl_context(),
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
@@ -241,14 +275,14 @@ def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
 
 class _Transport(httpx.HTTPTransport):
     def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+        super().__init__(limits=limits, verify=_ssl_context())
         # httpx takes no network backend; its transport is a thin wrapper over this pool.
         self._pool = httpcore.ConnectionPool(**_pool_options(limits), network_backend=_Backend())
 
 
 class _AsyncTransport(httpx.AsyncHTTPTransport):
     def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+        super().__init__(limits=limits, verify=_ssl_context())
         self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits), network_backend=_AsyncBackend())
 
 

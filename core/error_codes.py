@@ -64,6 +64,13 @@ class ErrorCode(IntEnum):
     UNKNOWN_ERROR = 30008
     INVALID_MESSAGE_UPDATE = 30400  # ours: an update that is neither a redaction nor a cancel
     MESSAGE_CANNOT_BE_CANCELED = 30409
+    STREAM_CONNECTION_TIMEOUT = 31901  # the app did not answer the websocket upgrade in time
+    STREAM_CONNECTION_REFUSED = 31902  # also an app on an address the destination policy refuses
+    STREAM_SSL_ERROR = 31910
+    STREAM_HANDSHAKE_ERROR = 31920  # also a stream URL with a query string, which the handshake drops
+    STREAM_URL_SCHEME_NOT_SUPPORTED = 31922  # not wss:// (ws:// is allowed, for private networks)
+    STREAM_MALFORMED_URL = 31923
+    STREAM_PROTOCOL_ERROR = 31924  # an app message other than media, mark or clear, or a malformed one
     TWIML_TOO_LONG = 32018  # the inline Twiml parameter, over 4000 characters
     SEND_AT_MISSING = 35111
     SEND_AT_NOT_SUPPORTED = 35114  # outside the scheduling window

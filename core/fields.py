@@ -1,5 +1,6 @@
 """Input fields for Twilio-style parameters, raising Twilio's error codes."""
 
+import json
 from typing import Any
 
 from rest_framework import serializers
@@ -24,6 +25,25 @@ class PhoneNumberField(serializers.CharField):
                 f"The '{name}' phone number: {text}, is not valid.", code=str(self.error_code)
             )
         return e164
+
+
+class JsonTextField(serializers.CharField):
+    """JSON sent as a parameter's text (Attributes, Tools, Phrases), of one `kind`, an object or an
+    array: text that is not JSON, or JSON of the other kind, fails with Twilio's 20001."""
+
+    kind: type[dict[str, Any]] | type[list[Any]] = dict
+
+    def parse(self, data: Any) -> tuple[str, Any]:
+        """The text as sent, and what it parses to."""
+        text, code = super().to_internal_value(data), str(ErrorCode.UNKNOWN_PARAMETERS)
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise serializers.ValidationError(f"{text[:80]} is not valid JSON", code=code) from exc
+        if not isinstance(parsed, self.kind):
+            noun = "object" if self.kind is dict else "array"
+            raise serializers.ValidationError(f"must be a JSON {noun}", code=code)
+        return text, parsed
 
 
 class CallbackUrlField(serializers.CharField):

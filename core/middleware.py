@@ -20,8 +20,9 @@ from core.errors import TwilioError, error_response
 from core.parsers import natural_number, unstorable
 
 # The Twilio-compatible API (with the resources of accounts.twilio.com and taskrouter.twilio.com under
-# /accounts/v1/ and /taskrouter/v1/) and the native one; all authenticate with the account's credentials.
-TWILIO_API_PREFIXES = ("/2010-04-01/", "/accounts/v1/", "/taskrouter/v1/")
+# /accounts/v1/ and /taskrouter/v1/, the built-in agents' under /ai/v1/) and the native one; all
+# authenticate with the account's credentials.
+TWILIO_API_PREFIXES = ("/2010-04-01/", "/accounts/v1/", "/taskrouter/v1/", "/ai/v1/")
 API_PREFIXES = (*TWILIO_API_PREFIXES, "/api/v1/")
 
 # The middleware of settings.MIDDLEWARE that only add headers to a response: what an answer given in

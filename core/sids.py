@@ -6,7 +6,7 @@ Keeping the SID derivable from the primary key means no second unique column and
 
 import re
 import uuid
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from django.db import models
 
@@ -37,3 +37,13 @@ class SidModel(models.Model):
     @property
     def sid(self) -> str:
         return make_sid(self.SID_PREFIX, self.id)
+
+
+Row = TypeVar("Row", bound=SidModel)
+
+
+def row_by_sid(rows: "models.QuerySet[Row]", sid: str) -> Row | None:
+    """The row of `rows` whose SID is `sid`, or None when there is none or `sid` is not one of the
+    model's SIDs (a malformed one never reaches the database)."""
+    pk = sid_to_uuid(sid, rows.model.SID_PREFIX)
+    return rows.filter(id=pk).first() if pk else None

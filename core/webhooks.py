@@ -154,13 +154,19 @@ def request(
 
 
 async def request_async(
-    http: httpx.AsyncClient, *, url: str, method: str, params: Params, auth_token: str
+    http: httpx.AsyncClient,
+    *,
+    url: str,
+    method: str,
+    params: Params,
+    auth_token: str,
+    timeout: float | None = None,
 ) -> Answer:
     """`request` for asyncio, through the caller's client (an `egress.async_client`)."""
     with _no_answer_raised(url):
         signed = build_request(url=url, method=method, params=params, auth_token=auth_token)
         fetched = await egress.fetch_async(
-            http, signed.method, signed.url, deadline_s=TIMEOUT_SECONDS, max_bytes=MAX_BODY_BYTES,
+            http, signed.method, signed.url, deadline_s=timeout or TIMEOUT_SECONDS, max_bytes=MAX_BODY_BYTES,
             content=signed.body, headers=signed.headers,
         )  # fmt: skip
     return _answer(fetched)

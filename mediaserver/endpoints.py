@@ -31,3 +31,8 @@ def message_destination(endpoint: str, number: str, address: str) -> str:
 def endpoint_events(endpoint: str) -> str:
     """The ARI event source of an endpoint (texts received by it, its state)."""
     return f"endpoint:PJSIP/{endpoint}"
+
+
+def dial_softphone(name: str) -> str:
+    """The channel endpoint that rings the browser softphone registered as PJSIP endpoint `name`."""
+    return f"PJSIP/{name}"

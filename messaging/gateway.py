@@ -14,12 +14,14 @@ before it is written: an inbound message is stored before the connector answers 
 is answered by the writer once written, so a killed gateway's receipts come again. A receipt can
 arrive before the submission it answers is recorded (carriers may send it on another bind, to another
 gateway): it is kept, unanswered, and tried again for a while. A sweeper thread does the work nobody
-else is doing (`messages_sweep`). Stopping, the gateway stops the connectors and writes
-every report they made. On start it records the carriers' answers its journal kept from before it
-last stopped (`messaging/journal.py`), then resubmits the messages it had claimed and still not seen
-submitted: the one at-least-once window, at most what was written to a carrier and not yet answered.
+else is doing: messages (`messages_sweep`) and the webhook outbox's deliveries (`webhooks_sweep`,
+every service's callbacks, which a broker outage would otherwise lose). Stopping, the gateway stops
+the connectors and writes every report they made. On start it records the carriers' answers its
+journal kept from before it last stopped (`messaging/journal.py`), then resubmits the messages it had
+claimed and still not seen submitted: the one at-least-once window, at most what was written to a
+carrier and not yet answered.
 
-The gateway crosses tenants but never bypasses row-level security: it reads the two global tables
+The gateway crosses tenants but never bypasses row-level security: it reads the global tables
 (ids only) and does every tenant's work inside that tenant's `tenant_scope`.
 """
 
@@ -52,6 +54,7 @@ from messaging.journal import OutcomeJournal
 from messaging.models import Connector
 from messaging.receipts import SubmitOutcome, messages_receipts, messages_submit_outcomes
 from messaging.sweep import messages_sweep
+from monitor.sweep import webhooks_sweep
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ CONNECTOR_CLASSES = {
 }
 BATCH_SIZE = 200  # stream entries per read, so one claim UPDATE per tenant covers up to this many
 BLOCK_MS = 1000  # how long a read waits for entries; also how soon a reader notices `stop`
-STALE_SECONDS = 30.0  # a queued message not handed over for this long is handed over again
+STALE_SECONDS = 30.0  # a queued message not handed over (a webhook not attempted) this long is redone
 SWEEP_SECONDS = 5.0
 TICK_SECONDS = 0.5  # how often deferred receipts are tried again
 WRITE_BATCH = 1000  # carrier reports written together
@@ -466,6 +469,8 @@ class CarrierGateway:
 
     def sweep_once(self) -> dict[str, int]:
         done: dict[str, int] = db_work(lambda: messages_sweep(stale_seconds=self.stale_seconds))
+        if webhooks := db_work(lambda: webhooks_sweep(stale_seconds=self.stale_seconds)):
+            done["webhooks"] = webhooks
         if done:
             log.info("sweep: %s", done)
         return done

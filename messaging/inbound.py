@@ -6,12 +6,12 @@ webhooks whose task never ran.
 import logging
 import uuid
 from collections.abc import Sequence
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from core.commit_hooks import on_commit_robust
 from core.phone import carrier_e164
 from core.tenancy import tenant_scope
 from messaging import consent
@@ -87,7 +87,7 @@ def message_receive(*, sms: InboundSms, connector: str) -> Message | None:
             message_withhold(message=message, number=number)
         elif reply:
             consent_reply_store(account=account, number=number, to=message.from_number, body=reply)
-        transaction.on_commit(partial(message_received.send, sender=Message, message=message), robust=True)
+        transaction.on_commit(lambda: message_received.send(sender=Message, message=message), robust=True)
         if message.is_webhook_pending:
             transaction.on_commit(
                 lambda: message_webhook_task.delay(str(account.id), str(message.id)), robust=True
@@ -105,6 +105,4 @@ def message_webhook_requeue(*, account_id: uuid.UUID, message_ids: Sequence[uuid
         )
         Message.objects.filter(id__in=ids).update(handed_over_at=timezone.now())
         for message_id in ids:
-            transaction.on_commit(
-                partial(message_webhook_task.delay, str(account_id), str(message_id)), robust=True
-            )
+            on_commit_robust(message_webhook_task.delay, str(account_id), str(message_id))

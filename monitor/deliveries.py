@@ -2,7 +2,9 @@
 
 import json
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from core import webhooks
@@ -12,17 +14,27 @@ from monitor.models import Notification, WebhookDelivery
 from monitor.notifications import notification_record
 from tenants.models import Account
 
+BACKOFF_BASE_SECONDS = 2
+# How long an attempt holds its delivery: the whole request is bounded by Twilio's 15 s, and what is
+# left covers writing its outcome. A worker killed mid-attempt leaves the delivery to the sweep after.
+LEASE_SECONDS = 4 * webhooks.TIMEOUT_SECONDS
 
-def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID, is_last_attempt: bool) -> bool:
-    """Try one delivery; True when it is done (delivered now or before), False to retry later.
 
-    The HTTP request runs outside any transaction so a slow receiver never holds a connection's
-    transaction (or its locks) open for up to the 15 s timeout.
+def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID) -> float | None:
+    """Try one delivery; None when nothing more is owed now, else the seconds until the next attempt.
+
+    The attempt claims the row (its `due_at` moves to the end of a lease) before sending, so two
+    tasks for one delivery (a retry and the sweep's re-queue, a late ack's redelivery) never send it
+    at the same time: the one finding the row not yet due leaves it. The HTTP request runs outside
+    any transaction so a slow receiver never holds a connection's transaction (or its locks) open.
     """
     with tenant_scope(account_id):
-        delivery = WebhookDelivery.objects.filter(id=delivery_id).first()
-        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
-            return True
+        delivery = WebhookDelivery.objects.select_for_update().filter(id=delivery_id).first()
+        now = timezone.now()
+        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING or delivery.due_at > now:
+            return None
+        delivery.due_at = now + timedelta(seconds=LEASE_SECONDS)
+        delivery.save(update_fields=["due_at", "date_updated"])
         auth_token = Account.objects.get(id=account_id).auth_token
     result = webhooks.send(
         url=delivery.url, method=delivery.method, params=delivery.params, auth_token=auth_token
@@ -31,12 +43,17 @@ def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID, is_last_at
         delivery = WebhookDelivery.objects.select_for_update().get(id=delivery_id)
         delivery.attempts += 1
         delivery.last_status_code = result.status_code
+        is_last_attempt = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+        retry_in: float | None = None
         if result.is_success:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = timezone.now()
         else:
             if is_last_attempt:
                 delivery.status = WebhookDelivery.Status.FAILED
+            else:
+                retry_in = BACKOFF_BASE_SECONDS**delivery.attempts
+                delivery.due_at = timezone.now() + timedelta(seconds=retry_in)
             notification_record(
                 account_id=account_id,
                 error_code=result.error_code or ErrorCode.HTTP_RETRIEVAL_FAILURE,
@@ -50,4 +67,4 @@ def webhook_attempt(*, account_id: uuid.UUID, delivery_id: uuid.UUID, is_last_at
                 response=result,
             )
         delivery.save()
-    return result.is_success
+    return retry_in

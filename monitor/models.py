@@ -1,6 +1,12 @@
-"""Outbound webhook deliveries and the error log (Twilio's debugger, served as Notifications)."""
+"""Outbound webhook deliveries and the error log (Twilio's debugger, served as Notifications).
+
+`PendingWebhook` is the outbox's table without RLS: ids and times only, kept in step with the
+deliveries by a SECURITY DEFINER trigger and read-only to the application role, so the sweep, which
+serves every tenant, finds the deliveries nobody is attempting (see `monitor/sweep.py`).
+"""
 
 from django.db import models
+from django.utils import timezone
 
 from core.models import TenantModel
 
@@ -46,3 +52,17 @@ class WebhookDelivery(TenantModel):
     attempts = models.PositiveIntegerField(default=0)
     last_status_code = models.IntegerField(null=True)
     delivered_at = models.DateTimeField(null=True)
+    # When the next attempt is owed: on creation, now; while an attempt is sending, the end of its
+    # lease; after a failure, the retry's time. A task attempts only a pending row whose time has come.
+    due_at = models.DateTimeField(default=timezone.now)
+
+
+class PendingWebhook(models.Model):
+    """A delivery still pending, and when its next attempt is owed (see the module docstring)."""
+
+    delivery_id = models.UUIDField(primary_key=True)
+    account_id = models.UUIDField()
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} due {self.due_at}"

@@ -1,6 +1,6 @@
 """Be the demo's receptionist: sipp answers calls at Reception's SIP address until stopped.
 
-The demo's worker "Reception" has `contact_uri` sip:reception@127.0.0.1:5070 (contactcenter/demo.py);
+The demo's worker "Reception" has `contact_uri` sip:reception@127.0.0.1:5062 (contactcenter/demo.py);
 when a caller presses 4 in the demo IVR (`scripts/call-demo 4`) and Reception is Available, the
 workflow's `dequeue` dials it here: sipp rings, answers and holds the line until the caller hangs up.
 """
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.voice import sipp  # noqa: E402
 
-PORT = 5070  # RECEPTION_SIP's port; scripts/run admits it in SWITCHBOARD_EGRESS_ALLOW
+PORT = 5062  # RECEPTION_SIP's port; scripts/run admits it in SWITCHBOARD_EGRESS_ALLOW
 
 
 def main() -> int:

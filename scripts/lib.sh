@@ -77,9 +77,11 @@ sb_system_packages() {  # $1 = "test" to add the test-only packages
 }
 
 # --- Python virtualenv ----------------------------------------------------------------------------
-# Reinstalled only when pyproject.toml changes (its hash is kept inside .venv).
+# $1: the extras of pyproject.toml to install, comma-separated ("dev", or "dev,interop" for tests).
+# Reinstalled only when pyproject.toml changes or an extra is missing: the stamp inside .venv keeps
+# the file's hash and the extras installed from it, so scripts/run after scripts/test installs nothing.
 sb_venv() {
-  local stamp="$SB_VENV/.switchboard-pyproject.sha256" want
+  local extras="$1" stamp="$SB_VENV/.switchboard-pyproject.sha256" want
   want="$(sha256sum "$SB_ROOT/pyproject.toml" | cut -d' ' -f1)"
   if [[ -d "$SB_VENV" ]] && ! "$SB_PY" -c '' 2>/dev/null; then
     sb_say "the virtualenv in $SB_VENV is broken (its Python moved?); making it again"
@@ -89,12 +91,21 @@ sb_venv() {
     sb_say "creating the virtualenv in $SB_VENV"
     sb_logged "python3 -m venv" python3 -m venv "$SB_VENV"
   fi
-  if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    sb_say "installing Python packages from pyproject.toml (a few minutes the first time)"
+  if ! sb_venv_has "$stamp" "$want" "$extras"; then
+    sb_say "installing Python packages from pyproject.toml [$extras] (a few minutes the first time)"
     rm -f "$stamp"
-    sb_logged "pip install" "$SB_PY" -m pip install --disable-pip-version-check --no-input -e "$SB_ROOT[dev]"
-    printf '%s\n' "$want" >"$stamp"
+    sb_logged "pip install" "$SB_PY" -m pip install --disable-pip-version-check --no-input -e "$SB_ROOT[$extras]"
+    printf '%s %s\n' "$want" "$extras" >"$stamp"
   fi
+}
+
+sb_venv_has() {  # the stamp $1 is of pyproject.toml's hash $2 and lists every extra of $3
+  local hash installed extra
+  read -r hash installed 2>/dev/null <"$1" || return 1
+  [[ "$hash" == "$2" ]] || return 1
+  for extra in ${3//,/ }; do
+    [[ ",$installed," == *",$extra,"* ]] || return 1
+  done
 }
 
 # --- Front-end packages ---------------------------------------------------------------------------
@@ -108,10 +119,10 @@ sb_node_modules() {
   fi
 }
 
-# Everything a fresh machine needs; $1 = "test" adds the test-only Debian packages.
+# Everything a fresh machine needs; $1 = "test" adds the test-only Debian and Python packages.
 sb_bootstrap() {
   sb_system_packages "${1:-}"
-  sb_venv
+  if [[ "${1:-}" == test ]]; then sb_venv dev,interop; else sb_venv dev; fi
   sb_node_modules
   export VIRTUAL_ENV="$SB_VENV"
   export PATH="$SB_VENV/bin:$PATH"

@@ -106,7 +106,7 @@ def _principal_for_key(
 
 
 # Twilio's v1 product APIs, whose paths name no account: an API key there acts for its own account.
-PRODUCT_API_PREFIXES = ("/taskrouter/v1/",)
+PRODUCT_API_PREFIXES = ("/taskrouter/v1/", "/ai/v1/")
 
 
 # Refused credentials are counted per client address and per claimed AccountSid or key SID. An

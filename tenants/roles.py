@@ -6,6 +6,7 @@ from tenants.models import Role
 ROLES_REQUIRING_2FA = frozenset({Role.OWNER, Role.ADMIN})
 ROLES_MANAGING_KEYS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
 ROLES_MANAGING_NUMBERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
+ROLES_MANAGING_AGENTS = ROLES_MANAGING_NUMBERS  # built-in AI agents answer the numbers
 # Who may see and rotate the account's auth token, and invite people to it.
 ROLES_MANAGING_ACCOUNT = frozenset({Role.OWNER, Role.ADMIN})
 # Call logs and recordings are PHI: roles that run or review the account see them. Agents do not,
@@ -26,6 +27,11 @@ QUEUE_VIEWER_ROLES = CALL_VIEWER_ROLES
 # console with the next issue.
 ROUTING_MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR})
 ROUTING_VIEWER_ROLES = ROUTING_MANAGER_ROLES | {Role.AUDITOR}
+# The agent console is for whoever takes tasks as a worker (Worker.member), whatever their role;
+# auditors only read, so they never work tasks.
+CONSOLE_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.SUPERVISOR, Role.AGENT})
+# Who may listen to, whisper to and barge into a live call: the people who run the floor.
+MONITOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.SUPERVISOR})
 
 
 def roles_grantable_by(role: str) -> list[Role]:

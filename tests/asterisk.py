@@ -21,14 +21,17 @@ from pathlib import Path
 
 import pytest
 
+from config.xdist_workers import worker_environment
 from mediaserver.asterisk import AsteriskInstance, default_root, ensure_root
 from tests.mediaserver.ariprobe import AriProbe
 from tests.voice import sipp
 
+worker_environment()  # a pytest-xdist worker's own slot, whichever of this and the settings is first
 SLOT = int(os.environ.get("SWITCHBOARD_TEST_ASTERISK_SLOT", "0"))
 INSTANCE_NAME = f"test-{SLOT}" if SLOT else "test"
 TEST_SIP_PORT = 5070 + 200 * SLOT
 TEST_ARI_PORT = 8098 + 200 * SLOT
+TEST_TLS_PORT = 8099 + 200 * SLOT  # WSS for browser softphones
 TEST_RTP = (30000 + 1000 * SLOT, 30999 + 1000 * SLOT)
 TRUNK_UAS_PORT = 5092 + 200 * SLOT  # the test instance's trunk_uri: where originated calls go
 LOCK_WAIT_S = 240.0
@@ -46,6 +49,7 @@ def asterisk() -> Iterator[AsteriskInstance]:
         root=default_root(),
         sip_port=TEST_SIP_PORT,
         ari_port=TEST_ARI_PORT,
+        tls_port=TEST_TLS_PORT,
         rtp_start=TEST_RTP[0],
         rtp_end=TEST_RTP[1],
         ari_username="switchboard-test",

@@ -2,8 +2,9 @@
 signing in through the portal's form. The `browser_context` and `page` fixtures (tests/conftest.py)
 use it."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
@@ -19,12 +20,15 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium(base_url: str) -> Iterator[BrowserContext]:
-    """A browser context whose relative URLs go to `base_url`; the browser closes after it."""
+def chromium(base_url: str, *, args: Sequence[str] = (), **options: Any) -> Iterator[BrowserContext]:
+    """A browser context whose relative URLs go to `base_url`; the browser closes after it. `args`
+    add to the launch flags, `options` to the context's (e.g. `ignore_https_errors`)."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, *args]
+        )
         try:
-            yield browser.new_context(base_url=base_url)
+            yield browser.new_context(base_url=base_url, **options)
         finally:
             browser.close()
 

@@ -44,8 +44,9 @@ TOP = {"config", "tests", "bench", "scripts"}
 OURS = set(ALLOWED) | TOP
 
 # Only mediaserver speaks ARI: its ARI modules are imported by mediaserver itself, by voice's ARI
-# worker and call control (which run TwiML over it), and by the SIP MESSAGE carrier, which sends
-# texts through mediaserver's client (the issue: one media-server package voice and messaging use).
+# worker, call control (which run TwiML over it) and supervisors' monitors, and by the SIP MESSAGE
+# carrier, which sends texts through mediaserver's client (the issue: one media-server package voice
+# and messaging use).
 ARI_MODULE = "mediaserver.ari"
 
 
@@ -53,6 +54,7 @@ def _speaks_ari(module: str) -> bool:
     return module.split(".")[0] == "mediaserver" or module in {
         "voice.worker",
         "voice.ari_control",
+        "voice.ari_monitor",
         "messaging.carriers.sip",
     }
 
@@ -67,8 +69,10 @@ ASTERISK_LITERALS = ("/ari/", "PJSIP/", "pjsip:", "sound:")
 
 
 def _is_ready_hook(importer: str, imported: str) -> bool:
-    package = importer.split(".")[0]
-    return importer == f"{package}.apps" and imported.split(".")[0] == package
+    """An app config's `ready` importing its own app's modules (`contactcenter.taskrouter.apps` those
+    of `contactcenter.taskrouter`, or of its parent package)."""
+    package, _, module = importer.rpartition(".")
+    return module == "apps" and imported.split(".")[0] == package.split(".")[0]
 
 
 @dataclass(frozen=True)

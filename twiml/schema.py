@@ -174,7 +174,7 @@ AMD = (
 UNSUPPORTED_TAGS = frozenset(
     {"Pay", "Prompt", "Refer", "Echo", "Sim", "Application", "ApplicationSid", "WhatsApp", "Uri", "Headers"}
     | {"Header", "Siprec", "Transcription", "Recording", "Room", "Autopilot", "VirtualAgent", "Conversation"}
-    | {"ConversationRelay", "ConversationRelaySession", "AiSession", "Language", "Config"}
+    | {"ConversationRelaySession", "AiSession", "Config"}
 )
 
 
@@ -240,6 +240,17 @@ def _connect_stream(kw: dict[str, Any], ctx: Context) -> None:
     if track != "inbound_track":
         message = f"track must be inbound_track under <Connect>, not {track!r}; {using('inbound_track')}"
         ctx.warn(S, f"{ctx.path}: {message}")
+
+
+def _connect_one(kw: dict[str, Any], ctx: Context) -> None:
+    nouns = kw.get("children", ())
+    if len(nouns) != 1:
+        raise _fail(S, ctx, f"<Connect> takes one <Stream> or <ConversationRelay>, got {len(nouns)}")
+
+
+def _relay_url(kw: dict[str, Any], ctx: Context) -> None:
+    if not kw.get("url"):
+        raise _fail(S, ctx, "<ConversationRelay> needs a url")
 
 
 def _stop_stream(kw: dict[str, Any], ctx: Context) -> None:
@@ -480,9 +491,66 @@ START = spec(
     verbs.Start, children=kids("children", replace(STREAM, check=_stream_url)), action=URL, method=METHOD
 )
 STOP = spec(verbs.Stop, children=kids("children", replace(STREAM, check=_stop_stream)))
+INTERRUPTIBLE = v.choice("none", "dtmf", "speech", "any", aliases={"true": "any", "false": "none"})
+LANGUAGE = spec(
+    verbs.Language,
+    unsupported_attrs=("asrSmartFormat", "ttsTextNormalization", "ttsLanguageTextNormalization"),
+    code=(v.language, S),
+    tts_provider=(v.text, S),
+    voice=(v.text, S),
+    transcription_provider=(v.text, S),
+    speech_model=(v.text, S),
+    hints=(v.text, S),
+)
+CONVERSATION_RELAY = spec(
+    verbs.ConversationRelay,
+    children={**kids("languages", LANGUAGE), **kids("parameters", PARAMETER)},
+    check=_relay_url,
+    unsupported_attrs=(
+        "intelligenceService",
+        "elevenlabsTextNormalization",
+        "interruptSensitivity",
+        "debug",
+        "backgroundNoiseReduction",
+        "speechTimeout",
+        "deepgramSmartFormat",
+        "ignoreBackchannel",
+        "events",
+        "partialPromptOnHangup",
+        "eagerEotThreshold",
+        "asrSmartFormat",
+        "ttsTextNormalization",
+        "ttsLanguageTextNormalization",
+        "elevenlabsLanguageTextNormalization",
+        "includeInPrompt",
+        "customerName",
+        "applicationReconnect",
+        "echoPromptFiltering",
+        "turnDetection",
+    ),
+    strict=("url",),  # where the session goes: no default
+    url=(v.websocket_url, S),
+    language=(v.language, S),
+    tts_language=(v.language, S),
+    transcription_language=(v.language, S),
+    tts_provider=(v.text, S),
+    voice=(v.text, S),
+    transcription_provider=(v.text, S),
+    speech_model=(v.text, S),
+    profanity_filter=(v.boolean, S),
+    dtmf_detection=(v.boolean, S),
+    welcome_greeting=(v.text, S),
+    partial_prompts=(v.boolean, S),
+    welcome_greeting_interruptible=(INTERRUPTIBLE, S),
+    interruptible=(INTERRUPTIBLE, S),
+    preemptible=(v.boolean, S),
+    hints=(v.text, S),
+    report_input_during_agent_speech=(INTERRUPTIBLE, S),
+)
 CONNECT = spec(
     verbs.Connect,
-    children=kids("children", replace(STREAM, check=_connect_stream)),
+    children=kids("children", replace(STREAM, check=_connect_stream), CONVERSATION_RELAY),
+    check=_connect_one,
     action=URL,
     method=METHOD,
 )

@@ -18,6 +18,8 @@ from typing import Any, Literal
 Method = Literal["GET", "POST"]
 Trim = Literal["trim-silence", "do-not-trim"]
 Track = Literal["inbound_track", "outbound_track", "both_tracks"]
+# What caller input may cut the agent's speech short (ConversationRelay); true/false are any/none.
+Interruptible = Literal["none", "dtmf", "speech", "any"]
 DialRecord = Literal[
     "do-not-record",
     "record-from-answer",
@@ -62,13 +64,51 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Stream:
-    """Media fork (under Start/Stop) or bidirectional WebSocket (under Connect); `url` is wss://."""
+    """Media fork (under Start/Stop) or bidirectional WebSocket (under Connect); `url` is wss:// (or ws://)."""
 
     url: str | None = None
     name: str | None = None
     track: Track = "inbound_track"
     status_callback: str | None = None
     status_callback_method: Method = "POST"
+    parameters: tuple[Parameter, ...] = children_field()
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language a `<ConversationRelay>` may switch to, with its own speech providers and voice."""
+
+    code: str
+    tts_provider: str | None = None
+    voice: str | None = None
+    transcription_provider: str | None = None
+    speech_model: str | None = None
+    hints: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationRelay:
+    """Under Connect: the platform does the call's speech and talks text with the app at `url`
+    (wss:// or ws://). `None` languages and providers mean "as `language`" and "the default"."""
+
+    url: str | None = None
+    language: str = "en-US"
+    tts_language: str | None = None
+    transcription_language: str | None = None
+    tts_provider: str | None = None
+    voice: str | None = None
+    transcription_provider: str | None = None
+    speech_model: str | None = None
+    profanity_filter: bool = True
+    dtmf_detection: bool = False
+    welcome_greeting: str | None = None
+    partial_prompts: bool = False
+    welcome_greeting_interruptible: Interruptible = "any"
+    interruptible: Interruptible = "any"
+    preemptible: bool = False
+    hints: str | None = None  # comma-separated words and phrases the caller is likely to say
+    report_input_during_agent_speech: Interruptible = "none"
+    languages: tuple[Language, ...] = children_field()
     parameters: tuple[Parameter, ...] = children_field()
 
 
@@ -323,9 +363,10 @@ class Stop:
 
 @dataclass(frozen=True)
 class Connect:
-    """Bridge the call to a bidirectional Stream until it ends, then go to `action` or the next verb."""
+    """Bridge the call to a bidirectional Stream (or a ConversationRelay) until it ends, then go to
+    `action` or the next verb."""
 
-    children: tuple[Stream, ...] = children_field()
+    children: tuple[Stream | ConversationRelay, ...] = children_field()
     action: str | None = None
     method: Method = "POST"
 

@@ -5,12 +5,20 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
-from voice.control import CallHungUp, DialOutcome, DigitsOutcome, RecordOutcome
+from voice.control import (
+    CallHungUp,
+    DialOutcome,
+    DigitsOutcome,
+    MediaLeg,
+    MediaUnreachable,
+    NotDialling,
+    RecordOutcome,
+)
 
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -27,6 +35,17 @@ DIAL_STATUS = {
 }
 
 
+@dataclasses.dataclass
+class _Dialling:
+    """A dial in progress: the far end it follows (a consultation's leg once completed) and their bridge."""
+
+    leg_id: str
+    bridge_id: str
+    consult_id: str = ""  # a consultation's leg, in the bridge with the far end once answered
+    consult_events: "asyncio.Queue[Event] | None" = None  # its events, apart from the dial's
+    consult_watch: "asyncio.Task[None] | None" = None  # ends the consultation when its leg goes
+
+
 class AriCallControl:
     def __init__(self, client: AriClient, router: EventRouter, channel_id: str) -> None:
         self.client = client
@@ -38,6 +57,9 @@ class AriCallControl:
         self.has_made_channel = False  # `originate` created it (Asterisk made every other call's)
         self.on_answer: Callable[[], Awaitable[None]] | None = None
         self._claimed = [channel_id]
+        self._forks: set[asyncio.Task[None]] = set()  # media forks' followers (`media_fork`)
+        self._dialling: _Dialling | None = None
+        self._music: asyncio.Task[None] | None = None  # hold music's looper (`hold`)
         router.claim(channel_id, self.events)
 
     def claim(self, resource_id: str) -> None:
@@ -227,29 +249,159 @@ class AriCallControl:
         time_limit: int,
         record_name: str | None,
         on_answer: Callable[[], Awaitable[bool]] | None = None,
+        sip_headers: Mapping[str, str] | None = None,
     ) -> DialOutcome:
         bridge_id = f"br-{leg_id}"
         self.claim(leg_id)
         self.claim(bridge_id)
+        await self._create_leg(endpoint=endpoint, leg_id=leg_id, caller_id=caller_id, sip_headers=sip_headers)
+        await self.client.create_bridge(bridge_id)
+        dialling = self._dialling = _Dialling(leg_id, bridge_id)
+        try:
+            await self._in_stasis(leg_id)
+            await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
+            await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
+            outcome = await self._follow_dial(dialling, timeout, time_limit, record_name, on_answer)
+        finally:
+            self._dialling = None
+            await self._consult_drop_watch(dialling)
+            await self._music_stop()
+            legs = [dialling.leg_id, *([dialling.consult_id] if dialling.consult_id else [])]
+            await asyncio.gather(*(self.client.hangup(leg) for leg in legs))
+            await self.client.destroy_bridge(bridge_id)
+        if record_name and outcome.duration_seconds:
+            return dataclasses.replace(outcome, recording=await self._fetch_recording(record_name))
+        return outcome
+
+    async def _create_leg(
+        self, *, endpoint: str, leg_id: str, caller_id: str, sip_headers: Mapping[str, str] | None = None
+    ) -> None:
+        """A dialled leg's channel, this call its originator, entering Stasis as a `dial-leg`;
+        `sip_headers` go on its INVITE."""
         await self.client.create_channel(
             endpoint=endpoint,
             channel_id=leg_id,
             app_args="dial-leg",
             caller_id=caller_id,
             originator=self.channel_id,
+            variables={f"PJSIP_HEADER(add,{name})": value for name, value in (sip_headers or {}).items()},
         )
-        await self.client.create_bridge(bridge_id)
+
+    def _dial_now(self) -> _Dialling:
+        if self._dialling is None:
+            raise NotDialling("the call is not connected to a dialled leg")
+        return self._dialling
+
+    async def hold(self, media: str) -> None:
+        dialling = self._dial_now()
+        if self._music is not None:
+            return
+        await self._rest(self.client.remove_from_bridge(dialling.bridge_id, [self.channel_id]))
+        self._music = asyncio.create_task(self._music_loop(media))
+
+    async def _music_loop(self, media: str) -> None:
+        """PLAYBACK_BATCH loops per playback, followed on a queue of its own (the dial's follower
+        never sees them), played again as each ends."""
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        while True:
+            playback_id = f"hold-{uuid.uuid4().hex}"
+            self.router.claim(playback_id, events)
+            try:
+                await self.client.play(self.channel_id, ",".join([media] * PLAYBACK_BATCH), playback_id)
+                while (await events.get()).get("type") != "PlaybackFinished":
+                    pass
+            except asyncio.CancelledError:
+                await self.client.stop_playback(playback_id)
+                raise
+            except AriError:  # the call is going: nothing left to play to
+                log.info("hold music on %s ended: the channel is gone", self.channel_id)
+                return
+            finally:
+                self.router.release(playback_id)
+
+    async def _music_stop(self) -> None:
+        music, self._music = self._music, None
+        if music is not None:
+            music.cancel()
+            await asyncio.gather(music, return_exceptions=True)
+
+    async def unhold(self) -> None:
+        dialling = self._dial_now()
+        if self._music is None:  # not held: already in the bridge
+            return
+        await self._music_stop()
+        await self._rest(self.client.add_to_bridge(dialling.bridge_id, [self.channel_id]))
+
+    async def consult(self, *, endpoint: str, leg_id: str, caller_id: str, timeout: int) -> str:
+        """The consultation's events go to a queue of its own: the dial goes on following its far
+        end. Once answered, a watcher ends the consultation when its leg goes (the target hung up)."""
+        dialling = self._dial_now()
+        if dialling.consult_id:
+            raise NotDialling("a consultation is already on")
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        self.router.claim(leg_id, events)
+        dialling.consult_id, dialling.consult_events = leg_id, events
+        status = "failed"
         try:
-            await self._in_stasis(leg_id)
-            await self.client.add_to_bridge(bridge_id, [self.channel_id, leg_id])
+            await self._create_leg(endpoint=endpoint, leg_id=leg_id, caller_id=caller_id)
+            await _entered(events, {leg_id})
             await self.client.dial(leg_id, timeout=timeout, caller=self.channel_id)
-            outcome = await self._follow_dial(leg_id, bridge_id, timeout, time_limit, record_name, on_answer)
-        finally:
-            await self.client.hangup(leg_id)
-            await self.client.destroy_bridge(bridge_id)
-        if record_name and outcome.duration_seconds:
-            return dataclasses.replace(outcome, recording=await self._fetch_recording(record_name))
-        return outcome
+            status = await _rung(events, leg_id, timeout + 5)
+            if status == "completed":
+                await self.client.add_to_bridge(dialling.bridge_id, [leg_id])
+                dialling.consult_watch = asyncio.create_task(self._consult_watch(dialling, leg_id))
+        except AriError:
+            log.exception("consultation leg %s failed", leg_id)
+            status = "failed"
+        if status != "completed":
+            await self.consult_end()
+        return status
+
+    async def _consult_watch(self, dialling: _Dialling, leg_id: str) -> None:
+        events = dialling.consult_events
+        assert events is not None
+        while True:
+            event = await events.get()
+            if event.get("type") in END_EVENTS and event.get("channel", {}).get("id") == leg_id:
+                break
+        if dialling.consult_id == leg_id:
+            dialling.consult_id, dialling.consult_events, dialling.consult_watch = "", None, None
+            self.router.release(leg_id)
+
+    async def _consult_drop_watch(self, dialling: _Dialling) -> None:
+        watch, dialling.consult_watch = dialling.consult_watch, None
+        if watch is not None:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+
+    async def consult_end(self) -> None:
+        dialling = self._dialling
+        if dialling is None or not dialling.consult_id:
+            return
+        await self._consult_drop_watch(dialling)
+        leg_id, dialling.consult_id, dialling.consult_events = dialling.consult_id, "", None
+        await self.client.hangup(leg_id)
+        self.router.release(leg_id)
+
+    async def consult_complete(self) -> None:
+        """What the consultation's queue holds moves to the dial's, so a target that hung up just
+        before ends the dial rather than leaving the caller in an empty bridge."""
+        dialling = self._dial_now()
+        await self._consult_drop_watch(dialling)
+        events = dialling.consult_events
+        if not dialling.consult_id or events is None:
+            raise NotDialling("no consultation to complete")
+        old, dialling.leg_id, dialling.consult_id = dialling.leg_id, dialling.consult_id, ""
+        self.claim(dialling.leg_id)  # the dial follows it from now on
+        dialling.consult_events = None
+        while not events.empty():
+            self.events.put_nowait(events.get_nowait())
+        await self.client.hangup(old)
+        await self._music_stop()
+        await self._rest(self.client.add_to_bridge(dialling.bridge_id, [self.channel_id]))
+
+    async def dial_drop(self) -> None:
+        await self.client.hangup(self._dial_now().leg_id)
 
     async def bridge_open(self, bridge_id: str) -> None:
         """A mixing bridge holding this call, for another call to join (`bridge_join`)."""
@@ -290,6 +442,89 @@ class AriCallControl:
     async def bridge_close(self, bridge_id: str) -> None:
         await self.client.destroy_bridge(bridge_id)
 
+    async def media_connect(self, leg: MediaLeg, *, on_digit: Callable[[str], Awaitable[None]]) -> None:
+        bridge_id = f"ms-{leg.connection_id}"
+        self.claim(leg.connection_id)  # before it exists: its StasisStart is a leg of this call's
+        self.claim(bridge_id)
+        try:
+            await self.client.create_bridge(bridge_id)
+            await self._external_media(leg)
+            await self._in_stasis(leg.connection_id)
+            await self._rest(self.client.add_to_bridge(bridge_id, [self.channel_id, leg.connection_id]))
+            while True:
+                event = await self.next_event(None)
+                kind = event["type"] if event else ""
+                channel = event["channel"]["id"] if event and "channel" in event else ""
+                if kind == "ChannelDtmfReceived" and channel == self.channel_id:
+                    await on_digit(str(event["digit"]))  # type: ignore[index]
+                elif kind in END_EVENTS and channel == leg.connection_id:
+                    return
+        finally:
+            await self.client.hangup(leg.connection_id)
+            await self.client.destroy_bridge(bridge_id)
+            self.router.release(leg.connection_id, bridge_id)
+
+    async def media_fork(self, legs: Sequence[MediaLeg], *, on_end: Callable[[], Awaitable[None]]) -> None:
+        """Each leg is a snoop channel on this call and an ExternalMedia channel in a bridge of their
+        own; their events go to the fork's own queue, followed by a task of its own, so the flow's
+        verbs never see them."""
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        channels = [c for leg in legs for c in (f"snoop-{leg.connection_id}", leg.connection_id)]
+        bridges = [f"ms-{leg.connection_id}" for leg in legs]
+        for resource_id in (*channels, *bridges):
+            self.router.claim(resource_id, events)
+        try:
+            for leg, bridge_id in zip(legs, bridges, strict=True):
+                snoop_id = f"snoop-{leg.connection_id}"
+                await self.client.create_bridge(bridge_id)
+                await self._rest(self.client.snoop(self.channel_id, snoop_id=snoop_id, spy=leg.spy))
+                await self._external_media(leg)
+                await _entered(events, {snoop_id, leg.connection_id})
+                await self.client.add_to_bridge(bridge_id, [snoop_id, leg.connection_id])
+        except BaseException:
+            await self._fork_down(channels, bridges)
+            raise
+        follower = asyncio.create_task(self._follow_fork(events, channels, bridges, on_end))
+        self._forks.add(follower)
+        follower.add_done_callback(self._forks.discard)
+
+    async def _external_media(self, leg: MediaLeg) -> None:
+        """The leg's AudioSocket channel; Asterisk answers 500 when it cannot connect to the bridge."""
+        try:
+            await self.client.external_media(
+                channel_id=leg.connection_id, external_host=leg.external_host, data=leg.connection_id
+            )
+        except AriError as exc:
+            if exc.status == 500:
+                raise MediaUnreachable(f"{leg.external_host}: {exc}") from exc
+            raise
+
+    async def _follow_fork(
+        self,
+        events: "asyncio.Queue[Event]",
+        channels: list[str],
+        bridges: list[str],
+        on_end: Callable[[], Awaitable[None]],
+    ) -> None:
+        try:
+            while True:
+                event = await events.get()
+                if event.get("type") in END_EVENTS and event.get("channel", {}).get("id") in channels:
+                    break
+        finally:
+            await self._fork_down(channels, bridges)
+        await on_end()
+
+    async def _fork_down(self, channels: list[str], bridges: list[str]) -> None:
+        try:
+            await asyncio.gather(*(self.client.hangup(c) for c in channels))
+            await asyncio.gather(*(self.client.destroy_bridge(b) for b in bridges))
+        finally:
+            self.router.release(*channels, *bridges)
+
+    async def media_hangup(self, connection_ids: Sequence[str]) -> None:
+        await asyncio.gather(*(self.client.hangup(c) for c in connection_ids))
+
     async def _in_stasis(self, channel_id: str) -> None:
         """channels/create replies before the new channel enters Stasis; dial and bridges refuse it
         until then."""
@@ -302,8 +537,7 @@ class AriCallControl:
 
     async def _follow_dial(
         self,
-        leg_id: str,
-        bridge_id: str,
+        dialling: _Dialling,
         timeout: int,
         time_limit: int,
         record_name: str | None,
@@ -314,6 +548,7 @@ class AriCallControl:
         deadline = time.monotonic() + timeout + 5
         try:
             while True:
+                leg_id = dialling.leg_id  # a completed consultation's leg replaces the first
                 limit = (answered_at + time_limit) if answered_at else deadline
                 event = await self.next_event(max(0.0, limit - time.monotonic()))
                 if event is None:
@@ -331,12 +566,15 @@ class AriCallControl:
                         answered_at = time.monotonic()
                         if record_name:
                             self.claim(record_name)
-                            await self.client.record_bridge(bridge_id, name=record_name)
+                            await self.client.record_bridge(dialling.bridge_id, name=record_name)
                     elif status in DIAL_STATUS:
                         return DialOutcome(DIAL_STATUS[status], 0, leg_id, caller_hung_up=False)
                 elif kind in END_EVENTS and leg_event:
                     if answered_at:
-                        return DialOutcome("completed", _since(answered_at), leg_id, caller_hung_up=False)
+                        cause = leg_cause or int(event.get("cause") or 0)
+                        return DialOutcome(
+                            "completed", _since(answered_at), leg_id, caller_hung_up=False, hangup_cause=cause
+                        )
                     # Unanswered: the Q.850 cause says why (a 486 from the far end arrives as 17).
                     status = CAUSE_STATUS.get(leg_cause or int(event.get("cause") or 0), "failed")
                     return DialOutcome(status, 0, leg_id, caller_hung_up=False)
@@ -344,6 +582,44 @@ class AriCallControl:
             return DialOutcome(
                 "completed" if answered_at else "canceled", _since(answered_at), leg_id, caller_hung_up=True
             )
+
+
+async def _rung(events: "asyncio.Queue[Event]", leg_id: str, wait_s: float) -> str:
+    """How a leg dialled on its own queue ended its ringing: completed (answered), busy, no-answer,
+    failed."""
+    cause = 0
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            event = await asyncio.wait_for(events.get(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return "no-answer"
+        kind = event.get("type")
+        if kind == "ChannelHangupRequest" and event.get("cause"):
+            cause = int(event["cause"])
+        elif kind == "Dial" and (status := event.get("dialstatus", "")) == "ANSWER":
+            return "completed"
+        elif kind == "Dial" and status in DIAL_STATUS:
+            return DIAL_STATUS[status]
+        elif kind in END_EVENTS:
+            return CAUSE_STATUS.get(cause or int(event.get("cause") or 0), "failed")
+
+
+async def _entered(events: "asyncio.Queue[Event]", channel_ids: set[str]) -> None:
+    """Until each of `channel_ids` has entered Stasis (they refuse bridges before); AriError after
+    START_SECONDS."""
+    waiting = set(channel_ids)
+    deadline = time.monotonic() + START_SECONDS
+    while waiting:
+        try:
+            event = await asyncio.wait_for(events.get(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise AriError(504, f"{sorted(waiting)} did not enter Stasis within {START_SECONDS} s") from None
+        channel = event.get("channel", {}).get("id")
+        if event.get("type") == "StasisStart":
+            waiting.discard(channel)
+        elif event.get("type") in END_EVENTS and channel in waiting:
+            raise AriError(410, f"{channel} ended before it entered Stasis")
 
 
 def _since(started: float | None) -> int:

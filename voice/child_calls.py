@@ -1,6 +1,7 @@
 """The outbound legs a call's <Dial> opens, and the caller IDs they may present."""
 
 import uuid
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -19,8 +20,11 @@ def child_call_open(
     to_number: str,
     from_number: str,
     media_server_id: int | None,
+    at: datetime | None = None,
 ) -> uuid.UUID:
-    """The outbound-dial leg of a <Dial>; its SID is also its ARI channel id.
+    """The outbound-dial leg of a <Dial>; its SID is also its ARI channel id. `at` is when the dial
+    began: the worker's writes may land after the leg's later changes, whose events carry their own
+    instants, and the timeline must still read initiated first.
 
     Raises TwilioError 13214 unless the caller ID is one of the account's numbers or, forwarding an
     inbound call, the caller's own number: no tenant presents another's number.
@@ -37,12 +41,12 @@ def child_call_open(
             to_number=to_number,
             from_number=from_number,
             status=Call.Status.INITIATED,
-            start_time=timezone.now(),
+            start_time=at or timezone.now(),
             media_server_id=media_server_id,
         )
         child.channel_id = child.sid
         child.save(force_insert=True)
-        event_add(child, CallEvent.Kind.STATUS, "initiated", {})
+        event_add(child, CallEvent.Kind.STATUS, "initiated", {}, at=child.start_time)
         return child.id
 
 

@@ -1,10 +1,10 @@
 """The Redis control channel from the API and Celery to the ARI workers: commands for their calls.
 
-A media server's channel reaches every worker process of the server: redirect, hang up and signal,
-which the process running the call applies (the others ignore them; hanging up a channel another
-process runs is harmless). A Stasis
-app's channel reaches the one process running that app, and only while its ARI events are
-connected: originate, so that a call is started once, by a process able to follow it.
+A media server's channel reaches every worker process of the server: redirect, hang up, signal and
+monitor, which the process running the call applies (the others ignore them; hanging up a channel
+another process runs is harmless). A Stasis app's channel reaches the one process running that app,
+and only while its ARI events are connected: originate, so that a call is started once, by a process
+able to follow it.
 Both are named by database too, so two deployments (or test runs) sharing one Redis never cross.
 """
 
@@ -60,7 +60,23 @@ class Signal(TypedDict):
     payload: dict[str, Any]
 
 
-Command = Redirect | Hangup | Originate | Signal
+class Monitor(TypedDict):
+    """Start, change or stop a supervisor's monitor (`voice/monitoring.py`) of the leg `channel_id`,
+    applied by the process running `call_sid` (the call that leg belongs to). `whisper` is ARI's
+    snoop direction for the mode; `target` and `caller_id` are for starting: whom to ring, as whom."""
+
+    action: Literal["monitor"]
+    call_sid: str
+    channel_id: str
+    monitor_id: str
+    account_id: str
+    op: Literal["start", "change", "stop"]
+    whisper: str
+    target: str
+    caller_id: str
+
+
+Command = Redirect | Hangup | Originate | Signal | Monitor
 
 
 def server_channel(media_server_id: int | None) -> str:
@@ -79,7 +95,7 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-def publish(media_server_id: int | None, command: Redirect | Hangup | Signal) -> None:
+def publish(media_server_id: int | None, command: Redirect | Hangup | Signal | Monitor) -> None:
     """Send a command to every worker of a media server (on commit of what it follows from)."""
     _client().publish(server_channel(media_server_id), json.dumps(command))
 

@@ -100,6 +100,24 @@ def _handler(verb: Any) -> Handler[Any] | None:
     return _handlers.get((type(verb), None))
 
 
+Command = Callable[["Interpreter", dict[str, Any]], Awaitable[None]]
+_commands: dict[str, Command] = {}
+
+
+def on_command(name: str) -> Callable[[Command], Command]:
+    """Register the decorated coroutine as what a signal named `name` runs on a live call beside its
+    flow, whatever verb is running (the Streams API forking a call's audio): it gets the interpreter
+    and the signal's payload. A signal no command is registered for waits for a verb instead."""
+
+    def register(command: Command) -> Command:
+        if name in _commands:
+            raise ValueError(f"signal {name!r} already has a command: {_commands[name]!r}")
+        _commands[name] = command
+        return command
+
+    return register
+
+
 class Signals:
     """What other processes sent the call's flow (`control_channel.Signal`), by name, each kept until a
     verb takes it: a signal may come while the verb that awaits it is between two awaits."""
@@ -137,6 +155,7 @@ class Interpreter:
         self.trunk_host = trunk_host
         self.document_url = setup.url
         self.signals = Signals()
+        self._commands: set[asyncio.Task[None]] = set()
 
     # Entry points
 
@@ -251,6 +270,25 @@ class Interpreter:
 
     async def _fetch_failed_in_verb(self, failure: FetchFailed, source: Fetch, is_last: bool) -> None:
         await self.store.error(failure.code, str(failure), url=source.url, method=source.method)
+
+    def deliver(self, name: str, payload: dict[str, Any]) -> None:
+        """A signal from another process: run as its registered command (`on_command`) at once, or
+        kept for the verb that awaits it (`signal`)."""
+        command = _commands.get(name)
+        if command is None:
+            self.signals.deliver(name, payload)
+            return
+        task = asyncio.get_running_loop().create_task(self._command(name, command, payload))
+        self._commands.add(task)
+        task.add_done_callback(self._commands.discard)
+
+    async def _command(self, name: str, command: Command, payload: dict[str, Any]) -> None:
+        try:
+            await command(self, payload)
+        except CallHungUp:
+            pass
+        except Exception:
+            log.exception("command %s on call %s failed", name, self.setup.call_sid)
 
     async def signal(self, name: str) -> dict[str, Any]:
         """The next payload another process sent this call under `name` (`voice.call_state.call_signal`)."""

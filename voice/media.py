@@ -113,8 +113,12 @@ class MediaCache:
         tmp.replace(target)
 
     async def play(self, url: str) -> str:
-        name = _digest(url)
-        target = self.root / "play" / f"{name}.wav"
+        """The sound Asterisk plays for `url` (fetched and converted once)."""
+        return platform_sound(f"play/{(await self.play_file(url)).stem}")
+
+    async def play_file(self, url: str) -> Path:
+        """`url` fetched through the destination policy, as an 8 kHz mono 16-bit WAV file; MediaError."""
+        target = self.root / "play" / f"{_digest(url)}.wav"
         if not target.exists():
             try:
                 fetched = await egress.fetch_async(
@@ -134,7 +138,7 @@ class MediaCache:
             if len(fetched.body) > MAX_PLAY_BYTES:
                 raise MediaError(ErrorCode.MEDIA_EXCEEDS_SIZE_LIMIT, f"Media at {url} is too large")
             await asyncio.to_thread(self._store, fetched.body, target, url)
-        return platform_sound(f"play/{name}")
+        return target
 
     @staticmethod
     def _store(content: bytes, target: Path, url: str) -> None:

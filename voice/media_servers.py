@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +29,8 @@ def instance_for(
 ) -> AsteriskInstance:
     """The local Asterisk instance that serves `server`: ports from its ari_url and sip_port.
 
-    `name` (default: the server's name) picks the instance's folders in the chroot.
+    `name` (default: the server's name) picks the instance's folders in the chroot. Its WSS
+    certificate is the one settings name (production), else a development one.
     """
     url = urlsplit(server.ari_url)
     if url.scheme != "http" or not url.hostname:
@@ -40,6 +42,9 @@ def instance_for(
         root=root or default_root(),
         sip_port=server.sip_port,
         ari_port=url.port or 80,
+        tls_port=server.wss_port,
+        tls_cert_file=settings.WEBRTC_CERT_FILE,
+        tls_key_file=settings.WEBRTC_KEY_FILE,
         rtp_start=rtp_range[0],
         rtp_end=rtp_range[1],
         ari_username=server.ari_username,

@@ -32,6 +32,8 @@ class MediaServer(models.Model):
     )
     sip_host = models.CharField(max_length=255, default="127.0.0.1")
     sip_port = models.PositiveIntegerField(default=5060)
+    # HTTPS/WSS port of Asterisk's HTTP server, where browser softphones register (on sip_host).
+    wss_port = models.PositiveIntegerField(default=8089)
     # Where calls to the PSTN go: the carrier's SIP address (a sipp UAS in tests).
     trunk_uri = models.CharField(max_length=255, default="sip:127.0.0.1:5090")
     # A host folder Asterisk reads as sounds/switchboard/, for prompts rendered or fetched by the worker.
@@ -112,6 +114,11 @@ class Call(TenantModel):
     )
     channel_id = models.CharField(max_length=128, blank=True, db_index=True)
     callback_sequence = models.PositiveIntegerField(default=0)
+    # Set when the call runs `<Enqueue>` or claims a caller with `<Dial><Queue>`, so the end of every
+    # other call (the many) skips the contact center's queue cleanup without a query.
+    has_used_queue = models.BooleanField(default=False, db_default=False)
+    # Set when a supervisor monitors it, so the end of every other call skips ending monitors.
+    has_been_monitored = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="call_account_paging")]
@@ -179,3 +186,41 @@ class Recording(TenantModel):
         """The associated data the recording's wrapped data key is sealed under (rotate_field_keys rewraps
         it under the same)."""
         return f"{self.account_id}|voice_recording|data_key|{self.id}"
+
+
+class CallMonitor(TenantModel):
+    """A supervisor listening to, whispering to or barging into a live call (an agent's leg).
+
+    The row is the audit trail's object and what the portal answers with; the live state is in
+    Asterisk (the supervisor's leg, a mixing bridge and the snoop channel on the agent's leg, all
+    named after this row), held by the ARI worker process that runs the monitored call.
+    """
+
+    SID_PREFIX = "CM"
+
+    class Mode(models.TextChoices):
+        LISTEN = "listen"
+        WHISPER = "whisper"
+        BARGE = "barge"
+
+    class Status(models.TextChoices):
+        CONNECTING = "connecting"  # the supervisor's phone is ringing
+        ACTIVE = "active"
+        ENDED = "ended"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")  # the agent's leg
+    supervisor = models.ForeignKey("tenants.Membership", on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=8, choices=Mode.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTING)
+    target = models.CharField(max_length=255)  # where the supervisor's leg was dialled
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "supervisor"],
+                condition=~models.Q(status="ended"),
+                name="call_monitor_one_live_per_supervisor",
+            )
+        ]

@@ -144,6 +144,7 @@ class ServiceCallStore:
         self, to: str, from_: str
     ) -> tuple[str, Callable[[str, int | None], Awaitable[None]]] | None:
         """The dial leg's SID and how to finish it; None when the caller ID is refused (logged)."""
+        opened_at = timezone.now()
         try:
             child_id: uuid.UUID = await self.write(
                 child_calls.child_call_open,
@@ -151,6 +152,7 @@ class ServiceCallStore:
                 to_number=to,
                 from_number=from_,
                 media_server_id=self.media_server_id,
+                at=opened_at,
             )
         except TwilioError as refused:
             await self.error(refused.twilio_code, f"<Dial> not placed: {refused.message}")
@@ -160,7 +162,9 @@ class ServiceCallStore:
             """End the leg; one answered `answered_seconds` ago is marked answered then, so its
             duration is the time it was bridged."""
             if answered_seconds is not None:
-                answered_at = timezone.now() - timedelta(seconds=answered_seconds)
+                # Whole seconds, rounded: never before the leg began, or its timeline reads answered
+                # before initiated.
+                answered_at = max(opened_at, timezone.now() - timedelta(seconds=answered_seconds))
                 await db(call_state.call_status_set)(
                     account_id=self.setup.account_id, call_id=child_id, status="in-progress", at=answered_at
                 )

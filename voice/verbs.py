@@ -7,7 +7,7 @@ FlowEnded.
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -16,10 +16,12 @@ from core import egress
 from core.documents import Fetch
 from mediaserver import endpoints, sounds
 from twiml.errors import Code
-from twiml.verbs import Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
+from twiml.verbs import Client, Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
+from voice.clients import client_endpoint, is_client
 from voice.control import DialOutcome
 from voice.interpreter import FlowEnded, Interpreter, handles
 from voice.media import MediaError
+from voice.store import db
 
 log = logging.getLogger(__name__)
 
@@ -150,16 +152,29 @@ async def record(flow: Interpreter, verb: Record) -> Fetch | None:
     return action
 
 
-async def dial_endpoint(flow: Interpreter, target: str) -> str | None:
-    """The endpoint Asterisk dials for a number (through the trunk) or a `sip:` URI (through the
-    destination policy); None when the policy refuses it, which is logged."""
+async def target_endpoint(target: str, *, trunk_host: str, account_id: uuid.UUID) -> str | None:
+    """The endpoint Asterisk dials for a number (through the trunk), a `sip:` URI (through the
+    destination policy, which raises egress.DestinationRefused) or a `client:` (the account's own
+    softphone; None when it is none of the account's)."""
+    if is_client(target):
+        endpoint: str | None = await db(client_endpoint)(account_id=account_id, address=target)
+        return endpoint
     if not target.lower().startswith(("sip:", "sips:")):
-        return endpoints.dial_number(target, flow.trunk_host)
+        return endpoints.dial_number(target, trunk_host)
+    return endpoints.dial_uri(await egress.sip_destination(target))
+
+
+async def dial_endpoint(flow: Interpreter, target: str) -> str | None:
+    """`target_endpoint` for a call's dial; None when the policy refuses it or the client is none of
+    the account's, which is logged."""
     try:
-        return endpoints.dial_uri(await egress.sip_destination(target))
+        endpoint = await target_endpoint(target, trunk_host=flow.trunk_host, account_id=flow.setup.account_id)
     except egress.DestinationRefused as refused:
         await flow.store.error(refused.code, f"Dial to {target} not placed: {refused}")
         return None
+    if endpoint is None:
+        await flow.store.error(Code.DIAL_NESTED, f"Dial to {target} not placed: no such client")
+    return endpoint
 
 
 async def dial_leg(
@@ -172,6 +187,7 @@ async def dial_leg(
     time_limit: int,
     is_recorded: bool = False,
     on_answer: Callable[[], Awaitable[bool]] | None = None,
+    sip_headers: Mapping[str, str] | None = None,
 ) -> tuple[str, DialOutcome] | None:
     """Ring one leg (a child call of this one, `outbound-dial`) and bridge it while both last; its
     SID and outcome, or None when the caller ID was refused (logged)."""
@@ -187,6 +203,7 @@ async def dial_leg(
         time_limit=time_limit,
         record_name=f"dial-{leg_sid}" if is_recorded else None,
         on_answer=on_answer,
+        sip_headers=sip_headers,
     )
     answered = outcome.status == "completed"
     await finish_leg(outcome.status, outcome.duration_seconds if answered else None)
@@ -202,10 +219,10 @@ def own_number(flow: Interpreter) -> str:
 async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
     await flow.control.answer()
     noun = verb.children[0] if verb.children else None
-    if not isinstance(noun, Number | Sip):
-        await flow.store.error(Code.DIAL_NESTED, "Dial needs a Number or Sip noun here", warning=True)
+    if not isinstance(noun, Number | Sip | Client):
+        await flow.store.error(Code.DIAL_NESTED, "Dial needs a Number, Sip or Client noun here", warning=True)
         return None
-    target = noun.number if isinstance(noun, Number) else noun.uri
+    target = _dial_target(noun)
     endpoint = await dial_endpoint(flow, target)
     if endpoint is None:
         return _dial_failed(flow, verb)
@@ -237,6 +254,12 @@ async def dial(flow: Interpreter, verb: Dial) -> Fetch | None:
             )
         raise FlowEnded()
     return flow.action(verb.action, verb.method, params) if verb.action else None
+
+
+def _dial_target(noun: Number | Sip | Client) -> str:
+    if isinstance(noun, Client):
+        return f"client:{noun.identity}"
+    return noun.number if isinstance(noun, Number) else noun.uri
 
 
 def _dial_failed(flow: Interpreter, verb: Dial) -> Fetch | None:

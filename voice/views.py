@@ -166,8 +166,13 @@ def recording_audio_view(request: HttpRequest, sid: str) -> HttpResponse:
     )
     if recording is None:
         raise Http404("No such recording")
+    return recording_response(recording, actor=tenant.actor)
+
+
+def recording_response(recording: Recording, *, actor: str) -> HttpResponse:
+    """A completed recording's decrypted WAV, its fetch audited as a PHI read by `actor`."""
     try:
-        audio = recording_audio(recording=recording, actor=tenant.actor, action="recording.listen")
+        audio = recording_audio(recording=recording, actor=actor, action="recording.listen")
     except FileNotFoundError as exc:
         raise Http404("This recording's audio is missing") from exc
     response = HttpResponse(audio, content_type="audio/x-wav")

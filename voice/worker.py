@@ -1,8 +1,9 @@
 """The ARI worker: one per media server, holding its events websocket and running each call as a task.
 
 It reconciles after every (re)connection, because Asterisk keeps calls in Stasis while we are away
-but does not replay the events we missed: channels nobody is running are hung up, and calls the
-database still thinks are live but Asterisk no longer has are finished. A crash inside one call's task
+but does not replay the events we missed: channels nobody is running are hung up (and the bridges
+that held only those destroyed), and calls the database still thinks are live but Asterisk no
+longer has are finished. A crash inside one call's task
 is logged and that channel is hung up; the other calls carry on.
 """
 
@@ -22,14 +23,25 @@ from core.documents import Fetch
 from mediaserver import endpoints
 from mediaserver.ari.client import REQUEST_TIMEOUT_SECONDS, AriClient, AriError
 from mediaserver.ari.router import EventRouter
-from voice import call_setup, call_state, control_channel, inbound, media_servers, origination
+from voice import (
+    call_setup,
+    call_state,
+    clients,
+    control_channel,
+    inbound,
+    media_servers,
+    monitoring,
+    origination,
+)
 from voice.ari_control import START_SECONDS, AriCallControl
+from voice.ari_monitor import LEG_ARGS, SNOOP_ARGS, LegMonitor, MonitorFailed
 from voice.control import CallHungUp
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
 from voice.models import Call, MediaServer
 from voice.store import ServiceCallStore
 from voice.store import db as _db
+from voice.verbs import target_endpoint
 
 log = logging.getLogger(__name__)
 CONTROL_RETRY_SECONDS = 1.0
@@ -103,6 +115,7 @@ class VoiceWorker:
         self.tasks: set[asyncio.Task[None]] = set()
         self.starting: set[str] = set()  # channels whose call task was spawned and has not ended
         self.originating: dict[str, AriCallControl] = {}  # outbound calls not yet dialled
+        self.monitors: dict[str, LegMonitor] = {}  # supervisors' monitors of calls run here
         self.control = control_channel.Subscription(server.id, self.app)
         self.stop = asyncio.Event()
 
@@ -116,6 +129,10 @@ class VoiceWorker:
             control_listener.cancel()
             await asyncio.gather(control_listener, return_exceptions=True)
             await self.control.close()
+            await asyncio.gather(
+                *(monitor.stop("The worker stopped") for monitor in list(self.monitors.values())),
+                return_exceptions=True,
+            )
             # Stopping (not crashing): end our calls now rather than leave callers in silence until
             # the next worker's reconciliation; each call's task then finishes its record.
             await asyncio.gather(
@@ -161,6 +178,10 @@ class VoiceWorker:
             # Admission control: past what this worker can run, a fast 503 beats a slow call for everyone.
             log.warning("at %d inbound calls: refusing %s", self.inbound_in_flight, channel["id"])
             self.spawn(channel["id"], self.client.hangup(channel["id"], reason="congestion"))
+        elif kind in ("media-leg", LEG_ARGS, SNOOP_ARGS):
+            # A media fork's or a monitor's snoop or leg that no task here follows any more (its call
+            # ended as it was made): Asterisk would keep it in Stasis.
+            self.spawn(channel["id"], self.client.hangup(channel["id"]))
         elif kind == "inbound":
             self.inbound_in_flight += 1  # counted now, not when the task first runs: calls come in bursts
             self.spawn(channel["id"], self._inbound(channel))
@@ -204,6 +225,13 @@ class VoiceWorker:
         account_id = uuid.UUID(command["account_id"])
         self.spawn(channel_id, self._outbound(control, account_id, command["timeout"]))
 
+    async def _outbound_endpoint(self, account_id: uuid.UUID, to: str) -> str | None:
+        """A number goes through the trunk; a `client:` rings the account's softphone (None: not one)."""
+        if clients.is_client(to):
+            endpoint: str | None = await _db(clients.client_endpoint)(account_id=account_id, address=to)
+            return endpoint
+        return endpoints.dial_number(to, self.trunk_host)
+
     async def _outbound(self, control: AriCallControl, account_id: uuid.UUID, timeout: int) -> None:
         """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
         channel_id = control.channel_id
@@ -213,7 +241,14 @@ class VoiceWorker:
             setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
                 return
-            endpoint = endpoints.dial_number(setup.to_number, self.trunk_host)
+            endpoint = await self._outbound_endpoint(account_id, setup.to_number)
+            if endpoint is None:
+                await _db(origination.call_originate_failed)(
+                    account_id=account_id,
+                    call_id=call_id,
+                    message=f"{setup.to_number} is no client of this account",
+                )
+                return
             try:
                 await control.originate(endpoint=endpoint, caller_id=setup.from_number, timeout=timeout)
             except (AriError, httpx.HTTPError, CallHungUp) as exc:
@@ -294,12 +329,16 @@ class VoiceWorker:
             return
         recorded = await _db(call_state.live_calls_on)(media_server_id=self.server.id)
         started = {call.channel_id for call in recorded}
+        bridges = await self._bridges()  # before the orphans below leave theirs
+        orphans: set[str] = set()
         for channel_id in live:
             running = self.router.owns(channel_id) or channel_id in self.starting
             if running or (channel_id not in started and await self._adopt(channel_id)):
                 continue
             log.warning("hanging up orphaned channel %s", channel_id)
+            orphans.add(channel_id)
             await self.client.hangup(channel_id)
+        await self._drop_abandoned_bridges(bridges, orphans)
         handed_over_since = timezone.now() - timedelta(seconds=HANDOVER_SECONDS)
         for call in recorded:
             channel_id = call.channel_id
@@ -319,6 +358,26 @@ class VoiceWorker:
                 )
                 log.info("call %s ended while disconnected", sid)
         await _db(media_servers.media_server_seen)(server_id=self.server.id)
+
+    async def _bridges(self) -> dict[str, set[str]]:
+        """Every bridge on the server with the channels in it; none when ARI will not say."""
+        try:
+            return {bridge["id"]: set(bridge.get("channels", [])) for bridge in await self.client.bridges()}
+        except AriError:
+            log.exception("could not list bridges to reconcile")
+            return {}
+
+    async def _drop_abandoned_bridges(self, bridges: dict[str, set[str]], orphans: set[str]) -> None:
+        """Destroy the bridges that held nothing but orphans (a crashed process's dial, stream or
+        monitor bridges): Asterisk keeps an emptied bridge, and the app it was made in, for ever.
+        An empty one may be another process's, just made, and is left alone."""
+        for bridge_id, channels in bridges.items():
+            if channels and channels <= orphans:
+                log.warning("destroying abandoned bridge %s", bridge_id)
+                try:
+                    await self.client.destroy_bridge(bridge_id)
+                except AriError:
+                    log.exception("could not destroy abandoned bridge %s", bridge_id)
 
     async def _adopt(self, channel_id: str) -> bool:
         """Run an inbound call that entered our app while its events could not reach us (the
@@ -374,15 +433,67 @@ class VoiceWorker:
                 # Canceled while its channel was being made, perhaps before it existed (so the hangup
                 # found nothing): its origination ends as soon as the channel does.
                 control.events.put_nowait({"type": "ChannelDestroyed", "channel": {"id": control.channel_id}})
+        elif command["action"] == "monitor":
+            self._monitor(command)
         elif (task := self.calls.get(command["call_sid"])) is None:
             return  # another process runs it, or nobody does any more
         elif command["action"] == "signal":
-            task.interpreter.signals.deliver(command["name"], command["payload"])
+            task.interpreter.deliver(command["name"], command["payload"])
         else:
             source: Fetch | str = (
                 command["twiml"] if command["twiml"] else Fetch(command["url"], command["method"], {})
             )
             task.redirect(source)
+
+    def _monitor(self, command: control_channel.Monitor) -> None:
+        """Start a monitor of a call this process runs, or change or stop one it holds, in a task of
+        its own: ringing the supervisor takes seconds, and other commands must not wait."""
+        monitor = self.monitors.get(command["monitor_id"])
+        if command["op"] == "start" and monitor is None and command["call_sid"] in self.calls:
+            work = self._monitor_start(command)
+        elif command["op"] == "change" and monitor is not None:
+            work = self._monitor_change(monitor, command["whisper"])
+        elif command["op"] == "stop" and monitor is not None:
+            work = monitor.stop("Stopped by the supervisor")
+        else:
+            return  # another process runs the call, or the monitor has ended
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _monitor_start(self, command: control_channel.Monitor) -> None:
+        ids = {"account_id": uuid.UUID(command["account_id"]), "monitor_id": uuid.UUID(command["monitor_id"])}
+
+        async def ended(reason: str) -> None:
+            self.monitors.pop(command["monitor_id"], None)
+            await _db(monitoring.monitor_ended)(**ids, reason=reason)
+
+        monitor = LegMonitor(
+            self.client,
+            self.router,
+            monitor_id=command["monitor_id"],
+            agent_channel=command["channel_id"],
+            on_end=ended,
+        )
+        self.monitors[command["monitor_id"]] = monitor
+        try:
+            endpoint = await target_endpoint(
+                command["target"], trunk_host=self.trunk_host, account_id=ids["account_id"]
+            )
+            if endpoint is None:
+                raise MonitorFailed(f"{command['target']} is no client of this account")
+            await monitor.start(endpoint=endpoint, caller_id=command["caller_id"], whisper=command["whisper"])
+        except (MonitorFailed, egress.DestinationRefused) as failure:
+            log.info("monitor %s did not start: %s", command["monitor_id"], failure)
+            await monitor.stop(str(failure))
+            return
+        await _db(monitoring.monitor_connected)(**ids)
+
+    async def _monitor_change(self, monitor: LegMonitor, whisper: str) -> None:
+        try:
+            await monitor.change(whisper)
+        except (MonitorFailed, AriError, httpx.HTTPError) as failure:
+            log.info("monitor %s could not change mode: %s", monitor.monitor_id, failure)
 
 
 def _is_handed_over(call: call_state.LiveCall, *, since: datetime) -> bool:

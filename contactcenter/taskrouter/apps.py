@@ -7,3 +7,7 @@ class TaskRouterConfig(AppConfig):
     name = "contactcenter.taskrouter"
     label = "taskrouter"
     verbose_name = "TaskRouter"
+
+    def ready(self) -> None:
+        # Tells the routing board's sockets when a workspace changes.
+        from contactcenter.taskrouter import board_changes  # noqa: F401

@@ -58,6 +58,22 @@ def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
     return head
 
 
+def _has_free_member(queue: TaskQueue, workspace: Workspace) -> bool:
+    """Whether any worker the queue targets could take a task now: available, with room on a
+    channel and, without multi-tasking, no task at all. When none could (after hours, every agent
+    offline or busy), the pass neither locks nor reads the queue's head, which otherwise cost every
+    pass 20 row locks and a walk of every free channel of other queues' workers, however long the
+    backlog waits. Driven from the queue's members; a loose test (any channel), never a wrong one."""
+    room = WorkerChannel.objects.filter(
+        worker_id=OuterRef("worker_id"), available=True, assigned_tasks__lt=F("capacity")
+    )
+    members = TaskQueueWorker.objects.filter(task_queue=queue, worker__available=True).filter(Exists(room))
+    if not workspace.multi_task_enabled:
+        busy = WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0)
+        members = members.exclude(Exists(busy))
+    return members.exists()
+
+
 def _candidates(
     task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned
 ) -> list[WorkerChannel]:
@@ -149,6 +165,8 @@ def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
     for queue in TaskQueue.objects.filter(workspace=workspace).order_by("date_created"):
+        if not _has_free_member(queue, workspace):
+            continue
         head = _head(queue, assigned)
         exhausted: set[object] = set()
         made = 0

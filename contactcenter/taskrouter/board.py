@@ -1,7 +1,8 @@
-"""A supervisor's routing board: each task queue (what waits, for how long, who could take it) and
-each worker (activity, since when, what they hold per channel), read in a fixed number of queries
-however many workers and tasks there are, and rendered as the one fragment the page and its
-websocket (consumers.py) both show.
+"""A supervisor's routing board, the wallboard: each task queue (what waits, for how long, who could
+take it, its last hour's service level and charts, wallboard.py) and each worker (activity, since
+when, what they hold per channel, the tasks they work on), read in a fixed number of queries however
+many workers and tasks there are, and rendered as the one fragment the page and its websocket
+(consumers.py) both show.
 
 Times are given as instants, never as ages, so the fragment is the same until something changes
 (the websocket sends it only then); the browser turns them into ticking durations.
@@ -9,8 +10,8 @@ Times are given as instants, never as ages, so the fragment is the same until so
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count
@@ -28,8 +29,10 @@ from contactcenter.taskrouter.models import (
     Workspace,
 )
 from contactcenter.taskrouter.statistics import task_queues_realtime, workers_realtime
+from contactcenter.taskrouter.wallboard import QueueHour, Wallboard, wallboard_read
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
+from voice.models import CallMonitor
 
 WORKERS_SHOWN = 200  # a wall of names stops being read long before this
 FRAGMENT = "taskrouter/partials/board.html"
@@ -43,6 +46,7 @@ class QueueRow:
     longest_waiting_since: datetime | None  # the oldest waiting task's age anchor (its creation)
     available_workers: int
     eligible_workers: int
+    hour: QueueHour | None = None  # the last hour's outcomes (wallboard.py)
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,22 @@ class Holding:
 
 
 @dataclass(frozen=True)
+class CurrentTask:
+    """A task a worker has accepted (or wraps up), since its reservation's last change."""
+
+    sid: str
+    queue: str
+    channel: str
+    status: str  # the reservation's: accepted or wrapping
+    since: datetime
+
+
+@dataclass(frozen=True)
 class WorkerRow:
     worker: Worker
     holdings: list[Holding]
+    call_sid: str = ""  # the call of the voice task the worker has accepted, for monitoring it
+    tasks: list[CurrentTask] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class Board:
     workers: list[WorkerRow]
     total_workers: int
     workers_by_activity: list[dict[str, Any]] = field(default_factory=list)
+    wallboard: Wallboard | None = None
 
 
 def _queue_rows(workspace: Workspace) -> list[QueueRow]:
@@ -125,6 +143,7 @@ def _worker_rows(workspace: Workspace, channels: list[TaskChannel]) -> list[Work
         held[row["worker_channel_id"]][row["status"]] = row["n"]
     loads: dict[uuid.UUID, dict[uuid.UUID, Holding]] = defaultdict(dict)
     names = {channel.id: channel.unique_name for channel in channels}
+    tasks = _current_tasks(workspace, ids, names)
     for wc in WorkerChannel.objects.filter(worker_id__in=ids).only(
         "id", "worker_id", "task_channel_id", "capacity", "available"
     ):
@@ -137,6 +156,11 @@ def _worker_rows(workspace: Workspace, channels: list[TaskChannel]) -> list[Work
             accepted=statuses.get(Reservation.Status.ACCEPTED, 0),
             wrapping=statuses.get(Reservation.Status.WRAPPING, 0),
         )
+    on_calls = dict(
+        Reservation.objects.filter(
+            worker_id__in=ids, status=Reservation.Status.ACCEPTED, task__task_channel__unique_name="voice"
+        ).values_list("worker_id", "task__attributes_json__call_sid")
+    )
     return [
         WorkerRow(
             worker=worker,
@@ -144,32 +168,76 @@ def _worker_rows(workspace: Workspace, channels: list[TaskChannel]) -> list[Work
                 loads[worker.id].get(channel.id) or Holding(channel.unique_name, 0, False)
                 for channel in channels
             ],
+            call_sid=str(on_calls.get(worker.id) or ""),
+            tasks=tasks.get(worker.id, []),
         )
         for worker in workers
     ]
 
 
+def _current_tasks(
+    workspace: Workspace, ids: list[uuid.UUID], names: dict[uuid.UUID, str]
+) -> dict[uuid.UUID, list[CurrentTask]]:
+    """The tasks each of the workers `ids` has accepted or wraps up, by worker id: one query over the
+    workspace's accepted and wrapping reservations (no more than its workers' capacity), rather than
+    one more list of every worker's id sent as parameters."""
+    wanted = set(ids)
+    found: dict[uuid.UUID, list[CurrentTask]] = defaultdict(list)
+    rows = (
+        Reservation.objects.filter(
+            workspace=workspace, status__in=[Reservation.Status.ACCEPTED, Reservation.Status.WRAPPING]
+        )
+        .order_by("date_updated", "id")
+        .values_list(
+            "worker_id",
+            "task_id",
+            "task_queue__friendly_name",
+            "task__task_channel_id",
+            "status",
+            "date_updated",
+        )
+    )
+    for worker_id, task_id, queue, channel_id, status, since in rows:
+        if worker_id in wanted:
+            found[worker_id].append(
+                CurrentTask(Task(id=task_id).sid, queue or "", names.get(channel_id, ""), status, since)
+            )
+    return found
+
+
 def board_read(*, workspace: Workspace) -> Board:
-    """The board in about a dozen queries, whatever the number of queues, workers and tasks (the
+    """The board in about fifteen queries, whatever the number of queues, workers and tasks (the
     first WORKERS_SHOWN workers by name are listed; the totals count them all)."""
     channels = list(TaskChannel.objects.filter(workspace=workspace).order_by("date_created", "id"))
     activities = list(Activity.objects.filter(workspace=workspace).order_by("date_created", "id"))
     presence = workers_realtime(workspace=workspace)
+    queues = _queue_rows(workspace)
+    wallboard = wallboard_read(
+        workspace=workspace,
+        queues=[row.queue for row in queues],
+        waiting={row.queue.id: row.waiting for row in queues},
+        now=datetime.now(UTC),
+    )
     return Board(
         workspace=workspace,
         activities=activities,
         channels=channels,
-        queues=_queue_rows(workspace),
+        queues=[replace(row, hour=wallboard.hours[row.queue.id]) for row in queues],
         workers=_worker_rows(workspace, channels),
         total_workers=presence["total_workers"],
         workers_by_activity=presence["activity_statistics"],
+        wallboard=wallboard,
     )
 
 
 def board_fragment(*, workspace: Workspace, can_manage: bool, request: HttpRequest | None = None) -> str:
     """The board's HTML; `request` gives its forms their CSRF field when a page is rendered (over the
     websocket, htmx sends the page's token as a header instead)."""
-    context = {"board": board_read(workspace=workspace), "can_manage": can_manage}
+    context = {
+        "board": board_read(workspace=workspace),
+        "can_manage": can_manage,
+        "monitor_modes": CallMonitor.Mode.choices,
+    }
     return render_to_string(FRAGMENT, context, request=request)
 
 

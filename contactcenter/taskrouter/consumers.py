@@ -1,5 +1,6 @@
 """The routing board's websocket (`/ws/routing/<workspace sid>/`): the board's fragment (board.py)
-kept live (tenants/live_fragments.py), read in a fixed dozen queries whatever the workspace's size.
+kept live (tenants/live_fragments.py): read again when the workspace records an event
+(board_changes.py) and every two seconds, in a fixed number of queries whatever the workspace's size.
 Admission is the pages' rule: signed in, two-factor verified where required, of a role that may see
 routing, in the account owning the workspace.
 """
@@ -11,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from contactcenter.taskrouter.board import board_fragment_get
+from contactcenter.taskrouter.board_changes import board_group
 from contactcenter.taskrouter.models import Workspace
 from core.sids import sid_to_uuid
 from tenants.live_fragments import LiveFragmentConsumer
@@ -39,8 +41,16 @@ def board_subscription(scope: dict[str, Any], sid: str) -> Subscription | None:
 
 
 class RoutingBoardConsumer(LiveFragmentConsumer[Subscription]):
+    # Changes are announced (board_changes.py); this read catches what records no event (a queue's
+    # settings) and the charts' minutes moving on.
+    refresh_seconds = 10.0
+
     def subscribe(self, scope: dict[str, Any]) -> Subscription | None:
         return board_subscription(scope, scope["url_route"]["kwargs"]["sid"])
+
+    def group(self, subscription: Subscription) -> str:
+        """Told of every event the workspace records (board_changes.py)."""
+        return board_group(subscription.workspace_id)
 
     def fragment(self, subscription: Subscription) -> str | None:
         """None once the workspace is deleted."""

@@ -7,8 +7,15 @@ from typing import Any
 from django import forms
 
 from contactcenter.taskrouter import expressions
-from contactcenter.taskrouter.models import Activity, TaskQueue, Worker, Workspace
+from contactcenter.taskrouter.models import (
+    DEFAULT_SERVICE_LEVEL_SECONDS,
+    Activity,
+    TaskQueue,
+    Worker,
+    Workspace,
+)
 from core.phone import to_e164
+from tenants.models import Membership
 
 CONTACT_URI = "contact_uri"  # the attribute a dequeue or call instruction dials (instructions.py)
 
@@ -20,6 +27,10 @@ class WorkspaceForm(forms.Form):
         initial=True,
         label="Start with a queue every worker serves and a workflow sending every task to it",
     )
+
+
+def _member_label(member: Membership) -> str:
+    return f"{member.user.email} ({member.role})"
 
 
 class WorkerForm(forms.Form):
@@ -38,6 +49,13 @@ class WorkerForm(forms.Form):
         help_text='What queues match on, e.g. {"skills": ["billing"], "languages": ["en", "es"]}.',
     )
     activity = forms.ModelChoiceField(queryset=Activity.objects.none(), empty_label=None, required=False)
+    member = forms.ModelChoiceField(
+        queryset=Membership.objects.none(),
+        required=False,
+        empty_label="Nobody (API only)",
+        label="Portal member",
+        help_text="Who works as this worker in the agent console (/console/).",
+    )
 
     def __init__(self, *args: Any, workspace: Workspace, worker: Worker | None = None, **kwargs: Any) -> None:
         if worker is not None:
@@ -49,9 +67,18 @@ class WorkerForm(forms.Form):
                     "friendly_name": worker.friendly_name,
                     "contact_uri": contact if isinstance(contact, str) else "",
                     "attributes": json.dumps(attributes),
+                    "member": worker.member_id,
                 },
             )
         super().__init__(*args, **kwargs)
+        member = self.fields["member"]
+        assert isinstance(member, forms.ModelChoiceField)
+        member.queryset = (
+            Membership.objects.filter(account_id=workspace.account_id)
+            .select_related("user")
+            .order_by("user__email")
+        )
+        member.label_from_instance = _member_label  # type: ignore[method-assign,assignment]
         if worker is None:
             activity = self.fields["activity"]
             assert isinstance(activity, forms.ModelChoiceField)
@@ -104,6 +131,17 @@ class TaskQueueForm(forms.Form):
         initial=TaskQueue.Order.FIFO,
         label="Order (among tasks of the same priority)",
     )
+    service_level_seconds = forms.IntegerField(
+        min_value=1,
+        max_value=3600,
+        required=False,
+        initial=DEFAULT_SERVICE_LEVEL_SECONDS,
+        label="Service level: answered within (seconds)",
+        help_text="The wallboard counts a task answered within this wait toward the queue's service level.",
+    )
+
+    def clean_service_level_seconds(self) -> int:
+        return self.cleaned_data["service_level_seconds"] or DEFAULT_SERVICE_LEVEL_SECONDS
 
     def clean_target_workers(self) -> str:
         text: str = self.cleaned_data["target_workers"]
@@ -124,3 +162,24 @@ class ActivityForm(forms.Form):
         activity = self.fields["activity"]
         assert isinstance(activity, forms.ModelChoiceField)
         activity.queryset = Activity.objects.filter(workspace=workspace)
+
+
+class DispositionsForm(forms.Form):
+    """The codes an agent picks from when wrapping up a task in the console, one a line."""
+
+    MAX_CODES = 50
+
+    codes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        label="Wrap-up codes",
+        help_text="One a line, up to 64 characters each, in the order agents see them.",
+    )
+
+    def clean_codes(self) -> list[str]:
+        codes = list(dict.fromkeys(line.strip() for line in self.cleaned_data["codes"].splitlines()))
+        codes = [code for code in codes if code]
+        if not codes:
+            raise forms.ValidationError("Give agents at least one code.")
+        if len(codes) > self.MAX_CODES or any(len(code) > 64 for code in codes):
+            raise forms.ValidationError(f"At most {self.MAX_CODES} codes of up to 64 characters each.")
+        return codes

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contactcenter.softphone import client_address_check
 from contactcenter.taskrouter.models import Reservation, Task, Worker
 from contactcenter.waiting_calls import waiting_call_dequeue, waiting_member, wants_callback
 from core.error_codes import ErrorCode
@@ -101,6 +102,7 @@ def call(*, reservation: Reservation, instruction: Instruction) -> Call:
     to = _contact(reservation.worker, instruction)
     if not to or not instruction.url or not instruction.from_:
         raise TwilioError(ErrorCode.TASKROUTER_CALL, "A call instruction needs to, from and url", 400)
+    client_address_check(account_id=reservation.account_id, address=to, code=ErrorCode.TASKROUTER_CALL)
     request = OutboundRequest(
         to_number=to,
         from_number=instruction.from_,
@@ -142,6 +144,7 @@ def dequeue(*, reservation: Reservation, instruction: Instruction) -> None:
     to = _contact(reservation.worker, instruction)
     if not to:
         raise TwilioError(ErrorCode.TASKROUTER_DEQUEUE, "The worker has no contact_uri to dequeue to", 400)
+    client_address_check(account_id=reservation.account_id, address=to, code=ErrorCode.TASKROUTER_DEQUEUE)
     dialled = waiting_call_dequeue(
         reservation=reservation,
         to=to,

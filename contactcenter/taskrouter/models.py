@@ -13,6 +13,12 @@ from core.models import TenantModel
 
 DEFAULT_TASK_TIMEOUT_SECONDS = 86400  # Twilio's default time to live for a task: a day
 DEFAULT_RESERVATION_TIMEOUT_SECONDS = 120
+DEFAULT_SERVICE_LEVEL_SECONDS = 20  # the wallboard's "answered within N seconds", the industry's 80/20
+
+
+def default_disposition_codes() -> list[str]:
+    """What most contact centers start with; a workspace edits its own list."""
+    return ["Resolved", "Follow-up needed", "Callback requested", "Escalated", "Wrong number", "Spam"]
 
 
 class Workspace(TenantModel):
@@ -21,6 +27,13 @@ class Workspace(TenantModel):
     class QueueOrder(models.TextChoices):
         FIFO = "FIFO"
         LIFO = "LIFO"
+
+    class AgentLostAction(models.TextChoices):
+        """What the caller gets when the agent's leg is lost mid-call (contactcenter/agent_call.py)."""
+
+        REQUEUE = "requeue"  # back in line, a new task keeping the old one's age and priority
+        REDIAL = "redial"  # the same worker's contact rung again
+        HANGUP = "hangup"  # a notice, then the call ends
 
     friendly_name = models.CharField(max_length=64)
     event_callback_url = models.TextField(blank=True)
@@ -36,6 +49,11 @@ class Workspace(TenantModel):
     prioritize_queue_order = models.CharField(
         max_length=4, choices=QueueOrder.choices, default=QueueOrder.FIFO
     )
+    agent_lost_action = models.CharField(
+        max_length=7, choices=AgentLostAction.choices, default=AgentLostAction.REQUEUE
+    )
+    # The codes an agent picks from when wrapping up a task in the console (contactcenter/console.py).
+    disposition_codes = models.JSONField(default=default_disposition_codes)
 
     class Meta:
         indexes = [models.Index(fields=["account", "-date_created", "-id"], name="tr_workspace_paging")]
@@ -85,10 +103,16 @@ class Worker(WorkspaceOwned):
     # Copied from the activity (whose `available` never changes), so the claim filters one table.
     available = models.BooleanField(default=False)
     date_status_changed = models.DateTimeField(db_default=Now())
+    # The portal member who works as this worker in the agent console (one worker per member in a
+    # workspace); None for workers driven only through the API.
+    member = models.ForeignKey(
+        "tenants.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="workers"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "friendly_name"], name="tr_worker_unique_name")
+            models.UniqueConstraint(fields=["workspace", "friendly_name"], name="tr_worker_unique_name"),
+            models.UniqueConstraint(fields=["workspace", "member"], name="tr_worker_unique_member"),
         ]
 
 
@@ -138,6 +162,11 @@ class TaskQueue(WorkspaceOwned):
     )
     assignment_activity = models.ForeignKey(
         Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The wallboard's service level: the share of the queue's tasks accepted within this many seconds
+    # of waiting (Twilio's TaskQueue has no such field; Flex keeps it in its own configuration).
+    service_level_seconds = models.PositiveIntegerField(
+        default=DEFAULT_SERVICE_LEVEL_SECONDS, validators=[MinValueValidator(1), MaxValueValidator(3600)]
     )
 
     class Meta:

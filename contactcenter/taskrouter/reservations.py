@@ -7,6 +7,7 @@ reservation held is given back in the same transaction that ends it, and routing
 """
 
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -22,7 +23,7 @@ from contactcenter.taskrouter.presence import worker_activity_move
 from contactcenter.taskrouter.routing import routing_wake
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
-from core.sids import sid_to_uuid
+from core.sids import row_by_sid
 
 Status = Reservation.Status
 
@@ -65,9 +66,9 @@ def _locked(reservation: Reservation) -> Reservation:
 
 def activity_in(reservation_or_task: Reservation | Task, activity_sid: str) -> Activity:
     """An activity of the same workspace, by SID; 20001 otherwise."""
-    activity_id = sid_to_uuid(activity_sid, "WA")
-    activities = Activity.objects.filter(workspace_id=reservation_or_task.workspace_id)
-    activity = activities.filter(id=activity_id).first() if activity_id else None
+    activity = row_by_sid(
+        Activity.objects.filter(workspace_id=reservation_or_task.workspace_id), activity_sid
+    )
     if activity is None:
         raise TwilioError(
             ErrorCode.UNKNOWN_PARAMETERS, f"Activity {activity_sid} is not in this workspace", 400
@@ -109,6 +110,16 @@ def reservation_pending_end(reservation: Reservation, status: str) -> None:
     if locked.status == Status.PENDING:
         reservation_end(locked, status)
         task_requeue(locked.task)
+
+
+def reservation_hold(*, reservation: Reservation, until: datetime) -> None:
+    """Keep a pending reservation from timing out before `until`: a worker's call has claimed its
+    caller, and Twilio accepts it only when the caller is bridged. Raises 20001 when not pending."""
+    locked = _locked(reservation)
+    _require_pending(locked)
+    if locked.timeout_at < until:
+        locked.timeout_at = until
+        locked.save(update_fields=["timeout_at", "date_updated"])
 
 
 def task_status_set(task: Task, status: str, reason: str = "") -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Avg, Count, F, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncMinute
 
 from contactcenter.taskrouter.models import (
     Activity,
@@ -175,15 +175,19 @@ def _durations(row: dict[str, Any] | None) -> dict[str, int]:
 
 
 def _event_rows(
-    events: QuerySet, by: str | None, splits: Sequence[int]
+    events: QuerySet, by: str | None, splits: Sequence[int], *, by_minute: bool = False
 ) -> dict[Any, dict[str, dict[str, Any]]]:
     """Per `by` (a key of the events' data, or None) and event type: the count, and the task's age
-    (seconds waited, from the event's TaskAge) as avg/min/max/total and below each of `splits`."""
+    (seconds waited, from the event's TaskAge) as avg/min/max/total and below each of `splits`.
+    With `by_minute`, per (`by`'s value, the minute the events fell in) instead: a wallboard's chart."""
     events = events.annotate(age=Cast(KT("data__TaskAge"), IntegerField()))
     keys = ["event_type"]
     if by:
         events = events.annotate(key=KT(f"data__{by}"))
         keys.append("key")
+    if by_minute:
+        events = events.annotate(minute=TruncMinute("date_created", tzinfo=UTC))
+        keys.append("minute")
     aggregates: dict[str, Any] = {
         "n": Count("id"),
         "avg_age": Avg("age"),
@@ -194,7 +198,7 @@ def _event_rows(
     }
     found: dict[Any, dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in events.values(*keys).annotate(**aggregates).order_by():
-        found[row.get("key")][row["event_type"]] = row
+        found[(row.get("key"), row["minute"]) if by_minute else row.get("key")][row["event_type"]] = row
     return found
 
 
@@ -303,3 +307,22 @@ def split_thresholds(text: str | None) -> list[int]:
     if len(values) > MAX_SPLITS or any(value < 0 or value > 86400 * 14 for value in values):
         raise ValueError(text)
     return values
+
+
+def task_queues_by_minute(
+    *,
+    workspace: Workspace,
+    queues: Iterable[TaskQueue],
+    start: datetime,
+    end: datetime,
+    event_types: Iterable[str],
+    splits: Sequence[int] = (),
+) -> dict[tuple[uuid.UUID, datetime], dict[str, dict[str, Any]]]:
+    """Per (queue id, minute) between `start` and `end`: the counts of `event_types` (and of each,
+    the tasks' ages below each of `splits`). One query, over the event log's workspace index."""
+    by_sid = {queue.sid: queue.id for queue in queues}
+    events = _window(workspace, start, end, None).filter(
+        data__TaskQueueSid__in=list(by_sid), event_type__in=list(event_types)
+    )
+    rows = _event_rows(events, "TaskQueueSid", splits, by_minute=True)
+    return {(by_sid[sid], minute): found for (sid, minute), found in rows.items() if sid in by_sid}

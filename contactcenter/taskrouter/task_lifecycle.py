@@ -2,7 +2,7 @@
 priority, canceled, wrapping, completed) and deleted. Assignment itself is the routing process's."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -21,7 +21,7 @@ from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.targets import task_route
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
-from core.sids import sid_to_uuid
+from core.sids import row_by_sid, sid_to_uuid
 
 MAX_TASK_TIMEOUT_SECONDS = 2592000  # Twilio's ceiling: 30 days
 REASON_TTL = "Task TTL Exceeded"
@@ -45,8 +45,7 @@ def attributes_parse(text: str) -> dict[str, Any]:
 def _workflow(workspace: Workspace, workflow_sid: str | None) -> Workflow:
     workflows = Workflow.objects.filter(workspace=workspace)
     if workflow_sid:
-        workflow_id = sid_to_uuid(workflow_sid, "WW")
-        found = workflows.filter(id=workflow_id).first() if workflow_id else None
+        found = row_by_sid(workflows, workflow_sid)
         if found is None:
             raise _invalid(f"Workflow {workflow_sid} is not in this workspace")
         return found
@@ -77,9 +76,11 @@ def task_create(
     timeout: int | None,
     task_channel: str | None,
     actor: str | None = None,
+    age_anchor_at: datetime | None = None,
 ) -> Task:
     """A new pending task, placed on its workflow's matching target and offered by the routing
-    process once this commits. Audited when an `actor` asks (audit.py)."""
+    process once this commits. Audited when an `actor` asks (audit.py). With `age_anchor_at` it is
+    as old as another task was (a caller re-queued at their place when their agent was lost)."""
     parsed = attributes_parse(attributes)
     if timeout is not None and not 1 <= timeout <= MAX_TASK_TIMEOUT_SECONDS:
         raise _invalid(f"Timeout must be between 1 and {MAX_TASK_TIMEOUT_SECONDS} seconds")
@@ -95,7 +96,7 @@ def task_create(
             attributes_json=parsed,
             priority=priority or 0,
             timeout=ttl,
-            age_anchor_at=now,
+            age_anchor_at=age_anchor_at or now,
             expires_at=now + timedelta(seconds=ttl),
         )
         task.save()

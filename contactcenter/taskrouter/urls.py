@@ -14,6 +14,7 @@ urlpatterns = [
         views.worker_activity_view,
         name="routing-worker-activity",
     ),
+    path("<str:sid>/dispositions/", views.dispositions_view, name="routing-dispositions"),
     path("<str:sid>/queues/new/", views.task_queue_form_view, name="routing-queue-new"),
     path("<str:sid>/queues/<str:queue_sid>/", views.task_queue_form_view, name="routing-queue"),
 ]

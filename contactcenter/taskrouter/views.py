@@ -5,20 +5,27 @@ would give them."""
 
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contactcenter.taskrouter.board import board_fragment
-from contactcenter.taskrouter.forms import ActivityForm, TaskQueueForm, WorkerForm, WorkspaceForm
+from contactcenter.taskrouter.forms import (
+    ActivityForm,
+    DispositionsForm,
+    TaskQueueForm,
+    WorkerForm,
+    WorkspaceForm,
+)
 from contactcenter.taskrouter.models import TaskQueue, Worker, Workspace
-from contactcenter.taskrouter.workers import worker_create, worker_update
+from contactcenter.taskrouter.workers import worker_create, worker_member_set, worker_update
 from contactcenter.taskrouter.workspaces import (
     FIFO_TEMPLATE,
     task_queue_create,
     task_queue_update,
     workspace_create,
+    workspace_update,
 )
 from core.errors import TwilioError
 from core.sids import sid_to_uuid
@@ -123,22 +130,24 @@ def worker_form_view(request: HttpRequest, sid: str, worker_sid: str | None = No
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            if worker is None:
-                activity = data.get("activity")
-                worker_create(
-                    workspace=workspace,
-                    friendly_name=data["friendly_name"],
-                    attributes=form.attributes_text(),
-                    activity_sid=activity.sid if activity else None,
-                    actor=tenant.actor,
-                )
-            else:
-                worker_update(
-                    worker=worker,
-                    friendly_name=data["friendly_name"],
-                    attributes=form.attributes_text(),
-                    actor=tenant.actor,
-                )
+            with transaction.atomic():  # the member link with the rest, or nothing
+                if worker is None:
+                    activity = data.get("activity")
+                    saved = worker_create(
+                        workspace=workspace,
+                        friendly_name=data["friendly_name"],
+                        attributes=form.attributes_text(),
+                        activity_sid=activity.sid if activity else None,
+                        actor=tenant.actor,
+                    )
+                else:
+                    saved = worker_update(
+                        worker=worker,
+                        friendly_name=data["friendly_name"],
+                        attributes=form.attributes_text(),
+                        actor=tenant.actor,
+                    )
+                worker_member_set(worker=saved, member=data["member"], actor=tenant.actor)
         except TwilioError as error:
             form.add_error(None, error.message)
         else:
@@ -169,3 +178,15 @@ def task_queue_form_view(request: HttpRequest, sid: str, queue_sid: str | None =
     return _form_page(
         request, workspace, form, f"Task queue {queue.friendly_name}" if queue else "New task queue"
     )
+
+
+@portal_view(roles=ROUTING_MANAGER_ROLES)
+def dispositions_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """The workspace's wrap-up codes (the agent console's dispositions), one a line."""
+    workspace = _workspace(request, sid)
+    form = DispositionsForm(request.POST or None, initial={"codes": "\n".join(workspace.disposition_codes)})
+    if request.method == "POST" and form.is_valid():
+        actor = request.tenant.actor  # type: ignore[attr-defined]
+        workspace_update(workspace=workspace, actor=actor, disposition_codes=form.cleaned_data["codes"])
+        return redirect("routing-board", sid=workspace.sid)
+    return _form_page(request, workspace, form, "Wrap-up codes")

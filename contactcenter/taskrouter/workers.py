@@ -6,6 +6,7 @@ import uuid
 
 from django.db import transaction
 
+from contactcenter.softphone import softphone_revoke
 from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.membership import worker_membership_refresh
@@ -22,9 +23,11 @@ from contactcenter.taskrouter.presence import worker_activity_move
 from contactcenter.taskrouter.reservations import reservation_pending_end
 from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.task_lifecycle import attributes_parse
+from core.commit_hooks import on_commit_robust
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
-from core.sids import sid_to_uuid
+from core.sids import row_by_sid
+from tenants.models import Membership
 
 
 def _invalid(message: str) -> TwilioError:
@@ -32,10 +35,7 @@ def _invalid(message: str) -> TwilioError:
 
 
 def _activity(workspace_id: uuid.UUID, activity_sid: str) -> Activity:
-    activity_id = sid_to_uuid(activity_sid, "WA")
-    activity = (
-        Activity.objects.filter(id=activity_id, workspace_id=workspace_id).first() if activity_id else None
-    )
+    activity = row_by_sid(Activity.objects.filter(workspace_id=workspace_id), activity_sid)
     if activity is None:
         raise _invalid(f"Activity {activity_sid} is not in this workspace")
     return activity
@@ -169,6 +169,31 @@ def worker_update(
     return worker
 
 
+def worker_member_set(*, worker: Worker, member: Membership | None, actor: str) -> Worker:
+    """Link a portal member to the worker, whose agent console they then sign in to (None unlinks);
+    a member already working as another worker of the workspace is refused (20001). Audited."""
+    if member is not None and member.account_id != worker.account_id:
+        raise _invalid("That member is not in this account")
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update(of=("self",)).get(id=worker.id)
+        if (
+            member is not None
+            and Worker.objects.filter(workspace_id=worker.workspace_id, member=member)
+            .exclude(id=worker.id)
+            .exists()
+        ):
+            raise _invalid(f"{member.user.email} already works as another worker of this workspace")
+        if worker.member_id != (member.id if member else None):
+            previous_member_id = worker.member_id
+            worker.member = member
+            worker.save(update_fields=["member", "date_updated"])
+            payload = {"member_sid": member.sid if member else ""}
+            taskrouter_audit(worker, actor=actor, action="worker.member.set", payload=payload)
+            if previous_member_id is not None:  # a worker nobody worked as has no softphone to take away
+                on_commit_robust(softphone_revoke, worker.sid)  # the previous member's browser rings no more
+    return worker
+
+
 def worker_delete(*, worker: Worker, actor: str | None = None) -> None:
     """Delete a worker: its pending reservations are canceled and their tasks offered again.
     A worker with an accepted task is refused (20001) until that task is completed. Audited when an
@@ -188,7 +213,9 @@ def worker_delete(*, worker: Worker, actor: str | None = None) -> None:
         _worker_event(worker, "worker.deleted", f"Worker {worker.friendly_name} deleted")
         if actor is not None:
             taskrouter_audit(worker, actor=actor, action="worker.delete")
+        sid = worker.sid
         worker.delete()
+        on_commit_robust(softphone_revoke, sid)  # its browser, if any, registers no more
 
 
 def worker_channel_update(

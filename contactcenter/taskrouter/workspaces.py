@@ -18,6 +18,7 @@ from contactcenter.taskrouter import expressions, workflow_config
 from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.membership import task_queue_membership_refresh
 from contactcenter.taskrouter.models import (
+    DEFAULT_SERVICE_LEVEL_SECONDS,
     Activity,
     Task,
     TaskChannel,
@@ -30,7 +31,7 @@ from contactcenter.taskrouter.workers import task_channel_workers_attach
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.models import TenantModel, save_unique
-from core.sids import make_sid, sid_to_uuid
+from core.sids import make_sid, row_by_sid, sid_to_uuid
 from tenants.models import Account
 
 # What Twilio makes with every workspace: the activities (Offline is where new workers start and where
@@ -45,7 +46,13 @@ DEFAULT_TASK_CHANNELS = (
 )
 FIFO_TEMPLATE = "FIFO"
 WORKSPACE_SETTINGS = ("friendly_name", "event_callback_url", "events_filter", "multi_task_enabled")
-TASK_QUEUE_SETTINGS = ("friendly_name", "target_workers", "max_reserved_workers", "task_order")
+TASK_QUEUE_SETTINGS = (
+    "friendly_name",
+    "target_workers",
+    "max_reserved_workers",
+    "task_order",
+    "service_level_seconds",
+)
 WORKFLOW_SETTINGS = (
     "friendly_name",
     "configuration",
@@ -91,8 +98,7 @@ def _remove(row: TenantModel, *, actor: str, action: str) -> None:
 
 
 def _activity(workspace: Workspace, sid: str, parameter: str) -> Activity:
-    pk = sid_to_uuid(sid, Activity.SID_PREFIX)
-    found = Activity.objects.filter(workspace=workspace, id=pk).first() if pk else None
+    found = row_by_sid(Activity.objects.filter(workspace=workspace), sid)
     if found is None:
         raise invalid(f"{parameter} {sid} is not an Activity of this Workspace")
     return found
@@ -118,7 +124,8 @@ def workspace_create(
     queue every worker serves and a workflow routing every task to it, as Twilio's template makes."""
     with transaction.atomic():
         workspace = Workspace(account=account, friendly_name=friendly_name)
-        for name in ("multi_task_enabled", "event_callback_url", "events_filter", "prioritize_queue_order"):
+        settable = ("multi_task_enabled", "event_callback_url", "events_filter", "prioritize_queue_order")
+        for name in (*settable, "agent_lost_action"):
             if name in settings:
                 setattr(workspace, name, settings[name])
         workspace.save(force_insert=True)
@@ -150,8 +157,8 @@ def workspace_create(
 
 
 def workspace_update(*, workspace: Workspace, actor: str, **changes: Any) -> Workspace:
-    """`changes` from WORKSPACE_SETTINGS, `prioritize_queue_order`, `default_activity_sid`,
-    `timeout_activity_sid`."""
+    """`changes` from WORKSPACE_SETTINGS, `prioritize_queue_order`, `agent_lost_action`,
+    `default_activity_sid`, `timeout_activity_sid`."""
     with transaction.atomic():
         resolved = _activities(workspace, changes, ("default_activity", "timeout_activity"))
         _change(workspace, actor=actor, action="workspace.update", changes=changes, fields=resolved)
@@ -273,6 +280,7 @@ def task_queue_create(
     target_workers: str = "1==1",
     max_reserved_workers: int = 1,
     task_order: str = TaskQueue.Order.FIFO,
+    service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS,
     reservation_activity_sid: str | None = None,
     assignment_activity_sid: str | None = None,
 ) -> TaskQueue:
@@ -293,6 +301,7 @@ def task_queue_create(
             target_workers=target_workers,
             max_reserved_workers=max_reserved_workers,
             task_order=task_order,
+            service_level_seconds=service_level_seconds,
             **activities,
         )
         _unique(queue, f"TaskQueue {friendly_name}", force_insert=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from conversations.models import Contact, Conversation, Item, Note
+from conversations.models import AgentTurn, Contact, Conversation, Item, Note
 from core.api import account_path
 from core.native import PageOutput, iso
 from core.sids import make_sid
@@ -62,6 +62,15 @@ class NoteSummary(serializers.Serializer):
     author = serializers.CharField(allow_null=True, help_text="The portal user's email; null for the API.")
 
 
+class AgentTurnSummary(serializers.Serializer):
+    sid = serializers.CharField()
+    agent_sid = serializers.CharField()
+    caller_text = serializers.CharField()
+    agent_text = serializers.CharField()
+    tool_calls = serializers.ListField(child=serializers.DictField())
+    timings = serializers.DictField(child=serializers.IntegerField(), help_text="Milliseconds by step.")
+
+
 def _call(call: Call, account: str) -> dict[str, Any]:
     return {
         "sid": call.sid,
@@ -101,6 +110,11 @@ def _note(note: Note) -> dict[str, Any]:
     return {"sid": note.sid, "text": note.text, "author": note.author.email if note.author else None}
 
 
+def _agent_turn(turn: AgentTurn) -> dict[str, Any]:
+    fields = ("agent_sid", "caller_text", "agent_text", "tool_calls", "timings")
+    return {"sid": turn.sid, **{name: getattr(turn, name) for name in fields}}
+
+
 class ItemOutput(serializers.Serializer):
     """One timeline entry; the object named by `kind` is set and the others are null."""
 
@@ -112,6 +126,7 @@ class ItemOutput(serializers.Serializer):
     message = MessageSummary(allow_null=True)
     recording = RecordingSummary(allow_null=True)
     note = NoteSummary(allow_null=True)
+    agent_turn = AgentTurnSummary(allow_null=True)
 
     def to_representation(self, instance: Item) -> dict[str, Any]:
         account = account_path(make_sid("AC", instance.account_id))
@@ -124,6 +139,7 @@ class ItemOutput(serializers.Serializer):
             "message": _message(instance.message, account) if instance.message else None,
             "recording": _recording(instance.recording, account) if instance.recording else None,
             "note": _note(instance.note) if instance.note else None,
+            "agent_turn": _agent_turn(instance.agent_turn) if instance.agent_turn else None,
         }
 
 

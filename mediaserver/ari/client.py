@@ -278,12 +278,58 @@ class AriClient:
     async def send_dtmf(self, channel_id: str, digits: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/dtmf", params={"dtmf": digits, "between": 100})
 
-    async def create_bridge(self, bridge_id: str) -> None:
-        await self.request("POST", "/bridges", params={"type": "mixing", "bridgeId": bridge_id})
+    async def external_media(self, *, channel_id: str, external_host: str, data: str) -> None:
+        """An AudioSocket channel Asterisk connects to `external_host` (host:port) over TCP, sending
+        `data` (a UUID) first; it enters this app's Stasis (signed linear 8 kHz, 20 ms frames)."""
+        await self.request(
+            "POST",
+            "/channels/externalMedia",
+            params={
+                "app": self.app,
+                "channelId": channel_id,
+                "external_host": external_host,
+                "encapsulation": "audiosocket",
+                "transport": "tcp",
+                "format": "slin",
+                "data": data,
+            },
+        )
+
+    async def snoop(
+        self, channel_id: str, *, snoop_id: str, spy: str, whisper: str = "none", app_args: str = "media-leg"
+    ) -> None:
+        """A channel in this app's Stasis that hears `channel_id`'s audio: `spy=in` what it sends,
+        `out` what it is sent; what it is given it speaks into the channel as `whisper` says (`out`:
+        to the channel's device only, `both`: into its call too). Asterisk hangs it up when the
+        spied channel goes."""
+        await self.request(
+            "POST",
+            f"/channels/{channel_id}/snoop",
+            params={
+                "spy": spy,
+                "whisper": whisper,
+                "app": self.app,
+                "appArgs": app_args,
+                "snoopId": snoop_id,
+            },
+        )
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value}
+        )
+
+    async def create_bridge(self, bridge_id: str, *, name: str | None = None) -> None:
+        await self.request("POST", "/bridges", params={"type": "mixing", "bridgeId": bridge_id, "name": name})
 
     async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self.request(
             "POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)}
+        )
+
+    async def remove_from_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": ",".join(channel_ids)}
         )
 
     async def destroy_bridge(self, bridge_id: str) -> None:
@@ -350,6 +396,10 @@ class AriClient:
 
     async def channel(self, channel_id: str) -> Event:
         return dict(await self.request("GET", f"/channels/{channel_id}"))
+
+    async def bridges(self) -> list[Event]:
+        """Every bridge on the server, with the ids of the channels in it."""
+        return list(await self.request("GET", "/bridges"))
 
     async def channel_ids(self) -> list[str]:
         """Every channel on the server, whatever app (or dialplan) holds it."""

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
 FALLBACK_PROMPT = "cannot-complete-as-dialed"
 TRUNK_CONTEXT = "from-trunk"
 MESSAGE_CONTEXT = "messages-in"
+# Where a softphone's own INVITEs would land: a context without extensions, so a browser cannot place
+# calls through Asterisk's dialplan (its calls come to it; placing them is the platform's job).
+SOFTPHONE_CONTEXT = "from-softphone"
 BENCH_EXTENSION = "dialplan-bench"
 HOLD_BENCH_EXTENSION = "dialplan-hold-bench"
+ECHO_BENCH_EXTENSION = "dialplan-echo-bench"
 
 # Modules that autoload would start but the platform never uses. Some listen on ports of their own
 # (IAX2 4569, unistim 5000, DUNDi 4520, motif/XMPP), which two instances on one host would fight over;
@@ -128,6 +132,7 @@ def render(instance: "AsteriskInstance") -> dict[str, str]:
         "musiconhold.conf": "[default]\nmode = files\ndirectory = /var/lib/asterisk/moh\n",
         "res_http_media_cache.conf": "[general]\ntimeout_secs = 10\n",
         "stasis.conf": STASIS,
+        "sorcery.conf": SORCERY,
         # Present but empty, so that their modules load on defaults instead of logging errors.
         **{name: "" for name in EMPTY_FILES},
     }
@@ -136,6 +141,19 @@ def render(instance: "AsteriskInstance") -> dict[str, str]:
 # Asterisk's defaults, spelled out. 22.10.1 still logs "Could not find option 'minimum_size' with type
 # 'threadpool'" at start-up whatever this says: its defaults name the old section. Harmless.
 STASIS = "[taskpool]\nminimum_size = 5\ninitial_size = 5\nidle_timeout_sec = 20\nmax_size = 50\n"
+
+# Softphone endpoints are pushed at run time over ARI (mediaserver/softphones.py) into the astdb
+# wizard, so they survive an Asterisk restart; pjsip.conf's objects (the trunk) stay the config
+# wizard's. Sorcery creates in the first wizard that can and reads from all.
+SORCERY = """\
+[res_pjsip]
+endpoint = config,pjsip.conf,criteria=type=endpoint
+endpoint = astdb,softphone_endpoint
+aor = config,pjsip.conf,criteria=type=aor
+aor = astdb,softphone_aor
+auth = config,pjsip.conf,criteria=type=auth
+auth = astdb,softphone_auth
+"""
 
 EMPTY_FILES = (
     "acl.conf",
@@ -195,12 +213,17 @@ dateformat = %F %T.%3q
 
 def http_conf(instance: "AsteriskInstance") -> str:
     # sessionlimit: the default 100 concurrent HTTP/websocket sessions is hit by a busy ARI worker.
+    # TLS serves browser softphones' SIP over WSS (`/ws`); ARI stays on the plain loopback port.
     return f"""\
 [general]
 enabled = yes
 bindaddr = {instance.bind_host}
 bindport = {instance.ari_port}
 sessionlimit = 1000
+tlsenable = yes
+tlsbindaddr = {instance.bind_host}:{instance.tls_port}
+tlscertfile = {instance.tls_cert_path}
+tlsprivatekey = {instance.tls_key_path}
 """
 
 
@@ -223,11 +246,20 @@ def pjsip_conf(instance: "AsteriskInstance") -> str:
 [global]
 type = global
 user_agent = Switchboard
+; A softphone is known by its user name before its address: browsers on the trunk's host (one machine
+; in development) would otherwise be taken for the trunk. The trunk's caller names match no endpoint.
+endpoint_identifier_order = username,ip,anonymous
 
 [transport-udp]
 type = transport
 protocol = udp
 bind = {instance.bind_host}:{instance.sip_port}
+
+; Browser softphones: SIP over the HTTP server's secure websocket (its address is http.conf's).
+[transport-wss]
+type = transport
+protocol = wss
+bind = {instance.bind_host}
 
 [trunk]
 type = aor
@@ -269,7 +301,9 @@ def rtp_conf(instance: "AsteriskInstance") -> str:
 [general]
 rtpstart = {instance.rtp_start}
 rtpend = {instance.rtp_end}
-icesupport = no
+; WebRTC softphones need ICE; it is negotiated per endpoint (webrtc=yes), and SIP phones and the
+; trunk, whose SDP offers no candidates, go on without it.
+icesupport = yes
 """
 
 
@@ -292,10 +326,17 @@ exten => {HOLD_BENCH_EXTENSION},1,Answer()
  same => n(music),Playback({platform_file(HOLD_MUSIC)})
  same => n,Goto(music)
 
+; Asterisk alone as the far end, for bench/media's baseline and the tests' audio tools: every frame the
+; caller sends (audio and digits) comes straight back, until the caller hangs up.
+exten => {ECHO_BENCH_EXTENSION},1,Answer()
+ same => n,Echo()
+
 ; Every dialled number (with or without +, or a SIP user name) goes to the ARI worker.
 {_stasis_spread(stasis_apps(instance.ari_app, instance.worker_processes))}
 
 [{MESSAGE_CONTEXT}]
+
+[{SOFTPHONE_CONTEXT}]
 """
 
 

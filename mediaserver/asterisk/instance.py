@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mediaserver.asterisk import config
+from mediaserver.asterisk.certificate import ensure_dev_certificate
 from mediaserver.asterisk.chroot import AsteriskSetupError, ensure_root, host_path
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -39,6 +40,7 @@ class AsteriskInstance:
     root: Path
     sip_port: int = 5060
     ari_port: int = 8088
+    tls_port: int = 8089  # HTTPS and WSS (browser softphones), served by the same HTTP server as ARI
     rtp_start: int = 10000
     rtp_end: int = 19999
     ari_username: str = "switchboard"
@@ -47,6 +49,9 @@ class AsteriskInstance:
     worker_processes: int = 1  # one Stasis app each; see config.stasis_apps
     trunk_uri: str = "sip:127.0.0.1:5090"
     bind_host: str = "127.0.0.1"
+    # The operator's certificate and key for WSS (host paths, PEM); empty: a development one is made.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -61,9 +66,11 @@ class AsteriskInstance:
             raise ValueError("worker_processes must be 1 to 32")
         if not 0 < self.rtp_start < self.rtp_end < 65536:
             raise ValueError("RTP range must be 0 < rtp_start < rtp_end < 65536")
-        ports = (self.sip_port, self.ari_port)
-        if ports[0] == ports[1] or any(self.rtp_start <= port <= self.rtp_end for port in ports):
-            raise ValueError("SIP, ARI and RTP ports must not overlap")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        ports = (self.sip_port, self.ari_port, self.tls_port)
+        if len(set(ports)) < len(ports) or any(self.rtp_start <= port <= self.rtp_end for port in ports):
+            raise ValueError("SIP, ARI, TLS and RTP ports must not overlap")
 
     # --- paths as Asterisk sees them inside the chroot -------------------------------------------
 
@@ -96,6 +103,14 @@ class AsteriskInstance:
     def cache_dir(self) -> str:
         return f"/var/cache/asterisk-{self.name}"
 
+    @property
+    def tls_cert_path(self) -> str:
+        return f"{self.etc_dir}/keys/wss.crt"
+
+    @property
+    def tls_key_path(self) -> str:
+        return f"{self.etc_dir}/keys/wss.key"
+
     def host(self, guest_path: str) -> Path:
         return host_path(self.root, guest_path)
 
@@ -112,6 +127,11 @@ class AsteriskInstance:
             f"ws://{self.bind_host}:{self.ari_port}/ari/events"
             f"?app={self.ari_app}&api_key={self.ari_username}:{self.ari_password}"
         )
+
+    @property
+    def wss_url(self) -> str:
+        """Where a browser softphone's SIP over secure websocket connects."""
+        return f"wss://{self.bind_host}:{self.tls_port}/ws"
 
     @property
     def sip_address(self) -> str:
@@ -168,7 +188,22 @@ class AsteriskInstance:
         for stale in etc.glob("*.conf"):
             if stale.name not in files:  # the folder is ours alone: what we no longer render goes
                 stale.unlink()
+        self._install_certificate()
         return etc
+
+    def _install_certificate(self) -> None:
+        """The WSS certificate where http.conf names it: the operator's files copied in (the chroot
+        cannot see the host's), else a development one for the address browsers connect to."""
+        cert, key = self.host(self.tls_cert_path), self.host(self.tls_key_path)
+        if not self.tls_cert_file:
+            ensure_dev_certificate(cert, key, [self.bind_host, "localhost"])
+            return
+        cert.parent.mkdir(parents=True, exist_ok=True)
+        for source, target in ((self.tls_cert_file, cert), (self.tls_key_file, key)):
+            content = Path(source).read_bytes()
+            if not target.is_file() or target.read_bytes() != content:
+                target.write_bytes(content)
+        key.chmod(0o600)
 
     # --- process ----------------------------------------------------------------------------------
 

@@ -20,18 +20,19 @@ same trigger NOTIFYs the portal's live progress (messaging/bulk/events.py).
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from core.commit_hooks import on_commit_robust
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
 from core.inserts import insert_template_sql
 from core.phone import e164_each
 from core.tenancy import tenant_scope
 from messaging import consent
+from messaging.bulk.queueing import bulk_task
 from messaging.create import content_validate, sender_get
 from messaging.models import Bulk, Message
 from messaging.segments import Segmentation, segment
@@ -288,7 +289,7 @@ def _fan_out(account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
     the texts in their recipients' conversations), so the alert leaves first."""
     chunks = [[i.hex for i in ids[start : start + CHUNK_SIZE]] for start in range(0, len(ids), CHUNK_SIZE)]
     for chunk in chunks:
-        transaction.on_commit(partial(message_send_task.delay, str(account_id), chunk), robust=True)
+        on_commit_robust(bulk_task, message_send_task, str(account_id), chunk)
     bulk_messages_stored.send(sender=Bulk, account_id=account_id, chunks=chunks)
 
 

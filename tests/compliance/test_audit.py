@@ -11,8 +11,8 @@ from django.db import connection, transaction
 
 from compliance.management.commands.verify_audit_chain import every_chain
 from compliance.models import AuditEntry
-from compliance.services import audit_chain_verify, audit_record
-from core.tenancy import tenant_activate, tenant_scope
+from compliance.services import audit_chain_verify, audit_held_to_commit, audit_record
+from core.tenancy import tenant_activate, tenant_scope, tenant_switch
 from tests.conftest import Tenant, TwilioClient, make_tenant
 
 
@@ -149,3 +149,63 @@ def test_verify_all_lists_every_chain_from_the_audit_tables(
             "ALTER TABLE compliance_auditentry ENABLE ALWAYS TRIGGER audit_no_update_delete",
         )
         assert account_id in every_chain()
+
+
+def _head_locked(account_id: object) -> bool:
+    """Whether another transaction holds the account's chain head (a second connection's NOWAIT)."""
+    with psycopg.connect(settings.DATABASE_ROLES.url_for(None)) as conn:
+        try:
+            conn.execute(
+                "SELECT seq FROM compliance_auditchainhead WHERE account_id = %s FOR UPDATE NOWAIT",
+                [account_id],
+            )
+        except psycopg.errors.LockNotAvailable:
+            return True
+    return False
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_held_appends_lock_the_chain_only_at_the_blocks_end(
+    committed_chain: Tenant, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    """Inside a request (`audit_held_to_commit`) an append leaves the chain head unlocked until the
+    request's end, so the account's other writers do not queue behind the rest of the request."""
+    account_id = committed_chain.account.id
+    with (
+        django_db_blocker.unblock(),  # type: ignore[attr-defined]
+        pytest.raises(_RolledBack),
+        tenant_scope(account_id),
+    ):
+        with audit_held_to_commit():
+            audit_record(account_id=account_id, actor="test", action="held", object_sid="x")
+            assert not _head_locked(account_id)
+            assert not AuditEntry.objects.filter(account_id=account_id, action="held").exists()
+        assert _head_locked(account_id)
+        assert AuditEntry.objects.filter(account_id=account_id, action="held").count() == 1
+        raise _RolledBack
+
+
+def test_held_appends_follow_their_savepoint_and_the_request(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """A rolled-back savepoint's entries and a failed block's entries are never appended; another
+    account's entry (a parent creating a subaccount) goes to that account's chain."""
+    account_id = tenant_a.account.id
+    tenant_activate(account_id)
+    with audit_held_to_commit():
+        audit_record(account_id=account_id, actor="test", action="kept.1", object_sid="x")
+        with pytest.raises(_RolledBack), transaction.atomic():
+            audit_record(account_id=account_id, actor="test", action="undone", object_sid="x")
+            raise _RolledBack
+        with tenant_switch(tenant_b.account.id):
+            audit_record(account_id=tenant_b.account.id, actor="test", action="other", object_sid="x")
+        audit_record(account_id=account_id, actor="test", action="kept.2", object_sid="x")
+    with pytest.raises(_RolledBack), transaction.atomic(), audit_held_to_commit():
+        audit_record(account_id=account_id, actor="test", action="failed", object_sid="x")
+        raise _RolledBack
+    assert _actions(tenant_a)[-2:] == ["kept.1", "kept.2"]
+    with tenant_switch(tenant_b.account.id):
+        assert _actions(tenant_b)[-1] == "other"
+    tenant_activate(account_id)
+    assert audit_chain_verify(account_id=account_id).is_intact

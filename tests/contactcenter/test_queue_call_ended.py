@@ -7,7 +7,12 @@ import json
 import uuid
 from typing import Any
 
-from contactcenter.members import queue_member_claim_front, queue_member_enqueue, queue_member_requeue
+from contactcenter.members import (
+    queue_call_ended,
+    queue_member_claim_front,
+    queue_member_enqueue,
+    queue_member_requeue,
+)
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task, WorkerChannel
 from contactcenter.voice_tasks import voice_task_create
@@ -139,3 +144,27 @@ def test_giving_up_a_claim_puts_the_caller_back_but_never_undoes_a_later_claim(t
         "queue-second",
         second_agent.id,
     )
+
+
+def test_the_end_of_a_call_that_never_used_a_queue_costs_no_query(
+    tenant_a: Tenant, django_assert_num_queries: Any
+) -> None:
+    """Every call's end passes through `queue_call_ended`: only the callers `<Enqueue>` put in a
+    queue and the agents whose `<Dial><Queue>` claimed one are looked at."""
+    tenant_activate(tenant_a.account.id)
+    plain, caller, agent = _live_call(tenant_a), _live_call(tenant_a), _live_call(tenant_a)
+    assert queue_member_enqueue(account_id=tenant_a.account.id, call_id=caller.id, queue_name="support")
+    assert queue_member_claim_front(
+        account_id=tenant_a.account.id,
+        queue_name="support",
+        agent_call_id=agent.id,
+        bridge_id="queue-flag",
+        url="",
+        method="POST",
+    )
+    used = dict(Call.objects.values_list("id", "has_used_queue"))
+    assert used == {plain.id: False, caller.id: True, agent.id: True}
+
+    plain.refresh_from_db()
+    with django_assert_num_queries(0):
+        assert queue_call_ended(call=plain) is False

@@ -1,16 +1,24 @@
-"""`<Dial><Queue reservationSid>`'s transaction (`voice_task_claim`): the reservation accepted and its
-own caller claimed together, wherever that caller is in line, or neither, with Twilio's 14215.
-The real call is in test_voice_routing.py."""
+"""`<Dial><Queue reservationSid>`'s transactions: the reservation's own caller claimed wherever it is
+in line, the reservation held pending (it cannot time out meanwhile), or nothing changed with
+Twilio's 14215 (`voice_task_claim`); accepted once the caller is bridged (`voice_task_answered`), or,
+when the worker's call ends first, the caller back in line and the task offered again with its age
+(`voice_task_claim_released`). The real calls are in test_voice_routing.py."""
 
 import uuid
 
 import pytest
 
-from contactcenter.members import queue_member_enqueue, queue_member_leave
+from contactcenter.members import Claimed, queue_member_enqueue, queue_member_leave
 from contactcenter.models import QueueMember
 from contactcenter.taskrouter.models import Reservation, Task
 from contactcenter.taskrouter.reservations import reservation_update
-from contactcenter.voice_tasks import VoiceTaskRefused, voice_task_claim, voice_task_create
+from contactcenter.voice_tasks import (
+    VoiceTaskRefused,
+    voice_task_answered,
+    voice_task_claim,
+    voice_task_claim_released,
+    voice_task_create,
+)
 from core.tenancy import tenant_scope
 from tests.conftest import Tenant
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
@@ -48,7 +56,7 @@ def desk(tenant_a: Tenant) -> tuple[Setup, str]:
     return setup, workflow.sid
 
 
-def _claim(tenant: Tenant, reservation_sid: str) -> object:
+def _claim(tenant: Tenant, reservation_sid: str) -> Claimed:
     return voice_task_claim(
         account_id=tenant.account.id,
         reservation_sid=reservation_sid,
@@ -56,6 +64,7 @@ def _claim(tenant: Tenant, reservation_sid: str) -> object:
         bridge_id="queue-test",
         url="",
         method="POST",
+        hold_seconds=600,
     )
 
 
@@ -65,7 +74,7 @@ def _reservation_for(setup: Setup, task: Task) -> Reservation:
     return Reservation.objects.get(task=task)
 
 
-def test_it_accepts_the_reservation_and_claims_its_caller_not_the_front(
+def test_it_claims_the_reservations_caller_not_the_front_and_accepts_once_bridged(
     tenant_a: Tenant, desk: tuple[Setup, str]
 ) -> None:
     setup, workflow_sid = desk
@@ -77,14 +86,47 @@ def test_it_accepts_the_reservation_and_claims_its_caller_not_the_front(
 
     claimed = _claim(tenant_a, reservation.sid)
 
-    assert claimed.call_sid == call.sid  # type: ignore[attr-defined]
+    assert claimed.call_sid == call.sid
     with tenant_scope(tenant_a.account.id):
-        reservation.refresh_from_db()
+        held = Reservation.objects.get(id=reservation.id)
         task.refresh_from_db()
         member.refresh_from_db()
         front.refresh_from_db()
-        assert (reservation.status, task.status) == ("accepted", "assigned")
+        assert (held.status, task.status) == ("pending", "reserved")  # until the caller is bridged
+        assert held.timeout_at > reservation.timeout_at  # not timing out while the caller comes
         assert (member.status, member.bridge_id, front.status) == ("bridging", "queue-test", "waiting")
+    assert voice_task_answered(account_id=tenant_a.account.id, reservation_id=str(reservation.id))
+    with tenant_scope(tenant_a.account.id):
+        assert Reservation.objects.get(id=reservation.id).status == "accepted"
+        assert Task.objects.get(id=task.id).status == "assigned"
+
+
+def test_a_worker_gone_before_the_bridge_puts_the_caller_back_and_the_task_up_again(
+    tenant_a: Tenant, desk: tuple[Setup, str]
+) -> None:
+    """Twilio accepts the reservation only when the dequeue succeeds: a worker hanging up while the
+    caller hears the announcement leaves it pending, and here it times out at once."""
+    setup, workflow_sid = desk
+    _, member, task = _caller(tenant_a, workflow_sid)
+    with tenant_scope(tenant_a.account.id):
+        reservation = _reservation_for(setup, task)
+    _claim(tenant_a, reservation.sid)
+
+    voice_task_claim_released(
+        account_id=tenant_a.account.id, reservation_id=str(reservation.id), member_id=member.id,
+        bridge_id="queue-test",
+    )  # fmt: skip
+
+    with tenant_scope(tenant_a.account.id):
+        member.refresh_from_db()
+        reopened = Task.objects.get(id=task.id)
+        assert Reservation.objects.get(id=reservation.id).status == "timeout"
+        assert (reopened.status, reopened.age_anchor_at) == ("pending", task.age_anchor_at)
+        assert (member.status, member.bridge_id) == ("waiting", "")
+        setup.worker("Bob")
+        assert setup.route().reservations == 1
+        offered = Reservation.objects.filter(task=task, status="pending").get()
+        assert offered.worker_name == "Bob"  # Alice, who hung up, is not offered it again
 
 
 @pytest.mark.parametrize("how", ["rejected", "caller gone", "other tenant", "not a reservation"])

@@ -6,6 +6,7 @@ reserved cancels the task and frees the worker."""
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from contactcenter.taskrouter.workers import worker_update
 from core.sids import sid_to_uuid
 from numbering.models import IncomingPhoneNumber
 from numbering.services import number_create
+from tests.asterisk import TRUNK_UAS_PORT
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.sdk import taskrouter
 from tests.numbering.test_twilio_sdk import sdk
+from tests.voice import sipp
 from tests.voice.dtmf import script_pcap
 from tests.voice.test_call_flows import FAR_END, Lab
 from tests.voice.twiml_app import twiml
@@ -29,17 +32,23 @@ pytestmark = pytest.mark.e2e
 NUMBER = "+12065550177"  # used only here: committed numbers are global across tests
 
 
+def open_desk(lab: Lab, number: str, alice: dict[str, Any] | None = None) -> tuple[Setup, Worker]:
+    """In `lab.db()`: `number` runs the lab's app; a workspace whose workflow sends every task to one
+    queue, and its one worker, Alice (with `alice` as attributes), available."""
+    number_create(
+        account=lab.tenant.account, actor="test", phone_number=number, voice_url=lab.app.url + "/voice"
+    )
+    setup = make_workspace(lab.tenant.account)
+    queue = setup.queue("Everyone")
+    setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
+    return setup, setup.worker("Alice", alice)
+
+
 @pytest.fixture
 def desk(lab: Lab) -> Iterator[tuple[Lab, Setup]]:
     """The clinic's number runs its app; a workspace whose one worker, Alice, answers at FAR_END."""
     with lab.db():
-        number_create(
-            account=lab.tenant.account, actor="test", phone_number=NUMBER, voice_url=lab.app.url + "/voice"
-        )
-        setup = make_workspace(lab.tenant.account)
-        queue = setup.queue("Everyone")
-        setup.workflow({"filters": [], "default_filter": {"queue": queue.sid}})
-        setup.worker("Alice", {"contact_uri": FAR_END})
+        setup, _ = open_desk(lab, NUMBER, {"contact_uri": FAR_END})
     yield lab, setup
     with lab.db():
         IncomingPhoneNumber.objects.filter(phone_number=NUMBER).delete()
@@ -86,6 +95,11 @@ def test_a_dequeue_through_the_sdk_bridges_the_caller_to_the_worker(
         taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
             reservation.sid
         ).update(instruction="dequeue", dequeue_from=NUMBER, dequeue_post_work_activity_sid=setup.offline.sid)
+        wait_for(lab, lambda: Task.objects.filter(id=task.id, status="assigned").first(), "Alice answering")
+        with lab.db():  # while they talk, the caller is out of the queue, bridged
+            member = QueueMember.objects.select_related("queue").get()
+            assert (member.status, member.result) == ("left", "bridged") and member.bridged_at
+        assert sdk(server, lab.tenant.sid, lab.tenant.token).queues(member.queue.sid).members.list() == []
         assert caller.wait().ok
         assert alice.wait().ok
     after = lab.app.wait_for("/after")[0].form
@@ -98,6 +112,35 @@ def test_a_dequeue_through_the_sdk_bridges_the_caller_to_the_worker(
         alice_row.refresh_from_db()
         assert (reservation.status, task.status) == ("wrapping", "wrapping")
         assert alice_row.activity_id == setup.offline.id
+
+
+def test_a_worker_busy_to_a_dequeue_puts_the_caller_back_in_line_and_the_task_up_again(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """Out of line while the worker's phone rings, the caller is back in its place when it is busy:
+    the reservation rejected, the task pending again, the caller still waiting."""
+    lab, setup = desk
+    with lab.db():
+        lab.serve(voice=enqueue_document(setup), wait='<Response><Pause length="20"/></Response>')
+    lab.serve(after="<Response/>")
+    with lab.far_end(busy=True) as alice:
+        caller = lab.start_call(NUMBER, timeout_s=60)
+        task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
+        with lab.db():
+            assert setup.route().reservations == 1
+            reservation = Reservation.objects.get(task=task)
+        taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
+            reservation.sid
+        ).update(instruction="dequeue", dequeue_from=NUMBER)
+        wait_for(lab, lambda: Reservation.objects.filter(status="rejected").first(), "the busy worker")
+        assert alice.wait().ok
+    with lab.db():
+        assert Task.objects.get(id=task.id).status == "pending"
+        assert QueueMember.objects.get().status == "waiting"
+    sdk(server, lab.tenant.sid, lab.tenant.token).calls(json.loads(task.attributes)["call_sid"]).update(
+        status="completed"
+    )
+    assert caller.wait().ok
 
 
 def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worker(
@@ -247,3 +290,52 @@ def test_a_call_instruction_whose_twiml_dials_the_reservation_bridges_that_calle
         assert QueueMember.objects.get(call_id=sid_to_uuid(call_1, "CA")).status == "waiting"
     rest.calls(call_1).update(status="completed")
     assert caller_1.wait().ok
+
+
+def test_a_worker_hanging_up_before_the_bridge_gives_the_task_back_with_its_age(
+    desk: tuple[Lab, Setup], server: str, celery: None
+) -> None:
+    """The `call` instruction rings Alice, whose `<Dial><Queue reservationSid url="/announce">` claims
+    the caller; while the caller hears the announcement, Alice hangs up. Twilio accepts the
+    reservation only when the dequeue succeeds: it times out, the caller is back in line still
+    waiting, and the task is offered again with its age, to Bob."""
+    lab, setup = desk
+    with lab.db():
+        workflow_sid = Workflow.objects.get(workspace=setup.workspace).sid
+    lab.serve(
+        voice=f'<Response><Enqueue workflowSid="{workflow_sid}"><Task>{{}}</Task></Enqueue></Response>',
+        announce='<Response><Pause length="6"/></Response>',
+    )
+    caller = lab.start_call(NUMBER, caller="+15557650003", timeout_s=60)
+    task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
+    with lab.db():
+        assert setup.route().reservations == 1
+        alices = Reservation.objects.get()
+    lab.serve(
+        agent=f'<Response><Dial><Queue reservationSid="{alices.sid}" url="/announce">'
+        f"{workflow_sid}</Queue></Dial></Response>"
+    )
+    alice = sipp.start_scenario(
+        Path(__file__).parent / "sipp" / "uas_hangup.xml",
+        workdir=lab.workdir / "alice",
+        local_port=TRUNK_UAS_PORT,
+    )
+    with alice:
+        taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
+            alices.sid
+        ).update(instruction="call", call_from=NUMBER, call_url=lab.app.url + "/agent", call_to=FAR_END)
+        lab.app.wait_for("/announce")  # the caller is claimed, hearing it
+        wait_for(lab, lambda: Reservation.objects.filter(id=alices.id, status="timeout").first(), "timeout")
+        assert alice.wait().ok
+    with lab.db():
+        again = Task.objects.get(id=task.id)
+        assert (again.status, again.age_anchor_at) == ("pending", task.age_anchor_at)
+        assert QueueMember.objects.get().status == "waiting"
+        setup.worker("Bob")
+        assert setup.route().reservations == 1
+        assert Reservation.objects.get(status="pending").worker_name == "Bob"
+    sdk(server, lab.tenant.sid, lab.tenant.token).calls(json.loads(task.attributes)["call_sid"]).update(
+        status="completed"
+    )
+    assert caller.wait().ok
+    wait_for(lab, lambda: Task.objects.filter(id=task.id, status="canceled").first(), "the caller gone")

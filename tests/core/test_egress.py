@@ -3,12 +3,17 @@ checked, that redirects are checked again, and that failures read alike whatever
 Real sockets on loopback throughout; `settings.EGRESS_ALLOW` narrows what the tests' default admits."""
 
 import asyncio
+import http.server
 import ipaddress
 import socket
+import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from core import egress, webhooks
@@ -167,13 +172,14 @@ def test_a_status_callback_to_loopback_leaves_nothing_to_read(
     no_exceptions: Any, tenant_a: Tenant
 ) -> None:
     """The attack: a StatusCallback at ARI on loopback, read back through the Notifications API."""
+    no_exceptions.WEBHOOK_MAX_ATTEMPTS = 1
     with TwimlApp() as ari:
         ari.routes["/ari/asterisk/info"] = lambda form: (200, "application/json", b'{"build": "secret"}')
         with tenant_scope(tenant_a.account.id):
             url = f"{ari.url}/ari/asterisk/info"
             delivery = webhook_enqueue(account=tenant_a.account, url=url, params={})
         ids = {"account_id": tenant_a.account.id, "delivery_id": delivery.id}
-        assert webhook_attempt(**ids, is_last_attempt=True) is False
+        assert webhook_attempt(**ids) is None  # given up: nothing more owed
         with tenant_scope(tenant_a.account.id):
             [notification] = Notification.objects.all()
             assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
@@ -188,9 +194,62 @@ def test_a_failed_response_is_kept_as_a_short_excerpt(tenant_a: Tenant) -> None:
         failing.routes["/hook"] = lambda form: (500, "text/html", b"\x00secret " * 2000)
         with tenant_scope(tenant_a.account.id):
             delivery = webhook_enqueue(account=tenant_a.account, url=f"{failing.url}/hook", params={})
-        webhook_attempt(account_id=tenant_a.account.id, delivery_id=delivery.id, is_last_attempt=True)
+        webhook_attempt(account_id=tenant_a.account.id, delivery_id=delivery.id)
         with tenant_scope(tenant_a.account.id):
             [notification] = Notification.objects.all()
     assert len(notification.response_body) == 512 and "\x00" not in notification.response_body
     kept = ["content-type: text/html", "content-length: 16000"]
     assert notification.response_headers.lower().splitlines() == kept
+
+
+def test_every_client_verifies_certificates_with_the_one_shared_context(tmp_path: Any) -> None:
+    """Clients share one TLS context (building one cost 30 to 60 ms a client): each still refuses a
+    certificate no authority signed, and each new client is built in well under that."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"https://localhost:{server.server_address[1]}/"
+    try:
+        egress.client(timeout=2).close()  # the shared context built once
+        started = time.perf_counter()
+        clients = [egress.client(timeout=2) for _ in range(10)]
+        assert time.perf_counter() - started < 0.25  # each built its own two: 0.6 s and more
+        for client in clients[:2]:
+            with client, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.get(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("url", "is_platform"),
+    [
+        ("ws://127.0.0.1:8000/ws/agents/AG0123", True),
+        ("ws://127.0.0.1:8765/relay", True),
+        ("wss://127.0.0.1:8000/ws/agents/AG0123", False),  # another scheme
+        ("ws://127.0.0.1:8001/ws/agents/AG0123", False),  # another port
+        ("ws://localhost:8000/ws/agents/AG0123", False),  # another name, though the same host
+        ("ws://127.0.0.1:8000/admin/", False),  # not under the agents' path
+        ("ws://127.0.0.1:8000/ws/agents/../../admin/", False),
+        ("ws://127.0.0.1:8000/ws/agents/%2E%2E/admin/", False),
+        ("ws://127.0.0.1:99999/ws/agents/", False),  # no valid port
+    ],
+)
+def test_the_platforms_own_websocket_services_pass_and_nothing_beside_them(
+    settings: Any, url: str, is_platform: bool
+) -> None:
+    settings.AGENTS_WS_URL = "ws://127.0.0.1:8000/ws/agents/"
+    settings.SPEECH_RELAY_URL = "ws://127.0.0.1:8765/relay"
+    settings.EGRESS_ALLOW = []
+    assert egress.platform_url(url) is is_platform
+    assert egress.resolve("127.0.0.1", 8000, is_platform=True) == ["127.0.0.1"]
+    with pytest.raises(egress.DestinationRefused):
+        egress.resolve("127.0.0.1", 8000)

@@ -22,6 +22,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ai.services import agent_create
 from contactcenter.members import queue_member_enqueue
 from contactcenter.taskrouter.models import Workflow
 from contactcenter.taskrouter.task_lifecycle import task_create
@@ -80,6 +81,7 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
     )
     entered = queue_member_enqueue(account_id=tenant_a.account.id, call_id=call.id, queue_name="front-desk")
     assert entered is not None
+    agent = agent_create(account=tenant_a.account, actor="test", friendly_name="Desk assistant")
     return {
         "Accounts": tenant_a.sid,
         "Calls": call.sid,
@@ -90,6 +92,7 @@ def sids(tenant_a: Tenant) -> dict[str, str]:
         "Workers": worker.sid,
         "Tasks": task.sid,
         "Queues": entered.queue_sid,
+        "Agents": agent.sid,
     }
 
 

@@ -1,8 +1,10 @@
 """Instance settings, rendered config files and folders, without running Asterisk."""
 
+import ipaddress
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from mediaserver.asterisk import AsteriskInstance
 from mediaserver.asterisk.config import FALLBACK_PROMPT, NOLOAD, render
@@ -57,7 +59,8 @@ def test_ports_credentials_and_trunk_are_rendered(root: Path) -> None:
         "[sb]\ntype = user\nread_only = no\npassword = s3cret-pw\npassword_format = plain"
         in files["ari.conf"]
     )
-    assert "rtpstart = 30000\nrtpend = 30999\nicesupport = no" in files["rtp.conf"]
+    assert "rtpstart = 30000\nrtpend = 30999\n" in files["rtp.conf"]
+    assert "icesupport = yes" in files["rtp.conf"]
     pjsip = files["pjsip.conf"]
     assert "bind = 127.0.0.1:5070" in pjsip
     assert "contact = sip:127.0.0.1:5092" in pjsip
@@ -86,7 +89,8 @@ def test_dialplan_sends_numbers_to_the_app_with_a_fallback(root: Path) -> None:
     assert "n(app0),Stasis(switchboard,inbound)" in text
     assert "Stasis(switchboard-1" not in text
     assert f"Playback({FALLBACK_PROMPT})" in text
-    assert text.rstrip().endswith("[messages-in]")  # no extensions: SIP MESSAGE goes to ARI
+    # No extensions: SIP MESSAGE goes to ARI, and a softphone cannot dial through the dialplan.
+    assert text.rstrip().endswith("[messages-in]\n\n[from-softphone]")
 
 
 def test_dialplan_spreads_calls_over_one_app_per_worker_process(root: Path) -> None:
@@ -110,6 +114,7 @@ def test_modules_conf_autoloads_but_skips_port_binding_modules() -> None:
         {"ari_password": ""},
         {"trunk_uri": "127.0.0.1:5092"},
         {"sip_port": 8098},
+        {"tls_port": 5070},
         {"sip_port": 30500},
         {"rtp_start": 31000},
     ],
@@ -161,3 +166,35 @@ def test_instance_for_takes_ports_from_the_media_server(root: Path) -> None:
     )
     assert instance.trunk_uri == "sip:127.0.0.1:5190"
     assert instance_for(server, root=root, name="other").name == "other"
+
+
+def test_wss_is_served_with_a_development_certificate_kept_across_writes(root: Path) -> None:
+    instance = make(root, tls_port=8099)
+    files = render(instance)
+    assert "tlsenable = yes\ntlsbindaddr = 127.0.0.1:8099\n" in files["http.conf"]
+    assert "tlscertfile = /etc/asterisk-unit/keys/wss.crt" in files["http.conf"]
+    assert "[transport-wss]\ntype = transport\nprotocol = wss" in files["pjsip.conf"]
+    assert "endpoint = astdb,softphone_endpoint" in files["sorcery.conf"]
+
+    instance.write_config()
+    cert = root / "etc/asterisk-unit/keys/wss.crt"
+    first = cert.read_bytes()
+    names = x509.load_pem_x509_certificate(first).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert ipaddress.ip_address("127.0.0.1") in names.value.get_values_for_type(x509.IPAddress)
+    instance.write_config()
+    assert cert.read_bytes() == first  # a browser's accepted exception survives a restart
+
+
+def test_the_operators_certificate_is_copied_in(root: Path, tmp_path: Path) -> None:
+    (tmp_path / "pbx.crt").write_text("CERT")
+    (tmp_path / "pbx.key").write_text("KEY")
+    instance = make(root, tls_cert_file=str(tmp_path / "pbx.crt"), tls_key_file=str(tmp_path / "pbx.key"))
+
+    instance.write_config()
+
+    assert (root / "etc/asterisk-unit/keys/wss.crt").read_text() == "CERT"
+    assert (root / "etc/asterisk-unit/keys/wss.key").read_text() == "KEY"
+    with pytest.raises(ValueError):
+        make(root, tls_cert_file=str(tmp_path / "pbx.crt"))  # a certificate needs its key

@@ -18,6 +18,7 @@ from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from messaging import streams
 from messaging.bulk import services as bulk_services
+from messaging.bulk.queueing import bulk_task
 from messaging.bulk.services import bulk_cancel, bulk_create, recipients_normalize
 from messaging.carriers.base import DeliveryReceipt
 from messaging.handover import message_claim, message_send
@@ -194,17 +195,16 @@ def test_the_messages_are_handed_over_in_chunks_after_commit(
     monkeypatch.setattr(bulk_services, "CHUNK_SIZE", 40)
     with django_capture_on_commit_callbacks() as queued:
         bulk = create(tenant_a, students(100))
-    # 40 + 40 + 20: one send task each, then one timeline task each, behind every send
-    assert [c.func for c in queued] == [message_send_task.delay] * 3 + [
-        conversation_log_messages_task.delay
-    ] * 3
-    assert [len(c.args[1]) for c in queued] == [40, 40, 20] * 2
+    # 40 + 40 + 20: one send task each, then one timeline task each, behind every send, in the bulk queue
+    assert [c.func for c in queued] == [bulk_task] * 6
+    assert [c.args[0] for c in queued] == [message_send_task] * 3 + [conversation_log_messages_task] * 3
+    assert [len(c.args[2]) for c in queued] == [40, 40, 20] * 2
     bulk_lane = streams.stream_key(connector.name, streams.BULK)
     assert streams.client().xlen(bulk_lane) == 0  # nothing before commit
 
     with django_capture_on_commit_callbacks(execute=True):
         for callback in queued[:3]:
-            message_send_task(*callback.args)  # what the worker runs
+            message_send_task(*callback.args[1:])  # what the worker runs
     entries = streams.client().xrange(bulk_lane)  # the connector's stream for bulk alerts
     assert streams.client().xlen(streams.stream_key(connector.name)) == 0
     assert Counter(e[1]["to"] for e in entries) == Counter(students(100))
@@ -213,8 +213,8 @@ def test_the_messages_are_handed_over_in_chunks_after_commit(
 
     assert not Item.objects.exists()
     for callback in queued[3:]:
-        conversation_log_messages_task(*callback.args)
-        conversation_log_messages_task(*callback.args)  # run again (late acknowledgement): no second item
+        conversation_log_messages_task(*callback.args[1:])
+        conversation_log_messages_task(*callback.args[1:])  # run again (late acknowledgement): no second item
     items = Item.objects.filter(kind="message").select_related("conversation__contact", "message")
     assert Counter(i.conversation.contact.phone_number for i in items) == Counter(students(100))
     assert all(i.conversation.tenant_number == SENDER and i.message.bulk_id == bulk.id for i in items)

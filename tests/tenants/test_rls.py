@@ -45,12 +45,13 @@ def seeded(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
 
 
 # The routing tables (number -> account; carrier id -> message; messages owed background work;
-# workspaces owed a routing pass; API key -> account) serve traffic before a tenant is known: ids
-# only, kept by triggers or SECURITY DEFINER functions, read-only to the app.
+# workspaces owed a routing pass; webhooks owed an attempt; API key -> account) serve traffic before
+# a tenant is known: ids only, kept by triggers or SECURITY DEFINER functions, read-only to the app.
 ROUTING_TABLES = {
     "numbering_numberroute",
     "messaging_carrierroute",
     "messaging_pendingmessage",
+    "monitor_pendingwebhook",
     "taskrouter_routingdue",
     "tenants_apikeyroute",
 }

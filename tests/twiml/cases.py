@@ -17,10 +17,12 @@ from twiml.verbs import (
     Client,
     Conference,
     Connect,
+    ConversationRelay,
     Dial,
     Enqueue,
     Gather,
     Hangup,
+    Language,
     Leave,
     Message,
     MessagingResponse,
@@ -139,6 +141,37 @@ def _media_streams(r: VoiceResponse) -> None:
     stream.parameter(name="lang", value="en")
     r.stop().stream(name="fork")
     r.connect(action="/agent-done", method="GET").stream(url=WSS).parameter(name="agent", value="support")
+
+
+def _conversation_relay(r: VoiceResponse) -> None:
+    relay = r.connect(action="/relay-done").conversation_relay(
+        url=WSS,
+        language="en-GB",
+        tts_language="en-AU",
+        transcription_language="en-IN",
+        tts_provider="Amazon",
+        voice="Joanna-Neural",
+        transcription_provider="Google",
+        speech_model="telephony",
+        profanity_filter=False,
+        dtmf_detection=True,
+        welcome_greeting="Hi! How can I help?",
+        partial_prompts=True,
+        welcome_greeting_interruptible="dtmf",
+        interruptible="speech",
+        preemptible=True,
+        hints="Switchboard,appointment",
+        report_input_during_agent_speech="any",
+    )
+    relay.language(
+        code="fr-FR",
+        tts_provider="Google",
+        voice="fr-FR-Neural2-A",
+        transcription_provider="Deepgram",
+        speech_model="nova-2",
+        hints="rendez-vous",
+    )
+    relay.parameter(name="customer", value="42")
 
 
 VOICE = [
@@ -460,6 +493,45 @@ VOICE = [
             ),
         ],
         id="start-stop-connect",
+    ),
+    pytest.param(
+        _conversation_relay,
+        Connect(
+            (
+                ConversationRelay(
+                    WSS,
+                    language="en-GB",
+                    tts_language="en-AU",
+                    transcription_language="en-IN",
+                    tts_provider="Amazon",
+                    voice="Joanna-Neural",
+                    transcription_provider="Google",
+                    speech_model="telephony",
+                    profanity_filter=False,
+                    dtmf_detection=True,
+                    welcome_greeting="Hi! How can I help?",
+                    partial_prompts=True,
+                    welcome_greeting_interruptible="dtmf",
+                    interruptible="speech",
+                    preemptible=True,
+                    hints="Switchboard,appointment",
+                    report_input_during_agent_speech="any",
+                    languages=(
+                        Language(
+                            "fr-FR",
+                            tts_provider="Google",
+                            voice="fr-FR-Neural2-A",
+                            transcription_provider="Deepgram",
+                            speech_model="nova-2",
+                            hints="rendez-vous",
+                        ),
+                    ),
+                    parameters=(Parameter("customer", "42"),),
+                ),
+            ),
+            action="/relay-done",
+        ),
+        id="connect-conversation-relay",
     ),
 ]
 

@@ -29,6 +29,19 @@ VOICE = [
     case(Code.SCHEMA, "<Start><Stream/></Start>", "start-stream-without-url"),
     case(Code.SCHEMA, '<Start><Stream url="https://x"/></Start>', "stream-not-wss"),
     case(Code.SCHEMA, "<Stop><Stream/></Stop>", "stop-stream-without-name"),
+    case(Code.SCHEMA, "<Connect><ConversationRelay/></Connect>", "relay-without-url"),
+    case(Code.SCHEMA, '<Connect><ConversationRelay url="https://x"/></Connect>', "relay-not-wss"),
+    case(Code.SCHEMA, "<Connect/>", "connect-nothing"),
+    case(
+        Code.SCHEMA,
+        '<Connect><Stream url="wss://x"/><ConversationRelay url="wss://y"/></Connect>',
+        "connect-two-nouns",
+    ),
+    case(
+        Code.SCHEMA,
+        '<Connect><ConversationRelay url="wss://x"><Language/></ConversationRelay></Connect>',
+        "language-code",
+    ),
     case(
         Code.SCHEMA, '<Start><Stream url="wss://x"><Parameter value="v"/></Stream></Start>', "parameter-name"
     ),

@@ -151,6 +151,16 @@ def conference(attributes: str) -> str:
 INVALID_VALUES = [
     bad(Code.SCHEMA, '<Say language="english">hi</Say>', "say-language"),
     bad(Code.SCHEMA, '<Connect><Stream track="both_tracks" url="wss://x"/></Connect>', "connect-two-tracks"),
+    bad(
+        Code.SCHEMA,
+        '<Connect><ConversationRelay interruptible="sometimes" url="wss://x"/></Connect>',
+        "relay-interruptible",
+    ),
+    bad(
+        Code.SCHEMA,
+        '<Connect><ConversationRelay dtmfDetection="yes" url="wss://x"/></Connect>',
+        "relay-dtmf-detection",
+    ),
     bad(Code.SCHEMA, '<Enqueue maxQueueSize="0">support</Enqueue>', "max-queue-size"),
     bad(Code.DIAL_METHOD, f'<Dial method="PUT">{N}</Dial>', "method"),
     bad(Code.DIAL_TIMEOUT, f'<Dial timeout="3">{N}</Dial>', "timeout-below-5"),

@@ -5,10 +5,11 @@ opens with silence so Asterisk's strict-RTP learning (a few in-order packets) is
 digit. sipp replays the packets with the pcap's own timing, and only swaps in the addresses and ports.
 """
 
-import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from tests.voice.audio import tone_ulaw
 
 SAMPLE_RATE = 8000
 PACKET_MS = 20
@@ -60,11 +61,13 @@ class _Stream:
     def tone(self, ms: int, *, hz: int = 440, amplitude: int = 8000) -> None:
         for _ in range(ms // PACKET_MS):
             first = self.slot * SAMPLES_PER_PACKET
-            payload = bytes(
-                _ulaw(int(amplitude * math.sin(2 * math.pi * hz * (first + n) / SAMPLE_RATE)))
-                for n in range(SAMPLES_PER_PACKET)
-            )
-            self.emit(PT_PCMU, self.slot, payload)
+            self.emit(PT_PCMU, self.slot, tone_ulaw(PACKET_MS, hz, amplitude=amplitude, first_sample=first))
+
+    def audio(self, ulaw: bytes) -> None:
+        """μ-law audio as it is, padded with silence to whole packets."""
+        ulaw += ULAW_SILENCE[: -len(ulaw) % SAMPLES_PER_PACKET]
+        for at in range(0, len(ulaw), SAMPLES_PER_PACKET):
+            self.emit(PT_PCMU, self.slot, ulaw[at : at + SAMPLES_PER_PACKET])
 
     def digit(self, digit: str, *, tone_ms: int, gap_ms: int, volume: int) -> None:
         code = EVENT_CODES[digit.upper()]
@@ -108,14 +111,19 @@ def rtp_stream(
     return stream.packets
 
 
-def script_pcap(*steps: tuple[str, int | str]) -> bytes:
-    """A caller following a script: ("wait", ms) of silence, ("talk", ms) of tone, ("press", digits)."""
+def script_pcap(
+    *steps: tuple[str, int | str], tone_hz: int = 440, speak: Callable[[str], bytes] | None = None
+) -> bytes:
+    """A caller following a script: ("wait", ms) of silence, ("talk", ms) of a `tone_hz` tone,
+    ("press", digits), and with `speak` (text to μ-law) ("say", text)."""
     stream = _Stream(1000, 16000)
     for action, value in steps:
         if action == "wait":
             stream.silence(int(value))
         elif action == "talk":
-            stream.tone(int(value))
+            stream.tone(int(value), hz=tone_hz)
+        elif action == "say" and speak is not None:
+            stream.audio(speak(str(value)))
         elif action == "press":
             _check_digits(str(value))
             for digit in str(value):
@@ -195,15 +203,6 @@ def read_rtp(pcap: bytes) -> Iterator[tuple[float, dict[str, int]]]:
             fields.update(event=event, end=flags >> 7, duration=duration)
         yield sec + usec / 1e6, fields
         offset += 16 + length
-
-
-def _ulaw(sample: int) -> int:
-    """G.711 μ-law encoding of one 16-bit linear sample."""
-    sign = 0x80 if sample < 0 else 0
-    magnitude = min(abs(sample), 32635) + 0x84
-    exponent = max(0, magnitude.bit_length() - 8)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return ~(sign | (exponent << 4) | mantissa) & 0xFF
 
 
 def tone_pcap(ms: int) -> bytes:

@@ -11,14 +11,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.db import connections
+
 from core import egress
 from core.documents import Fetch
+from core.tenancy import tenant_scope
+from tests.conftest import make_tenant
 from tests.voice.twiml_app import TwimlApp, twiml
 from twiml.errors import Code
 from voice.call_setup import CallSetup
-from voice.control import DialOutcome, DigitsOutcome, RecordOutcome
+from voice.control import DialOutcome, DigitsOutcome, MediaLeg, MediaUnreachable, RecordOutcome
 from voice.interpreter import Interpreter
 from voice.media import MediaCache
+from voice.models import Call
 
 T = TypeVar("T")
 
@@ -36,6 +41,12 @@ class MemoryControl:
     dialled: list[dict[str, Any]] = field(default_factory=list)
     played: list[str] = field(default_factory=list)
     hung_up: bool = False
+    # <Connect><Stream>: the digits the caller presses while connected (each to `on_digit`)
+    connect_digits: str = ""
+    media_legs: list[MediaLeg] = field(default_factory=list)
+    media_hung_up: list[str] = field(default_factory=list)
+    fork_ends: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # a fork's `on_end`
+    unreachable: set[str] = field(default_factory=set)  # media legs' hosts it cannot connect to
 
     async def answer(self) -> None:
         if not self.is_answered:
@@ -85,6 +96,27 @@ class MemoryControl:
 
     async def bridge_close(self, bridge_id: str) -> None:
         self.actions.append(f"close {bridge_id}")
+
+    async def media_connect(self, leg: MediaLeg, *, on_digit: Callable[[str], Awaitable[None]]) -> None:
+        """Connected until the app lets go, at once, after the scripted digits."""
+        self._reach([leg])
+        self.actions.append("connect")
+        self.media_legs.append(leg)
+        for digit in self.connect_digits:
+            await on_digit(digit)
+
+    async def media_fork(self, legs: Sequence[MediaLeg], *, on_end: Callable[[], Awaitable[None]]) -> None:
+        self._reach(legs)
+        self.actions.append("fork " + ",".join(leg.spy for leg in legs))
+        self.media_legs += legs
+        self.fork_ends.append(on_end)
+
+    def _reach(self, legs: Sequence[MediaLeg]) -> None:
+        if unreachable := [leg.external_host for leg in legs if leg.external_host in self.unreachable]:
+            raise MediaUnreachable(unreachable[0])
+
+    async def media_hangup(self, connection_ids: Sequence[str]) -> None:
+        self.media_hung_up += connection_ids
 
     async def dial(self, **request: Any) -> DialOutcome:
         self.actions.append("dial")
@@ -138,6 +170,21 @@ class MemoryStore:
         return service(**kwargs)
 
 
+def call_in_progress(tenant_name: str) -> Call:
+    """A new tenant's answered inbound call, for a run that writes rows of its own (a stream, a relay
+    session) against it."""
+    tenant = make_tenant(tenant_name)
+    with tenant_scope(tenant.account.id):
+        return Call.objects.create(
+            account=tenant.account,
+            direction=Call.Direction.INBOUND,
+            from_number="+14155550100",
+            to_number="+12025550100",
+            status=Call.Status.IN_PROGRESS,
+            channel_id="CA" + uuid.uuid4().hex,
+        )
+
+
 def call_setup(url: str, *, from_number: str = "+14155550100", to_number: str = "+12025550100") -> CallSetup:
     return CallSetup(
         account_id=uuid.uuid4(),
@@ -168,9 +215,18 @@ def run_call(
     control = control or MemoryControl()
 
     async def run() -> None:
-        async with egress.async_client(timeout=5) as http:
-            media = MediaCache(str(sounds), http)
-            await Interpreter(setup, control, media, http, store, trunk_host="trunk.invalid").run(first)
+        inherited = [c for c in connections.all(initialized_only=True) if c.connection is not None]
+        try:
+            async with egress.async_client(timeout=5) as http:
+                media = MediaCache(str(sounds), http)
+                await Interpreter(setup, control, media, http, store, trunk_host="trunk.invalid").run(first)
+        finally:
+            # The store's writes ran on connections this loop opened (Django keeps them per async
+            # context); back to the pool with them, or each call run holds one for good. Those it
+            # inherited are its caller's.
+            for connection in connections.all(initialized_only=True):
+                if connection.connection is not None and connection not in inherited:
+                    connection.close()
 
     asyncio.run(run())
     return control
@@ -191,3 +247,26 @@ def run_routes(
     store = store or MemoryStore(owned_numbers={"+12025550100"})
     call = replace(call_setup(app.url + "/voice"), **setup)
     return run_call(call, sounds, store, control), store
+
+
+def run_stored_call(
+    app: TwimlApp,
+    sounds: Path,
+    call: Call,
+    routes: dict[str, str],
+    control: MemoryControl | None = None,
+    **setup: Any,
+) -> tuple[MemoryControl, MemoryStore]:
+    """`run_routes` as `call`, a row the database holds (see `call_in_progress`): its account's and
+    its own ids and SIDs, so what the verbs write lands on it."""
+    return run_routes(
+        app,
+        sounds,
+        routes,
+        control=control,
+        account_id=call.account_id,
+        call_id=call.id,
+        call_sid=call.sid,
+        account_sid="AC" + call.account_id.hex,
+        **setup,
+    )

@@ -225,17 +225,28 @@ def run_uac(target: str, number: str, *, workdir: Path, **options: object) -> Si
 
 
 def start_uas(
-    port: int, *, workdir: Path, busy: bool = False, calls: int = 1, timeout_s: float = 20.0
+    port: int,
+    *,
+    workdir: Path,
+    busy: bool = False,
+    calls: int = 1,
+    timeout_s: float = 20.0,
+    pcap: bytes | None = None,
 ) -> SippRun:
     """Answer `calls` calls on 127.0.0.1:`port` (the trunk's far end): ring then 200, or 486 if busy.
+    With `pcap` (RTP capture bytes, e.g. from dtmf.script_pcap) it is played once the call is up.
 
     Returns once sipp is listening.
     """
     workdir.mkdir(parents=True, exist_ok=True)
+    scenario = "uas_busy.xml" if busy else "uas.xml"
+    if pcap is not None:
+        (workdir / "media.pcap").write_bytes(pcap)
+        scenario = "uas_media.xml"
     argv = [
         SIPP,
         "-sf",
-        str(SCENARIOS / ("uas_busy.xml" if busy else "uas.xml")),
+        str(SCENARIOS / scenario),
         "-m",
         str(calls),
         "-mi",

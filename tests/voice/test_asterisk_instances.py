@@ -20,6 +20,7 @@ def test_a_second_instance_runs_beside_the_test_instance(asterisk: AsteriskInsta
         root=asterisk.root,
         sip_port=5072,
         ari_port=8097,
+        tls_port=8096,
         rtp_start=31000,
         rtp_end=31099,
         ari_username="second",

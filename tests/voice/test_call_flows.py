@@ -58,6 +58,7 @@ def media_server(
                 "ari_app": asterisk.ari_app,
                 "sip_host": "127.0.0.1",
                 "sip_port": asterisk.sip_port,
+                "wss_port": asterisk.tls_port,
                 "trunk_uri": asterisk.trunk_uri,
                 "sounds_dir": str(asterisk.sounds_dir),
                 "ari_password_encrypted": "",

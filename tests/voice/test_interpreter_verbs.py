@@ -131,10 +131,21 @@ def test_the_caller_hanging_up_during_dial_notifies_the_action_and_ends(
     assert control.actions == ["answer", "dial"]
 
 
-def test_dial_needs_a_number_or_sip(app: TwimlApp, tmp_path: Path) -> None:
-    routes = {"/voice": "<Response><Dial><Client>alice</Client></Dial><Pause/></Response>"}
+def test_dial_needs_a_number_sip_or_client(app: TwimlApp, tmp_path: Path) -> None:
+    routes = {"/voice": "<Response><Dial><Conference>room</Conference></Dial><Pause/></Response>"}
     control, store = run_routes(app, tmp_path, routes)
     assert 13215 in store.warnings and control.dialled == []
+    assert control.actions == ["answer", "pause 1", "hangup"]
+
+
+def test_dial_to_a_client_that_is_none_of_the_accounts_places_nothing_and_goes_on(
+    app: TwimlApp, tmp_path: Path
+) -> None:
+    """A client is a worker's softphone (`client:WK…`); `alice` is no worker of the account."""
+    routes = {"/voice": "<Response><Dial><Client>alice</Client></Dial><Pause/></Response>"}
+    control, store = run_routes(app, tmp_path, routes)
+    assert store.errors == [(13215, "Dial to client:alice not placed: no such client")]
+    assert 13215 not in store.warnings and control.dialled == []
     assert control.actions == ["answer", "pause 1", "hangup"]
 
 

@@ -5,6 +5,7 @@ touches nothing. (tests/voice/test_call_flows.py places real calls through Aster
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,13 @@ class Ari:
     def __init__(self, create: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         self.create = create
         self.requests: list[tuple[str, str]] = []
+        self.endpoints: list[str] = []  # what each channels/create dialled
         self.events: Callable[[dict[str, Any]], None] = lambda event: None
 
     async def request(self, method: str, path: str, **options: Any) -> Any:
         self.requests.append((method, path))
         if path == "/channels/create":
+            self.endpoints.append(options["params"]["endpoint"])
             channel = await self.create()
             asyncio.get_running_loop().call_soon(self.events, {"type": "StasisStart", "channel": channel})
             return channel
@@ -138,3 +141,32 @@ def _refused(status: int, message: str) -> Callable[[], Awaitable[dict[str, Any]
         raise AriError(status, message)
 
     return create
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "failures"),
+    [("PJSIP/WK1", []), (None, ["client:WK1 is no client of this account"])],
+)
+def test_an_outbound_call_to_a_client_rings_its_softphone_or_fails_when_it_is_none_of_the_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str | None, failures: list[str]
+) -> None:
+    """A `call` instruction to `client:WK…` (contactcenter/softphone.py resolves it for the account)."""
+    ari = Ari(_created)
+    worker, failed = _worker(tmp_path, monkeypatch, ari)
+    monkeypatch.setattr(
+        worker_module.origination, "outbound_call_setup", lambda **_: replace(SETUP, to_number="client:WK1")
+    )
+    asked: list[tuple[uuid.UUID, str]] = []
+
+    def client_endpoint(*, account_id: uuid.UUID, address: str) -> str | None:
+        asked.append((account_id, address))
+        return endpoint
+
+    monkeypatch.setattr(worker_module.clients, "client_endpoint", client_endpoint)
+    asyncio.run(_originate(worker))
+    assert asked == [(ACCOUNT_ID, "client:WK1")] and failed == failures
+    assert ari.endpoints == ([endpoint] if endpoint else [])
+
+
+async def _created() -> dict[str, Any]:
+    return {"id": SID}

@@ -2,15 +2,13 @@
 names that the parser turns into these snake_case fields). Unknown parameters are ignored, as Twilio
 ignores them; what the services check against the workspace (expressions, SIDs) is theirs to refuse."""
 
-import json
 from typing import Any
 
 from rest_framework import serializers
 
 from contactcenter.taskrouter.models import Reservation, Task, TaskQueue, Workspace
 from core.api import TwilioBoolean
-from core.error_codes import ErrorCode
-from core.fields import CallbackUrlField
+from core.fields import CallbackUrlField, JsonTextField
 
 
 def name(*, required: bool = True) -> serializers.CharField:
@@ -18,20 +16,11 @@ def name(*, required: bool = True) -> serializers.CharField:
     return serializers.CharField(required=required, max_length=64)
 
 
-class JsonObjectText(serializers.CharField):
-    """A JSON object as text, kept as sent (Twilio echoes the string); anything else is 20001."""
+class JsonObjectText(JsonTextField):
+    """A JSON object as text, kept as sent (Twilio echoes the string)."""
 
     def to_internal_value(self, data: Any) -> str:
-        text = super().to_internal_value(data)
-        try:
-            parsed = json.loads(text)
-        except ValueError as exc:
-            raise serializers.ValidationError(
-                f"{text[:80]} is not valid JSON", code=str(ErrorCode.UNKNOWN_PARAMETERS)
-            ) from exc
-        if not isinstance(parsed, dict):
-            raise serializers.ValidationError("must be a JSON object", code=str(ErrorCode.UNKNOWN_PARAMETERS))
-        return text
+        return self.parse(data)[0]
 
 
 class WorkspaceUpdateInput(serializers.Serializer):
@@ -40,6 +29,7 @@ class WorkspaceUpdateInput(serializers.Serializer):
     events_filter = serializers.CharField(required=False, allow_blank=True, max_length=2048)
     multi_task_enabled = TwilioBoolean(required=False)
     prioritize_queue_order = serializers.ChoiceField(choices=Workspace.QueueOrder.choices, required=False)
+    agent_lost_action = serializers.ChoiceField(choices=Workspace.AgentLostAction.choices, required=False)
     default_activity_sid = serializers.CharField(required=False, max_length=34)
     timeout_activity_sid = serializers.CharField(required=False, max_length=34)
 
@@ -50,6 +40,7 @@ class WorkspaceCreateInput(serializers.Serializer):
     events_filter = serializers.CharField(required=False, allow_blank=True, max_length=2048)
     multi_task_enabled = TwilioBoolean(required=False)
     prioritize_queue_order = serializers.ChoiceField(choices=Workspace.QueueOrder.choices, required=False)
+    agent_lost_action = serializers.ChoiceField(choices=Workspace.AgentLostAction.choices, required=False)
     template = serializers.CharField(required=False, max_length=16)
 
 

@@ -112,6 +112,7 @@ class WorkspaceOutput(Common, Linked):
     timeout_activity_sid = serializers.CharField(allow_null=True)
     timeout_activity_name = serializers.CharField(allow_null=True)
     prioritize_queue_order = serializers.ChoiceField(choices=Workspace.QueueOrder.choices)
+    agent_lost_action = serializers.ChoiceField(choices=Workspace.AgentLostAction.choices)
 
     def to_representation(self, row: Workspace) -> dict[str, Any]:
         default, timeout = row.default_activity, row.timeout_activity
@@ -126,6 +127,7 @@ class WorkspaceOutput(Common, Linked):
             "timeout_activity_sid": timeout.sid if timeout else None,
             "timeout_activity_name": timeout.friendly_name if timeout else None,
             "prioritize_queue_order": row.prioritize_queue_order,
+            "agent_lost_action": row.agent_lost_action,
             "url": workspace_url(row.id),
             "links": {name: workspace_url(row.id, part) for name, part in WORKSPACE_LINKS.items()},
         }

@@ -18,7 +18,8 @@ from contactcenter.taskrouter.models import (
 )
 from contactcenter.taskrouter.workers import worker_create
 from core.tenancy import tenant_activate
-from tenants.models import Account
+from tenants.models import Account, Membership, Role
+from tenants.services import membership_add, user_create
 
 
 @dataclass
@@ -77,3 +78,17 @@ def make_workspace(account: Account, **fields: Any) -> Setup:
     workspace.timeout_activity = activities["Unavailable"]
     workspace.save()
     return Setup(workspace, activities["Offline"], activities["Available"], activities["Unavailable"])
+
+
+def worker_member(worker: Worker, *, email: str, password: str, role: Role) -> Membership:
+    """A new portal user, a member of the worker's account with `role`, who works as `worker` (the
+    console signs in through `Worker.member`)."""
+    member = membership_add(
+        account=worker.workspace.account,
+        user=user_create(email=email, password=password),
+        role=role,
+        actor="test",
+    )
+    Worker.objects.filter(id=worker.id).update(member=member)
+    worker.member = member
+    return member

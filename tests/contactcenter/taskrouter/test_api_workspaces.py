@@ -214,3 +214,24 @@ def test_an_api_key_acts_for_its_own_account(
     # The 2010 API still needs the account in its path for a key: the Accounts list names none.
     answer = httpx.get(f"{server}/2010-04-01/Accounts.json", auth=(issued.key.sid, issued.secret))
     assert (answer.status_code, answer.json()["code"]) == (401, 20003)
+
+
+def test_agent_lost_action_is_set_on_create_and_update_and_checked(
+    server: str, tr: V1, clinic: Tenant
+) -> None:
+    """The platform's own setting (docs/console.md): what a caller gets when the agent's leg is lost."""
+    workspace = tr.workspaces.create(friendly_name="Front desk")
+    url = f"{server}/taskrouter/v1/Workspaces/{workspace.sid}"
+    auth = (clinic.sid, clinic.token)
+    assert httpx.get(url, auth=auth).json()["agent_lost_action"] == "requeue"
+    assert (
+        httpx.post(url, data={"AgentLostAction": "redial"}, auth=auth).json()["agent_lost_action"] == "redial"
+    )
+    bad = httpx.post(url, data={"AgentLostAction": "shrug"}, auth=auth)
+    assert bad.status_code == 400 and httpx.get(url, auth=auth).json()["agent_lost_action"] == "redial"
+    created = httpx.post(
+        f"{server}/taskrouter/v1/Workspaces",
+        data={"FriendlyName": "Night desk", "AgentLostAction": "hangup"},
+        auth=auth,
+    )
+    assert created.json()["agent_lost_action"] == "hangup"

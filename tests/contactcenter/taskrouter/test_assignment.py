@@ -25,7 +25,7 @@ from contactcenter.taskrouter.workers import worker_channel_update, worker_delet
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from tests.conftest import Tenant
-from tests.contactcenter.taskrouter.factories import Setup
+from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -345,6 +345,38 @@ def test_instructions_a_reservation_cannot_follow_leave_it_pending(setup: Setup)
     assert late.value.twilio_code == 40114
 
 
+def test_a_dequeue_or_call_to_another_accounts_softphone_is_refused_before_anything_rings(
+    tenant_b: Tenant, setup: Setup
+) -> None:
+    mallory = make_workspace(tenant_b.account).worker("mallory")
+    tenant_activate(setup.workspace.account_id)
+    queue = setup.queue("All")
+    setup.worker("alice")
+    task = _task(setup, setup.workflow({"default_filter": {"queue": queue.sid}}).sid)
+    setup.route()
+    reservation = Reservation.objects.get(task=task)
+
+    theirs = f"client:{mallory.sid}"
+    refusals = [
+        (instruction_from_rest("dequeue", {"DequeueTo": theirs, "DequeueFrom": "+12025550100"}), 40135),
+        (
+            instruction_from_rest(
+                "call", {"CallTo": theirs, "CallFrom": "+12025550100", "CallUrl": "https://example.com/agent"}
+            ),
+            40114,
+        ),
+    ]
+    for instruction, code in refusals:
+        with pytest.raises(TwilioError) as refused:
+            reservation_update(reservation=reservation, instruction=instruction)
+        assert (refused.value.twilio_code, refused.value.message) == (
+            code,
+            f"{theirs} is not a worker of this account: only client:<worker SID> may be dialled",
+        )
+        reservation.refresh_from_db()
+        assert reservation.status == "pending"
+
+
 def test_the_longest_idle_worker_is_offered_first(setup: Setup) -> None:
     """Idle since the last reservation or since becoming available, whichever is later: a worker
     back from a break waits behind one idle since before it, and one just reserved goes last."""
@@ -360,3 +392,24 @@ def test_the_longest_idle_worker_is_offered_first(setup: Setup) -> None:
         setup.route()
         order.append(_reserved_by(task))
     assert order == [{"first"}, {"second"}, {"back"}, {"first"}]
+
+
+def test_a_queue_whose_members_are_all_away_is_not_read(setup: Setup) -> None:
+    """Its backlog waits without the pass locking or reading its head; a member back brings it back."""
+    claims = setup.queue("Claims", "team == 'claims'")
+    support = setup.queue("Support", "team == 'support'")
+    to_claims = {"filter_name": "Claims", "expression": "kind == 'claim'", "targets": [{"queue": claims.sid}]}
+    workflow = setup.workflow({"filters": [to_claims], "default_filter": {"queue": support.sid}})
+    carol = setup.worker("carol", {"team": "claims"}, available=False)
+    setup.worker("dave", {"team": "support"})
+    claim = _task(setup, workflow.sid, kind="claim")
+    help_ = _task(setup, workflow.sid, kind="help")
+    with CaptureQueriesContext(connection) as captured:
+        assert setup.route().reservations == 1
+    heads = [q["sql"] for q in captured if "FOR UPDATE" in q["sql"] and "task_queue_id" in q["sql"]]
+    assert any(support.id.hex in sql for sql in heads), heads
+    assert not any(claims.id.hex in sql for sql in heads), heads
+    assert _reserved_by(help_) == {"dave"} and _reserved_by(claim) == set()
+    worker_update(worker=carol, activity_sid=setup.available.sid)
+    assert setup.route().reservations == 1
+    assert _reserved_by(claim) == {"carol"}

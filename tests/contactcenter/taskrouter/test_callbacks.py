@@ -78,6 +78,22 @@ def test_assignment_callback_falls_back_and_applies_the_instruction(
     assert form["TaskPriority"] == "3" and int(form["TaskAge"]) >= 0 and form["WorkflowSid"]
 
 
+def test_a_callback_run_again_after_its_instruction_was_applied_sends_nothing(
+    setup: Setup, tenant_a: Tenant, receivers: list[Receiver]
+) -> None:
+    """The task is acked late: a worker lost after applying the answer but before acking it runs the
+    callback again, which finds the reservation no longer pending."""
+    app = _receiver(receivers, 200, {"instruction": "accept"})
+    reservation = _reservation(setup, app.url, "")
+
+    for _ in range(2):
+        assignment_callback_run(account_id=tenant_a.account.id, reservation_id=reservation.id)
+
+    assert len(app.requests) == 1
+    assert Event.objects.filter(event_type="reservation.accepted").count() == 1
+    assert not Notification.objects.exists()
+
+
 def test_a_reject_instruction_moves_the_worker_and_requeues_the_task(
     setup: Setup, tenant_a: Tenant, receivers: list[Receiver]
 ) -> None:
@@ -120,7 +136,7 @@ def test_the_event_callback_is_posted_with_twilios_event_type(
     deliveries = list(WebhookDelivery.objects.order_by("date_created"))
     assert [d.params["EventType"] for d in deliveries] == ["worker.created", "reservation.created"]
     for delivery in deliveries:
-        assert webhook_attempt(account_id=tenant_a.account.id, delivery_id=delivery.id, is_last_attempt=True)
+        assert webhook_attempt(account_id=tenant_a.account.id, delivery_id=delivery.id) is None
 
     forms = [{key: values[0] for key, values in r["form"].items()} for r in events.requests]
     assert [form["EventType"] for form in forms] == ["worker.created", "reservation.created"]

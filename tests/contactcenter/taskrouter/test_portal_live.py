@@ -6,7 +6,7 @@ and sees the routing process reserve the task for that worker, without reloading
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from django.db import transaction
@@ -37,6 +37,11 @@ def office(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenant]:
         yield make_tenant("Routing office")
 
 
+class BoardParts(NamedTuple):
+    queue: TaskQueue
+    available: Activity
+
+
 def session_of(tenant: Tenant, role: Role, email: str) -> str:
     """A committed portal user of the tenant, signed in; their session cookie."""
     with transaction.atomic():
@@ -62,6 +67,18 @@ def front_desk(tenant: Tenant) -> tuple[Workspace, Worker]:
             activity_sid=None,
         )
     return workspace, alice
+
+
+def supervisor_in_browser(
+    page: Page, server: str, tenant: Tenant, workspace: Workspace, email: str
+) -> BoardParts:
+    """The page signed in as a new supervisor of `tenant`; the workspace's queue and Available activity."""
+    cookie = session_of(tenant, Role.SUPERVISOR, email)
+    host = server.removeprefix("http://").split(":")[0]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}])
+    with tenant_scope(tenant.account.id):
+        queue = TaskQueue.objects.get(workspace=workspace)
+        return BoardParts(queue, Activity.objects.get(workspace=workspace, friendly_name="Available"))
 
 
 def new_task(tenant: Tenant, workspace: Workspace) -> None:
@@ -111,12 +128,9 @@ def test_a_supervisor_sees_a_task_wait_then_makes_a_worker_available_who_gets_it
     page: Page, server: str, office: Tenant
 ) -> None:
     workspace, alice = front_desk(office)
-    cookie = session_of(office, Role.SUPERVISOR, "supervisor@routing-browser.example")
-    host = server.removeprefix("http://").split(":")[0]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}])
-    with tenant_scope(office.account.id):
-        queue = TaskQueue.objects.get(workspace=workspace)
-        available = Activity.objects.get(workspace=workspace, friendly_name="Available")
+    queue, available = supervisor_in_browser(
+        page, server, office, workspace, "supervisor@routing-browser.example"
+    )
 
     with taskrouter_process():
         page.goto("/routing/")

@@ -1,7 +1,8 @@
 """`manage.py demo_tenant`: make sure the demo tenant exists and print how to use it.
 
-It lives in contactcenter, the highest app whose demo part it seeds: the account and owner (tenants),
-the number (numbering), the sandbox carrier (messaging) and the front desk (contactcenter)."""
+It lives in ai, the highest app whose demo part it seeds: the account and owner (tenants), the number
+(numbering), the sandbox carrier (messaging), the front desk (contactcenter) and the AI assistant with
+its own number (ai)."""
 
 import os
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from ai.demo import DEMO_AGENT_NUMBER, demo_agent_ensure
 from contactcenter.demo import RECEPTION_SIP, demo_front_desk_ensure
 from messaging.demo import sandbox_connector_ensure
 from numbering.demo import DEMO_NUMBER, demo_number_ensure
@@ -24,6 +26,7 @@ class Command(BaseCommand):
         demo_number_ensure(account=demo.account)
         sandbox = sandbox_connector_ensure()
         desk = demo_front_desk_ensure(account=demo.account)
+        assistant = demo_agent_ensure(account=demo.account, desk=desk)
         inspect = f"http://127.0.0.1:{os.environ.get('SMSC_HTTP_PORT', '2780')}"
         base = settings.PUBLIC_BASE_URL
         server = MediaServer.objects.filter(is_enabled=True).order_by("id").first()
@@ -48,6 +51,9 @@ class Command(BaseCommand):
                     f"  Front desk:   worker Reception (Available) answers at {RECEPTION_SIP}",
                     "                (scripts/agent-demo & then scripts/call-demo 4; see Routing, Queues;",
                     f"                TaskRouter: {base}/taskrouter/v1/Workspaces/{desk.workspace.sid})",
+                    f"  AI agent:     {assistant.friendly_name} answers {DEMO_AGENT_NUMBER} (scripted,",
+                    "                offline: scripts/call-demo agent); its page and test console:",
+                    f"                {base}/agents/{assistant.sid}/",
                     "",
                 ]
             )

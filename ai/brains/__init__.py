@@ -1,0 +1,1 @@
+"""What answers a built-in agent's caller: a language model, or the offline scripted agent."""

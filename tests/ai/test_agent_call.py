@@ -1,0 +1,131 @@
+"""A built-in agent on a real call: sipp says "I want to talk to a person" (espeak-ng audio as a μ-law
+pcap) through Asterisk into the ARI worker, the media bridge and `manage.py speech_relay`, which
+opens the agent's websocket on a real uvicorn server (signed as Twilio signs), where the scripted
+agent hands the caller off; the `<Connect action>` then enqueues the call on the agent's workflow,
+and the TaskRouter task carries the summary and transcript the agent console shows. A second call asks
+"text me the address": the agent's `send_text` tool texts the FAQ's answer through a Celery worker,
+`manage.py carrier_gateway` and SMPP to the SMSC sandbox, into the call's conversation."""
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from ai.models import Agent
+from ai.services import agent_create, faq_entry_create
+from contactcenter.taskrouter.models import Task
+from conversations.models import AgentTurn, Item
+from messaging.models import Message
+from tests.ai.speech import speech_pcap
+from tests.contactcenter.taskrouter.factories import make_workspace
+from tests.live import AriWorker, ari_worker, asgi_server, free_port, http_process
+from tests.messaging.conftest import finish_unfinished_work, gateway_process, smpp_connector
+from tests.messaging.smsc import Smsc
+from tests.voice.test_call_flows import NUMBER, Lab
+from voice.models import MediaServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def platform(django_db_setup: None) -> Iterator[str]:
+    """uvicorn serving the agents (their TwiML, hand-off and websocket) at the URL it tells itself."""
+    port = free_port()
+    with asgi_server(port, SWITCHBOARD_AGENTS_WS_URL=f"ws://127.0.0.1:{port}/ws/agents/") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def relay_url() -> Iterator[str]:
+    port = free_port()
+    with http_process(
+        [sys.executable, "manage.py", "speech_relay", "--port", str(port)],
+        probe=f"http://127.0.0.1:{port}/",
+        log_name=f"test-agent-speech-relay-{port}.log",
+        what="the speech relay",
+    ):
+        yield f"ws://127.0.0.1:{port}/relay"
+
+
+@pytest.fixture(scope="module")
+def worker(media_server: MediaServer, relay_url: str, platform: str) -> Iterator[AriWorker]:
+    agents = platform.replace("http://", "ws://") + "/ws/agents/"
+    with ari_worker(
+        media_server.name, SWITCHBOARD_SPEECH_RELAY_URL=relay_url, SWITCHBOARD_AGENTS_WS_URL=agents
+    ) as running:
+        yield running
+
+
+def test_a_caller_asks_the_agent_for_a_person_and_waits_in_the_queue_with_a_summary(
+    lab: Lab, platform: str
+) -> None:
+    with lab.db():
+        desk = make_workspace(lab.tenant.account)
+        queue = desk.queue("Front desk")
+        workflow = desk.workflow({"default_filter": {"queue": queue.sid}})
+        agent: Agent = agent_create(
+            account=lab.tenant.account,
+            actor="test",
+            friendly_name="Call assistant",
+            welcome_greeting="Hello.",
+            tools=["transfer_to_human"],
+            handoff_workflow_sid=workflow.sid,
+            handoff_queue="Front desk",
+        )
+    lab.give_number(voice_url=f"{platform}/agents/{agent.sid}/twiml")
+    pcap = speech_pcap(("wait", 2500), ("say", "I want to talk to a person"), ("wait", 11000))
+    result = lab.call(pcap=pcap, hangup_after_ms=16000, timeout_s=35)  # the caller hangs up in the queue
+    assert result.ok, result.explain()
+
+    (call,) = lab.calls()
+    with lab.db():
+        (task,) = Task.objects.filter(workflow=workflow)
+        attributes = task.attributes_json
+        (turn,) = AgentTurn.objects.filter(call=call)
+    assert attributes["type"] == "ai-handoff" and attributes["call_sid"] == call.sid
+    assert "person" in attributes["summary"] and attributes["reason"] == "caller asked for a person"
+    assert attributes["transcript"][0]["role"] == "caller" and "person" in attributes["transcript"][0]["text"]
+    assert turn.tool_calls[0]["name"] == "transfer_to_human" and "connect you" in turn.agent_text
+
+
+def test_a_caller_asks_the_agent_to_text_the_address_and_the_text_leaves_through_the_carrier(
+    lab: Lab, platform: str, celery: None, smsc: Smsc
+) -> None:
+    caller = "+14155550177"
+    address = "We are at 12 Harbor Street, Springfield."
+    with lab.db():
+        agent: Agent = agent_create(
+            account=lab.tenant.account,
+            actor="test",
+            friendly_name="Front desk",
+            welcome_greeting="Hello.",
+            tools=["send_text"],
+        )
+        # As a tenant writes it: the agent's hints add "text me the address" (ai/handoff.py, agent_hints).
+        faq_entry_create(agent=agent, actor="test", phrases=["address"], answer=address)
+    lab.give_number(voice_url=f"{platform}/agents/{agent.sid}/twiml")
+    with lab.blocker.unblock():
+        finish_unfinished_work()
+        smpp_connector(smsc, name="agent-sms")
+    pcap = speech_pcap(("wait", 2500), ("say", "text me the address"), ("wait", 6000))
+    with gateway_process():
+        result = lab.call(caller=caller, pcap=pcap, hangup_after_ms=11000, timeout_s=30)
+        assert result.ok, result.explain()
+        smsc.wait_stats(lambda stats: stats["accepted"] >= 1)
+
+    [submitted] = smsc.submissions()
+    assert submitted["destination_addr"] == caller.lstrip("+")
+    assert submitted["source_addr"] == NUMBER.lstrip("+")
+    assert address in submitted["text"]
+    (call,) = lab.calls()
+    with lab.db():
+        (message,) = Message.objects.filter(call=call)
+        texted = Item.objects.get(message=message)
+        threads = {item.conversation_id for item in Item.objects.filter(call=call)}
+        (turn,) = AgentTurn.objects.filter(call=call).exclude(tool_calls=[])
+    assert (message.to_number, message.from_number, message.body) == (caller, NUMBER, address)
+    assert threads == {texted.conversation_id}  # the call and the agent's text: one thread with the caller
+    (tool_call,) = turn.tool_calls
+    assert tool_call["name"] == "send_text" and tool_call["arguments"] == {"body": address}
+    assert not tool_call["refused"] and message.sid in tool_call["result"]
+    assert "text me the address" in turn.caller_text and "sent you a text" in turn.agent_text
