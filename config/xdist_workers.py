@@ -24,7 +24,9 @@ def worker_environment() -> None:
     os.environ["SWITCHBOARD_DB_NAME"] = f"{name}_gw{number}_test"
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     base, _, db = url.rpartition("/")
-    os.environ["REDIS_URL"] = f"{base}/{(int(db or 0) + 8 * number) % 16}"
+    # One apart, so workers numbered past gw1 (SB_TEST_WORKERS=3, or a crashed worker's replacement,
+    # gw2) never wrap onto gw0's database and its Celery queues and channel groups (eight apart did).
+    os.environ["REDIS_URL"] = f"{base}/{(int(db or 0) + number) % 16}"
     # Slots 0-9 only: from 10 the instance's ARI port (8098 + 200 × slot) falls in Asterisk's default
     # RTP range (10000-19999), which `manage.py asterisk status` refuses as overlapping.
     slot = int(os.environ.get("SWITCHBOARD_TEST_ASTERISK_SLOT", "0"))

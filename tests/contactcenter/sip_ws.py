@@ -1,13 +1,18 @@
 """A SIP REGISTER over secure websocket (RFC 7118) with digest authentication, as a browser softphone
 sends it: what the tests use to ask Asterisk whether a softphone's credentials are good, without a
-browser."""
+browser.
 
+It runs on websockets' asyncio client: the sync client reads the socket in a thread of its own while
+the caller's thread writes and closes it, and OpenSSL's connection is not safe for that (a test worker
+died of a segmentation fault in `ssl.read` on that thread)."""
+
+import asyncio
 import hashlib
 import re
 import secrets
 import ssl
 
-from websockets.sync.client import connect
+from websockets.asyncio.client import connect
 
 
 def _md5(text: str) -> str:
@@ -20,6 +25,10 @@ def _status(message: str) -> int:
 
 def register(ws_url: str, *, username: str, password: str, domain: str = "127.0.0.1") -> int:
     """REGISTER `username` and answer the challenge with `password`; the final status (200 or 401)."""
+    return asyncio.run(_register(ws_url, username=username, password=password, domain=domain))
+
+
+async def _register(ws_url: str, *, username: str, password: str, domain: str) -> int:
     tls = ssl.create_default_context()
     tls.check_hostname = False
     tls.verify_mode = ssl.CERT_NONE  # the development certificate is self-signed
@@ -43,16 +52,16 @@ def register(ws_url: str, *, username: str, password: str, domain: str = "127.0.
         ]
         return "\r\n".join(lines) + "\r\n\r\n"
 
-    with connect(ws_url, subprotocols=["sip"], ssl=tls, open_timeout=5) as ws:  # type: ignore[list-item]
+    async with connect(ws_url, subprotocols=["sip"], ssl=tls, open_timeout=5) as ws:  # type: ignore[list-item]
 
-        def final(message: str) -> str:
-            ws.send(message)
+        async def final(message: str) -> str:
+            await ws.send(message)
             while True:
-                reply = str(ws.recv(timeout=5))
+                reply = str(await asyncio.wait_for(ws.recv(), timeout=5))
                 if _status(reply) >= 200:
                     return reply
 
-        challenge = final(request(1))
+        challenge = await final(request(1))
         if _status(challenge) != 401:
             return _status(challenge)
         fields = dict(
@@ -69,4 +78,4 @@ def register(ws_url: str, *, username: str, password: str, domain: str = "127.0.
             f'uri="{uri}", response="{response}", algorithm=MD5, qop=auth, nc={count}, cnonce="{cnonce}"'
             + (f', opaque="{fields["opaque"]}"' if "opaque" in fields else "")
         )
-        return _status(final(request(2, authorization)))
+        return _status(await final(request(2, authorization)))
