@@ -167,7 +167,8 @@ def test_the_portal_creates_an_agent_and_its_console_talks_to_it(tenant_a: Tenan
     created = client.post(
         "/agents/",
         {"friendly_name": "Desk", "language": "en-US", "brain": "scripted",
-         "tools": ["send_text", "transfer_to_human"], "max_turns_without_progress": "3"},
+         "tools": ["send_text", "transfer_to_human"], "handoff_queue": "Front desk",
+         "max_turns_without_progress": "3"},
     )  # fmt: skip
     assert created.status_code == 302, created.content
     page = created["Location"]

@@ -52,6 +52,17 @@ def test_a_developer_creates_an_agent_and_talks_to_it_in_the_console(page: Page,
     expect(page.locator("#agent-console .console-tool").first).to_contain_text("send_text")
     expect(lines.last).to_contain_text("no text sent")
 
+    # No hand-off route yet: the page says so, and the agent offers a message, not a person.
+    expect(page.locator("#no-handoff-route")).to_contain_text("offers callers no person")
+    page.fill("#id_text", "I want to talk to a person")
+    page.click("#agent-console button:text-is('Say')")
+    expect(lines.last).to_contain_text("leave it for the team as a message")
+    expect(lines.last).not_to_contain_text("person")
+
+    page.fill("#id_handoff_queue", "Front desk")
+    page.click("button:text-is('Save')")
+    expect(page.locator("#no-handoff-route")).to_have_count(0)
+    page.click("#agent-console button:text-is('Start over')")
     page.fill("#id_text", "I want to talk to a person")
     page.click("#agent-console button:text-is('Say')")
     expect(lines.last).to_contain_text("live-agent-handoff")
