@@ -30,6 +30,12 @@ PERSON_REQUEST = re.compile(
     r"\b(talk|speak|put me through|connect me|transfer me)\b.*\b(person|human|agent|representative|someone|"
     r"operator|receptionist|somebody)\b|\b(real person|a human|representative|operator)\b"
 )
+# Words of a tenant's own (an agent's greeting) that offer the caller a person.
+PERSON_OFFER = re.compile(
+    r"\b(connect|transfer|put) you\b|\b(speak|talk) (to|with) (a|an|one of|our|someone|somebody)\b|"
+    r"\b(a|real) (person|human)\b|\brepresentative\b|\boperator\b|\bpress 0\b",
+    re.IGNORECASE,
+)
 # What callers say to the agent's own intents, offered to the speech recogniser as hints with the FAQ.
 HINT_PHRASES = ("talk to a person", "speak to a person", "a human", "representative", "operator", "text me")
 TURN_TIMEOUT_SECONDS = 10.0  # a whole reply; the LLM brain's guard has its own first-token deadline

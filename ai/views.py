@@ -19,6 +19,7 @@ from ai.console import MAX_CONSOLE_LINES, console_say
 from ai.forms import AgentForm, ConsoleForm, FaqEntryForm
 from ai.handoff import agent_hints, agent_twiml, agent_twiml_url, handoff_twiml
 from ai.models import Agent, FaqEntry
+from ai.runtime import PERSON_OFFER
 from ai.stream_outcomes import stream_outcome_take
 from core import webhooks
 from core.errors import TwilioError
@@ -187,6 +188,7 @@ def agent_view(request: HttpRequest, sid: str) -> HttpResponse:
         "twiml_url": agent_twiml_url(agent),
         "numbers": IncomingPhoneNumber.objects.for_account(tenant.account).order_by("phone_number"),
         "answering": services.agent_numbers(agent),
+        "greeting_offers_person": bool(PERSON_OFFER.search(agent.welcome_greeting)),
     }
     return render_page(request, "ai/agent.html", "ai/partials/console.html", context)
 

@@ -11,7 +11,7 @@ from typing import Any
 from ai.brains.base import BrainError, Reply, TextDelta, ToolCall, ToolSpec, Turn
 from ai.brains.scripted import Faq, ScriptedBrain, slots_of
 from ai.models import Agent
-from ai.runtime import AgentProfile, AgentSession, ToolResult, TurnRecord
+from ai.runtime import PERSON_OFFER, AgentProfile, AgentSession, ToolResult, TurnRecord
 from ai.sessions import agent_profile
 from ai.tools import tool_specs
 
@@ -302,3 +302,11 @@ def test_an_agent_without_a_route_is_not_offered_the_transfer_and_is_told_so() -
     agent.handoff_queue = "Front desk"
     routed = agent_profile(agent)
     assert routed.tools == TOOLS and routed.can_hand_off and routed.instructions == "Be kind."
+
+
+def test_greetings_that_offer_a_person_are_told_from_those_that_do_not() -> None:
+    offers = ("Press 0 to speak to a person.", "I can put you through or connect you to our team.",
+              "Ask for a representative any time.", "Say operator for a real person.")  # fmt: skip
+    plain = ("Hello, this is the clinic's assistant. How can I help?", "Visit us in person on Main Street.")
+    assert all(PERSON_OFFER.search(text) for text in offers)
+    assert not any(PERSON_OFFER.search(text) for text in plain)
