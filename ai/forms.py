@@ -46,8 +46,8 @@ class AgentForm(forms.Form):
         max_length=64,
         required=False,
         label="Hand-off queue name",
-        help_text="Without a workflow, the call queue the caller waits in. With neither, the caller is told "
-        "nobody can take the call.",
+        help_text="Without a workflow, the call queue the caller waits in. With neither, the agent offers no "
+        "person: callers asking for one are offered a message (or a text).",
     )
     max_turns_without_progress = forms.IntegerField(min_value=1, max_value=20, initial=3)
     is_redacting = forms.BooleanField(required=False, label="Redact card numbers and identifiers")

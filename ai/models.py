@@ -63,6 +63,11 @@ class Agent(TenantModel):
         )
 
     @property
+    def has_handoff_route(self) -> bool:
+        """A caller handed to a person has somewhere to go: a workflow, or a queue to wait in."""
+        return bool(self.handoff_workflow_sid or self.handoff_queue)
+
+    @property
     def has_llm_api_key(self) -> bool:
         return bool(self.llm_api_key_encrypted)
 

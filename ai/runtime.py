@@ -4,7 +4,9 @@ tokens and `end` out, the brain asked for each reply, tools run, every exchange 
 Escalation never waits on the model: a caller asking for a person or pressing 0, `max_turns_without_
 progress` replies in a row that repeat an earlier one, more tool rounds than allowed, and a brain that
 fails or is too slow all tell the caller and end the session with Twilio's `live-agent-handoff`
-hand-off data, which the agent's `<Connect action>` turns into `<Enqueue>` (ai/handoff.py). The
+hand-off data, which the agent's `<Connect action>` turns into `<Enqueue>` (ai/handoff.py). An agent
+with no hand-off route promises nobody: a caller asking for a person hears what it can do instead,
+and the other escalations end the call with an apology. The
 runtime holds no database connection: loading the agent, tools with effects and records are the
 caller's callables, so the same session runs under the websocket consumer and the portal's console.
 """
@@ -28,6 +30,12 @@ PERSON_REQUEST = re.compile(
     r"\b(talk|speak|put me through|connect me|transfer me)\b.*\b(person|human|agent|representative|someone|"
     r"operator|receptionist|somebody)\b|\b(real person|a human|representative|operator)\b"
 )
+# Words of a tenant's own (an agent's greeting) that offer the caller a person.
+PERSON_OFFER = re.compile(
+    r"\b(connect|transfer|put) you\b|\b(speak|talk) (to|with) (a|an|one of|our|someone|somebody)\b|"
+    r"\b(a|real) (person|human)\b|\brepresentative\b|\boperator\b|\bpress 0\b",
+    re.IGNORECASE,
+)
 # What callers say to the agent's own intents, offered to the speech recogniser as hints with the FAQ.
 HINT_PHRASES = ("talk to a person", "speak to a person", "a human", "representative", "operator", "text me")
 TURN_TIMEOUT_SECONDS = 10.0  # a whole reply; the LLM brain's guard has its own first-token deadline
@@ -37,6 +45,15 @@ HANDOFF_TURN_CHARS = 500
 HANDOFF_WORDS = "Let me connect you with a person from our team. Please hold."
 TROUBLE_WORDS = "Sorry, I am having trouble answering just now."
 GOODBYE_WORDS = "Thank you for calling. Goodbye."
+NOBODY_WORDS = "Nobody from our team can take calls just now."
+MESSAGE_WORDS = "Tell me what you need and I will leave it for the team as a message."
+TEXT_OFFER_WORDS = "I can also text you, so you can write to us."
+GIVE_UP_WORDS = "Sorry I could not help. Please call again later. Goodbye."
+NO_PERSON_NOTE = (
+    "No person can take this call: never offer to transfer the caller or promise that someone will "
+    "call back. When they ask for a person, say so and offer what you can do instead: answer, take a "
+    "message, or text them if you have that tool."
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class AgentProfile:
     tools: tuple[str, ...]
     webhook_tools: tuple[ToolSpec, ...] = ()
     handoff_queue: str = ""
+    can_hand_off: bool = False  # a hand-off route (workflow or queue) is configured
     max_turns_without_progress: int = 3
     max_tool_rounds: int = 3
 
@@ -99,6 +117,12 @@ def _arguments(call: ToolCall) -> dict[str, Any] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def no_person_words(tools: Sequence[str]) -> str:
+    """What a caller asking for a person hears from an agent with nobody to hand them to."""
+    offer = f" {TEXT_OFFER_WORDS}" if "send_text" in tools else ""
+    return f"{NOBODY_WORDS} {MESSAGE_WORDS}{offer}"
 
 
 def handoff_data(
@@ -169,7 +193,8 @@ class AgentSession:
         elif kind == "dtmf":
             digit = str(message.get("digit", ""))
             if digit == "0":
-                self._start(lambda: self._escalate(TurnRecord(caller_text="(pressed 0)"), "caller pressed 0"))
+                pressed = TurnRecord(caller_text="(pressed 0)")
+                self._start(lambda: self._asked_for_person(pressed, "caller pressed 0"))
             elif digit:
                 self._start(lambda: self._prompt(f"(pressed {digit})"))
         elif kind == "interrupt":
@@ -218,10 +243,10 @@ class AgentSession:
         said = self.redact(text[:MAX_PROMPT_CHARS])
         record = TurnRecord(caller_text=said)
         self.transcript.append({"role": "caller", "text": said})
-        if PERSON_REQUEST.search(text.lower()):
-            await self._escalate(record, "caller asked for a person")
-            return
         self.turns.append(Turn(role="user", content=said))
+        if PERSON_REQUEST.search(text.lower()):
+            await self._asked_for_person(record, "caller asked for a person")
+            return
         try:
             await self._answer(record)
         except asyncio.CancelledError:  # interrupted, or the socket went: the exchange is still kept
@@ -313,6 +338,19 @@ class AgentSession:
         self.turns.append(Turn(role="tool", content=result.content, tool_call_id=call.id))
         return False
 
+    async def _asked_for_person(self, record: TurnRecord, reason: str) -> None:
+        """Hand the caller over; with no route to people, say what the agent can do instead and go on."""
+        if self.profile.can_hand_off:
+            await self._escalate(record, reason)
+            return
+        words = no_person_words(self.profile.tools)
+        await self.send({"type": "text", "token": words, "last": True})
+        self.transcript.append({"role": "agent", "text": words})
+        self.turns.append(Turn(role="assistant", content=words))
+        record.agent_text = words
+        record.mark("reply_ms")
+        await self.record(record)
+
     async def _escalate(
         self,
         record: TurnRecord,
@@ -322,7 +360,13 @@ class AgentSession:
         queue: object = None,
         trouble: bool = False,
     ) -> None:
-        """Tell the caller and hand them to a person, with a summary and the transcript."""
+        """Tell the caller and hand them to a person, with a summary and the transcript; with no route
+        to people, apologise and end the call (the reason kept in the hand-off data, for the audit)."""
+        if not self.profile.can_hand_off:
+            record.tool_calls.append({"name": "end_call", "arguments": {}, "result": reason})
+            words = f"{TROUBLE_WORDS} {GIVE_UP_WORDS}" if trouble else GIVE_UP_WORDS
+            await self._end(record, {"reasonCode": "end-call", "reason": reason}, words=words)
+            return
         handoff = handoff_data(
             reason,
             queue=str(queue or self.profile.handoff_queue),

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from ai.handoff import agent_twiml_url
 from ai.models import BUILTIN_TOOLS, Agent, FaqEntry
@@ -130,8 +131,25 @@ def agent_update(*, agent: Agent, actor: str, llm_api_key: str | None = None, **
     return agent
 
 
+def agent_numbers(agent: Agent) -> list[IncomingPhoneNumber]:
+    """The account's numbers whose calls reach `agent` (its TwiML as their Voice URL or fallback)."""
+    twiml = f"/agents/{agent.sid}/twiml"
+    numbers = IncomingPhoneNumber.objects.for_account(agent.account).filter(
+        Q(voice_url__endswith=twiml) | Q(voice_fallback_url__endswith=twiml)
+    )
+    return list(numbers.order_by("phone_number"))
+
+
 def agent_delete(*, agent: Agent, actor: str) -> None:
+    """Delete the agent and its FAQ entries; refused while a number still sends its calls to it
+    (they would fail): the administrator points the number elsewhere first, on purpose."""
     with transaction.atomic():
+        if answering := agent_numbers(agent):
+            held = ", ".join(number.phone_number for number in answering)
+            raise invalid(
+                f"Agent {agent.sid} cannot be deleted while {held} answers with it: "
+                "point the number's Voice URL elsewhere first"
+            )
         _audit(agent, actor=actor, action="delete")
         agent.delete()
 

@@ -17,7 +17,7 @@ from ai.brains.openai_realtime_text import OpenAIRealtimeTextBrain
 from ai.brains.scripted import Faq, ScriptedBrain
 from ai.models import Agent
 from ai.redaction import redact
-from ai.runtime import AgentProfile, TurnRecord
+from ai.runtime import NO_PERSON_NOTE, AgentProfile, TurnRecord
 from ai.speech_to_speech.openai_realtime import RealtimeAgent, realtime_url
 from ai.tools import CallContext, tool_specs
 from ai.webhook_tools import WebhookTool
@@ -67,13 +67,18 @@ def _webhook_tools(agent: Agent) -> tuple[WebhookTool, ...]:
 
 
 def agent_profile(agent: Agent) -> AgentProfile:
+    """The session's view of `agent`. Without a hand-off route the model is neither offered the
+    transfer tool nor left to believe a person is there (its instructions say so)."""
+    can_hand_off = agent.has_handoff_route
+    instructions = agent.instructions if can_hand_off else f"{agent.instructions}\n\n{NO_PERSON_NOTE}".strip()
     return AgentProfile(
         account_id=agent.account_id,
         agent_sid=agent.sid,
-        instructions=agent.instructions,
-        tools=tuple(agent.tools),
+        instructions=instructions,
+        tools=tuple(name for name in agent.tools if can_hand_off or name != "transfer_to_human"),
         webhook_tools=tuple(tool.spec for tool in _webhook_tools(agent)),
         handoff_queue=agent.handoff_queue,
+        can_hand_off=can_hand_off,
         max_turns_without_progress=agent.max_turns_without_progress,
         max_tool_rounds=agent.max_tool_rounds,
     )
@@ -99,12 +104,14 @@ def agent_brain(agent: Agent) -> Brain:
     )
 
 
-def agent_realtime(agent: Agent, specs: tuple[ToolSpec, ...]) -> RealtimeProvider | None:
+def agent_realtime(
+    agent: Agent, profile: AgentProfile, specs: tuple[ToolSpec, ...]
+) -> RealtimeProvider | None:
     """The agent's speech-to-speech model, when that is its brain."""
     if agent.brain != Agent.Brain.OPENAI_REALTIME:
         return None
     session = RealtimeAgent(
-        instructions=agent.instructions, model=agent.llm_model, voice=agent.voice or "alloy", tools=specs
+        instructions=profile.instructions, model=agent.llm_model, voice=agent.voice or "alloy", tools=specs
     )
     return RealtimeProvider(
         url=realtime_url(agent.llm_endpoint, agent.llm_model),
@@ -154,5 +161,5 @@ def session_start(
                 webhook_tools=_webhook_tools(agent),
             ),
             redact=agent_redactor(agent),
-            realtime=agent_realtime(agent, specs),
+            realtime=agent_realtime(agent, profile, specs),
         )

@@ -5,11 +5,12 @@ and hand-off.
 The model hears and speaks itself, so the platform keeps what it cannot leave to the model: the tools
 run under the call's tenant (`CallTools`), the transcripts the model reports become the conversation's
 turns (redacted when the agent says so), the caller pressing 0 or asking for a person is handed over
-without the model's help, and a model that cannot be reached, or whose socket drops mid-call, ends the
-session as failed, which the `<Connect action>` turns into an apology and a hand-off (ai/handoff.py):
-never dead air. A session that ends lets the caller hear what is queued first (a Media Streams `mark`
-echoed once it has played), leaves its outcome for the action (ai/stream_outcomes.py) and closes the
-stream, which is the call's cue to fetch the action.
+without the model's help (with no hand-off route, the model answers a request for a person as its
+instructions say, and a 0 hears what the agent can do instead), and a model that cannot be reached,
+or whose socket drops mid-call, ends the session as failed, which the `<Connect action>` turns into an
+apology and a hand-off (ai/handoff.py): never dead air. A session that ends lets the caller hear what
+is queued first (a Media Streams `mark` echoed once it has played), leaves its outcome for the action
+(ai/stream_outcomes.py) and closes the stream, which is the call's cue to fetch the action.
 """
 
 import asyncio
@@ -22,7 +23,15 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from websockets.asyncio.client import ClientConnection
 
-from ai.runtime import HANDOFF_WORDS, PERSON_REQUEST, Record, ToolResult, TurnRecord, handoff_data
+from ai.runtime import (
+    HANDOFF_WORDS,
+    PERSON_REQUEST,
+    Record,
+    ToolResult,
+    TurnRecord,
+    handoff_data,
+    no_person_words,
+)
 from ai.sessions import RealtimeProvider, SessionStart
 from ai.speech.base import SpeechError
 from ai.speech.espeak import EspeakTextToSpeech
@@ -107,7 +116,10 @@ class StreamAgent:
         if event == "mark" and (message.get("mark") or {}).get("name") == END_MARK:
             self._played.set()
         elif event == "dtmf" and (message.get("dtmf") or {}).get("digit") == "0":
-            await self._hand_off("caller pressed 0", words=HANDOFF_WORDS)
+            if self.start.profile.can_hand_off:
+                await self._hand_off("caller pressed 0", words=HANDOFF_WORDS)
+            elif not self.is_ending:  # the model hears no keys: the platform says what it can do
+                self._spawn(self._say(no_person_words(self.start.profile.tools)))
         elif self._bridge is not None and not self.is_ending:
             await self._bridge.from_caller(message)
 
@@ -156,7 +168,7 @@ class StreamAgent:
                 self.transcript.append({"role": "caller", "text": said})
                 turn = self._current()
                 turn.caller_text = f"{turn.caller_text} {said}".strip()
-                if PERSON_REQUEST.search(said.lower()):
+                if self.start.profile.can_hand_off and PERSON_REQUEST.search(said.lower()):
                     await self._hand_off("caller asked for a person", words=HANDOFF_WORDS)
         elif kind in AGENT_TRANSCRIPTS:
             words = self.start.redact(str(event.get("transcript", "")).strip())

@@ -7,6 +7,7 @@ from ai import views
 urlpatterns = [
     path("", views.agents_view, name="agents"),
     path("<str:sid>/", views.agent_view, name="agent"),
+    path("<str:sid>/delete/", views.agent_delete_view, name="agent-delete"),
     path("<str:sid>/twiml", views.agent_twiml_view, name="agent-twiml"),
     path("<str:sid>/handoff", views.agent_handoff_view, name="agent-handoff"),
 ]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,7 @@ from ai.console import MAX_CONSOLE_LINES, console_say
 from ai.forms import AgentForm, ConsoleForm, FaqEntryForm
 from ai.handoff import agent_hints, agent_twiml, agent_twiml_url, handoff_twiml
 from ai.models import Agent, FaqEntry
+from ai.runtime import PERSON_OFFER
 from ai.stream_outcomes import stream_outcome_take
 from core import webhooks
 from core.errors import TwilioError
@@ -25,7 +27,7 @@ from core.sids import row_by_sid, sid_to_uuid
 from core.tenancy import tenant_scope
 from numbering.models import IncomingPhoneNumber
 from tenants.models import Account
-from tenants.portal import portal_view, render_page
+from tenants.portal import Confirmation, confirmed, portal_view, render_page
 from tenants.roles import ROLES_MANAGING_AGENTS
 from twiml import verbs
 from twiml.builder import to_xml
@@ -185,5 +187,42 @@ def agent_view(request: HttpRequest, sid: str) -> HttpResponse:
         "faq_entries": agent.faq_entries.order_by("date_created"),
         "twiml_url": agent_twiml_url(agent),
         "numbers": IncomingPhoneNumber.objects.for_account(tenant.account).order_by("phone_number"),
+        "answering": services.agent_numbers(agent),
+        "greeting_offers_person": bool(PERSON_OFFER.search(agent.welcome_greeting)),
     }
     return render_page(request, "ai/agent.html", "ai/partials/console.html", context)
+
+
+@portal_view(roles=ROLES_MANAGING_AGENTS)
+def agent_delete_view(request: HttpRequest, sid: str) -> HttpResponse:
+    """Delete an agent once confirmed; while a number still answers with it, the page says which and
+    offers no button (the service refuses too, should one be pointed at it meanwhile)."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    agent = _agent_or_404(request, sid)
+    answering = services.agent_numbers(agent)
+    refusal = (
+        f"{', '.join(n.phone_number for n in answering)} still answers with this agent: "
+        "point it at another agent or app (Phone numbers) first."
+        if answering
+        else ""
+    )
+    if confirmed(request, agent.sid) and not refusal:
+        deleted = agent.sid  # a deleted row has no id, hence no SID
+        try:
+            services.agent_delete(agent=agent, actor=tenant.actor)
+            request.session.pop(CONSOLE_KEY.format(deleted), None)
+            request.session.pop(CONSOLE_ENDED_KEY.format(deleted), None)
+            return redirect("agents")
+        except TwilioError as error:
+            refusal = error.message
+    return Confirmation(
+        title=f"Delete {agent.friendly_name}?",
+        consequences=[
+            f"The agent {agent.friendly_name} ({agent.sid}), its settings and its FAQ entries are deleted.",
+            "Its conversations, transcripts and audit entries stay in their logs.",
+        ],
+        button=f"Delete {agent.friendly_name}",
+        back_url=reverse("agent", kwargs={"sid": agent.sid}),
+        token=agent.sid,
+        refusal=refusal,
+    ).render(request)

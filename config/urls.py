@@ -1,13 +1,15 @@
 """Top-level routes: the Twilio-compatible API, its schema and docs, and the portal."""
 
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from contactcenter import demo as contactcenter_demo
 from contactcenter.api.views import MemberDetailView, MemberListView, QueueDetailView, QueueListView
 from contactcenter.views import number_routing_view
 from core.api import UnknownResourceView
-from core.schema import ApiDocsView
+from core.schema import ApiDocsView, redoc_script_view
 from messaging import demo as messaging_demo
 from messaging.api.views import MediaDetailView, MediaListView, MessageDetailView, MessageListView
 from monitor.api.views import NotificationDetailView, NotificationListView
@@ -72,10 +74,13 @@ handler500 = "core.handlers.server_error"
 
 urlpatterns = [
     *api_patterns,
+    # Asked for by browsers on pages that link no icon (the API's own answers, say): the portal's.
+    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
     path("api/v1/", include("messaging.api.bulk_urls")),
     path("api/v1/", include("conversations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/redoc.js", redoc_script_view, name="api-docs-redoc"),
     path("", include("tenants.urls")),
     path("numbers/", include("numbering.urls")),
     path("numbers/<str:sid>/routing/", number_routing_view, name="number-routing"),

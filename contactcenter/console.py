@@ -11,7 +11,7 @@ Every function acts only on the worker's own reservations: another's is not foun
 from django.db import transaction
 
 from compliance.services import audit_record
-from contactcenter.console_state import offline_activity, task_conversation
+from contactcenter.console_state import offline_activity, phone_elsewhere, task_conversation
 from contactcenter.taskrouter.instructions import Instruction
 from contactcenter.taskrouter.models import Reservation, Worker
 from contactcenter.taskrouter.reservations import reservation_update
@@ -144,9 +144,11 @@ def console_wrap_up(
 def console_offline(*, worker: Worker) -> bool:
     """The agent's last console closed and stayed closed through the grace period: the worker goes
     to the workspace's offline activity, its ringing offers going to others. False when it already
-    was unavailable (or the workspace has no such activity)."""
+    was unavailable (or the workspace has no such activity), and for a worker whose calls ring a
+    phone of its own (`phone_elsewhere`): a supervisor set it available for that phone, which the
+    browser closing has not taken away."""
     activity = offline_activity(worker)
-    if activity is None or not worker.available:
+    if activity is None or not worker.available or phone_elsewhere(worker):
         return False
     worker_update(worker=worker, activity_sid=activity.sid, reject_pending_reservations=True, actor="console")
     return True

@@ -20,6 +20,7 @@ from conversations.models import Conversation, Item
 from conversations.selectors import ITEM_RELATED
 from core.sids import sid_to_uuid
 from tenants.models import Membership
+from voice.clients import is_client
 from voice.models import Recording
 
 HISTORY_ITEMS = 30  # the newest of the customer's calls, texts, recordings and notes the pop shows
@@ -60,6 +61,14 @@ def console_worker(*, membership: Membership) -> Worker | None:
         .order_by("workspace__date_created", "workspace_id")
         .first()
     )
+
+
+def phone_elsewhere(worker: Worker) -> str:
+    """Where the worker's calls ring besides a console: its `contact_uri` when that is a SIP address
+    or a number (a desk phone), '' when it is a softphone's `client:` address or unset, i.e. when
+    the console is the worker's only phone."""
+    contact = str(worker.attributes_json.get("contact_uri", "")).strip()
+    return "" if not contact or is_client(contact) else contact
 
 
 def offline_activity(worker: Worker) -> Activity | None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -18,7 +19,7 @@ from contactcenter.console import (
     console_reply,
     console_wrap_up,
 )
-from contactcenter.console_state import console_recording, console_state, console_worker
+from contactcenter.console_state import console_recording, console_state, console_worker, phone_elsewhere
 from contactcenter.softphone_views import hosts_softphone
 from contactcenter.taskrouter.models import Worker
 from core.errors import TwilioError, error_response
@@ -39,6 +40,8 @@ def console_view(request: HttpRequest) -> HttpResponse:
     context = {
         "worker": worker,
         "state": console_state(worker=worker),
+        "phone_elsewhere": phone_elsewhere(worker),
+        "grace_seconds": settings.CONSOLE_OFFLINE_GRACE_SECONDS,
     }
     return render(request, "contactcenter/console.html", context)
 

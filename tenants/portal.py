@@ -113,6 +113,7 @@ class Confirmation:
     back_url: str
     token: str
     action_url: str = ""
+    refusal: str = ""  # why it cannot be done now: shown instead of the button
 
     def render(self, request: HttpRequest) -> HttpResponse:
         return render(request, "confirm.html", {"confirmation": self})

@@ -131,7 +131,7 @@ class ScriptedBrain:
         faq = self._best_faq(words)
         if faq:
             return [TextDelta(faq.answer)]
-        return [TextDelta(self._fallback())]
+        return [TextDelta(self._fallback(offered))]
 
     def _best_faq(self, words: set[str]) -> Faq | None:
         scored = [(score, faq) for faq in self.faqs if (score := _faq_score(faq, words))]
@@ -149,10 +149,12 @@ class ScriptedBrain:
         who = f" for {slots.name}" if slots.name else ""
         return f"I have noted a request for {when}{who}. Our team will confirm it by text."
 
-    def _fallback(self) -> str:
+    def _fallback(self, offered: set[str]) -> str:
+        """Names only what the agent can do: a person only when it was offered the transfer."""
         topics = ", ".join(faq.phrases[0] for faq in self.faqs[:3] if faq.phrases)
         about = f"questions about {topics}, " if topics else ""
-        return f"Sorry, I did not get that. I can help with {about}appointments, or connect you to a person."
+        person = "connect you to a person" if "transfer_to_human" in offered else "take a message"
+        return f"Sorry, I did not get that. I can help with {about}appointments, or {person}."
 
     @staticmethod
     def _after_tool(result: str) -> str:

@@ -205,6 +205,7 @@ def test_an_llm_agent_runs_only_its_tools_for_its_own_tenant_and_hands_off_when_
                 llm_api_key="sk-clinic",
                 tools=["lookup_history"],
                 webhook_tools=[book_visit],
+                handoff_queue="Front desk",
             )
         with _open(server, agent, clinic.token) as socket:
             socket.send(_setup(clinic, call))

@@ -7,13 +7,14 @@ import pytest
 from django.test import Client
 
 from ai.handoff import agent_hints
-from ai.models import Agent
+from ai.models import Agent, FaqEntry
 from ai.services import agent_create, faq_entry_create
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put, stream_outcome_take
 from compliance.models import AuditEntry
 from contactcenter.taskrouter.models import Workflow
 from core import webhooks
 from core.tenancy import tenant_activate
+from numbering.services import number_update
 from streams.services import stream_url_check
 from tenants.models import Role
 from tenants.services import membership_add, user_create
@@ -167,7 +168,8 @@ def test_the_portal_creates_an_agent_and_its_console_talks_to_it(tenant_a: Tenan
     created = client.post(
         "/agents/",
         {"friendly_name": "Desk", "language": "en-US", "brain": "scripted",
-         "tools": ["send_text", "transfer_to_human"], "max_turns_without_progress": "3"},
+         "tools": ["send_text", "transfer_to_human"], "handoff_queue": "Front desk",
+         "max_turns_without_progress": "3"},
     )  # fmt: skip
     assert created.status_code == 302, created.content
     page = created["Location"]
@@ -203,6 +205,41 @@ def test_the_portal_creates_an_agent_and_its_console_talks_to_it(tenant_a: Tenan
     # The greeting opens the test console, as it opens a call.
     assert client.post(page, settings | {"welcome_greeting": "Hello, Desk here."}).status_code == 302
     assert '<span class="muted">Agent:</span> Hello, Desk here.' in client.get(page).content.decode()
+
+
+def test_an_agent_a_number_answers_with_is_not_deleted_until_the_number_points_elsewhere(
+    api_a: TwilioClient, tenant_a: Tenant
+) -> None:
+    """Portal and API alike: deleting asks first, names the number that still sends its calls to the
+    agent and refuses (its callers would meet a missing agent), then deletes, audited."""
+    desk = number(tenant_a, "+12025550185")
+    agent = agent_create(account=tenant_a.account, actor="test", friendly_name="Desk")
+    faq_entry_create(agent=agent, actor="test", phrases=["hours"], answer="Nine to five.")
+    client = Client()
+    user = user_create(email="admin@clinic.example", password="pw-123456789")
+    membership_add(account=tenant_a.account, user=user, role=Role.DEVELOPER, actor="test")
+    client.post("/login/", {"email": "admin@clinic.example", "password": "pw-123456789"})
+    page = f"/agents/{agent.sid}/"
+    assert f"/agents/{agent.sid}/delete/" in client.get(page).content.decode()
+    client.post(page, {"action": "assign", "number": desk.sid})
+
+    asked = client.get(f"{page}delete/").content.decode()
+    assert "+12025550185 still answers with this agent" in asked and 'name="confirm"' not in asked
+    forced = client.post(f"{page}delete/", {"confirm": agent.sid})
+    assert forced.status_code == 200 and Agent.objects.filter(id=agent.id).exists()
+    refused = api_a.delete(f"{AGENTS}/{agent.sid}")
+    assert refused.status_code == 400 and refused.json()["code"] == 20001
+    assert "+12025550185 answers with it" in refused.json()["message"]
+
+    tenant_activate(tenant_a.account.id)
+    number_update(number=desk, actor="test", voice_url="https://clinic.example/voice")
+    asked = client.get(f"{page}delete/").content.decode()
+    assert "Delete Desk?" in asked and 'name="confirm"' in asked and "FAQ entries are deleted" in asked
+    assert client.post(f"{page}delete/").status_code == 200  # no confirmation: the question again
+    assert Agent.objects.filter(id=agent.id).exists()
+    assert client.post(f"{page}delete/", {"confirm": agent.sid})["Location"] == "/agents/"
+    assert not Agent.objects.filter(id=agent.id).exists() and not FaqEntry.objects.exists()
+    assert AuditEntry.objects.filter(action="agent.delete", object_sid=agent.sid).count() == 1
 
 
 def test_an_agent_turn_shows_in_the_callers_thread(tenant_a: Tenant) -> None:

@@ -31,6 +31,7 @@ def test_a_developer_creates_an_agent_and_talks_to_it_in_the_console(page: Page,
     page.click("nav >> text=AI agents")
     expect(page.locator("h1")).to_have_text("AI agents")
     page.fill("#id_friendly_name", "Night desk")
+    page.fill("#id_welcome_greeting", "Night desk here. Press 0 for a person.")
     page.check("input[name=tools][value=send_text]")
     page.check("input[name=tools][value=transfer_to_human]")
     page.click("text=Create agent")
@@ -52,6 +53,18 @@ def test_a_developer_creates_an_agent_and_talks_to_it_in_the_console(page: Page,
     expect(page.locator("#agent-console .console-tool").first).to_contain_text("send_text")
     expect(lines.last).to_contain_text("no text sent")
 
+    # No hand-off route yet: the page says so (its greeting too), and the agent offers a message.
+    expect(page.locator("#no-handoff-route")).to_contain_text("offers callers no person")
+    expect(page.locator("#greeting-offers-person")).to_contain_text("Press 0 for a person")
+    page.fill("#id_text", "I want to talk to a person")
+    page.click("#agent-console button:text-is('Say')")
+    expect(lines.last).to_contain_text("leave it for the team as a message")
+    expect(lines.last).not_to_contain_text("person")
+
+    page.fill("#id_handoff_queue", "Front desk")
+    page.click("button:text-is('Save')")
+    expect(page.locator("#no-handoff-route")).to_have_count(0)
+    page.click("#agent-console button:text-is('Start over')")
     page.fill("#id_text", "I want to talk to a person")
     page.click("#agent-console button:text-is('Say')")
     expect(lines.last).to_contain_text("live-agent-handoff")

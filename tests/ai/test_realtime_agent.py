@@ -109,7 +109,7 @@ def clinic(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenant]:
         yield tenant
 
 
-def _agent(tenant: Tenant, blocker: Any, endpoint: str) -> Agent:
+def _agent(tenant: Tenant, blocker: Any, endpoint: str, *, handoff_queue: str = "Front desk") -> Agent:
     with blocker.unblock(), tenant_scope(tenant.account.id):
         return agent_create(
             account=tenant.account,
@@ -121,7 +121,7 @@ def _agent(tenant: Tenant, blocker: Any, endpoint: str) -> Agent:
             llm_model="gpt-realtime",
             llm_api_key="sk-clinic",
             tools=["transfer_to_human", "send_text"],
-            handoff_queue="Front desk",
+            handoff_queue=handoff_queue,
             is_redacting=True,
         )
 
@@ -295,3 +295,50 @@ def test_a_caller_pressing_0_is_told_in_the_platforms_voice_and_handed_over(
     outcome = stream_outcome_take(clinic.sid, call.sid)
     assert outcome is not None and outcome["status"] == "completed"
     assert json.loads(outcome["handoff_data"])["reason"] == "caller pressed 0"
+
+
+def test_with_no_route_to_people_the_model_is_told_and_a_caller_pressing_0_hears_what_it_can_do(
+    server: str, clinic: Tenant, django_db_blocker: Any
+) -> None:
+    """No hand-off route: the model is offered no transfer and told nobody can take the call; a
+    caller asking for a person is the model's to answer, and 0 (which the model does not hear) gets
+    the platform's words; neither ends the session."""
+    sessions: list[dict[str, Any]] = []
+
+    async def listens(socket: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            sessions.append(json.loads(await socket.recv()))  # session.update
+            transcript = "I want to talk to a person"
+            await socket.send(
+                event(CALLER_TRANSCRIPT, item_id="item_c1", content_index=0, transcript=transcript)
+            )
+            while True:
+                await socket.recv()
+
+    async def session() -> tuple[Drive, Call]:
+        async with serve(listens, "127.0.0.1", 0) as realtime:
+            port = realtime.sockets[0].getsockname()[1]
+            endpoint = f"http://127.0.0.1:{port}/v1"
+            agent = await asyncio.to_thread(_agent, clinic, django_db_blocker, endpoint, handoff_queue="")
+            call = await asyncio.to_thread(_call, django_db_blocker)
+            url = server.replace("http://", "ws://") + f"/ws/agents/{agent.sid}/stream"
+            heard = await drive(
+                url,
+                caller_audio=CALLER_AUDIO,
+                digits={0.5: "0"},
+                hold_s=5.0,
+                account_sid=clinic.sid,
+                call_sid=call.sid,
+                headers={"X-Twilio-Signature": webhooks.signature(url, {}, clinic.token)},
+            )
+            return heard, call
+
+    heard, call = asyncio.run(session())
+    update = sessions[0]["session"]
+    assert [tool["name"] for tool in update["tools"]] == ["send_text"]
+    assert "No person can take this call" in update["instructions"]
+    assert heard.app_closed_at is None  # the caller stayed with the agent until they hung up
+    assert stream_outcome_take(clinic.sid, call.sid) is None
+    pressed = heard.dtmf_sent[0][0]
+    words = [at for at, frame in heard.played if frame != b"\xff" * 160]
+    assert len(words) * 0.02 > 1.5 and min(words) > pressed  # "Nobody from our team can take calls…"

@@ -10,7 +10,9 @@ from typing import Any
 
 from ai.brains.base import BrainError, Reply, TextDelta, ToolCall, ToolSpec, Turn
 from ai.brains.scripted import Faq, ScriptedBrain, slots_of
-from ai.runtime import AgentProfile, AgentSession, ToolResult, TurnRecord
+from ai.models import Agent
+from ai.runtime import PERSON_OFFER, AgentProfile, AgentSession, ToolResult, TurnRecord
+from ai.sessions import agent_profile
 from ai.tools import tool_specs
 
 TOOLS = ("transfer_to_human", "send_text", "end_call", "lookup_history")
@@ -49,7 +51,7 @@ class Scripted:
 
 
 def session(
-    brain: Any, *, tools: Sequence[str] = TOOLS, **profile: Any
+    brain: Any, *, tools: Sequence[str] = TOOLS, can_hand_off: bool = True, **profile: Any
 ) -> tuple[AgentSession, list[dict[str, Any]], list[TurnRecord], Ran]:
     sent: list[dict[str, Any]] = []
     records: list[TurnRecord] = []
@@ -66,6 +68,7 @@ def session(
         agent_sid="AI" + "0" * 32,
         instructions="Be brief.",
         tools=tuple(tools),
+        can_hand_off=can_hand_off,
         **profile,
     )
     specs = tool_specs(builtin=agent.tools, webhook=agent.webhook_tools)
@@ -247,3 +250,63 @@ def test_a_redacting_agent_keeps_card_numbers_from_the_brain_and_the_records() -
         and "4111" not in records[0].caller_text
         and "4111" not in json.dumps(agent.transcript)
     )
+
+
+NO_ROUTE_TOOLS = ("send_text", "end_call", "lookup_history")  # what agent_profile leaves without a route
+
+
+def test_with_no_route_to_people_asking_for_one_hears_what_the_agent_can_do_and_goes_on() -> None:
+    agent, sent, records, _ = session(ScriptedBrain(FAQS), tools=NO_ROUTE_TOOLS, can_hand_off=False)
+    talk(
+        agent,
+        prompt("I want to talk to a person"),
+        {"type": "dtmf", "digit": "0"},
+        prompt("When are you open?"),
+    )
+    said = spoken(sent)
+    assert "person" not in said and "connect you" not in said
+    assert said.count("leave it for the team as a message") == 2 and "text you" in said
+    assert not agent.has_ended and not [m for m in sent if m["type"] == "end"]
+    assert FAQS[0].answer in said  # the conversation went on
+    assert all(call["name"] != "transfer_to_human" for turn in records for call in turn.tool_calls)
+
+
+def test_with_no_route_to_people_the_scripted_fallback_offers_none() -> None:
+    agent, sent, _, _ = session(ScriptedBrain(FAQS), tools=NO_ROUTE_TOOLS, can_hand_off=False)
+    talk(agent, prompt("purple elephants"))
+    assert "person" not in spoken(sent) and "take a message" in spoken(sent)
+
+
+def test_with_no_route_to_people_a_failing_brain_apologises_and_ends_the_call() -> None:
+    agent, sent, _, _ = session(Scripted(BrainError("endpoint down")), can_hand_off=False)
+    talk(agent, prompt("Can I book for Tuesday?"))
+    assert handoff(sent) == {"reasonCode": "end-call", "reason": "brain failed: endpoint down"}
+    assert "trouble" in spoken(sent) and "person" not in spoken(sent) and "Goodbye" in spoken(sent)
+
+
+def test_with_no_route_to_people_turns_without_progress_end_the_call_without_a_promise() -> None:
+    agent, sent, _, _ = session(
+        ScriptedBrain(FAQS), tools=NO_ROUTE_TOOLS, can_hand_off=False, max_turns_without_progress=2
+    )
+    talk(agent, prompt("purple elephants"), prompt("purple elephants again"), prompt("still purple"))
+    assert handoff(sent)["reasonCode"] == "end-call" and "connect you" not in spoken(sent)
+
+
+def test_an_agent_without_a_route_is_not_offered_the_transfer_and_is_told_so() -> None:
+    agent = Agent(friendly_name="Night desk", instructions="Be kind.", tools=list(TOOLS))
+    profile = agent_profile(agent)
+    assert "transfer_to_human" not in profile.tools and not profile.can_hand_off
+    assert (
+        profile.instructions.startswith("Be kind.") and "No person can take this call" in profile.instructions
+    )
+    agent.handoff_queue = "Front desk"
+    routed = agent_profile(agent)
+    assert routed.tools == TOOLS and routed.can_hand_off and routed.instructions == "Be kind."
+
+
+def test_greetings_that_offer_a_person_are_told_from_those_that_do_not() -> None:
+    offers = ("Press 0 to speak to a person.", "I can put you through or connect you to our team.",
+              "Ask for a representative any time.", "Say operator for a real person.")  # fmt: skip
+    plain = ("Hello, this is the clinic's assistant. How can I help?", "Visit us in person on Main Street.")
+    assert all(PERSON_OFFER.search(text) for text in offers)
+    assert not any(PERSON_OFFER.search(text) for text in plain)

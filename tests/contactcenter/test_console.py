@@ -15,8 +15,10 @@ from django.test import Client
 
 from compliance.models import AuditEntry
 from contactcenter.console_live import _Pushes, worker_group
+from contactcenter.console_sessions import console_closed_check
 from contactcenter.taskrouter.models import NumberRouting, Reservation, Task, TaskChannel, Worker, Workflow
 from contactcenter.taskrouter.task_lifecycle import task_create
+from contactcenter.taskrouter.workers import worker_update
 from conversations.models import Conversation, Note
 from messaging.carriers.base import InboundSms
 from messaging.inbound import message_receive
@@ -311,3 +313,34 @@ def test_the_agent_holding_a_customers_task_hears_their_recordings_and_nobody_el
 
     post(client, f"/console/reservations/{reservation.sid}/reject/", activity_sid=desk.unavailable.sid)
     assert client.get(f"/console/recordings/{voicemail.sid}/").status_code == 404  # no longer theirs
+
+
+def test_a_closed_console_takes_offline_only_a_worker_whose_phone_it_is(
+    tenant_a: Tenant, desk: Setup
+) -> None:
+    """The demo's Reception answers a SIP phone: closing a console of it must not stop that phone
+    ringing. A worker with no contact, or its softphone's `client:` address, has no phone left."""
+    client, alice = agent(tenant_a, desk)
+    desk_phone = desk.worker("Reception", {"contact_uri": "sip:reception@127.0.0.1:5062"})
+    in_browser = desk.worker("Bob", {"contact_uri": "client:WK" + "0" * 32})
+    assert (
+        "This console is your phone: closing it sets you offline after 30 s."
+        in client.get("/console/").content.decode()
+    )
+
+    for worker in (alice, desk_phone, in_browser):
+        console_closed_check(account_id=tenant_a.account.id, worker_id=worker.id)
+    assert Worker.objects.get(id=desk_phone.id).available
+    assert (
+        not Worker.objects.get(id=alice.id).available and not Worker.objects.get(id=in_browser.id).available
+    )
+
+    worker_update(
+        worker=Worker.objects.get(id=alice.id),
+        attributes=json.dumps({"contact_uri": "+14155550192"}),
+        activity_sid=desk.available.sid,
+    )
+    page = client.get("/console/").content.decode()
+    assert "Your calls also ring" in page and "+14155550192" in page and "leaves your activity" in page
+    assert not console_closed_check(account_id=tenant_a.account.id, worker_id=alice.id)
+    assert Worker.objects.get(id=alice.id).available
