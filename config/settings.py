@@ -252,6 +252,8 @@ SPEECH_AWS_SECRET_ACCESS_KEY = env_str("SWITCHBOARD_SPEECH_AWS_SECRET_ACCESS_KEY
 SPEECH_AWS_REGION = env_str("SWITCHBOARD_SPEECH_AWS_REGION", "us-east-1")
 SPEECH_POLLY_URL = env_str("SWITCHBOARD_SPEECH_POLLY_URL", "")  # blank: https://polly.{region}.amazonaws.com
 SPEECH_POLLY_VOICE = env_str("SWITCHBOARD_SPEECH_POLLY_VOICE", "Joanna")
+# blank: wss://transcribestreaming.{region}.amazonaws.com:8443
+SPEECH_TRANSCRIBE_URL = env_str("SWITCHBOARD_SPEECH_TRANSCRIBE_URL", "")
 # Where tenant-chosen URLs and SIP addresses may reach beyond the public internet (core/egress.py):
 # networks or address:port pairs. None by default; scripts/run admits the demo apps on loopback.
 EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", [])

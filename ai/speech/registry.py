@@ -18,6 +18,7 @@ from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
 from ai.speech.providers.google_tts import GoogleTextToSpeech
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
+from ai.speech.providers.transcribe import TranscribeSpeechToText
 from ai.speech.sphinx import SphinxSpeechToText
 from ai.speech.vad import EnergyActivity, SileroActivity
 
@@ -68,14 +69,28 @@ def _google() -> GoogleTextToSpeech:
     )
 
 
-def _polly() -> PollyTextToSpeech:
-    return PollyTextToSpeech(
+class _AwsAccount(TypedDict):
+    access_key: str
+    secret_key: str
+    region: str
+
+
+def _aws_account() -> _AwsAccount:
+    return _AwsAccount(
         access_key=_configured("SPEECH_AWS_ACCESS_KEY_ID"),
         secret_key=_configured("SPEECH_AWS_SECRET_ACCESS_KEY"),
         region=settings.SPEECH_AWS_REGION,
-        url=settings.SPEECH_POLLY_URL,
-        default_voice=settings.SPEECH_POLLY_VOICE,
     )
+
+
+def _polly() -> PollyTextToSpeech:
+    return PollyTextToSpeech(
+        **_aws_account(), url=settings.SPEECH_POLLY_URL, default_voice=settings.SPEECH_POLLY_VOICE
+    )
+
+
+def _transcribe() -> TranscribeSpeechToText:
+    return TranscribeSpeechToText(**_aws_account(), url=settings.SPEECH_TRANSCRIBE_URL)
 
 
 def _deepgram() -> DeepgramSpeechToText:
@@ -98,6 +113,7 @@ TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
 SPEECH_TO_TEXT: dict[str, Callable[[], SpeechToText]] = {
     "pocketsphinx": SphinxSpeechToText,
     "deepgram": _deepgram,
+    "amazon": _transcribe,
 }
 VOICE_ACTIVITY: dict[str, Callable[..., VoiceActivity]] = {"silero": SileroActivity, "energy": EnergyActivity}
 
