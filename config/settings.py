@@ -247,6 +247,12 @@ SPEECH_GOOGLE_API_KEY = env_str("SWITCHBOARD_SPEECH_GOOGLE_API_KEY", "")
 SPEECH_GOOGLE_TTS_URL = env_str(
     "SWITCHBOARD_SPEECH_GOOGLE_TTS_URL", "https://texttospeech.googleapis.com/v1/text:synthesize"
 )
+SPEECH_GOOGLE_STT_URL = env_str(
+    "SWITCHBOARD_SPEECH_GOOGLE_STT_URL", "https://speech.googleapis.com/v1/speech:recognize"
+)
+SPEECH_GOOGLE_STT_MODEL = env_str(
+    "SWITCHBOARD_SPEECH_GOOGLE_STT_MODEL", "telephony"
+)  # blank: Google's default
 SPEECH_AWS_ACCESS_KEY_ID = env_str("SWITCHBOARD_SPEECH_AWS_ACCESS_KEY_ID", "")
 SPEECH_AWS_SECRET_ACCESS_KEY = env_str("SWITCHBOARD_SPEECH_AWS_SECRET_ACCESS_KEY", "")
 SPEECH_AWS_REGION = env_str("SWITCHBOARD_SPEECH_AWS_REGION", "us-east-1")

@@ -15,6 +15,7 @@ from ai.speech.base import SpeechError, SpeechToText, TextToSpeech, VoiceActivit
 from ai.speech.espeak import EspeakTextToSpeech
 from ai.speech.providers.deepgram import DeepgramSpeechToText
 from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
+from ai.speech.providers.google_stt import GoogleSpeechToText
 from ai.speech.providers.google_tts import GoogleTextToSpeech
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
@@ -69,6 +70,14 @@ def _google() -> GoogleTextToSpeech:
     )
 
 
+def _google_stt() -> GoogleSpeechToText:
+    return GoogleSpeechToText(
+        api_key=_configured("SPEECH_GOOGLE_API_KEY"),
+        url=settings.SPEECH_GOOGLE_STT_URL,
+        model=settings.SPEECH_GOOGLE_STT_MODEL,
+    )
+
+
 class _AwsAccount(TypedDict):
     access_key: str
     secret_key: str
@@ -113,6 +122,7 @@ TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
 SPEECH_TO_TEXT: dict[str, Callable[[], SpeechToText]] = {
     "pocketsphinx": SphinxSpeechToText,
     "deepgram": _deepgram,
+    "google": _google_stt,
     "amazon": _transcribe,
 }
 VOICE_ACTIVITY: dict[str, Callable[..., VoiceActivity]] = {"silero": SileroActivity, "energy": EnergyActivity}

@@ -6,6 +6,7 @@ import pytest
 from ai.speech.espeak import EspeakTextToSpeech
 from ai.speech.providers.deepgram import DeepgramSpeechToText
 from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
+from ai.speech.providers.google_stt import GoogleSpeechToText
 from ai.speech.providers.google_tts import GoogleTextToSpeech
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
@@ -32,7 +33,7 @@ def test_an_unknown_provider_is_refused_naming_those_that_work():
     ):
         text_to_speech("Nuance")
     with pytest.raises(
-        UnknownProvider, match=r"transcriptionProvider 'Nuance' .*amazon, deepgram, pocketsphinx"
+        UnknownProvider, match=r"transcriptionProvider 'Nuance' .*amazon, deepgram, google, pocketsphinx"
     ):
         speech_to_text("Nuance")
 
@@ -81,6 +82,19 @@ def test_amazon_transcribes_with_the_aws_account_pollys_voices_use(settings):
         "AKID",
         "secret",
         "wss://transcribestreaming.eu-west-1.amazonaws.com:8443/stream-transcription-websocket",
+    )
+
+
+def test_google_transcribes_with_the_key_its_voices_use(settings):
+    settings.SPEECH_GOOGLE_API_KEY = ""
+    with pytest.raises(UnknownProvider, match="SWITCHBOARD_SPEECH_GOOGLE_API_KEY"):
+        speech_to_text("Google")
+    settings.SPEECH_GOOGLE_API_KEY, settings.SPEECH_GOOGLE_STT_MODEL = "g", "latest_short"
+    google = speech_to_text("Google")  # as a ConversationRelay app names it
+    assert isinstance(google, GoogleSpeechToText) and (google.api_key, google.url, google.model) == (
+        "g",
+        "https://speech.googleapis.com/v1/speech:recognize",
+        "latest_short",
     )
 
 
