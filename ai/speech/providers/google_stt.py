@@ -4,7 +4,8 @@
 Google streams recognition over gRPC only (StreamingRecognize); its REST API recognises a whole
 recording. The relay makes a recognizer per caller turn and asks for the text when the VAD ends the
 turn, so the turn's audio is sent then, whole: the text comes a round trip and a recognition after
-the end of the turn rather than as the caller speaks (and a turn over a minute is refused by Google).
+the end of the turn rather than as the caller speaks (ai/speech/providers/whole_turn.py), and a turn
+over a minute is refused by Google.
 
 The protocol (https://cloud.google.com/speech-to-text/docs/reference/rest/v1/speech/recognize): POST
 /v1/speech:recognize with the API key in `x-goog-api-key` and JSON {`config`: {`encoding`: LINEAR16,
@@ -16,13 +17,15 @@ The protocol (https://cloud.google.com/speech-to-text/docs/reference/rest/v1/spe
 """
 
 import base64
+import functools
 from collections.abc import Sequence
 
 import httpx
 
 from ai.speech.base import SAMPLE_RATE, SpeechError
-from ai.speech.providers import transient_status
-from ai.speech.providers.http_pcm import vendor_message
+from ai.speech.providers.google_tts import google_error
+from ai.speech.providers.http_pcm import post
+from ai.speech.providers.whole_turn import WholeTurnRecognizer
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)  # a turn of up to a minute is recognised before answering
 
@@ -34,22 +37,6 @@ def transcript(answer: dict) -> str:
         for result in answer.get("results", [])
     )
     return " ".join(text.strip() for text in texts if text.strip())
-
-
-class GoogleRecognizer:
-    def __init__(self, engine: "GoogleSpeechToText", config: dict) -> None:
-        self._engine, self._config = engine, config
-        self._audio = bytearray()
-
-    async def feed(self, pcm: bytes) -> None:
-        self._audio += pcm
-
-    async def finish(self) -> str:
-        audio, self._audio = bytes(self._audio), bytearray()
-        return await self._engine.recognize(audio, self._config) if audio else ""
-
-    async def close(self) -> None:
-        self._audio.clear()
 
 
 class GoogleSpeechToText:
@@ -72,22 +59,19 @@ class GoogleSpeechToText:
             config["speechContexts"] = [{"phrases": phrases}]
         return config
 
-    async def recognizer(self, *, language: str, hints: Sequence[str]) -> GoogleRecognizer:
-        return GoogleRecognizer(self, self.config(language=language, hints=hints))
+    async def recognizer(self, *, language: str, hints: Sequence[str]) -> WholeTurnRecognizer:
+        config = self.config(language=language, hints=hints)
+        return WholeTurnRecognizer(functools.partial(self.recognize, config=config))
 
-    async def recognize(self, audio: bytes, config: dict) -> str:
-        body = {"config": config, "audio": {"content": base64.b64encode(audio).decode()}}
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                response = await client.post(self.url, json=body, headers={"x-goog-api-key": self.api_key})
-        except httpx.HTTPError as error:
-            raise SpeechError(f"Google speech-to-text is unreachable: {error}", transient=True) from error
-        if response.status_code != 200:
-            message = vendor_message(response, lambda answer: answer["error"]["message"])
-            status = response.status_code
-            raise SpeechError(
-                f"Google speech-to-text answered {status}: {message}", transient=transient_status(status)
-            )
+    async def recognize(self, audio: bytes, *, config: dict) -> str:
+        response = await post(
+            vendor="Google speech-to-text",
+            url=self.url,
+            error_message=google_error,
+            timeout=TIMEOUT,
+            json={"config": config, "audio": {"content": base64.b64encode(audio).decode()}},
+            headers={"x-goog-api-key": self.api_key},
+        )
         try:
             return transcript(response.json())
         except (ValueError, AttributeError, TypeError) as error:
