@@ -17,6 +17,7 @@ from ai.speech.providers.deepgram import DeepgramSpeechToText
 from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
 from ai.speech.providers.google_stt import GoogleSpeechToText
 from ai.speech.providers.google_tts import GoogleTextToSpeech
+from ai.speech.providers.openai_stt import OpenAISpeechToText
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
 from ai.speech.providers.transcribe import TranscribeSpeechToText
@@ -57,6 +58,14 @@ def _hosted_voices(vendor: str) -> _HostedVoices:
 
 def _openai() -> OpenAITextToSpeech:
     return OpenAITextToSpeech(**_hosted_voices("OPENAI"))
+
+
+def _openai_stt() -> OpenAISpeechToText:
+    return OpenAISpeechToText(
+        api_key=_configured("SPEECH_OPENAI_API_KEY"),
+        url=settings.SPEECH_OPENAI_STT_URL,
+        model=settings.SPEECH_OPENAI_STT_MODEL,
+    )
 
 
 def _elevenlabs() -> ElevenLabsTextToSpeech:
@@ -124,6 +133,7 @@ SPEECH_TO_TEXT: dict[str, Callable[[], SpeechToText]] = {
     "deepgram": _deepgram,
     "google": _google_stt,
     "amazon": _transcribe,
+    "openai": _openai_stt,
 }
 VOICE_ACTIVITY: dict[str, Callable[..., VoiceActivity]] = {"silero": SileroActivity, "energy": EnergyActivity}
 

@@ -8,6 +8,7 @@ from ai.speech.providers.deepgram import DeepgramSpeechToText
 from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
 from ai.speech.providers.google_stt import GoogleSpeechToText
 from ai.speech.providers.google_tts import GoogleTextToSpeech
+from ai.speech.providers.openai_stt import OpenAISpeechToText
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
 from ai.speech.providers.transcribe import TranscribeSpeechToText
@@ -33,7 +34,8 @@ def test_an_unknown_provider_is_refused_naming_those_that_work():
     ):
         text_to_speech("Nuance")
     with pytest.raises(
-        UnknownProvider, match=r"transcriptionProvider 'Nuance' .*amazon, deepgram, google, pocketsphinx"
+        UnknownProvider,
+        match=r"transcriptionProvider 'Nuance' .*amazon, deepgram, google, openai, pocketsphinx",
     ):
         speech_to_text("Nuance")
 
@@ -95,6 +97,16 @@ def test_google_transcribes_with_the_key_its_voices_use(settings):
         "g",
         "https://speech.googleapis.com/v1/speech:recognize",
         "latest_short",
+    )
+
+
+def test_openai_transcribes_with_the_key_its_voices_use(settings):
+    settings.SPEECH_OPENAI_API_KEY, settings.SPEECH_OPENAI_STT_MODEL = "sk", "gpt-4o-mini-transcribe"
+    openai = speech_to_text("OpenAI")
+    assert isinstance(openai, OpenAISpeechToText) and (openai.api_key, openai.url, openai.model) == (
+        "sk",
+        "https://api.openai.com/v1/audio/transcriptions",
+        "gpt-4o-mini-transcribe",
     )
 
 

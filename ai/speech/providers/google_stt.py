@@ -23,8 +23,7 @@ from collections.abc import Sequence
 import httpx
 
 from ai.speech.base import SAMPLE_RATE, SpeechError
-from ai.speech.providers.google_tts import google_error
-from ai.speech.providers.http_pcm import post
+from ai.speech.providers.http_pcm import error_object_message, post
 from ai.speech.providers.whole_turn import WholeTurnRecognizer
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)  # a turn of up to a minute is recognised before answering
@@ -67,7 +66,7 @@ class GoogleSpeechToText:
         response = await post(
             vendor="Google speech-to-text",
             url=self.url,
-            error_message=google_error,
+            error_message=error_object_message,
             timeout=TIMEOUT,
             json={"config": config, "audio": {"content": base64.b64encode(audio).decode()}},
             headers={"x-goog-api-key": self.api_key},

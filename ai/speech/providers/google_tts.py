@@ -18,14 +18,9 @@ from collections.abc import AsyncIterator
 
 from ai.speech.audio import resample
 from ai.speech.base import SAMPLE_RATE, SpeechError
-from ai.speech.providers.http_pcm import post
+from ai.speech.providers.http_pcm import error_object_message, post
 
 _VOICE_LANGUAGE = re.compile(r"^([a-z]{2,3}-[A-Z]{2})-")
-
-
-def google_error(answer: dict) -> str:
-    """A Google API refusal's message: {`error`: {`code`, `message`, `status`}}."""
-    return answer["error"]["message"]
 
 
 def wav_pcm(wav: bytes) -> tuple[bytes, int]:
@@ -67,7 +62,7 @@ class GoogleTextToSpeech:
         response = await post(
             vendor="Google text-to-speech",
             url=self.url,
-            error_message=google_error,
+            error_message=error_object_message,
             json=body,
             headers={"x-goog-api-key": self.api_key},
         )

@@ -49,6 +49,11 @@ async def stream_pcm(
         yield tail
 
 
+def error_object_message(answer: dict) -> str:
+    """The message of a refusal shaped {`error`: {`message`, ...}}, as Google's and OpenAI's are."""
+    return answer["error"]["message"]
+
+
 def vendor_message(response: httpx.Response, pick: Callable[[Any], str]) -> str:
     """The refusal's own message, picked out of its JSON; its text when it has none."""
     try:
