@@ -26,6 +26,8 @@ from ai.speech.base import SpeechError
 from ai.speech.providers import aws_eventstream
 from ai.speech.providers.aws_sigv4 import presigned_url
 from ai.speech.providers.transcribe import TranscribeSpeechToText
+from tests.ai.speech import silence_slin, speech_slin
+from tests.ai.test_relay_session import App, converse, session
 
 ACCESS, SECRET, REGION = "AKIDTRANSCRIBETEST", "transcribe-test-secret", "eu-west-1"
 
@@ -246,3 +248,32 @@ def test_an_unreachable_transcribe_is_a_speech_error():
     with pytest.raises(SpeechError, match="unreachable") as unreachable:
         asyncio.run(engine.recognizer(language="en-US", hints=[]))
     assert unreachable.value.transient
+
+
+@pytest.mark.e2e
+def test_a_relayed_callers_turn_reaches_transcribe_when_the_session_names_amazon(tmp_path, settings):
+    """The relay's real VAD and registry: the caller's spoken turn streamed to Transcribe, its text the
+    app's prompt."""
+    fake = FakeTranscribe()
+    settings.SPEECH_AWS_ACCESS_KEY_ID, settings.SPEECH_AWS_SECRET_ACCESS_KEY = ACCESS, SECRET
+    settings.SPEECH_AWS_REGION = REGION
+    said = speech_slin("I want to talk to a person")
+    record = session()
+    record["transcription"]["transcription_provider"] = "Amazon"
+
+    async def reply(app: App, message: dict) -> None:
+        return None
+
+    async def call() -> App:
+        app = App(reply)
+        async with serve(fake.session, "127.0.0.1", 0, process_request=fake.check_signature) as server:
+            settings.SPEECH_TRANSCRIBE_URL = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            await converse(tmp_path, app, record, silence_slin(1000) + said + silence_slin(2000))
+        return app
+
+    (prompt,) = asyncio.run(call()).of("prompt")
+    heard_ms = int(prompt["voicePrompt"].split()[1])
+    spoken_ms = len(said) * 1000 // 16000
+    # the turn from a little before its onset (the preroll) to the VAD's end, 600 ms after the words
+    assert spoken_ms <= heard_ms <= spoken_ms + 1200, (heard_ms, spoken_ms)
+    assert prompt["lang"] == "en-US" and fake.query["language-code"] == "en-US"
