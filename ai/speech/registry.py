@@ -60,14 +60,6 @@ def _openai() -> OpenAITextToSpeech:
     return OpenAITextToSpeech(**_hosted_voices("OPENAI"))
 
 
-def _openai_stt() -> OpenAISpeechToText:
-    return OpenAISpeechToText(
-        api_key=_configured("SPEECH_OPENAI_API_KEY"),
-        url=settings.SPEECH_OPENAI_STT_URL,
-        model=settings.SPEECH_OPENAI_STT_MODEL,
-    )
-
-
 def _elevenlabs() -> ElevenLabsTextToSpeech:
     return ElevenLabsTextToSpeech(**_hosted_voices("ELEVENLABS"))
 
@@ -76,14 +68,6 @@ def _google() -> GoogleTextToSpeech:
     return GoogleTextToSpeech(
         api_key=_configured("SPEECH_GOOGLE_API_KEY"),
         url=settings.SPEECH_GOOGLE_TTS_URL,
-    )
-
-
-def _google_stt() -> GoogleSpeechToText:
-    return GoogleSpeechToText(
-        api_key=_configured("SPEECH_GOOGLE_API_KEY"),
-        url=settings.SPEECH_GOOGLE_STT_URL,
-        model=settings.SPEECH_GOOGLE_STT_MODEL,
     )
 
 
@@ -111,12 +95,20 @@ def _transcribe() -> TranscribeSpeechToText:
     return TranscribeSpeechToText(**_aws_account(), url=settings.SPEECH_TRANSCRIBE_URL)
 
 
-def _deepgram() -> DeepgramSpeechToText:
-    return DeepgramSpeechToText(
-        api_key=_configured("SPEECH_DEEPGRAM_API_KEY"),
-        url=settings.SPEECH_DEEPGRAM_URL,
-        model=settings.SPEECH_DEEPGRAM_MODEL,
-    )
+def _keyed_listener(
+    engine: Callable[..., SpeechToText], vendor: str, service: str
+) -> Callable[[], SpeechToText]:
+    """A keyed vendor's speech-to-text as its SPEECH_<vendor>_API_KEY and SPEECH_<service>_URL and
+    _MODEL settings say."""
+
+    def make() -> SpeechToText:
+        return engine(
+            api_key=_configured(f"SPEECH_{vendor}_API_KEY"),
+            url=getattr(settings, f"SPEECH_{service}_URL"),
+            model=getattr(settings, f"SPEECH_{service}_MODEL"),
+        )
+
+    return make
 
 
 TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
@@ -130,10 +122,10 @@ TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
 }
 SPEECH_TO_TEXT: dict[str, Callable[[], SpeechToText]] = {
     "pocketsphinx": SphinxSpeechToText,
-    "deepgram": _deepgram,
-    "google": _google_stt,
+    "deepgram": _keyed_listener(DeepgramSpeechToText, "DEEPGRAM", "DEEPGRAM"),
+    "google": _keyed_listener(GoogleSpeechToText, "GOOGLE", "GOOGLE_STT"),
+    "openai": _keyed_listener(OpenAISpeechToText, "OPENAI", "OPENAI_STT"),
     "amazon": _transcribe,
-    "openai": _openai_stt,
 }
 VOICE_ACTIVITY: dict[str, Callable[..., VoiceActivity]] = {"silero": SileroActivity, "energy": EnergyActivity}
 
