@@ -239,6 +239,10 @@ SPEECH_OPENAI_API_KEY = env_str("SWITCHBOARD_SPEECH_OPENAI_API_KEY", "")
 SPEECH_OPENAI_URL = env_str("SWITCHBOARD_SPEECH_OPENAI_URL", "https://api.openai.com/v1/audio/speech")
 SPEECH_OPENAI_MODEL = env_str("SWITCHBOARD_SPEECH_OPENAI_MODEL", "gpt-4o-mini-tts")
 SPEECH_OPENAI_VOICE = env_str("SWITCHBOARD_SPEECH_OPENAI_VOICE", "alloy")  # when a call names none of them
+SPEECH_OPENAI_STT_URL = env_str(
+    "SWITCHBOARD_SPEECH_OPENAI_STT_URL", "https://api.openai.com/v1/audio/transcriptions"
+)
+SPEECH_OPENAI_STT_MODEL = env_str("SWITCHBOARD_SPEECH_OPENAI_STT_MODEL", "gpt-4o-transcribe")
 SPEECH_ELEVENLABS_API_KEY = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_API_KEY", "")
 SPEECH_ELEVENLABS_URL = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_URL", "https://api.elevenlabs.io")
 SPEECH_ELEVENLABS_MODEL = env_str("SWITCHBOARD_SPEECH_ELEVENLABS_MODEL", "eleven_flash_v2_5")
@@ -247,11 +251,19 @@ SPEECH_GOOGLE_API_KEY = env_str("SWITCHBOARD_SPEECH_GOOGLE_API_KEY", "")
 SPEECH_GOOGLE_TTS_URL = env_str(
     "SWITCHBOARD_SPEECH_GOOGLE_TTS_URL", "https://texttospeech.googleapis.com/v1/text:synthesize"
 )
+SPEECH_GOOGLE_STT_URL = env_str(
+    "SWITCHBOARD_SPEECH_GOOGLE_STT_URL", "https://speech.googleapis.com/v1/speech:recognize"
+)
+SPEECH_GOOGLE_STT_MODEL = env_str(
+    "SWITCHBOARD_SPEECH_GOOGLE_STT_MODEL", "telephony"
+)  # blank: Google's default
 SPEECH_AWS_ACCESS_KEY_ID = env_str("SWITCHBOARD_SPEECH_AWS_ACCESS_KEY_ID", "")
 SPEECH_AWS_SECRET_ACCESS_KEY = env_str("SWITCHBOARD_SPEECH_AWS_SECRET_ACCESS_KEY", "")
 SPEECH_AWS_REGION = env_str("SWITCHBOARD_SPEECH_AWS_REGION", "us-east-1")
 SPEECH_POLLY_URL = env_str("SWITCHBOARD_SPEECH_POLLY_URL", "")  # blank: https://polly.{region}.amazonaws.com
 SPEECH_POLLY_VOICE = env_str("SWITCHBOARD_SPEECH_POLLY_VOICE", "Joanna")
+# blank: wss://transcribestreaming.{region}.amazonaws.com:8443
+SPEECH_TRANSCRIBE_URL = env_str("SWITCHBOARD_SPEECH_TRANSCRIBE_URL", "")
 # Where tenant-chosen URLs and SIP addresses may reach beyond the public internet (core/egress.py):
 # networks or address:port pairs. None by default; scripts/run admits the demo apps on loopback.
 EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", [])

@@ -15,9 +15,12 @@ from ai.speech.base import SpeechError, SpeechToText, TextToSpeech, VoiceActivit
 from ai.speech.espeak import EspeakTextToSpeech
 from ai.speech.providers.deepgram import DeepgramSpeechToText
 from ai.speech.providers.elevenlabs import ElevenLabsTextToSpeech
+from ai.speech.providers.google_stt import GoogleSpeechToText
 from ai.speech.providers.google_tts import GoogleTextToSpeech
+from ai.speech.providers.openai_stt import OpenAISpeechToText
 from ai.speech.providers.openai_tts import OpenAITextToSpeech
 from ai.speech.providers.polly import PollyTextToSpeech
+from ai.speech.providers.transcribe import TranscribeSpeechToText
 from ai.speech.sphinx import SphinxSpeechToText
 from ai.speech.vad import EnergyActivity, SileroActivity
 
@@ -68,22 +71,44 @@ def _google() -> GoogleTextToSpeech:
     )
 
 
-def _polly() -> PollyTextToSpeech:
-    return PollyTextToSpeech(
+class _AwsAccount(TypedDict):
+    access_key: str
+    secret_key: str
+    region: str
+
+
+def _aws_account() -> _AwsAccount:
+    return _AwsAccount(
         access_key=_configured("SPEECH_AWS_ACCESS_KEY_ID"),
         secret_key=_configured("SPEECH_AWS_SECRET_ACCESS_KEY"),
         region=settings.SPEECH_AWS_REGION,
-        url=settings.SPEECH_POLLY_URL,
-        default_voice=settings.SPEECH_POLLY_VOICE,
     )
 
 
-def _deepgram() -> DeepgramSpeechToText:
-    return DeepgramSpeechToText(
-        api_key=_configured("SPEECH_DEEPGRAM_API_KEY"),
-        url=settings.SPEECH_DEEPGRAM_URL,
-        model=settings.SPEECH_DEEPGRAM_MODEL,
+def _polly() -> PollyTextToSpeech:
+    return PollyTextToSpeech(
+        **_aws_account(), url=settings.SPEECH_POLLY_URL, default_voice=settings.SPEECH_POLLY_VOICE
     )
+
+
+def _transcribe() -> TranscribeSpeechToText:
+    return TranscribeSpeechToText(**_aws_account(), url=settings.SPEECH_TRANSCRIBE_URL)
+
+
+def _keyed_listener(
+    engine: Callable[..., SpeechToText], vendor: str, service: str
+) -> Callable[[], SpeechToText]:
+    """A keyed vendor's speech-to-text as its SPEECH_<vendor>_API_KEY and SPEECH_<service>_URL and
+    _MODEL settings say."""
+
+    def make() -> SpeechToText:
+        return engine(
+            api_key=_configured(f"SPEECH_{vendor}_API_KEY"),
+            url=getattr(settings, f"SPEECH_{service}_URL"),
+            model=getattr(settings, f"SPEECH_{service}_MODEL"),
+        )
+
+    return make
 
 
 TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
@@ -97,7 +122,10 @@ TEXT_TO_SPEECH: dict[str, Callable[[], TextToSpeech]] = {
 }
 SPEECH_TO_TEXT: dict[str, Callable[[], SpeechToText]] = {
     "pocketsphinx": SphinxSpeechToText,
-    "deepgram": _deepgram,
+    "deepgram": _keyed_listener(DeepgramSpeechToText, "DEEPGRAM", "DEEPGRAM"),
+    "google": _keyed_listener(GoogleSpeechToText, "GOOGLE", "GOOGLE_STT"),
+    "openai": _keyed_listener(OpenAISpeechToText, "OPENAI", "OPENAI_STT"),
+    "amazon": _transcribe,
 }
 VOICE_ACTIVITY: dict[str, Callable[..., VoiceActivity]] = {"silero": SileroActivity, "energy": EnergyActivity}
 

@@ -16,12 +16,9 @@ import base64
 import re
 from collections.abc import AsyncIterator
 
-import httpx
-
 from ai.speech.audio import resample
 from ai.speech.base import SAMPLE_RATE, SpeechError
-from ai.speech.providers import transient_status
-from ai.speech.providers.http_pcm import TIMEOUT, vendor_message
+from ai.speech.providers.http_pcm import error_object_message, post
 
 _VOICE_LANGUAGE = re.compile(r"^([a-z]{2,3}-[A-Z]{2})-")
 
@@ -62,17 +59,13 @@ class GoogleTextToSpeech:
         if not text.strip():
             return
         body = self.request_body(text, voice=voice, language=language)
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                response = await client.post(self.url, json=body, headers={"x-goog-api-key": self.api_key})
-        except httpx.HTTPError as error:
-            raise SpeechError(f"Google text-to-speech is unreachable: {error}", transient=True) from error
-        if response.status_code != 200:
-            message = vendor_message(response, lambda answer: answer["error"]["message"])
-            status = response.status_code
-            raise SpeechError(
-                f"Google text-to-speech answered {status}: {message}", transient=transient_status(status)
-            )
+        response = await post(
+            vendor="Google text-to-speech",
+            url=self.url,
+            error_message=error_object_message,
+            json=body,
+            headers={"x-goog-api-key": self.api_key},
+        )
         try:
             wav = base64.b64decode(response.json()["audioContent"])
         except (ValueError, KeyError, TypeError) as error:

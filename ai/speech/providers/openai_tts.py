@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-from ai.speech.providers.http_pcm import stream_pcm
+from ai.speech.providers.http_pcm import error_object_message, stream_pcm
 
 PCM_RATE = 24000
 MAX_INPUT_CHARACTERS = 4096
@@ -57,7 +57,7 @@ class OpenAITextToSpeech:
                 body=json.dumps(body).encode(),
                 headers={"Authorization": f"Bearer {self.api_key}"},
                 rate=PCM_RATE,
-                error_message=lambda answer: answer["error"]["message"],
+                error_message=error_object_message,
             )
         ) as stream:  # closed at once when the listener stops (barge-in), not when collected
             async for chunk in stream:
