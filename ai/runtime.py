@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ai.brains.base import Brain, BrainError, TextDelta, ToolCall, ToolSpec, Turn
+from core.timeouts import within
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ class AgentSession:
         """Brain rounds until a reply without tool calls, a tool that ends the session, or a limit."""
         for _ in range(self.profile.max_tool_rounds + 1):
             try:
-                text, calls = await asyncio.wait_for(self._round(record), self.turn_timeout)
+                text, calls = await within(self._round(record), self.turn_timeout)
             except (BrainError, TimeoutError) as exc:
                 reason = str(exc) or "the brain took too long"
                 await self._escalate(record, f"brain failed: {reason}", trouble=True)

@@ -38,6 +38,7 @@ from ai.speech.espeak import EspeakTextToSpeech
 from ai.speech_to_speech.openai_realtime import RealtimeBridge, headers
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put
 from ai.tools import CallTools
+from core.timeouts import within
 from streams.bridge.app_socket import AppUnreachable, connect_app
 from streams.bridge.codec import slin_to_ulaw
 
@@ -240,7 +241,7 @@ class StreamAgent:
             await self._say(words)
         await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": END_MARK}})
         try:
-            await asyncio.wait_for(self._played.wait(), PLAYOUT_WAIT_S)
+            await within(self._played.wait(), PLAYOUT_WAIT_S)
         except TimeoutError:
             logger.warning("agent %s: the last words did not play in time", self.start.profile.agent_sid)
         await self._close_model()

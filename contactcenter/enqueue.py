@@ -32,6 +32,7 @@ from contactcenter.voice_tasks import (
     voice_task_leave,
 )
 from core.documents import Fetch
+from core.timeouts import within
 from twiml.errors import Code
 from twiml.verbs import Enqueue, Gather, Hangup, Leave, Pause, Play, Redirect, Say
 from voice import verbs
@@ -158,7 +159,7 @@ class Stay:
                 if left is not None:
                     return None
                 # An agent claimed the caller just before: its dequeue is on the way.
-                return await asyncio.wait_for(asyncio.shield(dequeued), LEAVE_RACE_SECONDS)
+                return await within(asyncio.shield(dequeued), LEAVE_RACE_SECONDS)
             raise AssertionError("unreachable")
         finally:
             for task in (dequeued, music):

@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from core.consumers import NOT_FOUND
+from core.timeouts import within
 from tenants.sockets import FORBIDDEN, SessionSocketConsumer
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class LiveFragmentConsumer(SessionSocketConsumer, Generic[Subscription]):
     async def _next_read(self) -> None:
         """Until the next refresh, or SETTLE_SECONDS after a change is announced if one is first."""
         try:
-            await asyncio.wait_for(self.changed.wait(), self.refresh_seconds)
+            await within(self.changed.wait(), self.refresh_seconds)
         except TimeoutError:
             return
         self.changed.clear()

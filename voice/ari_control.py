@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from core.timeouts import within
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
 from voice.control import (
@@ -77,11 +78,7 @@ class AriCallControl:
         if self.is_gone:
             raise CallHungUp()
         try:
-            event = (
-                await asyncio.wait_for(self.events.get(), timeout)
-                if timeout is not None
-                else await self.events.get()
-            )
+            event = await within(self.events.get(), timeout)
         except TimeoutError:
             return None
         if self._is_end(event):
@@ -591,7 +588,7 @@ async def _rung(events: "asyncio.Queue[Event]", leg_id: str, wait_s: float) -> s
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            event = await asyncio.wait_for(events.get(), max(0.0, deadline - time.monotonic()))
+            event = await within(events.get(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return "no-answer"
         kind = event.get("type")
@@ -612,7 +609,7 @@ async def _entered(events: "asyncio.Queue[Event]", channel_ids: set[str]) -> Non
     deadline = time.monotonic() + START_SECONDS
     while waiting:
         try:
-            event = await asyncio.wait_for(events.get(), max(0.0, deadline - time.monotonic()))
+            event = await within(events.get(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             raise AriError(504, f"{sorted(waiting)} did not enter Stasis within {START_SECONDS} s") from None
         channel = event.get("channel", {}).get("id")

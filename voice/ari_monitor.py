@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from core.timeouts import within
 from mediaserver.ari.client import AriClient, AriError
 from mediaserver.ari.router import EventRouter
 from voice.ari_control import END_EVENTS, START_SECONDS
@@ -147,7 +148,7 @@ class LegMonitor:
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(met), seconds)
+                await within(self._changed.wait_for(met), seconds)
             except TimeoutError:
                 raise MonitorFailed(f"Timed out waiting for {what}") from None
         if not condition():

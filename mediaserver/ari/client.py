@@ -20,6 +20,8 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from core.timeouts import within
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -112,7 +114,7 @@ class AriClient:
         self._pending[request_id] = reply
         try:
             await ws.send(json.dumps(frame))
-            response = await asyncio.wait_for(reply, REQUEST_TIMEOUT_SECONDS)
+            response = await within(reply, REQUEST_TIMEOUT_SECONDS)
         except (TimeoutError, websockets.WebSocketException) as exc:
             raise AriError(0, f"{method} {path}: no reply over the websocket ({exc!r})") from exc
         finally:
@@ -194,7 +196,7 @@ class AriClient:
                 if was_connected and on_lost is not None:
                     await on_lost()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
+                await within(stop.wait(), backoff)
             backoff = min(max_backoff, backoff * 2)
 
     @staticmethod

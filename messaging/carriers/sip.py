@@ -27,6 +27,7 @@ from urllib.parse import unquote
 import httpx
 
 from core.error_codes import ErrorCode
+from core.timeouts import within
 from mediaserver import endpoints
 from mediaserver.ari.client import AriClient, AriError, Event
 from messaging.carriers.base import CarrierEvents, InboundSms, OutboundSms
@@ -243,13 +244,13 @@ class SipMessageConnector:
         self._outbox.put_nowait(None)
         if self._submitter is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._submitter), STOP_GRACE_S)
+                await within(asyncio.shield(self._submitter), STOP_GRACE_S)
         left = self._outbox.qsize()
         if left:
             log.warning("connector %s: %d messages not submitted at stop", self.name, left)
         if self._subscribed:
             with contextlib.suppress(AriError, httpx.HTTPError, TimeoutError):
-                await asyncio.wait_for(self._client.unsubscribe(self._event_source), timeout=2.0)
+                await within(self._client.unsubscribe(self._event_source), 2.0)
             self._subscribed = False
         self._stop.set()
 
@@ -316,4 +317,4 @@ def number_from_uri(value: str) -> str:
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
+        await within(event.wait(), seconds)

@@ -13,6 +13,7 @@ import json
 from collections import Counter, deque
 from collections.abc import Callable
 
+from core.timeouts import within
 from streams.bridge.codec import FRAME_MS, SAMPLE_RATE, ULAW_FRAME_BYTES, ULAW_SILENCE
 
 FRAME_SECONDS = FRAME_MS / 1000
@@ -117,7 +118,7 @@ async def play(playout: Playout, send: Callable[[bytes], None], echo: Callable[[
         while playout.buffered < JITTER_FRAMES * ULAW_FRAME_BYTES and not playout.has_marks:
             playout.changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(playout.changed.wait(), deadline - loop.time())
+                await within(playout.changed.wait(), deadline - loop.time())
             if loop.time() >= deadline:
                 break
         origin, ticks = loop.time(), 0

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from core.timeouts import within
 from streams.bridge import audiosocket
 from streams.bridge.stream import End, Leg, Stream
 from streams.contract import (
@@ -116,7 +117,7 @@ class Bridge:
     async def _identify(self, reader: asyncio.StreamReader) -> StreamLeg | None:
         """The leg Asterisk's connection carries, from the id it sends first; None for a stranger."""
         try:
-            kind, payload = await asyncio.wait_for(audiosocket.read_frame(reader), ID_SECONDS)
+            kind, payload = await within(audiosocket.read_frame(reader), ID_SECONDS)
             if kind != audiosocket.Kind.ID or len(payload) != 16:
                 log.warning("an AudioSocket connection did not begin with its id")
                 return None

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection
 
 from core.error_codes import ErrorCode
 from core.task_set import TaskSet
+from core.timeouts import within
 from streams.bridge import audiosocket, protocol
 from streams.bridge.app_socket import AppUnreachable, connect_app
 from streams.bridge.codec import slin_to_ulaw, ulaw_to_slin
@@ -274,4 +275,4 @@ class Stream:
         self._outbox.put_nowait(protocol.stop(self.leg, sequence=self._next()))
         self._outbox.put_nowait(None)
         with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
-            await asyncio.wait_for(asyncio.shield(self._writer), CLOSE_SECONDS)
+            await within(asyncio.shield(self._writer), CLOSE_SECONDS)

@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 
 from ai.speech.base import SAMPLE_RATE, SpeechError
 from ai.speech.providers import transient_status
+from core.timeouts import within
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 # Finalize answers only when audio was still buffered; past this the finals already in are the turn.
@@ -83,7 +84,7 @@ class DeepgramRecognizer:
         with contextlib.suppress(websockets.ConnectionClosed):
             await self._send(json.dumps({"type": "Finalize"}))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._finalized.wait(), FINALIZE_WAIT_SECONDS)
+            await within(self._finalized.wait(), FINALIZE_WAIT_SECONDS)
         text, self._finals = " ".join(self._finals), []
         if self._failure and not text:
             raise SpeechError(self._failure, transient=True)
@@ -93,7 +94,7 @@ class DeepgramRecognizer:
         with contextlib.suppress(websockets.ConnectionClosed):
             await self._send(json.dumps({"type": "CloseStream"}))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._reader), CLOSE_WAIT_SECONDS)
+                await within(asyncio.shield(self._reader), CLOSE_WAIT_SECONDS)
         self._reader.cancel()
         self._keepalive.cancel()
         await self._connection.close()

@@ -29,6 +29,7 @@ from websockets.asyncio.client import ClientConnection
 from ai.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, SpeechError
 from ai.speech.providers import aws_eventstream, transient_status
 from ai.speech.providers.aws_sigv4 import presigned_url
+from core.timeouts import within
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 SETTLE_WAIT_SECONDS = 3.0  # from the end of the stream to Transcribe's last result and close
@@ -113,7 +114,7 @@ class TranscribeRecognizer:
                 await self._send(self._pending)
             await self._send(b"")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._reader), SETTLE_WAIT_SECONDS)
+            await within(asyncio.shield(self._reader), SETTLE_WAIT_SECONDS)
         text = " ".join(self._settled)
         if self._failure and not text:
             raise self._failure
