@@ -18,7 +18,9 @@ from ai.brains.scripted import Faq, ScriptedBrain
 from ai.models import Agent
 from ai.redaction import redact
 from ai.runtime import NO_PERSON_NOTE, AgentProfile, TurnRecord
-from ai.speech_to_speech.openai_realtime import RealtimeAgent, realtime_url
+from ai.speech_to_speech import deepgram_agent, openai_realtime
+from ai.speech_to_speech.base import Bridge, RealtimeAgent
+from ai.speech_to_speech.openai_realtime import realtime_url
 from ai.tools import CallContext, tool_specs
 from ai.webhook_tools import WebhookTool
 from conversations.services import agent_turn_log
@@ -31,12 +33,13 @@ from voice.models import Call
 
 @dataclass(frozen=True)
 class RealtimeProvider:
-    """A speech-to-speech agent's model: its websocket URL, the tenant's key, the session it asks for."""
+    """A speech-to-speech agent's model: its websocket URL, the upgrade's headers (the tenant's key),
+    the session it asks for and the bridge that speaks its protocol."""
 
     url: str
-    api_key: str
+    headers: dict[str, str]
     agent: RealtimeAgent
-    language: str = "en-US"  # of the platform's own words to the caller (a hand-off it decides)
+    bridge: type[Bridge]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class SessionStart:
     tool_specs: tuple[ToolSpec, ...]
     context: CallContext
     redact: Callable[[str], str]
-    realtime: RealtimeProvider | None = None  # set for an "openai-realtime" agent
+    realtime: RealtimeProvider | None = None  # set for a speech-to-speech agent
 
 
 def session_turn_log(start: SessionStart, turn: TurnRecord) -> None:
@@ -108,16 +111,27 @@ def agent_realtime(
     agent: Agent, profile: AgentProfile, specs: tuple[ToolSpec, ...]
 ) -> RealtimeProvider | None:
     """The agent's speech-to-speech model, when that is its brain."""
-    if agent.brain != Agent.Brain.OPENAI_REALTIME:
+    if not agent.is_speech_to_speech:
         return None
     session = RealtimeAgent(
-        instructions=profile.instructions, model=agent.llm_model, voice=agent.voice or "alloy", tools=specs
+        instructions=profile.instructions,
+        model=agent.llm_model,
+        voice=agent.voice,
+        tools=specs,
+        language=agent.language,
     )
+    if agent.brain == Agent.Brain.DEEPGRAM_AGENT:
+        return RealtimeProvider(
+            url=deepgram_agent.agent_url(agent.llm_endpoint),
+            headers=deepgram_agent.headers(agent.llm_api_key),
+            agent=session,
+            bridge=deepgram_agent.DeepgramAgentBridge,
+        )
     return RealtimeProvider(
         url=realtime_url(agent.llm_endpoint, agent.llm_model),
-        api_key=agent.llm_api_key,
+        headers=openai_realtime.headers(agent.llm_api_key),
         agent=session,
-        language=agent.language,
+        bridge=openai_realtime.RealtimeBridge,
     )
 
 

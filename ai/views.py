@@ -94,7 +94,7 @@ def agent_handoff_view(request: HttpRequest, agent: Agent | None) -> HttpRespons
         request.POST.get("SessionStatus", "completed"),
         request.POST.get("ErrorMessage", ""),
     )
-    if agent.brain == Agent.Brain.OPENAI_REALTIME and "SessionStatus" not in request.POST:
+    if agent.is_speech_to_speech and "SessionStatus" not in request.POST:
         # a <Connect><Stream>, which tells the action nothing: the session left its outcome
         outcome = stream_outcome_take(request.POST["AccountSid"], request.POST.get("CallSid", ""))
         if outcome is None:  # the session died without a word: the caller is told and handed over
