@@ -18,7 +18,7 @@ from ai.brains.scripted import Faq, ScriptedBrain
 from ai.models import Agent
 from ai.redaction import redact
 from ai.runtime import NO_PERSON_NOTE, AgentProfile, TurnRecord
-from ai.speech_to_speech import deepgram_agent, openai_realtime
+from ai.speech_to_speech import deepgram_agent, gemini_live, openai_realtime
 from ai.speech_to_speech.base import Bridge, RealtimeAgent
 from ai.speech_to_speech.openai_realtime import realtime_url
 from ai.tools import CallContext, tool_specs
@@ -126,6 +126,13 @@ def agent_realtime(
             headers=deepgram_agent.headers(agent.llm_api_key),
             agent=session,
             bridge=deepgram_agent.DeepgramAgentBridge,
+        )
+    if agent.brain == Agent.Brain.GEMINI_LIVE:
+        return RealtimeProvider(
+            url=gemini_live.live_url(agent.llm_endpoint),
+            headers=gemini_live.headers(agent.llm_api_key),
+            agent=session,
+            bridge=gemini_live.GeminiLiveBridge,
         )
     return RealtimeProvider(
         url=realtime_url(agent.llm_endpoint, agent.llm_model),
