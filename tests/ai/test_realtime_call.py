@@ -2,7 +2,9 @@
 the ARI worker and the real media bridge, which opens the agent's Media Streams socket on a real
 uvicorn server (signed as Twilio signs it); the session bridges it to a local server speaking the
 OpenAI Realtime protocol (https://platform.openai.com/docs/guides/realtime-conversations, server
-events: https://platform.openai.com/docs/api-reference/realtime-server-events). One call proves the
+events: https://platform.openai.com/docs/api-reference/realtime-server-events) or the Deepgram Voice
+Agent protocol (https://developers.deepgram.com/docs/configure-voice-agent, function calls:
+https://developers.deepgram.com/docs/voice-agent-function-call-request). One call for each proves the
 caller's speech reaches the model, the model's audio reaches the caller, and its `transfer_to_human`
 puts the caller in the agent's TaskRouter queue with the model's summary and the transcript."""
 
@@ -53,9 +55,9 @@ def worker(media_server: MediaServer, platform: str) -> Iterator[AriWorker]:
         yield running
 
 
-class RealtimeModel:
-    """The model's server on its own thread's event loop: hears HEARD_FRAMES of the caller, says it
-    heard a booking, speaks ANSWER and transfers the caller."""
+class ModelServer:
+    """A model's server on its own thread's event loop: hears HEARD_FRAMES of the caller, says it
+    heard a booking, speaks ANSWER and transfers the caller, in its protocol (`_session`)."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -64,7 +66,7 @@ class RealtimeModel:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
 
-    def __enter__(self) -> "RealtimeModel":
+    def __enter__(self) -> "ModelServer":
         self._thread.start()
         assert self._ready.wait(10)
         return self
@@ -79,6 +81,13 @@ class RealtimeModel:
         async with serve(self._session, "127.0.0.1", self.port):
             self._ready.set()
             await self._stop.wait()
+
+    async def _session(self, socket: ServerConnection) -> None:
+        raise NotImplementedError
+
+
+class RealtimeModel(ModelServer):
+    """OpenAI Realtime: the caller's audio as `input_audio_buffer.append`, JSON events back."""
 
     async def _session(self, socket: ServerConnection) -> None:
         assert socket.request is not None
@@ -114,21 +123,55 @@ class RealtimeModel:
         await socket.send(event("response.output_item.done", output_index=0, item=item))
 
 
-def test_a_caller_talks_to_a_realtime_agent_and_is_transferred_with_its_summary(
-    lab: Lab, platform: str
+class DeepgramModel(ModelServer):
+    """Deepgram Voice Agent: the caller's audio as binary messages (mu-law, as the Settings asked),
+    the agent's speech binary too, the rest JSON."""
+
+    async def _session(self, socket: ServerConnection) -> None:
+        assert socket.request is not None
+        self.authorization = socket.request.headers["Authorization"]
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in socket:
+                if isinstance(raw, bytes):
+                    self.appended.append(raw)
+                    if len(self.appended) == HEARD_FRAMES:
+                        await self._answer(socket)
+
+    async def _answer(self, socket: ServerConnection) -> None:
+        said = {"type": "ConversationText", "role": "user", "content": "I would like to book a visit."}
+        await socket.send(json.dumps(said))
+        await socket.send(
+            json.dumps({"type": "ConversationText", "role": "assistant", "content": "One moment."})
+        )
+        for at in range(0, len(ANSWER), 800):
+            await socket.send(ANSWER[at : at + 800])
+        arguments = json.dumps({"summary": SUMMARY})
+        function = {"id": "fc_1", "name": "transfer_to_human", "arguments": arguments, "client_side": True}
+        await socket.send(json.dumps({"type": "FunctionCallRequest", "functions": [function]}))
+
+
+@pytest.mark.parametrize(
+    ("brain", "model_server", "path", "authorization"),
+    [
+        ("openai-realtime", RealtimeModel, "/v1", "Bearer sk-lab"),
+        ("deepgram-agent", DeepgramModel, "/v1/agent/converse", "Token sk-lab"),
+    ],
+)
+def test_a_caller_talks_to_a_speech_to_speech_agent_and_is_transferred_with_its_summary(
+    lab: Lab, platform: str, brain: str, model_server: type[ModelServer], path: str, authorization: str
 ) -> None:
     with lab.db():
         desk = make_workspace(lab.tenant.account)
         queue = desk.queue("Front desk")
         workflow = desk.workflow({"default_filter": {"queue": queue.sid}})
-    with RealtimeModel() as model:
+    with model_server() as model:
         with lab.db():
             agent: Agent = agent_create(
                 account=lab.tenant.account,
                 actor="test",
                 friendly_name="Voice desk",
-                brain="openai-realtime",
-                llm_endpoint=f"http://127.0.0.1:{model.port}/v1",
+                brain=brain,
+                llm_endpoint=f"http://127.0.0.1:{model.port}{path}",
                 llm_model="gpt-realtime",
                 llm_api_key="sk-lab",
                 tools=["transfer_to_human"],
@@ -141,7 +184,7 @@ def test_a_caller_talks_to_a_realtime_agent_and_is_transferred_with_its_summary(
             result = lab.call(pcap=pcap, hangup_after_ms=9000, timeout_s=30)  # hangs up in the queue
     assert result.ok, result.explain()
 
-    assert model.authorization == "Bearer sk-lab"
+    assert model.authorization == authorization
     # the caller's speech reached the model (espeak's words are loud; the call's silence is not)
     assert max(rms(ulaw_decode(frame)) for frame in model.appended) > 500
     ((port, sent),) = capture.from_callers().items()
