@@ -29,7 +29,7 @@ class Agent(TenantModel):
         SCRIPTED = "scripted"
         OPENAI = "openai"
         OPENAI_REALTIME = "openai-realtime"
-        DEEPGRAM_AGENT = "deepgram-agent"
+        DEEPGRAM_AGENT = "deepgram-agent", "Deepgram Voice Agent"
         GEMINI_LIVE = "gemini-live"
 
     friendly_name = models.CharField(max_length=64)
@@ -69,6 +69,11 @@ class Agent(TenantModel):
     def is_speech_to_speech(self) -> bool:
         """Its model hears and speaks itself: the call's audio goes to it over Media Streams."""
         return self.brain in SPEECH_TO_SPEECH_BRAINS
+
+    @property
+    def is_speech_only(self) -> bool:
+        """Its model has no text mode here, so the portal's console cannot try it: a call can."""
+        return self.brain in (Agent.Brain.DEEPGRAM_AGENT, Agent.Brain.GEMINI_LIVE)
 
     @property
     def has_handoff_route(self) -> bool:

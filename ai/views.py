@@ -167,7 +167,7 @@ def agent_view(request: HttpRequest, sid: str) -> HttpResponse:
             return redirect("agent", sid=agent.sid)
         if action == "restart":
             history, has_ended = [], False
-        if action == "say" and not has_ended and console_form.is_valid():
+        if action == "say" and not has_ended and not agent.is_speech_only and console_form.is_valid():
             reply = console_say(agent=agent, history=history, text=console_form.cleaned_data["text"])
             lines = [{"role": line.role, "text": line.text} for line in reply.lines]
             history = [*history, *lines][-MAX_CONSOLE_LINES:]  # the session keeps a console, not an archive

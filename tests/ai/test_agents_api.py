@@ -388,6 +388,13 @@ def test_deepgram_and_gemini_agents_are_speech_to_speech_agents_with_their_own_p
     assert provider is not None and provider.bridge is bridge
     assert provider.url == url and provider.headers == dict([key_header])
     assert provider.agent.model == model and provider.agent.language == "en-US"
+    # the portal's console has no text mode to offer it: it says so and runs nothing
+    user = user_create(email=f"{brain}@clinic.example", password="pw-123456789")
+    membership_add(account=tenant_a.account, user=user, role=Role.DEVELOPER, actor="test")
+    client = Client()
+    client.post("/login/", {"email": f"{brain}@clinic.example", "password": "pw-123456789"})
+    page = client.post(f"/agents/{agent.sid}/", {"action": "say", "text": "Hello?"}).content.decode()
+    assert "takes speech only" in page and "Hello?" not in page
 
 
 def test_an_agent_that_may_text_hints_text_me_the_faq_phrases(tenant_a: Tenant) -> None:
