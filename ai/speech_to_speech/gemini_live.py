@@ -4,7 +4,9 @@
 Gemini hears 16-bit PCM at 16 kHz and speaks it at 24 kHz, so the caller's mu-law 8 kHz is decoded
 and resampled up (`realtimeInput.audio`, `audio/pcm;rate=16000`) and the model's audio
 (`serverContent.modelTurn` parts' `inlineData`) resampled down and encoded to mu-law, each way
-through one streaming soxr resampler (ai/speech/audio.py) so the seams between pieces do not click.
+through one streaming soxr resampler (ai/speech/audio.py) so the seams between pieces do not click:
+the quick one going up (nothing to fold, and each 20 ms frame goes on at once), the band-limited one
+going down (the end it holds back is let out when the model's turn is complete).
 The first message is `setup` (model, instructions, voice, tools, both transcriptions); audio waits
 for `setupComplete`, as the protocol asks. The model's own voice activity detection takes the
 turns: `serverContent.interrupted` (the caller spoke over it) clears what the caller has not yet
@@ -95,7 +97,9 @@ class GeminiLiveBridge(Bridge):
     ) -> None:
         super().__init__(provider, agent=agent, tools=tools, send_to_caller=send_to_caller, listener=listener)
         self.is_set_up = False
-        self._up = StreamResampler(from_rate=CALLER_RATE, to_rate=MODEL_IN_RATE)
+        # up in rate nothing folds, so the quick filter: a frame out for each frame in, where the
+        # band-limited one holds the caller back and lets 100 ms out at a time
+        self._up = StreamResampler(from_rate=CALLER_RATE, to_rate=MODEL_IN_RATE, quick=True)
         self._down = self._downsampler()
         self._words: dict[Role, str] = {"caller": "", "agent": ""}  # transcripts, piece by piece
 
@@ -170,6 +174,9 @@ class GeminiLiveBridge(Bridge):
             await self._play(base64.b64encode(slin_to_ulaw(slin)).decode())
 
     async def _tool_call(self, tool_call: dict[str, Any]) -> None:
+        """The words so far go to the records first: a tool that ends the session ends them too."""
+        await self._say("caller")
+        await self._say("agent")
         responses, ends_session = [], False
         for function in tool_call.get("functionCalls") or []:
             if not isinstance(function, dict):
