@@ -18,9 +18,10 @@ from ai.brains.scripted import Faq, ScriptedBrain
 from ai.models import Agent
 from ai.redaction import redact
 from ai.runtime import NO_PERSON_NOTE, AgentProfile, TurnRecord
-from ai.speech_to_speech import deepgram_agent, gemini_live, openai_realtime
 from ai.speech_to_speech.base import Bridge, RealtimeAgent
-from ai.speech_to_speech.openai_realtime import realtime_url
+from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge
+from ai.speech_to_speech.gemini_live import GeminiLiveBridge
+from ai.speech_to_speech.openai_realtime import RealtimeBridge, realtime_url
 from ai.tools import CallContext, tool_specs
 from ai.webhook_tools import WebhookTool
 from conversations.services import agent_turn_log
@@ -29,6 +30,12 @@ from core.sids import row_by_sid, sid_to_uuid
 from core.tenancy import tenant_scope
 from tenants.models import Account
 from voice.models import Call
+
+BRIDGES: dict[str, type[Bridge]] = {  # a speech-to-speech brain's protocol
+    Agent.Brain.OPENAI_REALTIME: RealtimeBridge,
+    Agent.Brain.DEEPGRAM_AGENT: DeepgramAgentBridge,
+    Agent.Brain.GEMINI_LIVE: GeminiLiveBridge,
+}
 
 
 @dataclass(frozen=True)
@@ -120,25 +127,12 @@ def agent_realtime(
         tools=specs,
         language=agent.language,
     )
-    if agent.brain == Agent.Brain.DEEPGRAM_AGENT:
-        return RealtimeProvider(
-            url=deepgram_agent.agent_url(agent.llm_endpoint),
-            headers=deepgram_agent.headers(agent.llm_api_key),
-            agent=session,
-            bridge=deepgram_agent.DeepgramAgentBridge,
-        )
-    if agent.brain == Agent.Brain.GEMINI_LIVE:
-        return RealtimeProvider(
-            url=gemini_live.live_url(agent.llm_endpoint),
-            headers=gemini_live.headers(agent.llm_api_key),
-            agent=session,
-            bridge=gemini_live.GeminiLiveBridge,
-        )
+    bridge = BRIDGES[agent.brain]
     return RealtimeProvider(
-        url=realtime_url(agent.llm_endpoint, agent.llm_model),
-        headers=openai_realtime.headers(agent.llm_api_key),
+        url=bridge.url(agent.llm_endpoint, agent.llm_model),
+        headers=bridge.headers(agent.llm_api_key),
         agent=session,
-        bridge=openai_realtime.RealtimeBridge,
+        bridge=bridge,
     )
 
 

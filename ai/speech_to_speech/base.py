@@ -2,7 +2,8 @@
 (the caller's `start` and `media` in; the model's audio, and `clear` on barge-in, out), the reading
 of the model's socket, and the agent's tools run through the guard.
 
-A provider's module subclasses `Bridge` with its own protocol: what opens the session (`_open`), how
+A provider's module subclasses `Bridge` with its own protocol: where the model is (`url`, `headers`),
+what opens the session (`_open`), how
 the caller's audio goes to the model (`_caller_audio`), and what each of the model's messages means
 (`_event`, `_binary`). What the model reports the caller and it said goes to a `Listener` (the
 call's records), so the call's side (ai/stream_agent.py) never reads a provider's events.
@@ -85,6 +86,16 @@ class Bridge:
     reads the model's messages until its socket closes (the call's cue to go on with its TwiML)."""
 
     name = "speech-to-speech"  # in the logs
+
+    @staticmethod
+    def url(endpoint: str, model: str) -> str:
+        """The model's websocket URL under the agent's `llm_endpoint`."""
+        raise NotImplementedError
+
+    @staticmethod
+    def headers(api_key: str) -> dict[str, str]:
+        """The websocket upgrade's headers: the tenant's key as the provider takes it."""
+        raise NotImplementedError
 
     def __init__(
         self,

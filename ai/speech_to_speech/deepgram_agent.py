@@ -34,15 +34,6 @@ MULAW_8K = {"encoding": "mulaw", "sample_rate": 8000}
 ROLES: dict[str, Role] = {"user": "caller", "assistant": "agent"}
 
 
-def agent_url(endpoint: str) -> str:
-    """The agent's endpoint (`https://agent.deepgram.com/v1/agent/converse`) as a websocket URL."""
-    return websocket_url(endpoint)
-
-
-def headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Token {api_key}"}
-
-
 def think_provider(model: str) -> dict[str, str]:
     """`provider/model` names the LLM the agent thinks with (`anthropic/claude-3-5-haiku-latest`); a
     bare model name is OpenAI's."""
@@ -74,6 +65,16 @@ class DeepgramAgentBridge(Bridge):
     """One call on a Deepgram Voice Agent session."""
 
     name = "deepgram agent"
+
+    @staticmethod
+    def url(endpoint: str, model: str) -> str:
+        """The agent's endpoint (`https://agent.deepgram.com/v1/agent/converse`) as a websocket URL;
+        the model is named in the Settings."""
+        return websocket_url(endpoint)
+
+    @staticmethod
+    def headers(api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Token {api_key}"}
 
     async def _open(self) -> None:
         await self._to_model(settings(self.agent))

@@ -50,15 +50,6 @@ CALLER_RATE, MODEL_IN_RATE, MODEL_OUT_RATE = 8000, 16000, 24000
 MODEL_IN_MIME = f"audio/pcm;rate={MODEL_IN_RATE}"
 
 
-def live_url(endpoint: str) -> str:
-    """The Live API's websocket under the Gemini API's base URL (`https://generativelanguage.googleapis.com`)."""
-    return websocket_url(endpoint, path=LIVE_PATH)
-
-
-def headers(api_key: str) -> dict[str, str]:
-    return {"x-goog-api-key": api_key}
-
-
 def setup(agent: RealtimeAgent) -> dict[str, Any]:
     session: dict[str, Any] = {
         "model": agent.model if agent.model.startswith("models/") else f"models/{agent.model}",
@@ -85,6 +76,16 @@ class GeminiLiveBridge(Bridge):
     """One call on a Gemini Live session."""
 
     name = "gemini live"
+
+    @staticmethod
+    def url(endpoint: str, model: str) -> str:
+        """The Live API's socket under the Gemini API's base URL (`https://generativelanguage.googleapis.com`);
+        the model is named in the setup."""
+        return websocket_url(endpoint, path=LIVE_PATH)
+
+    @staticmethod
+    def headers(api_key: str) -> dict[str, str]:
+        return {"x-goog-api-key": api_key}
 
     def __init__(
         self,

@@ -78,6 +78,15 @@ class RealtimeBridge(Bridge):
     """One call on an OpenAI Realtime session."""
 
     name = "realtime"
+
+    @staticmethod
+    def url(endpoint: str, model: str) -> str:
+        return realtime_url(endpoint, model)
+
+    @staticmethod
+    def headers(api_key: str) -> dict[str, str]:
+        return headers(api_key)
+
     answer: tuple[str, int] | None = None  # the answer being spoken: item id, media_ms at its start
 
     async def _open(self) -> None:

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from ai.brains.base import ToolSpec
 from ai.speech_to_speech.base import RealtimeAgent, Role
-from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge, agent_url, headers
+from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge
 
 BOOK = ToolSpec(
     "book",
@@ -103,9 +103,9 @@ def test_a_call_bridged_to_a_deepgram_voice_agent() -> None:
 
         async with serve(handler, "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
-            url = agent_url(f"http://127.0.0.1:{port}/v1/agent/converse")
+            url = DeepgramAgentBridge.url(f"http://127.0.0.1:{port}/v1/agent/converse", "gpt-4o-mini")
             assert url == f"ws://127.0.0.1:{port}/v1/agent/converse"
-            async with connect(url, additional_headers=headers("dg-test")) as provider:
+            async with connect(url, additional_headers=DeepgramAgentBridge.headers("dg-test")) as provider:
 
                 async def send_to_caller(message: dict[str, Any]) -> None:
                     to_caller.append(message)

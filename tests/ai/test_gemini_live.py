@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from ai.brains.base import ToolSpec
 from ai.speech_to_speech.base import RealtimeAgent, Role
-from ai.speech_to_speech.gemini_live import GeminiLiveBridge, headers, live_url
+from ai.speech_to_speech.gemini_live import GeminiLiveBridge
 from streams.bridge.codec import slin_to_ulaw, ulaw_to_slin
 
 BOOK = ToolSpec(
@@ -124,11 +124,11 @@ def test_a_call_bridged_to_a_gemini_live_session() -> None:
 
         async with serve(handler, "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
-            url = live_url(f"http://127.0.0.1:{port}")
+            url = GeminiLiveBridge.url(f"http://127.0.0.1:{port}", "gemini-live-2.5-flash")
             assert url == (
                 f"ws://127.0.0.1:{port}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
             )
-            async with connect(url, additional_headers=headers("AIza-test")) as provider:
+            async with connect(url, additional_headers=GeminiLiveBridge.headers("AIza-test")) as provider:
 
                 async def send_to_caller(message: dict[str, Any]) -> None:
                     to_caller.append(message)
