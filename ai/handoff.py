@@ -46,7 +46,7 @@ def agent_twiml(agent: Agent, *, hints: str = "") -> verbs.Response:
     """`<Connect action=…><ConversationRelay url=… welcomeGreeting=…/></Connect>` for the agent, or
     `<Connect action=…><Stream url=…/></Connect>` for one whose model hears and speaks itself."""
     action = f"/agents/{agent.sid}/handoff"  # relative: resolved against the URL this document came from
-    if agent.brain == Agent.Brain.OPENAI_REALTIME:
+    if agent.is_speech_to_speech:
         stream = verbs.Stream(url=agent_stream_url(agent))
         return verbs.Response((verbs.Connect(children=(stream,), action=action),))
     relay = verbs.ConversationRelay(

@@ -18,8 +18,9 @@ class Agent(TenantModel):
     `brain` "scripted" needs nothing outside the platform (phrases, slots and the FAQ entries); "openai"
     talks to any OpenAI-compatible chat endpoint with the tenant's own key, kept encrypted like auth
     tokens (core/crypto.py) because it must be sent, and never shown again once saved.
-    "openai-realtime" is a speech-to-speech model (OpenAI Realtime) on the same llm_* fields, met over
-    Media Streams at `SWITCHBOARD_AGENTS_WS_URL<sid>/stream` instead (ai/stream_agent.py).
+    "openai-realtime", "deepgram-agent" (Deepgram Voice Agent) and "gemini-live" (Gemini Live) are
+    speech-to-speech models on the same llm_* fields, met over Media Streams at
+    `SWITCHBOARD_AGENTS_WS_URL<sid>/stream` instead (ai/stream_agent.py).
     """
 
     SID_PREFIX = "AI"
@@ -28,6 +29,8 @@ class Agent(TenantModel):
         SCRIPTED = "scripted"
         OPENAI = "openai"
         OPENAI_REALTIME = "openai-realtime"
+        DEEPGRAM_AGENT = "deepgram-agent", "Deepgram Voice Agent"
+        GEMINI_LIVE = "gemini-live"
 
     friendly_name = models.CharField(max_length=64)
     instructions = models.TextField(blank=True)
@@ -63,6 +66,16 @@ class Agent(TenantModel):
         )
 
     @property
+    def is_speech_to_speech(self) -> bool:
+        """Its model hears and speaks itself: the call's audio goes to it over Media Streams."""
+        return self.brain in SPEECH_TO_SPEECH_BRAINS
+
+    @property
+    def is_speech_only(self) -> bool:
+        """Its model has no text mode here, so the portal's console cannot try it: a call can."""
+        return self.brain in (Agent.Brain.DEEPGRAM_AGENT, Agent.Brain.GEMINI_LIVE)
+
+    @property
     def has_handoff_route(self) -> bool:
         """A caller handed to a person has somewhere to go: a workflow, or a queue to wait in."""
         return bool(self.handoff_workflow_sid or self.handoff_queue)
@@ -73,6 +86,9 @@ class Agent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.friendly_name} ({self.sid})"
+
+
+SPEECH_TO_SPEECH_BRAINS = (Agent.Brain.OPENAI_REALTIME, Agent.Brain.DEEPGRAM_AGENT, Agent.Brain.GEMINI_LIVE)
 
 
 class FaqEntry(TenantModel):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from ai.handoff import agent_twiml_url
-from ai.models import BUILTIN_TOOLS, Agent, FaqEntry
+from ai.models import BUILTIN_TOOLS, SPEECH_TO_SPEECH_BRAINS, Agent, FaqEntry
 from ai.speech.registry import SPEECH_TO_TEXT, TEXT_TO_SPEECH
 from ai.webhook_tools import webhook_tools_check
 from compliance.services import audit_record
@@ -99,7 +99,7 @@ def _check_brain(settings: dict[str, Any], agent: Agent | None = None) -> None:
         return getattr(agent if agent else Agent(), name)
 
     brain = value("brain")
-    if brain in (Agent.Brain.OPENAI, Agent.Brain.OPENAI_REALTIME) and not (
+    if brain in (Agent.Brain.OPENAI, *SPEECH_TO_SPEECH_BRAINS) and not (
         value("llm_endpoint") and value("llm_model")
     ):
         raise invalid(f"Brain {brain} needs LlmEndpoint and LlmModel")

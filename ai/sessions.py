@@ -18,7 +18,10 @@ from ai.brains.scripted import Faq, ScriptedBrain
 from ai.models import Agent
 from ai.redaction import redact
 from ai.runtime import NO_PERSON_NOTE, AgentProfile, TurnRecord
-from ai.speech_to_speech.openai_realtime import RealtimeAgent, realtime_url
+from ai.speech_to_speech.base import Bridge, RealtimeAgent
+from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge
+from ai.speech_to_speech.gemini_live import GeminiLiveBridge
+from ai.speech_to_speech.openai_realtime import RealtimeBridge, realtime_url
 from ai.tools import CallContext, tool_specs
 from ai.webhook_tools import WebhookTool
 from conversations.services import agent_turn_log
@@ -28,15 +31,22 @@ from core.tenancy import tenant_scope
 from tenants.models import Account
 from voice.models import Call
 
+BRIDGES: dict[str, type[Bridge]] = {  # a speech-to-speech brain's protocol
+    Agent.Brain.OPENAI_REALTIME: RealtimeBridge,
+    Agent.Brain.DEEPGRAM_AGENT: DeepgramAgentBridge,
+    Agent.Brain.GEMINI_LIVE: GeminiLiveBridge,
+}
+
 
 @dataclass(frozen=True)
 class RealtimeProvider:
-    """A speech-to-speech agent's model: its websocket URL, the tenant's key, the session it asks for."""
+    """A speech-to-speech agent's model: its websocket URL, the upgrade's headers (the tenant's key),
+    the session it asks for and the bridge that speaks its protocol."""
 
     url: str
-    api_key: str
+    headers: dict[str, str]
     agent: RealtimeAgent
-    language: str = "en-US"  # of the platform's own words to the caller (a hand-off it decides)
+    bridge: type[Bridge]
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class SessionStart:
     tool_specs: tuple[ToolSpec, ...]
     context: CallContext
     redact: Callable[[str], str]
-    realtime: RealtimeProvider | None = None  # set for an "openai-realtime" agent
+    realtime: RealtimeProvider | None = None  # set for a speech-to-speech agent
 
 
 def session_turn_log(start: SessionStart, turn: TurnRecord) -> None:
@@ -108,16 +118,21 @@ def agent_realtime(
     agent: Agent, profile: AgentProfile, specs: tuple[ToolSpec, ...]
 ) -> RealtimeProvider | None:
     """The agent's speech-to-speech model, when that is its brain."""
-    if agent.brain != Agent.Brain.OPENAI_REALTIME:
+    if not agent.is_speech_to_speech:
         return None
     session = RealtimeAgent(
-        instructions=profile.instructions, model=agent.llm_model, voice=agent.voice or "alloy", tools=specs
-    )
-    return RealtimeProvider(
-        url=realtime_url(agent.llm_endpoint, agent.llm_model),
-        api_key=agent.llm_api_key,
-        agent=session,
+        instructions=profile.instructions,
+        model=agent.llm_model,
+        voice=agent.voice,
+        tools=specs,
         language=agent.language,
+    )
+    bridge = BRIDGES[agent.brain]
+    return RealtimeProvider(
+        url=bridge.url(agent.llm_endpoint, agent.llm_model),
+        headers=bridge.headers(agent.llm_api_key),
+        agent=session,
+        bridge=bridge,
     )
 
 

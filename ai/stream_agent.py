@@ -1,5 +1,6 @@
 """A speech-to-speech agent as a Media Streams app: the call's stream (`<Connect><Stream>`) bridged to
-the agent's model (ai/speech_to_speech/openai_realtime.py), with the built-in agents' tools, records
+the agent's model (a bridge of ai/speech_to_speech/: OpenAI Realtime, Deepgram Voice Agent, Gemini
+Live), with the built-in agents' tools, records
 and hand-off.
 
 The model hears and speaks itself, so the platform keeps what it cannot leave to the model: the tools
@@ -35,7 +36,7 @@ from ai.runtime import (
 from ai.sessions import RealtimeProvider, SessionStart
 from ai.speech.base import SpeechError
 from ai.speech.espeak import EspeakTextToSpeech
-from ai.speech_to_speech.openai_realtime import RealtimeBridge, headers
+from ai.speech_to_speech.base import Bridge, Role
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put
 from ai.tools import CallTools
 from core.timeouts import within
@@ -47,8 +48,6 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
 END_MARK = "agent-end"
 PLAYOUT_WAIT_S = 30.0  # the longest the model's last words are waited for before the stream closes
-CALLER_TRANSCRIPT = "conversation.item.input_audio_transcription.completed"
-AGENT_TRANSCRIPTS = ("response.output_audio_transcript.done", "response.audio_transcript.done")  # GA, beta
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Close = Callable[[], Awaitable[None]]
@@ -72,7 +71,7 @@ class StreamAgent:
         self.stream_sid = ""
         self._turn: TurnRecord | None = None
         self._played = asyncio.Event()
-        self._bridge: RealtimeBridge | None = None
+        self._bridge: Bridge | None = None
         self._socket: ClientConnection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -85,23 +84,19 @@ class StreamAgent:
         self.stream_sid = str(start_message.get("streamSid", ""))
         try:
             socket = await connect_app(
-                self.provider.url, timeout=CONNECT_TIMEOUT_S, headers=headers(self.provider.api_key)
+                self.provider.url, timeout=CONNECT_TIMEOUT_S, headers=self.provider.headers
             )
         except AppUnreachable as unreachable:
             await self._failed(f"the speech-to-speech model could not be reached: {unreachable}")
             return
         self._socket = socket
-        self._bridge = RealtimeBridge(
-            socket,
-            agent=self.provider.agent,
-            tools=self,
-            send_to_caller=self._from_model,
-            observe=self._observe,
+        self._bridge = self.provider.bridge(
+            socket, agent=self.provider.agent, tools=self, send_to_caller=self._from_model, listener=self
         )
         self._spawn(self._converse(self._bridge))
         await self._bridge.from_caller(start_message)
 
-    async def _converse(self, bridge: RealtimeBridge) -> None:
+    async def _converse(self, bridge: Bridge) -> None:
         await bridge.run()
         if not self.is_ending:  # the model's socket closed under a live call
             await self._failed("the speech-to-speech model's connection ended")
@@ -161,25 +156,24 @@ class StreamAgent:
         if turn is not None and (turn.caller_text or turn.agent_text or turn.tool_calls):
             await self.record(turn)
 
-    async def _observe(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == CALLER_TRANSCRIPT:
-            said = self.start.redact(str(event.get("transcript", "")).strip())
-            if said:
-                self.transcript.append({"role": "caller", "text": said})
-                turn = self._current()
-                turn.caller_text = f"{turn.caller_text} {said}".strip()
-                if self.start.profile.can_hand_off and PERSON_REQUEST.search(said.lower()):
-                    await self._hand_off("caller asked for a person", words=HANDOFF_WORDS)
-        elif kind in AGENT_TRANSCRIPTS:
-            words = self.start.redact(str(event.get("transcript", "")).strip())
-            if words:
-                self.transcript.append({"role": "agent", "text": words})
-                turn = self._current()
-                turn.mark("reply_ms")
-                turn.agent_text = f"{turn.agent_text} {words}".strip()
-        elif kind == "response.done":
-            await self._flush()
+    # The bridge's listener: what the model reports heard and said becomes the call's records.
+
+    async def heard(self, role: Role, text: str) -> None:
+        words = self.start.redact(text)
+        if not words:
+            return
+        self.transcript.append({"role": role, "text": words})
+        turn = self._current()
+        if role == "agent":
+            turn.mark("reply_ms")
+            turn.agent_text = f"{turn.agent_text} {words}".strip()
+            return
+        turn.caller_text = f"{turn.caller_text} {words}".strip()
+        if self.start.profile.can_hand_off and PERSON_REQUEST.search(words.lower()):
+            await self._hand_off("caller asked for a person", words=HANDOFF_WORDS)
+
+    async def turn_done(self) -> None:
+        await self._flush()
 
     # Endings.
 
@@ -224,7 +218,7 @@ class StreamAgent:
         await self.send({"event": "clear", "streamSid": self.stream_sid})
         try:
             async for slin in EspeakTextToSpeech().synthesize(
-                words, voice="", language=self.provider.language
+                words, voice="", language=self.provider.agent.language
             ):
                 payload = base64.b64encode(slin_to_ulaw(slin)).decode()
                 await self.send(

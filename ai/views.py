@@ -94,7 +94,7 @@ def agent_handoff_view(request: HttpRequest, agent: Agent | None) -> HttpRespons
         request.POST.get("SessionStatus", "completed"),
         request.POST.get("ErrorMessage", ""),
     )
-    if agent.brain == Agent.Brain.OPENAI_REALTIME and "SessionStatus" not in request.POST:
+    if agent.is_speech_to_speech and "SessionStatus" not in request.POST:
         # a <Connect><Stream>, which tells the action nothing: the session left its outcome
         outcome = stream_outcome_take(request.POST["AccountSid"], request.POST.get("CallSid", ""))
         if outcome is None:  # the session died without a word: the caller is told and handed over
@@ -167,7 +167,7 @@ def agent_view(request: HttpRequest, sid: str) -> HttpResponse:
             return redirect("agent", sid=agent.sid)
         if action == "restart":
             history, has_ended = [], False
-        if action == "say" and not has_ended and console_form.is_valid():
+        if action == "say" and not has_ended and not agent.is_speech_only and console_form.is_valid():
             reply = console_say(agent=agent, history=history, text=console_form.cleaned_data["text"])
             lines = [{"role": line.role, "text": line.text} for line in reply.lines]
             history = [*history, *lines][-MAX_CONSOLE_LINES:]  # the session keeps a console, not an archive

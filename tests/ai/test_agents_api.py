@@ -9,6 +9,10 @@ from django.test import Client
 from ai.handoff import agent_hints
 from ai.models import Agent, FaqEntry
 from ai.services import agent_create, faq_entry_create
+from ai.sessions import agent_profile, agent_realtime
+from ai.speech_to_speech.base import Bridge
+from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge
+from ai.speech_to_speech.gemini_live import GeminiLiveBridge
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put, stream_outcome_take
 from compliance.models import AuditEntry
 from contactcenter.taskrouter.models import Workflow
@@ -333,6 +337,64 @@ def test_a_speech_to_speech_agent_takes_its_calls_over_media_streams(
     other = _signed_post(tenant_b, f"/agents/{agent['sid']}/handoff", {**call, "AccountSid": tenant_b.sid})
     assert b"<Hangup" in other and b"Enqueue" not in other
     assert stream_outcome_take(tenant_a.sid, call["CallSid"]) == failed
+
+
+@pytest.mark.parametrize(
+    ("brain", "endpoint", "model", "url", "key_header", "bridge"),
+    [
+        (
+            "deepgram-agent",
+            "https://agent.deepgram.com/v1/agent/converse",
+            "gpt-4o-mini",
+            "wss://agent.deepgram.com/v1/agent/converse",
+            ("Authorization", "Token tenant-key"),
+            DeepgramAgentBridge,
+        ),
+        (
+            "gemini-live",
+            "https://generativelanguage.googleapis.com",
+            "gemini-live-2.5-flash",
+            "wss://generativelanguage.googleapis.com/ws/"
+            "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+            ("x-goog-api-key", "tenant-key"),
+            GeminiLiveBridge,
+        ),
+    ],
+)
+def test_deepgram_and_gemini_agents_are_speech_to_speech_agents_with_their_own_protocol(
+    api_a: TwilioClient,
+    tenant_a: Tenant,
+    brain: str,
+    endpoint: str,
+    model: str,
+    url: str,
+    key_header: tuple[str, str],
+    bridge: type[Bridge],
+) -> None:
+    """Like "openai-realtime": model and endpoint required, the call met over Media Streams; the
+    session speaks the provider's protocol at its URL, with the tenant's key as the provider takes it."""
+    refused = api_a.post(AGENTS, {"FriendlyName": "Voice desk", "Brain": brain})
+    assert refused.status_code == 400 and f"Brain {brain} needs LlmEndpoint" in refused.json()["message"]
+    created = _create(api_a, Brain=brain, LlmEndpoint=endpoint, LlmModel=model, LlmApiKey="tenant-key")
+    assert created["brain"] == brain and created["has_llm_api_key"] is True
+    call = {"AccountSid": tenant_a.sid, "CallSid": "CA" + "4" * 32}
+    (connect,) = parse_voice(
+        _signed_post(tenant_a, f"/agents/{created['sid']}/twiml", call).decode()
+    ).response.verbs
+    assert isinstance(connect, verbs.Connect) and isinstance(connect.children[0], verbs.Stream)
+    tenant_activate(tenant_a.account.id)
+    agent = Agent.objects.get(account=tenant_a.account, friendly_name="Front desk assistant", brain=brain)
+    provider = agent_realtime(agent, agent_profile(agent), ())
+    assert provider is not None and provider.bridge is bridge
+    assert provider.url == url and provider.headers == dict([key_header])
+    assert provider.agent.model == model and provider.agent.language == "en-US"
+    # the portal's console has no text mode to offer it: it says so and runs nothing
+    user = user_create(email=f"{brain}@clinic.example", password="pw-123456789")
+    membership_add(account=tenant_a.account, user=user, role=Role.DEVELOPER, actor="test")
+    client = Client()
+    client.post("/login/", {"email": f"{brain}@clinic.example", "password": "pw-123456789"})
+    page = client.post(f"/agents/{agent.sid}/", {"action": "say", "text": "Hello?"}).content.decode()
+    assert "takes speech only" in page and "Hello?" not in page
 
 
 def test_an_agent_that_may_text_hints_text_me_the_faq_phrases(tenant_a: Tenant) -> None:

@@ -2,7 +2,11 @@
 the ARI worker and the real media bridge, which opens the agent's Media Streams socket on a real
 uvicorn server (signed as Twilio signs it); the session bridges it to a local server speaking the
 OpenAI Realtime protocol (https://platform.openai.com/docs/guides/realtime-conversations, server
-events: https://platform.openai.com/docs/api-reference/realtime-server-events). One call proves the
+events: https://platform.openai.com/docs/api-reference/realtime-server-events) or the Deepgram Voice
+Agent protocol (https://developers.deepgram.com/docs/configure-voice-agent, function calls:
+https://developers.deepgram.com/docs/voice-agent-function-call-request) or the Gemini Live API
+(https://ai.google.dev/gemini-api/docs/live-api/get-started-websocket, messages at
+https://ai.google.dev/api/live: PCM 16 kHz in, 24 kHz out). One call for each proves the
 caller's speech reaches the model, the model's audio reaches the caller, and its `transfer_to_human`
 puts the caller in the agent's TaskRouter queue with the model's summary and the transcript."""
 
@@ -14,14 +18,17 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from ai.models import Agent
 from ai.services import agent_create
+from ai.speech.audio import resample
 from contactcenter.taskrouter.models import Task
 from conversations.models import AgentTurn
+from streams.bridge.codec import ulaw_to_slin
 from tests.ai.speech import speech_pcap
 from tests.asterisk import TEST_RTP
 from tests.contactcenter.taskrouter.factories import make_workspace
@@ -53,18 +60,18 @@ def worker(media_server: MediaServer, platform: str) -> Iterator[AriWorker]:
         yield running
 
 
-class RealtimeModel:
-    """The model's server on its own thread's event loop: hears HEARD_FRAMES of the caller, says it
-    heard a booking, speaks ANSWER and transfers the caller."""
+class ModelServer:
+    """A model's server on its own thread's event loop: hears HEARD_FRAMES of the caller, says it
+    heard a booking, speaks ANSWER and transfers the caller, in its protocol (`_session`)."""
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.appended: list[bytes] = []
+        self.appended: list[list[int]] = []  # the caller's audio as the model got it, as samples
         self.authorization = ""
         self._ready = threading.Event()
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
 
-    def __enter__(self) -> "RealtimeModel":
+    def __enter__(self) -> "ModelServer":
         self._thread.start()
         assert self._ready.wait(10)
         return self
@@ -81,13 +88,20 @@ class RealtimeModel:
             await self._stop.wait()
 
     async def _session(self, socket: ServerConnection) -> None:
+        raise NotImplementedError
+
+
+class RealtimeModel(ModelServer):
+    """OpenAI Realtime: the caller's audio as `input_audio_buffer.append`, JSON events back."""
+
+    async def _session(self, socket: ServerConnection) -> None:
         assert socket.request is not None
         self.authorization = socket.request.headers["Authorization"]
         with contextlib.suppress(ConnectionClosed):
             async for raw in socket:
                 message = json.loads(raw)
                 if message["type"] == "input_audio_buffer.append":
-                    self.appended.append(base64.b64decode(message["audio"]))
+                    self.appended.append(ulaw_decode(base64.b64decode(message["audio"])))
                     if len(self.appended) == HEARD_FRAMES:
                         await self._answer(socket)
 
@@ -114,21 +128,90 @@ class RealtimeModel:
         await socket.send(event("response.output_item.done", output_index=0, item=item))
 
 
-def test_a_caller_talks_to_a_realtime_agent_and_is_transferred_with_its_summary(
-    lab: Lab, platform: str
+class DeepgramModel(ModelServer):
+    """Deepgram Voice Agent: the caller's audio as binary messages (mu-law, as the Settings asked),
+    the agent's speech binary too, the rest JSON."""
+
+    async def _session(self, socket: ServerConnection) -> None:
+        assert socket.request is not None
+        self.authorization = socket.request.headers["Authorization"]
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in socket:
+                if isinstance(raw, bytes):
+                    self.appended.append(ulaw_decode(raw))
+                    if len(self.appended) == HEARD_FRAMES:
+                        await self._answer(socket)
+
+    async def _answer(self, socket: ServerConnection) -> None:
+        said = {"type": "ConversationText", "role": "user", "content": "I would like to book a visit."}
+        await socket.send(json.dumps(said))
+        await socket.send(
+            json.dumps({"type": "ConversationText", "role": "assistant", "content": "One moment."})
+        )
+        for at in range(0, len(ANSWER), 800):
+            await socket.send(ANSWER[at : at + 800])
+        arguments = json.dumps({"summary": SUMMARY})
+        function = {"id": "fc_1", "name": "transfer_to_human", "arguments": arguments, "client_side": True}
+        await socket.send(json.dumps({"type": "FunctionCallRequest", "functions": [function]}))
+
+
+class GeminiModel(ModelServer):
+    """Gemini Live: `setup` answered with `setupComplete`, the caller's audio as PCM 16 kHz in
+    `realtimeInput`, the model's as PCM 24 kHz in `serverContent`, its transfer as a `toolCall`."""
+
+    async def _session(self, socket: ServerConnection) -> None:
+        assert socket.request is not None
+        self.authorization = socket.request.headers["x-goog-api-key"]
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in socket:
+                message = json.loads(raw)
+                if "setup" in message:
+                    await socket.send(json.dumps({"setupComplete": {}}))
+                elif "realtimeInput" in message:
+                    pcm = base64.b64decode(message["realtimeInput"]["audio"]["data"])
+                    heard_before = sum(map(len, self.appended))
+                    self.appended.append(np.frombuffer(pcm, dtype=np.int16).tolist())
+                    if heard_before < HEARD_FRAMES * 320 <= heard_before + len(self.appended[-1]):  # 16 kHz
+                        await self._answer(socket)
+
+    async def _answer(self, socket: ServerConnection) -> None:
+        def content(**fields: Any) -> bytes:
+            return json.dumps({"serverContent": fields}).encode()
+
+        await socket.send(content(inputTranscription={"text": "I would like to book a visit."}))
+        await socket.send(content(outputTranscription={"text": "One moment."}))
+        voice = resample(bytes(ulaw_to_slin(ANSWER)), from_rate=8000, to_rate=24000)
+        for at in range(0, len(voice), 4800):  # 100 ms pieces
+            data = base64.b64encode(voice[at : at + 4800]).decode()
+            part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": data}}
+            await socket.send(content(modelTurn={"parts": [part]}))
+        call = {"id": "fc_1", "name": "transfer_to_human", "args": {"summary": SUMMARY}}
+        await socket.send(json.dumps({"toolCall": {"functionCalls": [call]}}))
+
+
+@pytest.mark.parametrize(
+    ("brain", "model_server", "path", "authorization"),
+    [
+        ("openai-realtime", RealtimeModel, "/v1", "Bearer sk-lab"),
+        ("deepgram-agent", DeepgramModel, "/v1/agent/converse", "Token sk-lab"),
+        ("gemini-live", GeminiModel, "", "sk-lab"),
+    ],
+)
+def test_a_caller_talks_to_a_speech_to_speech_agent_and_is_transferred_with_its_summary(
+    lab: Lab, platform: str, brain: str, model_server: type[ModelServer], path: str, authorization: str
 ) -> None:
     with lab.db():
         desk = make_workspace(lab.tenant.account)
         queue = desk.queue("Front desk")
         workflow = desk.workflow({"default_filter": {"queue": queue.sid}})
-    with RealtimeModel() as model:
+    with model_server() as model:
         with lab.db():
             agent: Agent = agent_create(
                 account=lab.tenant.account,
                 actor="test",
                 friendly_name="Voice desk",
-                brain="openai-realtime",
-                llm_endpoint=f"http://127.0.0.1:{model.port}/v1",
+                brain=brain,
+                llm_endpoint=f"http://127.0.0.1:{model.port}{path}",
                 llm_model="gpt-realtime",
                 llm_api_key="sk-lab",
                 tools=["transfer_to_human"],
@@ -141,9 +224,9 @@ def test_a_caller_talks_to_a_realtime_agent_and_is_transferred_with_its_summary(
             result = lab.call(pcap=pcap, hangup_after_ms=9000, timeout_s=30)  # hangs up in the queue
     assert result.ok, result.explain()
 
-    assert model.authorization == "Bearer sk-lab"
+    assert model.authorization == authorization
     # the caller's speech reached the model (espeak's words are loud; the call's silence is not)
-    assert max(rms(ulaw_decode(frame)) for frame in model.appended) > 500
+    assert max(rms(samples) for samples in model.appended) > 500
     ((port, sent),) = capture.from_callers().items()
     heard = tone_spans(audio_frames(capture.to_callers().get(port, []), sent[0].at_s), 1000)
     assert sum(span.end_s - span.start_s for span in heard) > 1.2  # the model's voice, to the caller
