@@ -40,11 +40,6 @@ NUMBER = "+12065550179"  # used only here: committed numbers are global across t
 CALLER_HZ, ALICE_HZ, BOB_HZ = 440, 1000, 1500
 HOLD_NOTES = (175, 196, 220, 247, 262, 294, 330, 349, 392, 440, 523)  # voice/media.py's HOLD_CHORDS
 PASSWORD = "pw-123456789"
-KNOWN_SECOND_BRIDGE_BUG = (
-    "known intermittent bug (about one full run in two, the re-queue and redial tests together, also on "
-    "a quiet machine, never alone): after the agent's leg is lost the caller's second bridge (Bob's "
-    "dequeue, or Alice's redial) is not made or not heard; open, see the session 10 closing note"
-)
 
 
 @dataclass
@@ -372,7 +367,6 @@ def test_a_warm_transfer_declined_or_canceled_returns_the_agent_to_the_caller(de
     assert names == ["transfer", "consulted", "transfer", "consulted", "cancel"]
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_SECOND_BRIDGE_BUG)
 def test_the_agents_leg_lost_requeues_the_caller_at_their_place_and_another_worker_gets_it(
     desk: Desk,
 ) -> None:
@@ -407,7 +401,7 @@ def test_the_agents_leg_lost_requeues_the_caller_at_their_place_and_another_work
 @pytest.mark.parametrize(
     "action",
     [
-        pytest.param("redial", marks=pytest.mark.xfail(strict=False, reason=KNOWN_SECOND_BRIDGE_BUG)),
+        "redial",
         "hangup",
     ],
 )
@@ -447,9 +441,10 @@ def test_the_agents_leg_lost_redials_the_worker_or_ends_the_call_per_the_workspa
             desk.ended(call_sid)
             assert again.wait().ok
         assert caller.wait().ok
+    # The worker wraps the task up as the call ends, which on a busy machine is after sipp's exit.
+    wait_for(desk.lab, lambda: Task.objects.filter(id=task.id, status="wrapping").first(), "the wrap-up")
     with desk.lab.db():
         assert Task.objects.count() == 1  # nobody else's
-        assert Task.objects.get(id=task.id).status == "wrapping"
         assert Worker.objects.get(id=desk.alice.id).activity_id == desk.setup.offline.id
     if again is not None:
         heard = _heard(capture, _leg_port(capture, CALLER_HZ), ended_at - 2, ended_at)
