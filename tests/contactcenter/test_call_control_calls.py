@@ -398,13 +398,7 @@ def test_the_agents_leg_lost_requeues_the_caller_at_their_place_and_another_work
     assert _share(_heard(capture, _leg_port(capture, BOB_HZ), 0, time.time()), CALLER_HZ) > 0.5
 
 
-@pytest.mark.parametrize(
-    "action",
-    [
-        "redial",
-        "hangup",
-    ],
-)
+@pytest.mark.parametrize("action", ["redial", "hangup"])
 def test_the_agents_leg_lost_redials_the_worker_or_ends_the_call_per_the_workspace(
     desk: Desk, action: str
 ) -> None:
