@@ -13,7 +13,7 @@ SB_LOG="$SB_DATA/logs/bootstrap.log"
 # Add packages here. Each list is installed only where one of its packages is missing.
 SB_APT_PYTHON=(python3 python3-venv)   # only when `python3` is missing, too old, or lacks venv
 SB_APT_NODE=(nodejs npm)               # only when `npm` is missing
-SB_APT_VOICE=(debootstrap sip-tester espeak-ng sox)  # Asterisk's chroot, sipp calls, offline speech
+SB_APT_VOICE=(debootstrap sip-tester espeak-ng sox libsox-fmt-mp3)  # Asterisk's chroot, sipp calls, offline speech, MP3 for <Play>
 SB_APT_TEST=(chromium)                 # for scripts/test: Playwright drives /usr/bin/chromium
 
 sb_say() { printf '==> %s\n' "$*" >&2; }

@@ -1,0 +1,54 @@
+"""What <Play> (and ConversationRelay's `play`) accepts besides WAV: MP3, the format most Twilio apps
+and Twilio's own samples host their audio in, made 8 kHz mono for Asterisk like every played file."""
+
+import asyncio
+import subprocess
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import egress
+from core.error_codes import ErrorCode
+from tests.voice.audio import has_tone
+from tests.voice.twiml_app import TwimlApp
+from voice.media import MediaCache, MediaError
+
+
+def _tone(tmp_path: Path, name: str, hz: int) -> bytes:
+    path = tmp_path / name
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(path), "synth", "1", "sine", str(hz)], check=True)
+    return path.read_bytes()
+
+
+def _fetch(tmp_path: Path, url: str) -> Path:
+    async def fetch() -> Path:
+        async with egress.async_client(timeout=5) as http:
+            return await MediaCache(str(tmp_path / "sounds"), http).play_file(url)
+
+    return asyncio.run(fetch())
+
+
+def test_an_mp3_plays_as_8_khz_mono(settings: Any, tmp_path: Path) -> None:
+    settings.EGRESS_ALLOW = ["127.0.0.1/32"]
+    mp3 = _tone(tmp_path, "tone.mp3", 440)
+    assert mp3[:3] == b"ID3" or mp3[0] == 0xFF  # an MPEG audio file, not a WAV renamed
+    with TwimlApp() as app:
+        app.routes["/hold.mp3"] = lambda form: (200, "audio/mpeg", mp3)
+        played = _fetch(tmp_path, f"{app.url}/hold.mp3")
+    with wave.open(str(played)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        frames = wav.readframes(wav.getnframes())
+    samples = [int.from_bytes(frames[i : i + 2], "little", signed=True) for i in range(0, len(frames), 2)]
+    assert len(samples) >= 7000  # about the second it lasts
+    assert has_tone(samples[1000:1160], 440)
+
+
+def test_what_is_not_audio_is_refused_with_twilios_code(settings: Any, tmp_path: Path) -> None:
+    settings.EGRESS_ALLOW = ["127.0.0.1/32"]
+    with TwimlApp() as app:
+        app.routes["/song.mp3"] = lambda form: (200, "audio/mpeg", b"<html>not found</html>")
+        with pytest.raises(MediaError) as refused:
+            _fetch(tmp_path, f"{app.url}/song.mp3")
+    assert refused.value.code == ErrorCode.PLAY_INVALID_CONTENT_TYPE
