@@ -18,7 +18,9 @@ from voice.media import MediaCache, MediaError
 
 def _tone(tmp_path: Path, name: str, hz: int) -> bytes:
     path = tmp_path / name
-    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(path), "synth", "1", "sine", str(hz)], check=True)
+    subprocess.run(
+        ["sox", "-n", "-r", "44100", "-c", "2", str(path), "synth", "1", "sine", str(hz)], check=True
+    )
     return path.read_bytes()
 
 
