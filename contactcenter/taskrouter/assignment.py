@@ -44,6 +44,10 @@ class Assigned:
     # Rows another transaction held were skipped: if that one dies, its work must be decided again
     # soon, so the workspace is not left asleep until its next timer.
     contended: bool = False
+    first_timeout: datetime | None = None  # the earliest timeout of the offers made
+
+    def offered(self, timeout_at: datetime) -> None:
+        self.first_timeout = min(self.first_timeout or timeout_at, timeout_at)
 
 
 def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
@@ -58,20 +62,22 @@ def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
     return head
 
 
-def _has_free_member(queue: TaskQueue, workspace: Workspace) -> bool:
-    """Whether any worker the queue targets could take a task now: available, with room on a
-    channel and, without multi-tasking, no task at all. When none could (after hours, every agent
-    offline or busy), the pass neither locks nor reads the queue's head, which otherwise cost every
-    pass 20 row locks and a walk of every free channel of other queues' workers, however long the
-    backlog waits. Driven from the queue's members; a loose test (any channel), never a wrong one."""
+def _free_member(workspace: Workspace) -> Exists:
+    """Whether any worker the queue (`OuterRef("id")`) targets could take a task now: available,
+    with room on a channel and, without multi-tasking, no task at all. When none could (after hours,
+    every agent offline or busy), the pass neither locks nor reads the queue's head, which otherwise
+    cost every pass 20 row locks and a walk of every free channel of other queues' workers, however
+    long the backlog waits. Driven from the queue's members; a loose test (any channel), never a
+    wrong one. Read with the queues, in the statement that lists them."""
     room = WorkerChannel.objects.filter(
         worker_id=OuterRef("worker_id"), available=True, assigned_tasks__lt=F("capacity")
     )
-    members = TaskQueueWorker.objects.filter(task_queue=queue, worker__available=True).filter(Exists(room))
+    members = TaskQueueWorker.objects.filter(task_queue_id=OuterRef("id"), worker__available=True)
+    members = members.filter(Exists(room))
     if not workspace.multi_task_enabled:
         busy = WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0)
         members = members.exclude(Exists(busy))
-    return members.exists()
+    return Exists(members)
 
 
 def _candidates(
@@ -103,7 +109,8 @@ def _candidates(
 
 def _reserve(
     task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime
-) -> None:
+) -> datetime:
+    """Offer the task to the channel's worker; when the offer times out."""
     worker = channel.worker
     worker.workspace = workspace
     timeout = task.workflow.task_reservation_timeout if task.workflow else 120
@@ -134,6 +141,7 @@ def _reserve(
         transaction.on_commit(
             lambda: assignment_callback_task.delay(account_id, reservation_id), robust=True
         )
+    return reservation.timeout_at
 
 
 def _offer(
@@ -155,7 +163,7 @@ def _offer(
         or task_matches_worker(expression, task.attributes_json, channel.worker.attributes_json)
     ][:wanted]
     for channel in chosen:
-        _reserve(task, queue, channel, workspace, now)
+        assigned.offered(_reserve(task, queue, channel, workspace, now))
     if chosen:
         task_status_set(task, Task.Status.RESERVED)
     return bool(chosen)
@@ -164,8 +172,9 @@ def _offer(
 def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
-    for queue in TaskQueue.objects.filter(workspace=workspace).order_by("date_created"):
-        if not _has_free_member(queue, workspace):
+    queues = TaskQueue.objects.filter(workspace=workspace).annotate(free=_free_member(workspace))
+    for queue in queues.order_by("date_created"):
+        if not queue.free:  # type: ignore[attr-defined]
             continue
         head = _head(queue, assigned)
         exhausted: set[object] = set()

@@ -18,10 +18,12 @@ from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from contactcenter.taskrouter.models import RoutingDue
 
 CHANNEL = "taskrouter"
+PASS_LOCK = 0x74520001  # the advisory lock class of a workspace's routing pass (`routing_pass_lock`)
 
 _deferred: ContextVar[set[uuid.UUID] | None] = ContextVar("taskrouter_deferred_wakes", default=None)
 
@@ -47,6 +49,24 @@ def deferred_wakes() -> Iterator[set[uuid.UUID]]:
         yield woken
     finally:
         _deferred.reset(token)
+
+
+def routing_pass_lock(workspace_id: uuid.UUID) -> bool:
+    """Take the workspace's pass lock for this transaction, unless another process's pass holds it.
+
+    Every routing process hears every NOTIFY, so without it each ran a pass per wake, side by side,
+    each skipping the rows the other held: twice the work for the same reservations. The holder
+    runs another pass for what woke this one once its own ends; the lock is released when its
+    transaction ends, however it ends (a killed process's connection too)."""
+    with connection.cursor() as cursor:
+        key = int.from_bytes(workspace_id.bytes[:4], "big", signed=True)
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [PASS_LOCK, key])
+        return bool(cursor.fetchone()[0])
+
+
+def routing_version_field() -> Subquery:
+    """`routing_version` as an annotation of a workspace query (the pass reads both in one)."""
+    return Subquery(RoutingDue.objects.filter(workspace_id=OuterRef("id")).values("version")[:1])
 
 
 def routing_version(*, workspace_id: uuid.UUID) -> int:
