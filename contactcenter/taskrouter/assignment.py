@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 
+from contactcenter.taskrouter import decision_sql
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.matching import task_matches_worker
 from contactcenter.taskrouter.models import (
@@ -23,7 +24,6 @@ from contactcenter.taskrouter.models import (
     Reservation,
     Task,
     TaskQueue,
-    TaskQueueWorker,
     WorkerChannel,
     Workspace,
 )
@@ -51,58 +51,21 @@ class Assigned:
 
 
 def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
-    age = "age_anchor_at" if queue.task_order == TaskQueue.Order.FIFO else "-age_anchor_at"
-    pending = Task.objects.filter(task_queue=queue, status=Task.Status.PENDING)
-    # The task's row alone: joined to its channel and workflow, the locking query let the planner
-    # sort the queue's whole backlog instead of walking the claim index (bench/routing).
-    head = list(pending.order_by("-priority", age).select_for_update(skip_locked=True)[:HEAD_TASKS])
+    lifo = queue.task_order == TaskQueue.Order.LIFO
+    head = decision_sql.head_claim(queue.id, lifo=lifo, limit=HEAD_TASKS)
     prefetch_related_objects(head, "task_channel", "workflow")
-    if len(head) < HEAD_TASKS and pending.exclude(id__in=[task.id for task in head]).exists():
+    if len(head) < HEAD_TASKS and decision_sql.pending_besides(queue.id, [task.id for task in head]):
         assigned.contended = True
     return head
-
-
-def _free_member(workspace: Workspace) -> Exists:
-    """Whether any worker the queue (`OuterRef("id")`) targets could take a task now: available,
-    with room on a channel and, without multi-tasking, no task at all. When none could (after hours,
-    every agent offline or busy), the pass neither locks nor reads the queue's head, which otherwise
-    cost every pass 20 row locks and a walk of every free channel of other queues' workers, however
-    long the backlog waits. Driven from the queue's members; a loose test (any channel), never a
-    wrong one. Read with the queues, in the statement that lists them."""
-    room = WorkerChannel.objects.filter(
-        worker_id=OuterRef("worker_id"), available=True, assigned_tasks__lt=F("capacity")
-    )
-    members = TaskQueueWorker.objects.filter(task_queue_id=OuterRef("id"), worker__available=True)
-    members = members.filter(Exists(room))
-    if not workspace.multi_task_enabled:
-        busy = WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0)
-        members = members.exclude(Exists(busy))
-    return Exists(members)
 
 
 def _candidates(
     task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned
 ) -> list[WorkerChannel]:
-    channels = WorkerChannel.objects.filter(
-        task_channel_id=task.task_channel_id,
-        available=True,
-        assigned_tasks__lt=F("capacity"),
-        worker__available=True,
-        worker_id__in=TaskQueueWorker.objects.filter(task_queue=queue).values("worker_id"),
-    ).exclude(Exists(Reservation.objects.filter(task=task, worker_id=OuterRef("worker_id"))))
-    if not workspace.multi_task_enabled:
-        channels = channels.exclude(
-            Exists(WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0))
-        )
-    # Without the activity joined in, the planner walks `tr_wc_free` in idle order and stops at the
-    # limit; joined, it sorted every eligible channel (bench/routing: 6,650 buffers at 1,000 workers).
-    claimed = list(
-        channels.select_related("worker")
-        .order_by("idle_since")
-        .select_for_update(skip_locked=True, of=("self", "worker"))[:limit]
-    )
+    multi_task = workspace.multi_task_enabled
+    claimed = decision_sql.channels_claim(task, queue.id, multi_task=multi_task, limit=limit)
     prefetch_related_objects(claimed, "worker__activity")
-    if not claimed and channels.exists():
+    if not claimed and decision_sql.channel_eligible(task, queue.id, multi_task=multi_task):
         assigned.contended = True
     return claimed
 
@@ -172,9 +135,9 @@ def _offer(
 def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
-    queues = TaskQueue.objects.filter(workspace=workspace).annotate(free=_free_member(workspace))
-    for queue in queues.order_by("date_created"):
-        if not queue.free:  # type: ignore[attr-defined]
+    queues = decision_sql.queues_with_free_member(workspace.id, multi_task=workspace.multi_task_enabled)
+    for queue, free in queues:
+        if not free:  # no member could take a task: the head is neither locked nor read
             continue
         head = _head(queue, assigned)
         exhausted: set[object] = set()
