@@ -5,8 +5,7 @@ timer is read further only once its deadline has passed.
 
 A pass killed anywhere loses nothing: its transaction rolls back, and the workspace stays due (the
 reschedule happens only after the commit), so the next pass (this process's or another's) decides
-again. One pass runs per workspace at a time (`routing_pass_lock`); were two to run, they would be
-safe all the same, since every claim skips rows another holds.
+again. Concurrent passes on one workspace are safe: every claim skips rows another holds.
 """
 
 import time
@@ -20,7 +19,6 @@ from contactcenter.taskrouter.assignment import assign
 from contactcenter.taskrouter.models import Workspace
 from contactcenter.taskrouter.routing import (
     deferred_wakes,
-    routing_pass_lock,
     routing_reschedule,
     routing_version,
     routing_version_field,
@@ -41,20 +39,10 @@ class Pass:
     again: bool  # more work may be waiting: the workspace stays due now
 
 
-def _elsewhere(workspace_id: uuid.UUID) -> Pass:
-    """Another process's pass holds the workspace: it runs again for whatever woke this one; should
-    it die first, this process looks again in `CONTENDED_RETRY`."""
-    seen = routing_version(workspace_id=workspace_id)
-    routing_reschedule(workspace_id=workspace_id, seen_version=seen, at=timezone.now() + CONTENDED_RETRY)
-    return Pass(0, 0, 0, 0, again=False)
-
-
 def workspace_route(*, workspace_id: uuid.UUID, account_id: uuid.UUID, hold_seconds: float = 0.0) -> Pass:
     """Run one pass; `hold_seconds` keeps the transaction of a pass that reserved something (and its
     claims) open before committing, for the test that kills a routing process mid-assignment."""
     with deferred_wakes() as woken, tenant_scope(account_id):
-        if not routing_pass_lock(workspace_id):
-            return _elsewhere(workspace_id)
         workspace = (
             Workspace.objects.select_related("account")
             .annotate(routing_seen=routing_version_field(), **deadline_fields())

@@ -23,7 +23,6 @@ from django.db.models import OuterRef, Subquery
 from contactcenter.taskrouter.models import RoutingDue
 
 CHANNEL = "taskrouter"
-PASS_LOCK = 0x74520001  # the advisory lock class of a workspace's routing pass (`routing_pass_lock`)
 
 _deferred: ContextVar[set[uuid.UUID] | None] = ContextVar("taskrouter_deferred_wakes", default=None)
 
@@ -49,19 +48,6 @@ def deferred_wakes() -> Iterator[set[uuid.UUID]]:
         yield woken
     finally:
         _deferred.reset(token)
-
-
-def routing_pass_lock(workspace_id: uuid.UUID) -> bool:
-    """Take the workspace's pass lock for this transaction, unless another process's pass holds it.
-
-    Every routing process hears every NOTIFY, so without it each ran a pass per wake, side by side,
-    each skipping the rows the other held: twice the work for the same reservations. The holder
-    runs another pass for what woke this one once its own ends; the lock is released when its
-    transaction ends, however it ends (a killed process's connection too)."""
-    with connection.cursor() as cursor:
-        key = int.from_bytes(workspace_id.bytes[:4], "big", signed=True)
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [PASS_LOCK, key])
-        return bool(cursor.fetchone()[0])
 
 
 def routing_version_field() -> Subquery:
