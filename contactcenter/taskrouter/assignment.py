@@ -10,11 +10,14 @@ per decision does not grow with the backlog: each queue reads a bounded head, an
 task whose channel has no free eligible worker at all.
 """
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, Model
 
 from contactcenter.taskrouter import decision_sql
 from contactcenter.taskrouter.events import event_record
@@ -23,8 +26,10 @@ from contactcenter.taskrouter.models import (
     Activity,
     Reservation,
     Task,
+    TaskChannel,
     TaskQueue,
     WorkerChannel,
+    Workflow,
     Workspace,
 )
 from contactcenter.taskrouter.params import reservation_params
@@ -32,6 +37,8 @@ from contactcenter.taskrouter.presence import worker_activity_move
 from contactcenter.taskrouter.reservations import task_status_set
 from contactcenter.taskrouter.targets import task_target_expression
 from contactcenter.taskrouter.tasks import assignment_callback_task
+
+M = TypeVar("M", bound=Model)
 
 HEAD_TASKS = 20  # a queue's tasks one pass considers
 CANDIDATES_FOR_EXPRESSION = 50  # workers claimed at once when a target expression must pick among them
@@ -50,28 +57,49 @@ class Assigned:
         self.first_timeout = min(self.first_timeout or timeout_at, timeout_at)
 
 
-def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
+class _Shared:
+    """The task channels, workflows and activities a pass's tasks and workers point to, each read
+    once per pass: the same few serve all of them (a prefetch per head and per claim read them again)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[type[Model], dict[uuid.UUID, Any]] = {}
+
+    def of(self, model: type[M], ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, M]:
+        known = self._rows.setdefault(model, {})
+        missing = {row_id for row_id in ids if row_id is not None and row_id not in known}
+        if missing:
+            known.update((row.id, row) for row in model._default_manager.filter(id__in=missing))
+        return known
+
+
+def _head(queue: TaskQueue, assigned: Assigned, shared: _Shared) -> list[Task]:
     lifo = queue.task_order == TaskQueue.Order.LIFO
     head = decision_sql.head_claim(queue.id, lifo=lifo, limit=HEAD_TASKS)
-    prefetch_related_objects(head, "task_channel", "workflow")
+    channels = shared.of(TaskChannel, (task.task_channel_id for task in head))
+    workflows = shared.of(Workflow, (task.workflow_id for task in head))
+    for task in head:
+        task.task_channel = channels[task.task_channel_id]
+        task.workflow = workflows.get(task.workflow_id) if task.workflow_id else None
     if len(head) < HEAD_TASKS and decision_sql.pending_besides(queue.id, [task.id for task in head]):
         assigned.contended = True
     return head
 
 
 def _candidates(
-    task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned
+    task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned, shared: _Shared
 ) -> list[WorkerChannel]:
     multi_task = workspace.multi_task_enabled
     claimed = decision_sql.channels_claim(task, queue.id, multi_task=multi_task, limit=limit)
-    prefetch_related_objects(claimed, "worker__activity")
+    activities = shared.of(Activity, (channel.worker.activity_id for channel in claimed))
+    for channel in claimed:
+        channel.worker.activity = activities[channel.worker.activity_id]
     if not claimed and decision_sql.channel_eligible(task, queue.id, multi_task=multi_task):
         assigned.contended = True
     return claimed
 
 
 def _reserve(
-    task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime
+    task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime, shared: _Shared
 ) -> datetime:
     """Offer the task to the channel's worker; when the offer times out."""
     worker = channel.worker
@@ -91,7 +119,8 @@ def _reserve(
         assigned_tasks=F("assigned_tasks") + 1, idle_since=now
     )
     if queue.reservation_activity_id is not None:
-        worker_activity_move(worker, Activity.objects.get(id=queue.reservation_activity_id))
+        activity_id = queue.reservation_activity_id
+        worker_activity_move(worker, shared.of(Activity, [activity_id])[activity_id])
     event_record(
         workspace=workspace, event_type="reservation.created", resource=reservation,
         description=f"Reservation {reservation.sid} created for worker {worker.friendly_name}",
@@ -108,14 +137,14 @@ def _reserve(
 
 
 def _offer(
-    task: Task, queue: TaskQueue, workspace: Workspace, now: datetime, assigned: Assigned
+    task: Task, queue: TaskQueue, workspace: Workspace, now: datetime, assigned: Assigned, shared: _Shared
 ) -> bool | None:
     """Reserve the task for up to `max_reserved_workers` workers; None when no eligible worker had
     room on its channel at all (so later tasks on that channel need not look)."""
     expression = task_target_expression(task)
     wanted = queue.max_reserved_workers
     limit = CANDIDATES_FOR_EXPRESSION if expression else wanted
-    candidates = _candidates(task, queue, workspace, limit, assigned)
+    candidates = _candidates(task, queue, workspace, limit, assigned, shared)
     if not candidates:
         return None
     task.task_queue = queue
@@ -126,7 +155,7 @@ def _offer(
         or task_matches_worker(expression, task.attributes_json, channel.worker.attributes_json)
     ][:wanted]
     for channel in chosen:
-        assigned.offered(_reserve(task, queue, channel, workspace, now))
+        assigned.offered(_reserve(task, queue, channel, workspace, now, shared))
     if chosen:
         task_status_set(task, Task.Status.RESERVED)
     return bool(chosen)
@@ -135,18 +164,19 @@ def _offer(
 def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
+    shared = _Shared()
     queues = decision_sql.queues_with_free_member(workspace.id, multi_task=workspace.multi_task_enabled)
     for queue, free in queues:
         if not free:  # no member could take a task: the head is neither locked nor read
             continue
-        head = _head(queue, assigned)
+        head = _head(queue, assigned, shared)
         exhausted: set[object] = set()
         made = 0
         for task in head:
             if task.task_channel_id in exhausted:
                 continue
             task.workspace = workspace
-            offered = _offer(task, queue, workspace, now, assigned)
+            offered = _offer(task, queue, workspace, now, assigned, shared)
             if offered is None:
                 exhausted.add(task.task_channel_id)
             elif offered:

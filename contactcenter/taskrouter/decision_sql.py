@@ -95,8 +95,8 @@ WHERE wc.assigned_tasks < wc.capacity AND wc.available AND wc.task_channel_id = 
   AND wc.worker_id IN (SELECT m.worker_id FROM taskrouter_taskqueueworker m WHERE m.task_queue_id = %s)
   AND NOT EXISTS (SELECT 1 FROM taskrouter_reservation r WHERE r.task_id = %s AND r.worker_id = wc.worker_id)
   {idle}"""
-_WORKER_IDLE = """AND NOT EXISTS (SELECT 1 FROM taskrouter_workerchannel busy WHERE busy.worker_id = wc.worker_id
-                  AND busy.assigned_tasks > 0)"""
+_WORKER_IDLE = """AND NOT EXISTS (SELECT 1 FROM taskrouter_workerchannel busy
+                  WHERE busy.worker_id = wc.worker_id AND busy.assigned_tasks > 0)"""
 
 
 def _eligible(multi_task: bool) -> str:
