@@ -68,7 +68,7 @@ class _Shared:
         known = self._rows.setdefault(model, {})
         missing = {row_id for row_id in ids if row_id is not None and row_id not in known}
         if missing:
-            known.update((row.id, row) for row in model._default_manager.filter(id__in=missing))
+            known.update((row.pk, row) for row in model._default_manager.filter(pk__in=missing))
         return known
 
 

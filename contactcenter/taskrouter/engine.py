@@ -11,7 +11,7 @@ again. Concurrent passes on one workspace are safe: every claim skips rows anoth
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -64,7 +64,7 @@ def workspace_route(*, workspace_id: uuid.UUID, account_id: uuid.UUID, hold_seco
     with tenant_scope(account_id):
         now = timezone.now()
         if again:
-            next_at = now
+            next_at: datetime | None = now
         elif fired.any():  # the timers that fired moved their deadlines: read them again
             next_at = next_deadline(workspace_id)
         else:  # as read before the pass, and the offers it made
