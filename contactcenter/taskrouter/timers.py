@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from contactcenter.taskrouter.models import Activity, Reservation, Task, Workspace
 from contactcenter.taskrouter.presence import worker_activity_move
@@ -92,8 +92,10 @@ class Deadlines:
 
 
 def _earliest(rows: QuerySet, field: str) -> Subquery:
-    grouped = rows.filter(workspace_id=OuterRef("id")).order_by().values("workspace_id")
-    return Subquery(grouped.annotate(at=Min(field)).values("at"))
+    """The first `field` in order, not MIN(): a MIN grouped by workspace read every open task (the
+    backlog), where ORDER BY … LIMIT 1 reads the first entry of the field's partial index."""
+    first = rows.filter(workspace_id=OuterRef("id"), **{f"{field}__isnull": False}).order_by(field)
+    return Subquery(first.values(field)[:1])
 
 
 def deadline_fields() -> dict[str, Subquery]:
