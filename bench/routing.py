@@ -22,6 +22,13 @@
    worker while all wait. Baseline in the same run: the same calls into the native dialplan
    (`dialplan-hold-bench`: Answer, then Playback of the same hold music file in a loop).
 
+4. cpu: what one task costs, step by step, with nothing else running in the bench: on a workspace of
+   --cpu-workers workers (200) and 1,000 claims waiting, --cpu-tasks times (100) one Support task is
+   POSTed to the REST API (Django's test client, through the whole middleware stack, in this
+   process), a routing pass reserves it, its agent accepts it and completes it (the services). Per
+   step: the statements (savepoints aside), this process's CPU and its PostgreSQL backend's CPU
+   (/proc), which is what the latency part's 100 tasks a second multiply.
+
 The bench recreates its own database (--db-name) each run, runs its own Asterisk instance
 (`bench-routing`, SIP 5084, ARI 8112) and starts every process it measures. No Celery worker runs:
 these workflows have no assignment callback and the workspace no event callback. Figures and what
@@ -95,7 +102,7 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add = parser.add_argument
-    add("--parts", default="latency,sql,hold", help="which parts to run (default latency,sql,hold)")
+    add("--parts", default="latency,sql,hold", help="which parts to run: latency, sql, hold, cpu")
     add("--workers", type=int, default=1000, help="workers in the latency part's workspace (default 1000)")
     add("--backlog", type=int, default=10_000, help="pending tasks left waiting (default 10,000)")
     add("--rate", type=float, default=100.0, help="tasks created a second (default 100)")
@@ -108,6 +115,8 @@ def parse_args() -> argparse.Namespace:
         default=3.0,
         help="how long a bench agent keeps a task before completing it (default 3)",
     )
+    add("--cpu-workers", type=int, default=200, help="workers in the cpu part's workspace (default 200)")
+    add("--cpu-tasks", type=int, default=100, help="tasks the cpu part measures (default 100)")
     add("--hold-calls", type=int, default=200, help="callers waiting at once (default 200)")
     add("--hold-seconds", type=float, default=60.0, help="how long each caller waits (default 60)")
     add("--hold-rate", type=float, default=20.0, help="calls placed a second (default 20)")
@@ -117,8 +126,10 @@ def parse_args() -> argparse.Namespace:
     add("--json", type=Path, help="also write every measurement to this file")
     args = parser.parse_args()
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    if not args.parts or not set(args.parts) <= {"latency", "sql", "hold"}:
-        parser.error("--parts takes latency, sql and/or hold")
+    if not args.parts or not set(args.parts) <= {"latency", "sql", "hold", "cpu"}:
+        parser.error("--parts takes latency, sql, hold and/or cpu")
+    if not CLAIMS_EVERY <= args.cpu_workers <= 1000 or not 1 <= args.cpu_tasks <= 1000:
+        parser.error(f"{CLAIMS_EVERY} <= --cpu-workers <= 1000 and 1 <= --cpu-tasks <= 1000")
     if not 0 < args.rate <= 500 or not 0 < args.seconds <= 300 or not 1 <= args.routers <= 4:
         parser.error("keep the load bounded: 0 < --rate <= 500, 0 < --seconds <= 300, 1 <= --routers <= 4")
     if not CLAIMS_EVERY <= args.workers <= 5000 or not 0 <= args.backlog <= 50_000:
@@ -929,6 +940,114 @@ def hold_part(args: argparse.Namespace) -> list[HoldRun]:
     return runs
 
 
+# ---------------------------------------------------------------- part 4: CPU per task
+
+CPU_STEPS = ("create", "pass", "accept", "complete")
+CPU_WARMUP = 10  # tasks run first, unmeasured: caches, plans, the connection's first statements
+CPU_BACKLOG = 1_000
+
+
+@dataclass
+class StepCost:
+    step: str
+    statements: float = 0.0  # per task, savepoints aside
+    cpu_ms: float = 0.0  # this process's CPU per task, median
+    postgres_ms: float = 0.0  # its PostgreSQL backend's CPU per task, mean (the kernel counts in ticks)
+
+
+def _backend_cpu_s() -> float:
+    """CPU seconds of this process's PostgreSQL backend (the database runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cpu_seconds(cursor.fetchone()[0])
+
+
+class TaskSteps:
+    """One task's steps, as the latency part's client, router and agents take them."""
+
+    def __init__(self, floor: Floor) -> None:
+        from django.test import Client
+
+        auth = "Basic " + b64encode(f"{floor.account.sid}:{floor.account.auth_token}".encode()).decode()
+        self.client = Client(HTTP_AUTHORIZATION=auth, SERVER_NAME="localhost")
+        self.path = f"/taskrouter/v1/Workspaces/{floor.workspace.sid}/Tasks"
+        self.floor = floor
+        self.task_id: Any = None
+
+    def create(self, index: int) -> None:
+        from core.sids import sid_to_uuid
+
+        attributes = json.dumps({"type": "support", "bench": "cpu", "n": index, "language": "en"})
+        fields = {"WorkflowSid": self.floor.workflow_sid, "TaskChannel": "voice", "Attributes": attributes}
+        body = urlencode(fields)
+        response = self.client.post(self.path, data=body, content_type="application/x-www-form-urlencoded")
+        if response.status_code != 201:
+            raise SystemExit(f"cpu: create answered {response.status_code}: {response.content[:200]!r}")
+        self.task_id = sid_to_uuid(json.loads(response.content)["sid"], "WT")
+
+    def route(self) -> None:
+        if _one_pass(self.floor).reservations != 1:
+            raise SystemExit("cpu: the pass did not reserve the new task")
+
+    def accept(self) -> None:
+        from contactcenter.taskrouter.models import Reservation
+        from contactcenter.taskrouter.reservations import reservation_update
+        from core.tenancy import tenant_scope
+
+        with tenant_scope(self.floor.account.id):
+            offer = Reservation.objects.get(task_id=self.task_id, status=Reservation.Status.PENDING)
+            reservation_update(reservation=offer, status=Reservation.Status.ACCEPTED)
+
+    def complete(self) -> None:
+        from contactcenter.taskrouter.models import Task
+        from contactcenter.taskrouter.task_lifecycle import task_update
+        from core.tenancy import tenant_scope
+
+        with tenant_scope(self.floor.account.id):
+            task_update(task=Task(id=self.task_id), assignment_status=Task.Status.COMPLETED)
+
+
+def cpu_part(args: argparse.Namespace, account: Any) -> list[StepCost]:
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    print(f"cpu: building a workspace ({args.cpu_workers} workers, {CPU_BACKLOG} claims) ...", flush=True)
+    floor = floor_build(account, workers=args.cpu_workers, label="cpu")
+    backlog_add(floor, CPU_BACKLOG)
+    tables_analyze()
+    steps = TaskSteps(floor)
+    runs: dict[str, Callable[[int], None]] = {
+        "create": steps.create,
+        "pass": lambda _: steps.route(),
+        "accept": lambda _: steps.accept(),
+        "complete": lambda _: steps.complete(),
+    }
+    statements = dict.fromkeys(CPU_STEPS, 0)
+    cpu: dict[str, list[float]] = {step: [] for step in CPU_STEPS}
+    backend = dict.fromkeys(CPU_STEPS, 0.0)
+    print(f"cpu: {args.cpu_tasks} tasks, one step at a time ...", flush=True)
+    for index in range(CPU_WARMUP + args.cpu_tasks):
+        for step in CPU_STEPS:
+            backend_before = _backend_cpu_s()
+            with CaptureQueriesContext(connection) as captured:
+                started = time.process_time()
+                runs[step](index)
+                used = time.process_time() - started
+            if index >= CPU_WARMUP:
+                statements[step] += sum(1 for q in captured.captured_queries if not SKIPPED.match(q["sql"]))
+                cpu[step].append(used)
+                backend[step] += _backend_cpu_s() - backend_before
+    n = args.cpu_tasks
+    return [
+        StepCost(step, statements[step] / n, statistics.median(cpu[step]) * 1000, backend[step] / n * 1000)
+        for step in CPU_STEPS
+    ]
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -938,6 +1057,7 @@ def report(
     latency: LatencyRun | None,
     decisions: list[Decision],
     holds: list[HoldRun],
+    costs: list[StepCost],
 ) -> None:
     lines = [
         "",
@@ -995,6 +1115,20 @@ def report(
                 f"| {d.workers:,} | {d.backlog:,} | {d.queries} | {d.statements} | {d.buffers:,} "
                 f"| {d.rows:,} | {d.pass_ms:.1f} | {d.heaviest} |"
             )
+    if costs:
+        lines += [
+            "",
+            f"One task's cost, step by step ({args.cpu_tasks} tasks, {args.cpu_workers} workers, "
+            f"{CPU_BACKLOG:,} claims waiting; this process and its PostgreSQL backend):",
+            "",
+            "| step | statements | CPU ms (median) | PostgreSQL CPU ms (mean) |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {c.step} | {c.statements:.1f} | {c.cpu_ms:.1f} | {c.postgres_ms:.1f} |" for c in costs]
+        lines.append(
+            f"| all | {sum(c.statements for c in costs):.1f} | {sum(c.cpu_ms for c in costs):.1f} "
+            f"| {sum(c.postgres_ms for c in costs):.1f} |"
+        )
     if holds:
         lines += [
             "",
@@ -1034,6 +1168,7 @@ def report(
             "latency": asdict(latency) if latency else None,
             "sql": [asdict(d) for d in decisions],
             "hold": [asdict(h) for h in holds],
+            "cpu": [asdict(c) for c in costs],
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
 
@@ -1061,6 +1196,7 @@ def main() -> None:
     latency: LatencyRun | None = None
     decisions: list[Decision] = []
     holds: list[HoldRun] = []
+    costs: list[StepCost] = []
     with interruptible():
         try:
             account = fresh_account()
@@ -1070,10 +1206,12 @@ def main() -> None:
                 latency = latency_part(args, account)
             if "hold" in args.parts:
                 holds = hold_part(args)
+            if "cpu" in args.parts:
+                costs = cpu_part(args, account)
         except KeyboardInterrupt:
             print("\ninterrupted: the report covers the parts that finished", flush=True)
     info["loadavg"] = f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1-minute)"
-    report(args, info, latency, decisions, holds)
+    report(args, info, latency, decisions, holds, costs)
     print(f"\nlogs: {args.out}", flush=True)
 
 

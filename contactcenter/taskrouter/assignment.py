@@ -10,21 +10,26 @@ per decision does not grow with the backlog: each queue reads a bounded head, an
 task whose channel has no free eligible worker at all.
 """
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, prefetch_related_objects
+from django.db.models import F, Model
 
+from contactcenter.taskrouter import decision_sql
 from contactcenter.taskrouter.events import event_record
 from contactcenter.taskrouter.matching import task_matches_worker
 from contactcenter.taskrouter.models import (
     Activity,
     Reservation,
     Task,
+    TaskChannel,
     TaskQueue,
-    TaskQueueWorker,
     WorkerChannel,
+    Workflow,
     Workspace,
 )
 from contactcenter.taskrouter.params import reservation_params
@@ -32,6 +37,8 @@ from contactcenter.taskrouter.presence import worker_activity_move
 from contactcenter.taskrouter.reservations import task_status_set
 from contactcenter.taskrouter.targets import task_target_expression
 from contactcenter.taskrouter.tasks import assignment_callback_task
+
+M = TypeVar("M", bound=Model)
 
 HEAD_TASKS = 20  # a queue's tasks one pass considers
 CANDIDATES_FOR_EXPRESSION = 50  # workers claimed at once when a target expression must pick among them
@@ -44,66 +51,57 @@ class Assigned:
     # Rows another transaction held were skipped: if that one dies, its work must be decided again
     # soon, so the workspace is not left asleep until its next timer.
     contended: bool = False
+    first_timeout: datetime | None = None  # the earliest timeout of the offers made
+
+    def offered(self, timeout_at: datetime) -> None:
+        self.first_timeout = min(self.first_timeout or timeout_at, timeout_at)
 
 
-def _head(queue: TaskQueue, assigned: Assigned) -> list[Task]:
-    age = "age_anchor_at" if queue.task_order == TaskQueue.Order.FIFO else "-age_anchor_at"
-    pending = Task.objects.filter(task_queue=queue, status=Task.Status.PENDING)
-    # The task's row alone: joined to its channel and workflow, the locking query let the planner
-    # sort the queue's whole backlog instead of walking the claim index (bench/routing).
-    head = list(pending.order_by("-priority", age).select_for_update(skip_locked=True)[:HEAD_TASKS])
-    prefetch_related_objects(head, "task_channel", "workflow")
-    if len(head) < HEAD_TASKS and pending.exclude(id__in=[task.id for task in head]).exists():
+class _Shared:
+    """The task channels, workflows and activities a pass's tasks and workers point to, each read
+    once per pass: the same few serve all of them (a prefetch per head and per claim read them again)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[type[Model], dict[uuid.UUID, Any]] = {}
+
+    def of(self, model: type[M], ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, M]:
+        known = self._rows.setdefault(model, {})
+        missing = {row_id for row_id in ids if row_id is not None and row_id not in known}
+        if missing:
+            known.update((row.pk, row) for row in model._default_manager.filter(pk__in=missing))
+        return known
+
+
+def _head(queue: TaskQueue, assigned: Assigned, shared: _Shared) -> list[Task]:
+    lifo = queue.task_order == TaskQueue.Order.LIFO
+    head = decision_sql.head_claim(queue.id, lifo=lifo, limit=HEAD_TASKS)
+    channels = shared.of(TaskChannel, (task.task_channel_id for task in head))
+    workflows = shared.of(Workflow, (task.workflow_id for task in head))
+    for task in head:
+        task.task_channel = channels[task.task_channel_id]
+        task.workflow = workflows.get(task.workflow_id) if task.workflow_id else None
+    if len(head) < HEAD_TASKS and decision_sql.pending_besides(queue.id, [task.id for task in head]):
         assigned.contended = True
     return head
 
 
-def _has_free_member(queue: TaskQueue, workspace: Workspace) -> bool:
-    """Whether any worker the queue targets could take a task now: available, with room on a
-    channel and, without multi-tasking, no task at all. When none could (after hours, every agent
-    offline or busy), the pass neither locks nor reads the queue's head, which otherwise cost every
-    pass 20 row locks and a walk of every free channel of other queues' workers, however long the
-    backlog waits. Driven from the queue's members; a loose test (any channel), never a wrong one."""
-    room = WorkerChannel.objects.filter(
-        worker_id=OuterRef("worker_id"), available=True, assigned_tasks__lt=F("capacity")
-    )
-    members = TaskQueueWorker.objects.filter(task_queue=queue, worker__available=True).filter(Exists(room))
-    if not workspace.multi_task_enabled:
-        busy = WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0)
-        members = members.exclude(Exists(busy))
-    return members.exists()
-
-
 def _candidates(
-    task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned
+    task: Task, queue: TaskQueue, workspace: Workspace, limit: int, assigned: Assigned, shared: _Shared
 ) -> list[WorkerChannel]:
-    channels = WorkerChannel.objects.filter(
-        task_channel_id=task.task_channel_id,
-        available=True,
-        assigned_tasks__lt=F("capacity"),
-        worker__available=True,
-        worker_id__in=TaskQueueWorker.objects.filter(task_queue=queue).values("worker_id"),
-    ).exclude(Exists(Reservation.objects.filter(task=task, worker_id=OuterRef("worker_id"))))
-    if not workspace.multi_task_enabled:
-        channels = channels.exclude(
-            Exists(WorkerChannel.objects.filter(worker_id=OuterRef("worker_id"), assigned_tasks__gt=0))
-        )
-    # Without the activity joined in, the planner walks `tr_wc_free` in idle order and stops at the
-    # limit; joined, it sorted every eligible channel (bench/routing: 6,650 buffers at 1,000 workers).
-    claimed = list(
-        channels.select_related("worker")
-        .order_by("idle_since")
-        .select_for_update(skip_locked=True, of=("self", "worker"))[:limit]
-    )
-    prefetch_related_objects(claimed, "worker__activity")
-    if not claimed and channels.exists():
+    multi_task = workspace.multi_task_enabled
+    claimed = decision_sql.channels_claim(task, queue.id, multi_task=multi_task, limit=limit)
+    activities = shared.of(Activity, (channel.worker.activity_id for channel in claimed))
+    for channel in claimed:
+        channel.worker.activity = activities[channel.worker.activity_id]
+    if not claimed and decision_sql.channel_eligible(task, queue.id, multi_task=multi_task):
         assigned.contended = True
     return claimed
 
 
 def _reserve(
-    task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime
-) -> None:
+    task: Task, queue: TaskQueue, channel: WorkerChannel, workspace: Workspace, now: datetime, shared: _Shared
+) -> datetime:
+    """Offer the task to the channel's worker; when the offer times out."""
     worker = channel.worker
     worker.workspace = workspace
     timeout = task.workflow.task_reservation_timeout if task.workflow else 120
@@ -121,7 +119,8 @@ def _reserve(
         assigned_tasks=F("assigned_tasks") + 1, idle_since=now
     )
     if queue.reservation_activity_id is not None:
-        worker_activity_move(worker, Activity.objects.get(id=queue.reservation_activity_id))
+        activity_id = queue.reservation_activity_id
+        worker_activity_move(worker, shared.of(Activity, [activity_id])[activity_id])
     event_record(
         workspace=workspace, event_type="reservation.created", resource=reservation,
         description=f"Reservation {reservation.sid} created for worker {worker.friendly_name}",
@@ -134,17 +133,18 @@ def _reserve(
         transaction.on_commit(
             lambda: assignment_callback_task.delay(account_id, reservation_id), robust=True
         )
+    return reservation.timeout_at
 
 
 def _offer(
-    task: Task, queue: TaskQueue, workspace: Workspace, now: datetime, assigned: Assigned
+    task: Task, queue: TaskQueue, workspace: Workspace, now: datetime, assigned: Assigned, shared: _Shared
 ) -> bool | None:
     """Reserve the task for up to `max_reserved_workers` workers; None when no eligible worker had
     room on its channel at all (so later tasks on that channel need not look)."""
     expression = task_target_expression(task)
     wanted = queue.max_reserved_workers
     limit = CANDIDATES_FOR_EXPRESSION if expression else wanted
-    candidates = _candidates(task, queue, workspace, limit, assigned)
+    candidates = _candidates(task, queue, workspace, limit, assigned, shared)
     if not candidates:
         return None
     task.task_queue = queue
@@ -155,7 +155,7 @@ def _offer(
         or task_matches_worker(expression, task.attributes_json, channel.worker.attributes_json)
     ][:wanted]
     for channel in chosen:
-        _reserve(task, queue, channel, workspace, now)
+        assigned.offered(_reserve(task, queue, channel, workspace, now, shared))
     if chosen:
         task_status_set(task, Task.Status.RESERVED)
     return bool(chosen)
@@ -164,17 +164,19 @@ def _offer(
 def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
-    for queue in TaskQueue.objects.filter(workspace=workspace).order_by("date_created"):
-        if not _has_free_member(queue, workspace):
+    shared = _Shared()
+    queues = decision_sql.queues_with_free_member(workspace.id, multi_task=workspace.multi_task_enabled)
+    for queue, free in queues:
+        if not free:  # no member could take a task: the head is neither locked nor read
             continue
-        head = _head(queue, assigned)
+        head = _head(queue, assigned, shared)
         exhausted: set[object] = set()
         made = 0
         for task in head:
             if task.task_channel_id in exhausted:
                 continue
             task.workspace = workspace
-            offered = _offer(task, queue, workspace, now, assigned)
+            offered = _offer(task, queue, workspace, now, assigned, shared)
             if offered is None:
                 exhausted.add(task.task_channel_id)
             elif offered:

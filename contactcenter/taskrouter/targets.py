@@ -117,6 +117,8 @@ def _follow(
             return
         onward = workflow_config.route_onward(config, task.attributes_json, route, skipped=entered is None)
         route, index = (None if onward is route else onward), 0
+    if task._state.adding:  # a new task no filter takes is stored, then canceled
+        task.save()
     task_event(task, "workflow.timeout", f"Task {task.sid} left its workflow")
     task_cancel(task, REASON_WORKFLOW_TIMEOUT)
 

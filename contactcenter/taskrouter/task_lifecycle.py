@@ -99,7 +99,8 @@ def task_create(
             age_anchor_at=age_anchor_at or now,
             expires_at=now + timedelta(seconds=ttl),
         )
-        task.save()
+        # Not saved yet: routing it stores it once, with its queue (an insert, not an insert and an
+        # update); its events keep their order, since they name the task by its sid alone.
         task_event(task, "task.created", f"Task {task.sid} created")
         if actor is not None:
             payload = {

@@ -101,7 +101,8 @@ class TaskListView(TaskViewBase):
             task_channel=data.get("task_channel"),
             actor=self.tenant.actor,
         )
-        return self.render_one(self.get_object(task.sid), status=201)
+        # As stored, in this request's transaction: its queue, workflow and channel are loaded.
+        return self.render_one(task, status=201)
 
 
 class TaskDetailView(TaskViewBase):

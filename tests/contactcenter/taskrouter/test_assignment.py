@@ -13,6 +13,7 @@ from contactcenter.taskrouter.instructions import instruction_from_rest
 from contactcenter.taskrouter.models import (
     Event,
     Reservation,
+    RoutingDue,
     Task,
     TaskChannel,
     TaskQueueWorker,
@@ -151,6 +152,24 @@ def test_a_reservation_timeout_reoffers_the_task_and_moves_the_worker(setup: Set
     )  # the workspace's timeout activity
     assert WorkerChannel.objects.get(worker=alice, task_channel__unique_name="default").assigned_tasks == 0
     assert {"reservation.timeout", "worker.activity.update"} <= set(_types(setup))
+
+
+def test_a_pass_reads_its_timers_only_once_due_and_sleeps_until_its_offer_times_out(setup: Setup) -> None:
+    """Its deadlines come with its workspace: with none passed, no timer's rows are read; its own
+    offer's timeout (the earliest deadline now) is when the workspace next needs a pass."""
+    queue = setup.queue("All")
+    setup.worker("alice")
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}}, task_reservation_timeout=60)
+    task = _task(setup, workflow.sid)
+    with CaptureQueriesContext(connection) as captured:
+        assert setup.route().reservations == 1
+    timers = [q["sql"] for q in captured if any(f'"{field}" <=' in q["sql"] for field in TIMER_FIELDS)]
+    assert timers == []
+    reservation = Reservation.objects.get(task=task)
+    assert RoutingDue.objects.get(workspace_id=setup.workspace.id).due_at == reservation.timeout_at
+
+
+TIMER_FIELDS = ("timeout_at", "expires_at", "escalates_at")
 
 
 def test_capacity_is_per_channel(setup: Setup) -> None:
