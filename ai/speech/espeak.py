@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ai.speech.base import SpeechError
-from ai.speech.espeak_worker import MESSAGE_BYTES, frame, parse
+from ai.speech.espeak_worker import HEADER, MESSAGE_BYTES, frame, parse
 
 ESPEAK = "espeak-ng"
 WORDS_PER_MINUTE = 160
@@ -57,7 +57,7 @@ def espeak_voice(*, voice: str, language: str) -> str:
 
 
 class _WorkerStopped(Exception):
-    pass
+    """The worker's process is gone (its socket closed or refused)."""
 
 
 class _Worker:
@@ -67,7 +67,7 @@ class _Worker:
         self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "ai.speech.espeak_worker"], stdin=theirs, cwd=_ROOT
+                [sys.executable, "-m", "ai.speech.espeak_worker"], stdin=theirs.fileno(), cwd=_ROOT
             )
         self.channel.setblocking(False)
         self.clause = 0
@@ -148,9 +148,9 @@ class EspeakTextToSpeech:
     async def synthesize(self, text: str, *, voice: str, language: str) -> AsyncIterator[bytes]:
         if not text.strip():
             return
-        request = {"text": text, "voice": espeak_voice(voice=voice, language=language)}
-        body = json.dumps({**request, "words_per_minute": self.words_per_minute}).encode()
-        if len(body) > MESSAGE_BYTES - 64:
+        espeak = espeak_voice(voice=voice, language=language)
+        body = json.dumps({"text": text, "voice": espeak, "words_per_minute": self.words_per_minute}).encode()
+        if HEADER.size + len(body) > MESSAGE_BYTES:
             raise SpeechError(f"a clause of {len(text)} characters is too long for espeak-ng")
         workers, failure = _workers(), ""
         for attempt in range(_ATTEMPTS):
@@ -169,7 +169,7 @@ class EspeakTextToSpeech:
                 await worker.stop()
                 if is_heard or attempt == _ATTEMPTS - 1:
                     raise SpeechError("the espeak-ng worker stopped", transient=True) from error
-                continue  # it died before this clause: another speaks it
+                continue  # it died before any of this clause's audio: another speaks it
             finally:
                 if not worker.is_stopped:
                     if not is_over:
