@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -29,6 +30,10 @@ from ai.speech.espeak_worker import HEADER, MESSAGE_BYTES, frame, parse
 ESPEAK = "espeak-ng"
 WORDS_PER_MINUTE = 160
 SPARE_WORKERS = 2  # idle and started, so that a clause does not wait for a worker's start (0.2-0.8 s)
+# Synthesis is CPU work: more workers than cores only share them, and each start costs 0.2-0.8 s of
+# CPU, so a burst of clauses waits for a worker rather than start more (a clause holds one for its
+# synthesis, 2-20 ms, not while its audio is sent).
+MAX_WORKERS = max(4, 2 * (os.cpu_count() or 1))
 # A clause whose worker stops before its first audio is asked of another, as many times as there are
 # spares and one: whatever killed the worker (the OOM killer, an operator) may have killed them too.
 _ATTEMPTS = SPARE_WORKERS + 1
@@ -72,6 +77,14 @@ class _Worker:
         self.channel.setblocking(False)
         self.clause = 0
         self.is_stopped = False
+        self._is_started = False
+
+    def is_started(self) -> bool:
+        """Its `R` came: a clause asked of it now is not held up by its start."""
+        if not self._is_started:
+            with contextlib.suppress(OSError):  # BlockingIOError: not yet
+                self._is_started = self.channel.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b"R"
+        return self._is_started
 
     async def speak(self, request: bytes) -> int:
         """Asks for a clause; its number."""
@@ -82,19 +95,32 @@ class _Worker:
             raise _WorkerStopped from error
         return self.clause
 
-    async def receive(self, clause: int) -> tuple[bytes, bytes]:
-        """The next message about `clause` (those left from a cancelled one are skipped)."""
+    async def read(self, clause: int, pieces: "asyncio.Queue[bytes | Exception | None]") -> None:
+        """`clause`'s audio (and failure) into `pieces` until its end, all that has come at each wake
+        (those left from a cancelled clause are skipped)."""
         loop = asyncio.get_running_loop()
         while True:
             try:
-                message = await loop.sock_recv(self.channel, MESSAGE_BYTES)
+                messages = [await loop.sock_recv(self.channel, MESSAGE_BYTES)] + self._waiting_messages()
             except OSError as error:
                 raise _WorkerStopped from error
-            if not message:
-                raise _WorkerStopped
-            kind, number, body = parse(message)
-            if number == clause:
-                return kind, body
+            for message in messages:
+                if not message:
+                    raise _WorkerStopped
+                kind, number, body = parse(message)
+                if number != clause:
+                    continue
+                if kind == b"E":
+                    return
+                pieces.put_nowait(body if kind == b"A" else SpeechError(body.decode()))
+
+    def _waiting_messages(self) -> list[bytes]:
+        messages = []
+        with contextlib.suppress(BlockingIOError):
+            while message := self.channel.recv(MESSAGE_BYTES):
+                messages.append(message)
+            messages.append(b"")  # the worker has gone
+        return messages
 
     def cancel(self) -> None:
         with contextlib.suppress(OSError):  # a worker gone has nothing to stop
@@ -108,25 +134,61 @@ class _Worker:
 
 
 class _Workers:
-    """Workers free for a clause, the last one given back lent first (its caches warm)."""
+    """At most `MAX_WORKERS`, `SPARE_WORKERS` of them kept free while under that; a clause waits for
+    one to come free rather than start more. Workers free, the last one given back lent first."""
 
     def __init__(self) -> None:
         self._free: deque[_Worker] = deque()
+        self._count = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
-    def lend(self) -> _Worker:
-        for gone in [worker for worker in self._free if worker.process.poll() is not None]:
-            self._free.remove(gone)  # died while free (its exit is reaped by poll)
-            gone.channel.close()
-        worker = self._free.popleft() if self._free else _Worker()
+    async def lend(self) -> _Worker:
+        self._forget_dead()
+        while not self._free and self._count >= MAX_WORKERS:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+            self._forget_dead()
+        if not self._free:
+            self._start()
+        worker = next((free for free in self._free if free.is_started()), self._free[0])
+        self._free.remove(worker)
         self.top_up()
         return worker
 
     def give_back(self, worker: _Worker) -> None:
         self._free.appendleft(worker)
+        self._wake()
+
+    def lost(self) -> None:
+        """A lent worker stopped: another may start in its place."""
+        self._count -= 1
+        self._wake()
 
     def top_up(self) -> None:
-        while len(self._free) < SPARE_WORKERS:
-            self._free.append(_Worker())
+        while len(self._free) < SPARE_WORKERS and self._count < MAX_WORKERS:
+            self._start()
+
+    def _start(self) -> None:
+        self._free.append(_Worker())
+        self._count += 1
+
+    def _forget_dead(self) -> None:
+        for gone in [worker for worker in self._free if worker.process.poll() is not None]:
+            self._free.remove(gone)  # died while free (its exit is reaped by poll)
+            gone.channel.close()
+            self._count -= 1
+
+    def _wake(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_result(None)
+                return
 
 
 @functools.cache
@@ -137,6 +199,28 @@ def _workers() -> _Workers:
 def warm() -> None:
     """Starts the spare workers, ahead of the first clause."""
     _workers().top_up()
+
+
+async def _speak_clause(
+    workers: _Workers, worker: _Worker, request: bytes, pieces: "asyncio.Queue[bytes | Exception | None]"
+) -> None:
+    """`request` spoken by `worker`, its pieces read as they come into `pieces` (the listener takes
+    them at its own pace: the worker is free for another clause once its last piece is read), then
+    None; or the worker's stop. Cancelled (the listener stopped), it cancels the synthesis."""
+    is_over = False
+    try:
+        await worker.read(await worker.speak(request), pieces)
+        is_over = True
+        pieces.put_nowait(None)
+    except _WorkerStopped as error:
+        pieces.put_nowait(error)
+        workers.lost()
+        await worker.stop()
+    finally:
+        if not worker.is_stopped:
+            if not is_over:
+                worker.cancel()
+            workers.give_back(worker)
 
 
 class EspeakTextToSpeech:
@@ -152,29 +236,22 @@ class EspeakTextToSpeech:
         body = json.dumps({"text": text, "voice": espeak, "words_per_minute": self.words_per_minute}).encode()
         if HEADER.size + len(body) > MESSAGE_BYTES:
             raise SpeechError(f"a clause of {len(text)} characters is too long for espeak-ng")
-        workers, failure = _workers(), ""
+        workers = _workers()
         for attempt in range(_ATTEMPTS):
-            worker, is_heard, is_over = workers.lend(), False, False
+            pieces: asyncio.Queue[bytes | Exception | None] = asyncio.Queue()
+            speaking = asyncio.create_task(_speak_clause(workers, await workers.lend(), body, pieces))
+            is_heard = False
             try:
-                clause = await worker.speak(body)
-                while (message := await worker.receive(clause))[0] != b"E":
-                    kind, content = message
-                    if kind == b"A":
-                        is_heard = True
-                        yield content
-                    else:
-                        failure = content.decode()
-                is_over = True
-            except _WorkerStopped as error:
-                await worker.stop()
-                if is_heard or attempt == _ATTEMPTS - 1:
-                    raise SpeechError("the espeak-ng worker stopped", transient=True) from error
-                continue  # it died before any of this clause's audio: another speaks it
+                while (piece := await pieces.get()) is not None:
+                    if isinstance(piece, _WorkerStopped):
+                        if is_heard or attempt == _ATTEMPTS - 1:
+                            raise SpeechError("the espeak-ng worker stopped", transient=True) from piece
+                        break  # it died before any of this clause's audio: another speaks it
+                    if isinstance(piece, Exception):
+                        raise piece
+                    is_heard = True
+                    yield piece
+                if piece is None:
+                    return
             finally:
-                if not worker.is_stopped:
-                    if not is_over:
-                        worker.cancel()  # the listener stopped (barge-in)
-                    workers.give_back(worker)
-            break
-        if failure:
-            raise SpeechError(failure)
+                speaking.cancel()  # when the listener stopped (barge-in): the synthesis stops

@@ -60,12 +60,14 @@ class Synthesizer:
         self._resampler = StreamResampler(from_rate=self.rate, to_rate=SAMPLE_RATE)
         self._clause = 0
         self._is_cancelled = False
+        self._voice = DEFAULT_VOICE
 
     def speak(self, clause: int, text: str, voice: str, words_per_minute: int) -> None:
         self._clause, self._is_cancelled = clause, False
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        if voice != self._voice and self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             self.channel.send(frame(b"X", clause, f"espeak-ng has no voice {voice!r}".encode()))
         else:
+            self._voice = voice  # loaded once, not for every clause
             self.lib.espeak_SetParameter(_RATE, words_per_minute, 0)
             self._resampler = StreamResampler(from_rate=self.rate, to_rate=SAMPLE_RATE)
             encoded = text.encode()

@@ -70,12 +70,12 @@ def test_a_listener_that_stops_stops_the_synthesis_and_its_worker_speaks_the_nex
         await anext(stream)
         await stream.aclose()  # 3 minutes of speech, stopped after its first piece
         chunks, _, total = await _collect("Good.")
-        return len(b"".join(chunks)) / 16000, total, espeak_workers() == workers
+        return len(b"".join(chunks)) / 16000, total, workers <= espeak_workers()
 
-    seconds, total, is_same_workers = asyncio.run(barge_in_then_speak())
+    seconds, total, are_workers_kept = asyncio.run(barge_in_then_speak())
     assert 0.4 < seconds < 1.2  # "Good." alone: nothing left over from the stopped clause
     assert total < 0.5
-    assert is_same_workers  # none died or was started for it
+    assert are_workers_kept  # the stopped one was not killed (nor any other)
 
 
 def test_a_worker_that_dies_fails_its_clause_and_the_next_clause_is_spoken():

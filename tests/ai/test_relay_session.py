@@ -316,7 +316,7 @@ def test_the_offline_voices_workers_killed_between_replies_the_next_reply_is_spo
             await app.send({"type": "text", "token": "I am still here, and I can still speak.", "last": True})
 
     app = App(reply)
-    driven, outcome, _ = asyncio.run(converse(tmp_path, app, session(), silence_slin(5000)))
+    driven, outcome, _ = asyncio.run(converse(tmp_path, app, session(), silence_slin(8000)))
 
     (killed_at,) = killed
     assert killed_at > 0  # the first reply's workers were there to kill
