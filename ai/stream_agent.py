@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection
 from ai.runtime import HANDOFF_WORDS, PERSON_REQUEST, Record, ToolResult, TurnRecord, handoff_data
 from ai.sessions import RealtimeProvider, SessionStart
 from ai.speech.base import SpeechError
-from ai.speech.espeak import EspeakTextToSpeech
+from ai.speech.espeak import EspeakTextToSpeech, warm
 from ai.speech_to_speech.openai_realtime import RealtimeBridge, headers
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put
 from ai.tools import CallTools
@@ -73,6 +73,7 @@ class StreamAgent:
 
     async def begin(self, start_message: dict[str, Any]) -> None:
         self.stream_sid = str(start_message.get("streamSid", ""))
+        warm()  # espeak-ng's workers, for the hand-off words: a cold one would hold them up 0.2-2 s
         try:
             socket = await connect_app(
                 self.provider.url, timeout=CONNECT_TIMEOUT_S, headers=headers(self.provider.api_key)

@@ -107,6 +107,7 @@ class _Worker:
             for message in messages:
                 if not message:
                     raise _WorkerStopped
+                self._is_started = True  # its `R` is read (and skipped) with the rest
                 kind, number, body = parse(message)
                 if number != clause:
                     continue
