@@ -73,7 +73,7 @@ class StreamAgent:
 
     async def begin(self, start_message: dict[str, Any]) -> None:
         self.stream_sid = str(start_message.get("streamSid", ""))
-        warm()  # espeak-ng's workers, for the hand-off words: a cold one would hold them up 0.2-2 s
+        warm()  # espeak-ng's workers, for the hand-off words: a cold one would hold them up 0.1-1 s
         try:
             socket = await connect_app(
                 self.provider.url, timeout=CONNECT_TIMEOUT_S, headers=headers(self.provider.api_key)

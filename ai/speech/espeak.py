@@ -18,19 +18,21 @@ import functools
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ai.speech.base import SpeechError
+from ai.speech.audio import StreamResampler
+from ai.speech.base import SAMPLE_RATE, SpeechError
 from ai.speech.espeak_worker import HEADER, MESSAGE_BYTES, frame, parse
 
 ESPEAK = "espeak-ng"
 WORDS_PER_MINUTE = 160
-SPARE_WORKERS = 2  # idle and started, so that a clause does not wait for a worker's start (0.2-0.8 s)
-# Synthesis is CPU work: more workers than cores only share them, and each start costs 0.2-0.8 s of
+SPARE_WORKERS = 2  # idle and started, so that a clause does not wait for a worker's start (0.1 s)
+# Synthesis is CPU work: more workers than cores only share them, and each start costs 70 ms of
 # CPU, so a burst of clauses waits for a worker rather than start more (a clause holds one for its
 # synthesis, 2-20 ms, not while its audio is sent).
 MAX_WORKERS = max(4, 2 * (os.cpu_count() or 1))
@@ -78,6 +80,7 @@ class _Worker:
         self.clause = 0
         self.is_stopped = False
         self._is_started = False
+        self._rate = 0  # of its audio, from its `R`
 
     def is_started(self) -> bool:
         """Its `R` came: a clause asked of it now is not held up by its start."""
@@ -96,9 +99,10 @@ class _Worker:
         return self.clause
 
     async def read(self, clause: int, pieces: "asyncio.Queue[bytes | Exception | None]") -> None:
-        """`clause`'s audio (and failure) into `pieces` until its end, all that has come at each wake
-        (those left from a cancelled clause are skipped)."""
+        """`clause`'s audio, resampled to 8 kHz, (and failure) into `pieces` until its end, all that
+        has come at each wake (those left from a cancelled clause are skipped)."""
         loop = asyncio.get_running_loop()
+        resampler: StreamResampler | None = None
         while True:
             try:
                 messages = [await loop.sock_recv(self.channel, MESSAGE_BYTES)] + self._waiting_messages()
@@ -107,13 +111,21 @@ class _Worker:
             for message in messages:
                 if not message:
                     raise _WorkerStopped
-                self._is_started = True  # its `R` is read (and skipped) with the rest
+                self._is_started = True  # its `R` is read with the rest
                 kind, number, body = parse(message)
+                if kind == b"R":
+                    self._rate = struct.unpack("<I", body)[0]
                 if number != clause:
                     continue
+                resampler = resampler or StreamResampler(from_rate=self._rate, to_rate=SAMPLE_RATE)
                 if kind == b"E":
+                    if tail := resampler.feed(b"", last=True):
+                        pieces.put_nowait(tail)
                     return
-                pieces.put_nowait(body if kind == b"A" else SpeechError(body.decode()))
+                if kind == b"X":
+                    pieces.put_nowait(SpeechError(body.decode()))
+                elif pcm := resampler.feed(body):
+                    pieces.put_nowait(pcm)
 
     def _waiting_messages(self) -> list[bytes]:
         messages = []

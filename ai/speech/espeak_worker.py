@@ -2,14 +2,16 @@
 SOCK_SEQPACKET socket to the relay (ai/speech/espeak.py starts it and talks to it).
 
 libespeak-ng (the Debian library the espeak-ng command runs on) is driven through ctypes in
-synchronous mode: it hands over each `BUFFER_MS` of audio as it synthesises, which is resampled to
-slin 8 kHz and sent on at once. The library holds one synthesis per process (global state), so a
+synchronous mode: it hands over each `BUFFER_MS` of audio as it synthesises, which is sent on at
+once, at the library's rate (the relay resamples it: numpy and soxr here would triple a worker's
+start, 0.33 s of CPU with them). The library holds one synthesis per process (global state), so a
 worker speaks one clause at a time. Workers outlive their clauses because starting a process from
 the relay held the relay's event loop (bench/RESULTS.md, "Where it breaks"), and each new espeak-ng
 loaded its voice before its first audio (15-30 ms; here under 2 ms).
 
 A message is one frame: a kind byte and the clause's number (little-endian 32 bits), then its body.
-In: `S` speak (JSON: text, voice, words_per_minute), `C` cancel. Out: `R` ready (once), `A` audio,
+In: `S` speak (JSON: text, voice, words_per_minute), `C` cancel. Out: `R` ready (once; its body the
+sample rate, little-endian 32 bits), `A` audio (16-bit mono PCM),
 `X` an error (its message), `E` the clause's end (after a cancel too). A cancel is looked for
 between pieces of audio, so a barge-in stops the synthesis within one piece; the relay ignores what
 comes tagged with a clause it no longer waits for, so it need not drain a cancelled one.
@@ -21,9 +23,6 @@ import json
 import socket
 import struct
 import sys
-
-from ai.speech.audio import StreamResampler
-from ai.speech.base import SAMPLE_RATE
 
 HEADER = struct.Struct("<cI")
 MESSAGE_BYTES = 65536  # at most, either way (a piece of audio is 1.6 KB)
@@ -57,7 +56,6 @@ class Synthesizer:
             raise SystemExit("libespeak-ng did not initialise")
         self._callback = _CALLBACK(self._audio)  # kept: the library holds only the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
-        self._resampler = StreamResampler(from_rate=self.rate, to_rate=SAMPLE_RATE)
         self._clause = 0
         self._is_cancelled = False
         self._voice = DEFAULT_VOICE
@@ -69,21 +67,18 @@ class Synthesizer:
         else:
             self._voice = voice  # loaded once, not for every clause
             self.lib.espeak_SetParameter(_RATE, words_per_minute, 0)
-            self._resampler = StreamResampler(from_rate=self.rate, to_rate=SAMPLE_RATE)
             encoded = text.encode()
             failed = self.lib.espeak_Synth(
                 encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _UTF8_ENDPAUSE, None, None
             )
             if failed and not self._is_cancelled:
                 self.channel.send(frame(b"X", clause, f"espeak-ng failed (error {failed})".encode()))
-            elif not self._is_cancelled and (tail := self._resampler.feed(b"", last=True)):
-                self.channel.send(frame(b"A", clause, tail))
         self.channel.send(frame(b"E", clause))
 
     def _audio(self, samples: "ctypes._Pointer[ctypes.c_short]", count: int, events: int) -> int:
         """The library's callback, after each piece: 1 stops the synthesis (a cancel came)."""
-        if count > 0 and (pcm := self._resampler.feed(ctypes.string_at(samples, count * 2))):
-            self.channel.send(frame(b"A", self._clause, pcm))
+        if count > 0:
+            self.channel.send(frame(b"A", self._clause, ctypes.string_at(samples, count * 2)))
         self._is_cancelled = self._is_cancelled or self._cancel_came()
         return int(self._is_cancelled)
 
@@ -99,7 +94,7 @@ class Synthesizer:
 def main() -> None:
     channel = socket.socket(fileno=sys.stdin.fileno())
     synthesizer = Synthesizer(channel)
-    channel.send(frame(b"R", 0))
+    channel.send(frame(b"R", 0, struct.pack("<I", synthesizer.rate)))
     while message := channel.recv(MESSAGE_BYTES):
         kind, clause, body = parse(message)
         if kind == b"S":
