@@ -35,7 +35,7 @@ from ai.runtime import (
 )
 from ai.sessions import RealtimeProvider, SessionStart
 from ai.speech.base import SpeechError
-from ai.speech.espeak import EspeakTextToSpeech
+from ai.speech.espeak import EspeakTextToSpeech, warm
 from ai.speech_to_speech.base import Bridge, Role
 from ai.stream_outcomes import StreamOutcome, stream_outcome_put
 from ai.tools import CallTools
@@ -82,6 +82,7 @@ class StreamAgent:
 
     async def begin(self, start_message: dict[str, Any]) -> None:
         self.stream_sid = str(start_message.get("streamSid", ""))
+        warm()  # espeak-ng's workers, for the hand-off words: a cold one would hold them up 0.1-1 s
         try:
             socket = await connect_app(
                 self.provider.url, timeout=CONNECT_TIMEOUT_S, headers=self.provider.headers

@@ -37,7 +37,7 @@ bench/agent_speech.py) more than 20 ms after the playout had run dry in the midd
 first audio of a reply is the latency above, not lateness), STT final plus TTS first audio stayed
 within 300 ms at p95 (bench/agent_speech.py's budget: what 800 ms leaves after the hangover), and
 this process sent its own frames at most 20 ms late at p99 (else the harness, not the relay, was
-short of CPU). CPU is the relay process and its children (pocketsphinx's workers, espeak-ng) per
+short of CPU). CPU is the relay process and its children (pocketsphinx's and espeak-ng's workers) per
 call, as a share of one core.
 """
 
@@ -380,8 +380,8 @@ def start_relay(end_ms: int, out: Path) -> tuple[subprocess.Popen[bytes], int, P
 
 
 def relay_cpu_seconds(pid: int) -> float:
-    """The relay, its live children (pocketsphinx's workers), and the ones it has reaped (each
-    espeak-ng): utime + stime, cutime + cstime."""
+    """The relay, its live children (pocketsphinx's and espeak-ng's workers), and the ones it has
+    reaped (a worker that died): utime + stime, cutime + cstime."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return tree_cpu_seconds(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 

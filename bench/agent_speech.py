@@ -15,9 +15,10 @@ Then `--sessions` (1,5,10,20,30) calls at once, in real time: each plays its cal
 utterances, 20 ms frames on an absolute clock into its own Silero detector and recognizer), and at
 each end of turn runs STT and then TTS of a reply, as the relay does. A concurrency is held when the
 frames were fed at most 20 ms late (p99) and the turns' STT final plus first TTS audio stayed within
---budget-ms at p95 (300: with a 600 ms hangover, what the issue's 800 ms from end of speech to the
-agent's first audio leaves, less a model's first token). CPU is this
-process plus its children (the decoder workers, espeak-ng), as a share of one core per session.
+--budget-ms at p95 (300: what the issue's 800 ms from end of speech to the agent's first audio
+leaves after the default 450 ms hangover, 480-500 with Silero's windows, less a model's first
+token). CPU is this process plus its children (the decoder and synthesis workers), as a share of one
+core per session.
 """
 
 from __future__ import annotations
@@ -274,7 +275,7 @@ async def main(arguments: argparse.Namespace) -> None:
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="times each utterance goes through STT")
-    parser.add_argument("--end-ms", type=int, default=600, help="the VAD's hangover")
+    parser.add_argument("--end-ms", type=int, default=450, help="the VAD's hangover")
     parser.add_argument(
         "--sessions", type=lambda s: [int(n) for n in s.split(",")], default=[1, 5, 10, 20, 30]
     )

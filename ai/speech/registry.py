@@ -11,6 +11,7 @@ from typing import TypedDict, TypeVar
 
 from django.conf import settings
 
+from ai.speech import espeak
 from ai.speech.base import SpeechError, SpeechToText, TextToSpeech, VoiceActivity
 from ai.speech.espeak import EspeakTextToSpeech
 from ai.speech.providers.deepgram import DeepgramSpeechToText
@@ -146,6 +147,13 @@ def _pick(table: dict[str, Callable[[], Engine]], name: str, default: str, attri
 def text_to_speech(name: str = "") -> TextToSpeech:
     """The engine for a `ttsProvider` value; blank is the platform's default."""
     return _pick(TEXT_TO_SPEECH, name, settings.SPEECH_TTS_PROVIDER, "ttsProvider")
+
+
+def warm_text_to_speech() -> None:
+    """At the relay's start: when the default voice is espeak-ng, its synthesis workers start then,
+    so that the first call's greeting does not wait for them."""
+    if TEXT_TO_SPEECH.get(settings.SPEECH_TTS_PROVIDER.lower()) is EspeakTextToSpeech:
+        espeak.warm()
 
 
 def speech_to_text(name: str = "") -> SpeechToText:

@@ -20,7 +20,7 @@ from ai.speech.audio import StreamResampler, rms
 from ai.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, Activity, ActivityEvent
 
 START_MS = 60
-END_MS = 600
+END_MS = 450  # as settings.SPEECH_END_OF_TURN_MS
 
 
 @dataclass

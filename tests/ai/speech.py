@@ -7,6 +7,7 @@ digits) as RFC 4733 events, so a test can say "I want to talk to a person" after
 """
 
 import functools
+import os
 import subprocess
 
 from tests.voice.audio import ulaw_byte
@@ -79,3 +80,11 @@ def slin_to_ulaw(slin: bytes) -> bytes:
 def speech_pcap(*steps: tuple[str, int | str]) -> bytes:
     """An RTP μ-law capture for sipp's play_pcap_audio following the caller's script (see above)."""
     return script_pcap(*steps, speak=lambda text: slin_to_ulaw(speech_slin(text)))
+
+
+def espeak_workers() -> set[int]:
+    """The espeak-ng synthesis workers (ai/speech/espeak_worker.py) this process started."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(os.getpid()), "-f", "ai.speech.espeak_worker"], capture_output=True, text=True
+    )
+    return {int(pid) for pid in found.stdout.split()}

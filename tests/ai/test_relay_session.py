@@ -6,6 +6,8 @@ them: https://www.twilio.com/docs/voice/conversationrelay/websocket-messages"""
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +26,7 @@ from ai.speech.audio import rms
 from core import egress, webhooks
 from core.throttling import redis_client
 from streams.bridge.codec import slin_to_ulaw, ulaw_to_slin
-from tests.ai.speech import silence_slin, speech_slin
+from tests.ai.speech import espeak_workers, silence_slin, speech_slin
 from tests.live import free_port
 from tests.streams.twilio_driver import Drive, drive
 from tests.voice.audio import has_tone
@@ -296,3 +298,28 @@ def test_preemptible_speech_gives_way_to_the_apps_next_text_and_digits_wait_for_
     assert 0 <= cleared_at - sent_at < 0.1  # the next text cut the preemptible one at once
     assert app.of("interrupt") == []  # the app's own doing: no interrupt to tell it of
     assert speech_played(driven, after_s=cleared_at + 0.1) > 0.4  # "Found it." was spoken
+
+
+def test_the_offline_voices_workers_killed_between_replies_the_next_reply_is_spoken(tmp_path: Path) -> None:
+    """espeak-ng's synthesis workers (ai/speech/espeak.py) all killed, as the OOM killer might: the
+    next clause finds them dead, another worker speaks it, and the call goes on with no error."""
+    killed: list[float] = []
+
+    async def reply(app: App, message: dict[str, Any]) -> None:
+        if message["type"] == "setup":
+            await app.send({"type": "text", "token": "Hello there.", "last": True})
+            await asyncio.sleep(1.5)
+            workers = espeak_workers()
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            killed.append(app.now() if workers else -1.0)
+            await app.send({"type": "text", "token": "I am still here, and I can still speak.", "last": True})
+
+    app = App(reply)
+    driven, outcome, _ = asyncio.run(converse(tmp_path, app, session(), silence_slin(8000)))
+
+    (killed_at,) = killed
+    assert killed_at > 0  # the first reply's workers were there to kill
+    assert speech_played(driven, after_s=killed_at) > 1.0  # the second reply was heard
+    assert app.of("error") == []
+    assert outcome is not None and outcome["status"] == "ended"

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ai.relay.engines import engines_for
 from ai.relay.server import RelayServer
+from ai.speech import registry
 from core import egress, webhooks
 from voice.media import MediaCache
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
+        registry.warm_text_to_speech()
         http = egress.async_client(timeout=webhooks.TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=50))
         with tempfile.TemporaryDirectory(prefix="speech-relay-") as media_dir:
             server = RelayServer(
