@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 
 from ai.models import BUILTIN_TOOLS, Agent
+from contactcenter.forms import account_workflows, workflow_label
+from tenants.models import Account
 
 
 class AgentForm(forms.Form):
@@ -36,11 +38,11 @@ class AgentForm(forms.Form):
         label="Webhook tools (JSON)",
         help_text='A list of {"name", "description", "parameters" (JSON schema), "url", "method"}.',
     )
-    handoff_workflow_sid = forms.CharField(
-        max_length=34,
+    handoff_workflow_sid = forms.ChoiceField(
         required=False,
-        label="Hand-off workflow SID",
-        help_text="A TaskRouter workflow (WW…) of this account: a caller handed to a person becomes a task.",
+        label="Hand-off workflow",
+        help_text="One of this account's TaskRouter workflows (Routing): a caller handed to a person "
+        "becomes a task.",
     )
     handoff_queue = forms.CharField(
         max_length=64,
@@ -51,6 +53,13 @@ class AgentForm(forms.Form):
     )
     max_turns_without_progress = forms.IntegerField(min_value=1, max_value=20, initial=3)
     is_redacting = forms.BooleanField(required=False, label="Redact card numbers and identifiers")
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workflow = self.fields["handoff_workflow_sid"]
+        assert isinstance(workflow, forms.ChoiceField)
+        named = [(w.sid, workflow_label(w)) for w in account_workflows(account)]
+        workflow.choices = [("", "None (the queue below, if any)"), *named]
 
     def clean_webhook_tools(self) -> list[Any]:
         text = self.cleaned_data["webhook_tools"].strip() or "[]"

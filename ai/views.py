@@ -107,7 +107,7 @@ def agent_handoff_view(request: HttpRequest, agent: Agent | None) -> HttpRespons
 @portal_view(roles=ROLES_MANAGING_AGENTS)
 def agents_view(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
-    form = AgentForm(request.POST or None)
+    form = AgentForm(request.POST or None, account=tenant.account)
     if request.method == "POST" and form.is_valid():
         try:
             agent = services.agent_create(account=tenant.account, actor=tenant.actor, **form.cleaned_data)
@@ -139,7 +139,9 @@ def agent_view(request: HttpRequest, sid: str) -> HttpResponse:
     agent = _agent_or_404(request, sid)
     action = request.POST.get("action", "")
     data = request.POST if request.method == "POST" else None
-    form = AgentForm(data if action == "save" else None, initial=_agent_initial(agent))
+    form = AgentForm(
+        data if action == "save" else None, initial=_agent_initial(agent), account=tenant.account
+    )
     faq_form = FaqEntryForm(data if action == "faq" else None)
     console_form = ConsoleForm(data if action == "say" else None)
     history: list[dict[str, str]] = request.session.get(CONSOLE_KEY.format(agent.sid), [])

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from contactcenter.taskrouter.models import NumberRouting, TaskChannel, Workflow
 from tenants.models import Account
@@ -10,9 +11,23 @@ from tenants.models import Account
 TEXT_CHANNEL = "sms"  # what a text's task takes unless chosen
 
 
+def workflow_label(workflow: Workflow) -> str:
+    """A workflow as a portal's choice names it: its workspace first, as names repeat across them."""
+    return f"{workflow.workspace.friendly_name}: {workflow.friendly_name}"
+
+
+def account_workflows(account: Account) -> "QuerySet[Workflow]":
+    """The workflows a portal form offers: the account's own only, in the order workflow_label sorts."""
+    return (
+        Workflow.objects.for_account(account)
+        .select_related("workspace")
+        .order_by("workspace__friendly_name", "friendly_name")
+    )
+
+
 class WorkflowChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.workspace.friendly_name}: {obj.friendly_name}"
+        return workflow_label(obj)
 
 
 class NumberRoutingForm(forms.Form):
@@ -37,11 +52,7 @@ class NumberRoutingForm(forms.Form):
         super().__init__(*args, **kwargs)
         workflow = self.fields["workflow"]
         assert isinstance(workflow, forms.ModelChoiceField)
-        workflow.queryset = (
-            Workflow.objects.for_account(account)
-            .select_related("workspace")
-            .order_by("workspace__friendly_name", "friendly_name")
-        )
+        workflow.queryset = account_workflows(account)
         names = sorted(
             set(TaskChannel.objects.for_account(account).values_list("unique_name", flat=True))
             | {TEXT_CHANNEL}

@@ -79,6 +79,9 @@ class Activity(WorkspaceOwned):
             models.UniqueConstraint(fields=["workspace", "friendly_name"], name="tr_activity_unique_name")
         ]
 
+    def __str__(self) -> str:  # the new-worker form's choices
+        return self.friendly_name
+
 
 class TaskChannel(WorkspaceOwned):
     SID_PREFIX = "TC"

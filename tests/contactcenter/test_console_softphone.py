@@ -81,6 +81,7 @@ def test_an_agent_accepts_a_call_in_the_console_the_softphone_answers_and_the_wr
         assert caller.wait().ok
 
         expect(card.locator("form.wrapup")).to_be_visible()
+        expect(card.locator(".call-controls")).to_be_hidden()  # no call left to hold or transfer
         # The worker stays Available after the wrap-up unless the agent picks another activity.
         expect(card.locator(".after-activity option:checked")).to_have_text("Available")
         page.keyboard.press("w")

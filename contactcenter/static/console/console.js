@@ -162,11 +162,12 @@
     element.classList.toggle("ringing", pending);
     element.dataset.status = reservation.status;
     element.querySelector(".offer").hidden = !pending;
-    element.querySelector(".call-controls").hidden = !(working && reservation.channel === "voice");
-    element.querySelector("form.reply").hidden = !(working && reservation.conversation_sid && reservation.channel !== "voice");
+    // Call control acts on an accepted reservation's live call: once it wraps up there is none.
+    const voice = reservation.channel === "voice";
+    element.querySelector(".call-controls").hidden = !(voice && reservation.status === "accepted");
+    element.querySelector("form.reply").hidden = !(working && reservation.conversation_sid && !voice);
     // A call is wrapped up once it has ended (wrapping); completing it mid-call would end the task under
     // a caller still talking. A text is wrapped up whenever the agent is done with the thread.
-    const voice = reservation.channel === "voice";
     element.querySelector("form.wrapup").hidden = voice ? reservation.status !== "wrapping" : !working;
     options(element.querySelector(".reject-activity"), state.activities, defaultAfter(), "");
     const draft = state.drafts[reservation.sid] || {};

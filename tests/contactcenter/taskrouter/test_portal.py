@@ -185,6 +185,17 @@ def test_an_activity_of_another_workspace_is_refused(tenant_a: Tenant) -> None:
     assert alice.activity_id == activity(workspace, "Offline").id
 
 
+def test_a_new_workers_activities_are_offered_by_name_the_workspaces_default_chosen(tenant_a: Tenant) -> None:
+    workspace = front_desk(tenant_a)
+    client = signed_in(tenant_a, Role.SUPERVISOR)
+
+    page = client.get(f"/routing/{workspace.sid}/workers/new/").content.decode()
+
+    offline = activity(workspace, "Offline")
+    assert f'<option value="{offline.id}" selected>Offline</option>' in page
+    assert ">Available</option>" in page and "Activity object" not in page
+
+
 def test_a_workers_form_checks_its_attributes_and_contact_uri_and_saves_nothing_bad(tenant_a: Tenant) -> None:
     workspace = front_desk(tenant_a)
     client = signed_in(tenant_a, Role.SUPERVISOR)
