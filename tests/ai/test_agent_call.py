@@ -4,24 +4,36 @@ opens the agent's websocket on a real uvicorn server (signed as Twilio signs), w
 agent hands the caller off; the `<Connect action>` then enqueues the call on the agent's workflow,
 and the TaskRouter task carries the summary and transcript the agent console shows. A second call asks
 "text me the address": the agent's `send_text` tool texts the FAQ's answer through a Celery worker,
-`manage.py carrier_gateway` and SMPP to the SMSC sandbox, into the call's conversation."""
+`manage.py carrier_gateway` and SMPP to the SMSC sandbox, into the call's conversation. A third
+speaks over the agent's long greeting, and the loopback capture shows the greeting cut within 100 ms
+of the caller's first word; the same greeting with `welcomeGreetingInterruptible="none"` plays on."""
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 
 import pytest
+from django.test import override_settings
 
+from ai.handoff import agent_twiml
 from ai.models import Agent
 from ai.services import agent_create, faq_entry_create
 from contactcenter.taskrouter.models import Task
 from conversations.models import AgentTurn, Item
 from messaging.models import Message
+from numbering.models import IncomingPhoneNumber
+from numbering.services import number_update
 from tests.ai.speech import speech_pcap
+from tests.asterisk import TEST_RTP
 from tests.contactcenter.taskrouter.factories import make_workspace
 from tests.live import AriWorker, ari_worker, asgi_server, free_port, http_process
 from tests.messaging.conftest import finish_unfinished_work, gateway_process, smpp_connector
 from tests.messaging.smsc import Smsc
+from tests.voice.audio import is_silence, ulaw_decode
+from tests.voice.rtp_capture import RtpCapture, audio_frames
 from tests.voice.test_call_flows import NUMBER, Lab
+from twiml import verbs
+from twiml.builder import to_xml
 from voice.models import MediaServer
 
 pytestmark = pytest.mark.e2e
@@ -129,3 +141,93 @@ def test_a_caller_asks_the_agent_to_text_the_address_and_the_text_leaves_through
     assert tool_call["name"] == "send_text" and tool_call["arguments"] == {"body": address}
     assert not tool_call["refused"] and message.sid in tool_call["result"]
     assert "text me the address" in turn.caller_text and "sent you a text" in turn.agent_text
+
+
+# One clause with no commas, so espeak-ng leaves no pause in it that could pass for the agent stopping.
+LONG_GREETING = (
+    "Thank you for calling the Springfield clinic where our friendly team looks after patients of every"
+    " age and we are always glad to help you book an appointment or answer your questions"
+)
+# The issue's goal. Both ends are wire times at the platform's edge (kernel times on loopback: sipp's
+# packet reaching Asterisk, Asterisk's leaving for sipp), so nothing outside the platform is inside
+# the interval and nothing is added to the goal. Outside it, and the caller's phone's own: the 20 ms
+# its first speech packet frames before leaving, and the 20 ms the last agent packet plays out.
+BARGE_IN_MS = 100
+PAUSE_S = 0.4  # nothing loud sent to the caller this long: the agent has stopped
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlap:
+    """A call where the caller spoke over the agent, in the capture's (kernel) seconds."""
+
+    agent_from_s: float  # the first packet of agent speech sent to the caller
+    caller_from_s: float  # the caller's first packet of speech, sent to Asterisk
+    agent_until_s: float  # the last packet of agent speech sent before the agent paused
+
+    @property
+    def stopped_after_ms(self) -> float:
+        return (self.agent_until_s - self.caller_from_s) * 1000
+
+
+def _loud(frames: list[tuple[float, bytes]]) -> list[float]:
+    return [at for at, payload in frames if not is_silence(ulaw_decode(payload))]
+
+
+def _overlap(capture: RtpCapture) -> Overlap:
+    """Where the caller's speech started, and where the agent's speech going on over it stopped: its
+    last loud packet before a pause (after the clear Asterisk sends the caller nothing at all)."""
+    ((port, sent),) = capture.from_callers().items()
+    caller_from = _loud(audio_frames(sent))[0]
+    agent = _loud(audio_frames(capture.to_callers()[port]))
+    until = max(at for at in agent if at <= caller_from)
+    for at in agent:
+        if at > until + PAUSE_S:
+            break
+        until = max(until, at)
+    return Overlap(agent_from_s=agent[0], caller_from_s=caller_from, agent_until_s=until)
+
+
+def _serve_uninterruptible(lab: Lab, agent: Agent, platform: str) -> None:
+    """The number's TwiML becomes the agent's own with `welcomeGreetingInterruptible="none"`."""
+    with override_settings(AGENTS_WS_URL=platform.replace("http://", "ws://") + "/ws/agents/"):
+        (connect,) = agent_twiml(agent).verbs
+    assert isinstance(connect, verbs.Connect)
+    relay = dataclasses.replace(connect.children[0], welcome_greeting_interruptible="none")
+    lab.serve(voice=to_xml(verbs.Response((verbs.Connect(children=(relay,)),))))
+    with lab.db():
+        number = IncomingPhoneNumber.objects.get(phone_number=NUMBER)
+        number_update(number=number, actor="test", voice_url=lab.app.url + "/voice")
+
+
+def test_a_caller_speaking_over_the_greeting_stops_it_within_100_ms_unless_it_is_not_interruptible(
+    lab: Lab, platform: str
+) -> None:
+    with lab.db():
+        agent: Agent = agent_create(
+            account=lab.tenant.account,
+            actor="test",
+            friendly_name="Front desk",
+            welcome_greeting=LONG_GREETING,
+        )
+    lab.give_number(voice_url=f"{platform}/agents/{agent.sid}/twiml")
+    # Mid-greeting; the caller hangs up before the agent's reply could be taken for the greeting.
+    pcap = speech_pcap(("wait", 3500), ("say", "I want to book an appointment"), ("wait", 1500))
+    with RtpCapture(*TEST_RTP) as capture:
+        result = lab.call(pcap=pcap, hangup_after_ms=6500, timeout_s=20)
+    assert result.ok, result.explain()
+    barged = _overlap(capture)
+
+    _serve_uninterruptible(lab, agent, platform)  # the negative case: the same measure, barge-in off
+    pcap = speech_pcap(("wait", 3500), ("say", "I want to book an appointment"), ("wait", 6500))
+    with RtpCapture(*TEST_RTP) as capture:
+        result = lab.call(pcap=pcap, hangup_after_ms=11500, timeout_s=25)
+    assert result.ok, result.explain()
+    played_on = _overlap(capture)
+
+    print(
+        f"barge-in on a real call: {barged.stopped_after_ms:.0f} ms (uncut: {played_on.stopped_after_ms:.0f})"
+    )
+    greeting_s = played_on.agent_until_s - played_on.agent_from_s
+    assert greeting_s - (barged.caller_from_s - barged.agent_from_s) > 1.0  # seconds of it were still due
+    assert barged.stopped_after_ms <= BARGE_IN_MS, barged
+    assert played_on.stopped_after_ms > 1000, played_on  # the measure sees a greeting not cut
