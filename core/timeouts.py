@@ -4,7 +4,8 @@ On 3.11, a task cancelled in the same loop turn as the future it waits on throug
 gets the future's result instead of the CancelledError (fixed in 3.12, whose `wait_for` is
 `asyncio.timeout`). The canceller then waits on a task that goes on: a queued caller's hold music,
 cancelled as its dequeue came while its ARI playback request was answered, kept playing and the
-caller was never bridged (tests/core/test_timeouts.py, issue 13's second bridge).
+caller was never bridged (tests/core/test_timeouts.py, issue 13's second bridge). mediaserver, the
+layer below core, writes `asyncio.timeout` out itself.
 """
 
 import asyncio

@@ -20,8 +20,6 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from core.timeouts import within
-
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -114,7 +112,8 @@ class AriClient:
         self._pending[request_id] = reply
         try:
             await ws.send(json.dumps(frame))
-            response = await within(reply, REQUEST_TIMEOUT_SECONDS)
+            async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):  # not wait_for: 3.11's loses a cancel
+                response = await reply
         except (TimeoutError, websockets.WebSocketException) as exc:
             raise AriError(0, f"{method} {path}: no reply over the websocket ({exc!r})") from exc
         finally:
@@ -196,7 +195,8 @@ class AriClient:
                 if was_connected and on_lost is not None:
                     await on_lost()
             with contextlib.suppress(asyncio.TimeoutError):
-                await within(stop.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await stop.wait()
             backoff = min(max_backoff, backoff * 2)
 
     @staticmethod
