@@ -96,13 +96,14 @@ def task_conversation(task: Task) -> Conversation | None:
 
 def customer_history(conversation: Conversation | None) -> list[Item]:
     """The customer's newest items across every thread of theirs (any of the tenant's numbers),
-    oldest first as a conversation reads."""
+    newest first: the pop is read from its top, where what just happened matters most (oldest first,
+    the newest sat below the fold of a long history)."""
     if conversation is None:
         return []
     items = Item.objects.filter(
         account_id=conversation.account_id, conversation__contact_id=conversation.contact_id
     )
-    return list(items.select_related(*ITEM_RELATED).order_by("-occurred_at", "-id")[:HISTORY_ITEMS])[::-1]
+    return list(items.select_related(*ITEM_RELATED).order_by("-occurred_at", "-id")[:HISTORY_ITEMS])
 
 
 def console_recording(*, worker: Worker, sid: str) -> Recording | None:

@@ -7,11 +7,13 @@ chosen and is never offered the same task again; another worker's reservation is
 wrap-up without a known disposition changes nothing."""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from compliance.models import AuditEntry
 from contactcenter.console_live import _Pushes, worker_group
@@ -19,7 +21,7 @@ from contactcenter.console_sessions import console_closed_check
 from contactcenter.taskrouter.models import NumberRouting, Reservation, Task, TaskChannel, Worker, Workflow
 from contactcenter.taskrouter.task_lifecycle import task_create
 from contactcenter.taskrouter.workers import worker_update
-from conversations.models import Conversation, Note
+from conversations.models import Conversation, Item, Note
 from messaging.carriers.base import InboundSms
 from messaging.inbound import message_receive
 from messaging.models import Message
@@ -110,6 +112,18 @@ def test_an_admin_links_a_member_to_a_worker_on_its_form(tenant_a: Tenant, desk:
     assert worker.member_id == member.id
     assert AuditEntry.objects.filter(action="taskrouter.worker.member.set", object_sid=worker.sid).exists()
     assert client.get("/console/").status_code == 200
+
+
+def test_the_pop_reads_newest_first(tenant_a: Tenant, desk: Setup) -> None:
+    """What just happened at the top, where the agent looks first, not below a long history's fold."""
+    client, _ = agent(tenant_a, desk)
+    text_in(PATIENT, CLINIC, "Last week: can I move my appointment?")
+    Item.objects.update(occurred_at=timezone.now() - timedelta(days=7))
+    text_task(desk)  # today's "Is my prescription ready?"
+    desk.route()
+    (offer,) = client.get("/console/").context["state"]["reservations"]
+    pop = offer["history_html"]
+    assert pop.index("Is my prescription ready?") < pop.index("Last week: can I move my appointment?")
 
 
 def test_a_text_task_pops_history_is_answered_and_wrapped_up(tenant_a: Tenant, desk: Setup) -> None:
