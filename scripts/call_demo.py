@@ -24,6 +24,13 @@ from tests.voice.dtmf import script_pcap  # noqa: E402
 DEMO_NUMBER = "+12025550100"
 DEMO_AGENT_NUMBER = "+12025550101"  # ai/demo.py
 CALLER = "+14155550199"  # a number a text can go back to
+WHERE_TO_LOOK = {  # what the call left behind, on the portal (scripts/run prints its address)
+    "1": "the call and its timeline: Calls",
+    "2": "the message: Calls (the call's recording) and Recordings in the API",
+    "3": "the text with the address: Inbox, in the caller's thread beside the call",
+    "4": "the task and the caller's wait: Routing and Queues; the call: Calls",
+    "agent": "the assistant's turns and its hand-off: Inbox (the caller's thread) and Routing",
+}
 
 
 def main() -> int:
@@ -56,8 +63,11 @@ def main() -> int:
             hangup_after_ms=hangup_after_ms,
             timeout_s=60 + args.seconds,
         )
-    print("call completed" if result.ok else f"call failed:\n{result.explain()}")
-    return 0 if result.ok else 1
+    if not result.ok:
+        print(f"call failed:\n{result.explain()}")
+        return 1
+    print(f"call from {CALLER} to {number} completed; see {WHERE_TO_LOOK[args.choice]}")
+    return 0
 
 
 if __name__ == "__main__":
