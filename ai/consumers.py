@@ -107,6 +107,7 @@ class AgentRelayConsumer(SignedAgentSocket):
             record=self._record,
             redact=self.start.redact,
         )
+        self.session.listen(self.start.profile.greeting)  # the relay speaks the greeting first
 
     async def _record(self, turn: TurnRecord) -> None:
         assert self.start is not None

@@ -41,6 +41,9 @@ PERSON_OFFER = re.compile(
 HINT_PHRASES = ("talk to a person", "speak to a person", "a human", "representative", "operator", "text me")
 TURN_TIMEOUT_SECONDS = 10.0  # a whole reply; the LLM brain's guard has its own first-token deadline
 MAX_PROMPT_CHARS = 2000  # a monologue beyond this reaches the brain cut short
+SILENCE_SECONDS = 12.0  # a caller silent this long after the agent's words have played is asked once
+SPOKEN_CHARS_PER_SECOND = 14.0  # about espeak-ng's pace: when the agent's words end, from their length
+STILL_THERE_WORDS = "Are you still there?"
 HANDOFF_TURNS = 20  # the transcript carried to the person: this many latest turns
 HANDOFF_TURN_CHARS = 500
 HANDOFF_WORDS = "Let me connect you with a person from our team. Please hold."
@@ -70,6 +73,7 @@ class AgentProfile:
     can_hand_off: bool = False  # a hand-off route (workflow or queue) is configured
     max_turns_without_progress: int = 3
     max_tool_rounds: int = 3
+    greeting: str = ""  # what the caller hears first (the relay speaks it), for when to listen from
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class AgentSession:
         record: Record,
         redact: Callable[[str], str] = lambda text: text,
         turn_timeout: float = TURN_TIMEOUT_SECONDS,
+        silence_seconds: float = SILENCE_SECONDS,
     ) -> None:
         self.profile = profile
         self.brain = brain
@@ -169,6 +174,7 @@ class AgentSession:
         self.record = record
         self.redact = redact
         self.turn_timeout = turn_timeout
+        self.silence_seconds = silence_seconds
         self.turns: list[Turn] = [Turn(role="system", content=profile.instructions)]
         self.transcript: list[dict[str, str]] = []  # {"role": "caller" | "agent", "text"}
         self.handoff: dict[str, Any] | None = None  # set once the session has ended with `end`
@@ -176,15 +182,51 @@ class AgentSession:
         self._reply: asyncio.Task[None] | None = None
         self._replies: list[str] = []
         self._stalled = 0
+        self._quiet: asyncio.TimerHandle | None = None  # the caller's silence, timed (`listen`)
+        self._is_listening = False  # a call's session, not the portal's typed test console
+        self._asked_still_there = False
 
     @property
     def has_ended(self) -> bool:
         return self.handoff is not None
 
+    def listen(self, words: str = "") -> None:
+        """Time the caller's silence from when the agent's `words` will have played: past
+        `silence_seconds` the caller is asked whether they are still there, and after a second
+        silence the call ends. Never dead air, and never a line held open for nobody. From the
+        first call on, the session listens again after each reply (the portal's typed test console
+        never calls it: a tester's pause is no caller's silence)."""
+        self._hush()
+        self._is_listening = True
+        if not self.has_ended:
+            delay = self.silence_seconds + len(words) / SPOKEN_CHARS_PER_SECOND
+            self._quiet = asyncio.get_running_loop().call_later(delay, self._start, self._silent)
+
+    def _hush(self) -> None:
+        if self._quiet is not None:
+            self._quiet.cancel()
+            self._quiet = None
+
+    async def _silent(self) -> None:
+        record = TurnRecord(caller_text="(silence)")
+        if self._asked_still_there:
+            await self._end(record, {"reasonCode": "silence"}, words=GOODBYE_WORDS)
+            return
+        self._asked_still_there = True
+        await self.send({"type": "text", "token": STILL_THERE_WORDS, "last": True})
+        self.transcript.append({"role": "agent", "text": STILL_THERE_WORDS})
+        self.turns.append(Turn(role="assistant", content=STILL_THERE_WORDS))
+        record.agent_text = STILL_THERE_WORDS
+        record.mark("reply_ms")
+        await self.record(record)
+
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if self.has_ended:
             return
+        if kind in ("prompt", "dtmf", "interrupt"):  # the caller is there
+            self._hush()
+            self._asked_still_there = False
         if kind == "prompt":
             self._partial += str(message.get("voicePrompt", ""))
             if message.get("last", True):
@@ -200,6 +242,8 @@ class AgentSession:
                 self._start(lambda: self._prompt(f"(pressed {digit})"))
         elif kind == "interrupt":
             await self._interrupted(str(message.get("utteranceUntilInterrupt", "")))
+            if self._is_listening:  # the caller's words are on their way as a prompt, unless a noise
+                self.listen()
         elif kind == "error":
             logger.warning("relay reported an error to agent %s: %s", self.profile.agent_sid, message)
 
@@ -210,6 +254,7 @@ class AgentSession:
 
     async def wait_or_cancel(self) -> None:
         """The socket has gone: a reply under way is cut off (nobody is left to hear it)."""
+        self._hush()
         if self._reply is not None and not self._reply.done():
             self._reply.cancel()
             await asyncio.wait([self._reply])
@@ -222,6 +267,9 @@ class AgentSession:
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])
             await work()
+            if self._is_listening and self._reply is asyncio.current_task():  # the last one queued
+                last = self.transcript[-1] if self.transcript else {"role": "", "text": ""}
+                self.listen(last["text"] if last["role"] == "agent" else "")
 
         self._reply = asyncio.ensure_future(run())
 

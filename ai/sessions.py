@@ -91,6 +91,7 @@ def agent_profile(agent: Agent) -> AgentProfile:
         can_hand_off=can_hand_off,
         max_turns_without_progress=agent.max_turns_without_progress,
         max_tool_rounds=agent.max_tool_rounds,
+        greeting=agent.welcome_greeting,
     )
 
 

@@ -51,7 +51,12 @@ class Scripted:
 
 
 def session(
-    brain: Any, *, tools: Sequence[str] = TOOLS, can_hand_off: bool = True, **profile: Any
+    brain: Any,
+    *,
+    tools: Sequence[str] = TOOLS,
+    can_hand_off: bool = True,
+    silence_seconds: float = 60.0,  # far beyond any test's own time, but the silence tests'
+    **profile: Any,
 ) -> tuple[AgentSession, list[dict[str, Any]], list[TurnRecord], Ran]:
     sent: list[dict[str, Any]] = []
     records: list[TurnRecord] = []
@@ -81,6 +86,7 @@ def session(
             send=send,
             record=record,
             turn_timeout=1.0,
+            silence_seconds=silence_seconds,
         ),
         sent,
         records,
@@ -310,3 +316,47 @@ def test_greetings_that_offer_a_person_are_told_from_those_that_do_not() -> None
     plain = ("Hello, this is the clinic's assistant. How can I help?", "Visit us in person on Main Street.")
     assert all(PERSON_OFFER.search(text) for text in offers)
     assert not any(PERSON_OFFER.search(text) for text in plain)
+
+
+def _after(agent: AgentSession, seconds: float, *messages: dict[str, Any]) -> None:
+    """The caller's `messages` (each answered), then `seconds` of the caller's silence."""
+
+    async def run() -> None:
+        agent.listen()  # as the socket's setup does, the greeting being spoken
+        for message in messages:
+            await agent.handle(message)
+            await agent.wait()
+        await asyncio.sleep(seconds)
+        await agent.wait()
+
+    asyncio.run(run())
+
+
+def test_a_silent_caller_is_asked_once_then_the_call_ends_with_a_goodbye() -> None:
+    agent, sent, records, _ = session(Scripted([TextDelta("Hi.")]), silence_seconds=0.1)
+    _after(agent, 2.2, prompt("Hello"))  # "Are you still there?" is given 1.4 s to be heard
+    assert spoken(sent) == "Hi.Are you still there?Thank you for calling. Goodbye."
+    assert handoff(sent) == {"reasonCode": "silence"}
+    assert [r.caller_text for r in records] == ["Hello", "(silence)", "(silence)"]
+
+
+def test_a_caller_who_answers_the_question_is_answered_and_asked_again_only_after_a_new_silence() -> None:
+    agent, sent, _, _ = session(Scripted([TextDelta("Hi.")], [TextDelta("Good.")]), silence_seconds=0.2)
+
+    async def run() -> None:
+        agent.listen()
+        await asyncio.sleep(0.3)  # past the silence: asked
+        await agent.wait()
+        await agent.handle(prompt("Yes, I am here"))
+        await agent.wait()
+        await asyncio.sleep(0.1)  # less than the silence again: nothing more
+
+    asyncio.run(run())
+    assert spoken(sent) == "Are you still there?Hi."
+    assert not [m for m in sent if m["type"] == "end"]
+
+
+def test_a_caller_who_speaks_in_time_is_never_asked() -> None:
+    agent, sent, _, _ = session(Scripted([TextDelta("Hi.")]), silence_seconds=0.3)
+    _after(agent, 0.1, prompt("Hello"))
+    assert spoken(sent) == "Hi."
