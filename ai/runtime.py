@@ -210,7 +210,9 @@ class AgentSession:
     async def _silent(self) -> None:
         record = TurnRecord(caller_text="(silence)")
         if self._asked_still_there:
-            await self._end(record, {"reasonCode": "silence"}, words=GOODBYE_WORDS)
+            await self._end(
+                record, {"reasonCode": "end-call", "reason": "caller silent"}, words=GOODBYE_WORDS
+            )
             return
         self._asked_still_there = True
         await self.send({"type": "text", "token": STILL_THERE_WORDS, "last": True})

@@ -336,7 +336,7 @@ def test_a_silent_caller_is_asked_once_then_the_call_ends_with_a_goodbye() -> No
     agent, sent, records, _ = session(Scripted([TextDelta("Hi.")]), silence_seconds=0.1)
     _after(agent, 2.2, prompt("Hello"))  # "Are you still there?" is given 1.4 s to be heard
     assert spoken(sent) == "Hi.Are you still there?Thank you for calling. Goodbye."
-    assert handoff(sent) == {"reasonCode": "silence"}
+    assert handoff(sent) == {"reasonCode": "end-call", "reason": "caller silent"}
     assert [r.caller_text for r in records] == ["Hello", "(silence)", "(silence)"]
 
 
