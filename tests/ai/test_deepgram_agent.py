@@ -9,49 +9,17 @@ UserStartedSpeaking, ConversationText to the records, and function calls run or 
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from ai.brains.base import ToolSpec
-from ai.speech_to_speech.base import RealtimeAgent, Role
+from ai.speech_to_speech.base import RealtimeAgent
 from ai.speech_to_speech.deepgram_agent import DeepgramAgentBridge
+from tests.ai.model_doubles import BOOK, Records, Tools
 
-BOOK = ToolSpec(
-    "book",
-    "Book an appointment",
-    {"type": "object", "properties": {"day": {"type": "string"}}, "required": ["day"]},
-)
 SPOKEN = [bytes([0x7F - i, 0xFF, 0x00, i]) * 40 for i in range(3)]  # mu-law, as the agent sends it
 CALLER = b"\x10\x20\x30\x40" * 40  # one 20 ms frame of the caller's mu-law
-
-
-@dataclass(frozen=True)
-class Result:
-    content: str
-    ends_session: bool = False
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    async def run(self, name: str, arguments: dict[str, Any]) -> Result:
-        self.calls.append((name, arguments))
-        return Result('{"booked": true}')
-
-
-class Records:
-    def __init__(self) -> None:
-        self.said: list[tuple[str, str]] = []
-
-    async def heard(self, role: Role, text: str) -> None:
-        self.said.append((role, text))
-
-    async def turn_done(self) -> None:
-        self.said.append(("", "turn done"))
 
 
 async def agent(socket: ServerConnection, received: list[Any]) -> None:

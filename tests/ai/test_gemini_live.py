@@ -8,23 +8,17 @@ transcripts to the records whole, a tool call run or refused, and barge-in on `i
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from ai.brains.base import ToolSpec
-from ai.speech_to_speech.base import RealtimeAgent, Role
+from ai.speech_to_speech.base import RealtimeAgent
 from ai.speech_to_speech.gemini_live import GeminiLiveBridge
 from streams.bridge.codec import slin_to_ulaw, ulaw_to_slin
+from tests.ai.model_doubles import BOOK, Records, Tools
 
-BOOK = ToolSpec(
-    "book",
-    "Book an appointment",
-    {"type": "object", "properties": {"day": {"type": "string"}}, "required": ["day"]},
-)
 FRAMES = 200  # the most the caller sends: until the model's side is done
 
 
@@ -41,32 +35,6 @@ def peak_hz(pcm: bytes, rate: int) -> float:
 
 CALLER = slin_to_ulaw(tone(1000, 8000, 20 * FRAMES))  # the caller's 1 kHz, as mu-law frames
 ANSWER = tone(600, 24000, 300)  # the model's 600 Hz at 24 kHz, sent in three pieces
-
-
-@dataclass(frozen=True)
-class Result:
-    content: str
-    ends_session: bool = False
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    async def run(self, name: str, arguments: dict[str, Any]) -> Result:
-        self.calls.append((name, arguments))
-        return Result('{"booked": true}')
-
-
-class Records:
-    def __init__(self) -> None:
-        self.said: list[tuple[str, str]] = []
-
-    async def heard(self, role: Role, text: str) -> None:
-        self.said.append((role, text))
-
-    async def turn_done(self) -> None:
-        self.said.append(("", "turn done"))
 
 
 def content(**fields: Any) -> bytes:

@@ -7,36 +7,15 @@ barge-in, and function calls run or refused."""
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from ai.brains.base import ToolSpec
 from ai.speech_to_speech.openai_realtime import RealtimeAgent, RealtimeBridge, headers, realtime_url
+from tests.ai.model_doubles import BOOK, Tools
 
-BOOK = ToolSpec(
-    "book",
-    "Book an appointment",
-    {"type": "object", "properties": {"day": {"type": "string"}}, "required": ["day"]},
-)
 SPOKEN = [bytes([0x7F - i, 0xFF, 0x00, i]) * 40 for i in range(3)]  # mu-law, as the model sends it
-
-
-@dataclass(frozen=True)
-class Result:
-    content: str
-    ends_session: bool = False
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    async def run(self, name: str, arguments: dict[str, Any]) -> Result:
-        self.calls.append((name, arguments))
-        return Result('{"booked": true}')
 
 
 def event(kind: str, **fields: Any) -> str:
