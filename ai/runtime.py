@@ -215,12 +215,7 @@ class AgentSession:
             )
             return
         self._asked_still_there = True
-        await self.send({"type": "text", "token": STILL_THERE_WORDS, "last": True})
-        self.transcript.append({"role": "agent", "text": STILL_THERE_WORDS})
-        self.turns.append(Turn(role="assistant", content=STILL_THERE_WORDS))
-        record.agent_text = STILL_THERE_WORDS
-        record.mark("reply_ms")
-        await self.record(record)
+        await self._say(record, STILL_THERE_WORDS)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -394,7 +389,10 @@ class AgentSession:
         if self.profile.can_hand_off:
             await self._escalate(record, reason)
             return
-        words = no_person_words(self.profile.tools)
+        await self._say(record, no_person_words(self.profile.tools))
+
+    async def _say(self, record: TurnRecord, words: str) -> None:
+        """The runtime's own words as the exchange's whole reply, kept in the history and recorded."""
         await self.send({"type": "text", "token": words, "last": True})
         self.transcript.append({"role": "agent", "text": words})
         self.turns.append(Turn(role="assistant", content=words))
