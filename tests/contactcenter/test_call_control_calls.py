@@ -230,9 +230,9 @@ def test_hold_plays_music_to_the_caller_and_keeps_the_caller_from_the_agent(desk
     assert all(is_silence(f) for f in alice_held)
     with desk.lab.db():
         notes = list(
-            CallEvent.objects.filter(call_id=sid_to_uuid(call_sid, "CA"), kind="call-control").values_list(
-                "name", flat=True
-            )
+            CallEvent.objects.filter(call_id=sid_to_uuid(call_sid, "CA"), kind="call-control")
+            .order_by("date_created")
+            .values_list("name", flat=True)
         )
         audited = set(
             AuditEntry.objects.filter(object_sid=call_sid, action__startswith="call_control.").values_list(
@@ -360,9 +360,9 @@ def test_a_warm_transfer_declined_or_canceled_returns_the_agent_to_the_caller(de
     with desk.lab.db():
         assert Task.objects.get(id=task.id).status == "wrapping"  # after the caller's end, not before
         names = list(
-            CallEvent.objects.filter(call_id=sid_to_uuid(call_sid, "CA"), kind="call-control").values_list(
-                "name", flat=True
-            )
+            CallEvent.objects.filter(call_id=sid_to_uuid(call_sid, "CA"), kind="call-control")
+            .order_by("date_created")
+            .values_list("name", flat=True)
         )
     assert names == ["transfer", "consulted", "transfer", "consulted", "cancel"]
 
