@@ -158,6 +158,19 @@ def digits_sent(packets: list[RtpPacket]) -> list[tuple[float, int]]:
     return found
 
 
+def digit_ends(packets: list[RtpPacket]) -> list[tuple[float, int]]:
+    """(time of the first end packet, event code) of each RFC 4733 event: when the far end (and
+    Asterisk's ChannelDtmfReceived) learns of the digit, a key press's length after it began."""
+    found: list[tuple[float, int]] = []
+    seen: set[int] = set()
+    for packet in packets:
+        event = packet.event
+        if event is not None and event[1] and packet.timestamp not in seen:
+            seen.add(packet.timestamp)
+            found.append((packet.at_s, event[0]))
+    return found
+
+
 def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
