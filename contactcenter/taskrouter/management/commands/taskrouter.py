@@ -103,7 +103,8 @@ class Router:
         wanted = dict.fromkeys(db_work(partial(self.due, every=every), keep=True))
         wanted.update(self.notified)
         self.notified.clear()
-        for workspace_id, account_id in wanted:
+        routes = list(wanted)
+        for index, (workspace_id, account_id) in enumerate(routes):
             if self.stopping:
                 break
             route = partial(
@@ -112,8 +113,14 @@ class Router:
                 account_id=account_id,
                 hold_seconds=self.hold_seconds,
             )
-            db_work(route, keep=True)
-        return len(wanted)
+            try:
+                db_work(route, keep=True)
+            except Exception:
+                # Its wake may live only in the NOTIFY just consumed (a wake skips the routing-due row
+                # while a pass holds it): keep this workspace and the ones after it for the next step.
+                self.notified.update(dict.fromkeys(routes[index:]))
+                raise
+        return len(routes)
 
     def wait(self) -> None:
         """Sleep until the next due time, a notification or the sweep, whichever is first."""
@@ -139,7 +146,7 @@ class Router:
                 if not self.step():
                     self.wait()
             except Exception:  # one bad pass must not stop routing for everyone
-                log.exception("taskrouter: routing pass failed")
+                log.exception("taskrouter: routing pass failed; trying again in 1 s")
                 self.sleep_interruptibly(1.0)
         if self.listener is not None:
             self.listener.close()
