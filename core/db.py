@@ -1,12 +1,14 @@
 """Database connections in long-running threads (the ARI worker's, the carrier gateway's, the Messages
 lane's batch thread), which no request or task signal tidies.
 
-Before each unit, a connection that is closed or broken, left in a transaction, failed and no
-longer answers, or sat idle long enough for PostgreSQL or the network to have dropped it, is
-replaced rather than failing the work. After it, the connection goes back to the pool, unless the
-caller keeps it for its next unit: giving it back and taking it again after every unit cost the ARI
-worker a tenth of its CPU per call (bench/RESULTS.md), and its executor's few threads fit in the pool,
-where the gateway's many would not.
+Before each unit, a connection that is closed or broken, or left in a transaction, is replaced
+rather than failing the work; one that failed, or sat idle long enough for PostgreSQL or the network
+to have dropped it, is asked `SELECT 1` first and replaced only if it no longer answers (replacing
+every idle one made the pool warn "discarding closed connection" every 30 s in each quiet process).
+After it, the connection goes back to the pool, unless the caller keeps it for its next unit: giving
+it back and taking it again after every unit cost the ARI worker a tenth of its CPU per call
+(bench/RESULTS.md), and its executor's few threads fit in the pool, where the gateway's many would
+not.
 """
 
 import threading
@@ -30,12 +32,12 @@ def _stale_closed(now: float) -> None:
         raw = conn.connection
         if raw is None:
             continue
+        idle = now - last.get(conn.alias, now) > IDLE_SECONDS
         if (
             raw.closed
             or raw.broken
-            or now - last.get(conn.alias, now) > IDLE_SECONDS
             or not conn.get_autocommit()
-            or (conn.errors_occurred and not conn.is_usable())
+            or ((conn.errors_occurred or idle) and not conn.is_usable())
         ):
             raw.close()  # never back to a pool, which would hand the same suspect connection out again
             conn.close()

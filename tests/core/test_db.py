@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from core import db
 from core.db import db_work
@@ -44,10 +44,29 @@ def test_a_kept_healthy_connection_serves_the_next_unit_of_work(committed: None)
     assert kept is not None and connection.connection is kept
 
 
-def test_a_connection_idle_too_long_is_replaced(committed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_connection_idle_too_long_that_still_answers_is_kept(
+    committed: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     assert db_work(_one, keep=True) == 1
     idle = connection.connection
     monkeypatch.setattr(db, "IDLE_SECONDS", -1.0)  # any idle time at all, however coarse the clock
+    assert db_work(_one, keep=True) == 1
+    assert connection.connection is idle
+    assert "discarding" not in caplog.text
+
+
+def test_a_connection_idle_too_long_that_postgresql_dropped_is_replaced(
+    committed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert db_work(_one, keep=True) == 1
+    idle = connection.connection
+    admin = connections.create_connection(DEFAULT_DB_ALIAS)  # another session, from the same pool
+    try:
+        with admin.cursor() as cursor:  # as an idle timeout or a restart of PostgreSQL does
+            cursor.execute("SELECT pg_terminate_backend(%s)", [idle.info.backend_pid])
+    finally:
+        admin.close()
+    monkeypatch.setattr(db, "IDLE_SECONDS", -1.0)
     assert db_work(_one, keep=True) == 1
     assert connection.connection is not idle
 
