@@ -29,6 +29,7 @@ class FakeBridge:
         self.connections: list[Connection] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
+        self._stopping = asyncio.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -38,15 +39,31 @@ class FakeBridge:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(5)
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        """Serve until told to stop, then end every connection here: a connection's coroutine left
+        pending when the loop went away was finalised later by the garbage collector, at any moment
+        of another test (once in the middle of pytest formatting a failure, which Python 3.11's
+        parser does not survive: "AST constructor recursion depth mismatch", a crashed run)."""
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
-        self._loop.run_forever()
+        await self._stopping.wait()
+        server.close()
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection: Connection | None = None

@@ -142,11 +142,12 @@ def test_start_forks_the_callers_audio_while_play_goes_on(
 
 def test_the_api_forks_a_live_call_and_stops_it(lab: Lab, bridge: Callable[..., FakeBridge]) -> None:
     fake = bridge()
-    lab.serve(voice="<Response><Say>hello</Say><Pause length='8'/></Response>")
+    lab.serve(voice="<Response><Say>hello</Say><Pause length='12'/></Response>")
     lab.give_number()
     api = TwilioClient(lab.tenant)
 
-    with lab.start_call(pcap=tone_pcap(9000), hangup_after_ms=6000) as caller:
+    # The fork, its audio and its stop take about 1 s; a CI machine under load took over 6 s once.
+    with lab.start_call(pcap=tone_pcap(12000), hangup_after_ms=10000) as caller:
         call_sid = lab.app.wait_for("/voice")[0].form["CallSid"]
         until(lambda: _status(lab, call_sid) == "in-progress")
         with lab.db():
