@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import wave
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,6 +34,10 @@ PLAY_FETCH_SECONDS = 60.0  # a whole media file, redirects included
 HOLD_CHORDS = ((262, 330, 392, 523), (220, 262, 330, 440), (175, 220, 262, 349), (196, 247, 294, 392))
 HOLD_NOTE_SECONDS = 0.4
 RATE = 8000
+# The suffix a fetched file is given tells SoX its format; only audio ones are kept (else `.wav`, and
+# SoX reads the header). A `.m3u` or `.pls` would make SoX a playlist reader, opening each entry as a
+# local file or, for an http URL, through `wget` in a shell, where `$(…)` in the entry runs.
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".gsm", ".ogg", ".flac"})
 
 
 class MediaError(Exception):
@@ -142,7 +147,8 @@ class MediaCache:
 
     @staticmethod
     def _store(content: bytes, target: Path, url: str) -> None:
-        with tempfile.NamedTemporaryFile(suffix=Path(url.split("?")[0]).suffix or ".wav") as source:
+        suffix = Path(urlsplit(url).path).suffix.lower()
+        with tempfile.NamedTemporaryFile(suffix=suffix if suffix in AUDIO_SUFFIXES else ".wav") as source:
             source.write(content)
             source.flush()
             try:

@@ -54,3 +54,18 @@ def test_what_is_not_audio_is_refused_with_twilios_code(settings: Any, tmp_path:
         with pytest.raises(MediaError) as refused:
             _fetch(tmp_path, f"{app.url}/song.mp3")
     assert refused.value.code == ErrorCode.PLAY_INVALID_CONTENT_TYPE
+
+
+@pytest.mark.parametrize(("suffix", "entry"), [(".m3u", "{url}"), (".PLS", "[playlist]\nFile1={url}")])
+def test_a_playlist_is_not_followed(settings: Any, tmp_path: Path, suffix: str, entry: str) -> None:
+    """SoX reads a `.m3u` or `.pls` input as a playlist and opens each entry: a local file, or an
+    http URL through `wget` in a shell (so `$(…)` in it runs). The URL's suffix must not pick that."""
+    settings.EGRESS_ALLOW = ["127.0.0.1/32"]
+    marker = tmp_path / "ran"
+    playlist = (entry.format(url=f"http://127.0.0.1:9/$(touch {marker})") + "\n").encode()
+    with TwimlApp() as app:
+        app.routes[f"/list{suffix}"] = lambda form: (200, "audio/x-mpegurl", playlist)
+        with pytest.raises(MediaError) as refused:
+            _fetch(tmp_path, f"{app.url}/list{suffix}")
+    assert not marker.exists()
+    assert refused.value.code == ErrorCode.PLAY_INVALID_CONTENT_TYPE
