@@ -83,7 +83,7 @@ class MediaCache:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "speech.wav"
             subprocess.run(
-                [ESPEAK, "-v", espeak_voice, "-s", "160", "-w", str(raw), text],
+                [ESPEAK, "-v", espeak_voice, "-s", "160", "-w", str(raw), "--", text],  # words, not an option
                 check=True,
                 capture_output=True,
                 timeout=60,

@@ -69,3 +69,21 @@ def test_a_playlist_is_not_followed(settings: Any, tmp_path: Path, suffix: str, 
             _fetch(tmp_path, f"{app.url}/list{suffix}")
     assert not marker.exists()
     assert refused.value.code == ErrorCode.PLAY_INVALID_CONTENT_TYPE
+
+
+def test_say_speaks_text_that_looks_like_an_option(tmp_path: Path) -> None:
+    """<Say>'s text is the words, never an espeak-ng option: `-f<path>` would read a file of the worker
+    (its /proc/self/environ holds the platform's secrets) to the caller."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the platform secret " * 200)
+    spoken, option = "dash f", f"-f{secret}"
+
+    async def say(text: str) -> int:
+        async with egress.async_client(timeout=5) as http:
+            cache = MediaCache(str(tmp_path / "sounds"), http)
+            name = (await cache.say(text, voice="woman", language="en-US")).rsplit("/", 1)[-1]
+        with wave.open(str(tmp_path / "sounds" / "tts" / f"{name}.wav")) as wav:
+            return wav.getnframes()
+
+    frames, reference = asyncio.run(say(option)), asyncio.run(say(spoken))
+    assert frames < reference * 20  # the option's few characters, not the file's 4,000
