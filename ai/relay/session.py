@@ -24,7 +24,7 @@ import re
 import time
 import wave
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +96,7 @@ class _Say:
     interruptible: contract.Interruptible
     is_preemptible: bool = False  # the app's next text or play cuts it short
     voice: contract.Voice | None = None  # for text: what speaks it
-    audio: bytes | None = None  # μ-law, when it is not text
+    audio: Iterable[bytes] | None = None  # μ-law pieces, when it is not text; a file's read as it plays
 
 
 @dataclass
@@ -339,7 +339,7 @@ class RelaySession:
         elif isinstance(message, messages.Play):
             self._tasks.spawn(self._play(message))
         elif isinstance(message, messages.SendDigits):
-            self._enqueue(_Say(_Clause(""), "none", audio=dtmf_audio(message.digits)))
+            self._enqueue(_Say(_Clause(""), "none", audio=_pieces(dtmf_audio(message.digits))))
         elif isinstance(message, messages.Language):
             self._on_language(message)
         else:
@@ -413,14 +413,13 @@ class RelaySession:
     async def _play(self, message: messages.Play) -> None:
         try:
             path = await self.media.play_file(message.source)
-            audio = await asyncio.to_thread(_wav_ulaw, path)
         except MediaError as exc:
             await self._tell_app(messages.error(f"play of {message.source} failed: {exc}"))
             return
         interruptible = message.interruptible or self.session["interruptible"]
         is_preemptible = _either(message.preemptible, self.session["preemptible"])
         await self._preempt()
-        self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=audio * message.loop))
+        self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=_wav_pieces(path, message.loop)))
 
     # Speaking.
 
@@ -435,8 +434,8 @@ class RelaySession:
             self._is_synthesizing = True
             try:
                 if say.audio is not None:
-                    for at in range(0, len(say.audio), PLAY_PIECE_BYTES):
-                        await self._send_audio(say, say.audio[at : at + PLAY_PIECE_BYTES])
+                    for piece in say.audio:
+                        await self._send_audio(say, piece)
                 else:
                     voice = say.voice or self.tts_voice
                     tts = self.engines.text_to_speech(voice["tts_provider"])
@@ -494,10 +493,18 @@ def _clause_end(text: str) -> int | None:
     return None
 
 
-def _wav_ulaw(path: Path) -> bytes:
-    """An 8 kHz mono 16-bit WAV's audio as μ-law."""
-    with wave.open(str(path), "rb") as wav:
-        return slin_to_ulaw(wav.readframes(wav.getnframes()))
+def _pieces(ulaw: bytes) -> list[bytes]:
+    return [ulaw[at : at + PLAY_PIECE_BYTES] for at in range(0, len(ulaw), PLAY_PIECE_BYTES)]
+
+
+def _wav_pieces(path: Path, loop: int) -> Iterator[bytes]:
+    """An 8 kHz mono 16-bit WAV's audio as μ-law, a piece at a time, `loop` times: read as it plays,
+    never held whole nor repeated in memory (a 50 MB file played 100 times, queued by the dozen,
+    would exhaust the relay every session shares)."""
+    for _ in range(loop):
+        with wave.open(str(path), "rb") as wav:
+            while frames := wav.readframes(PLAY_PIECE_BYTES):
+                yield slin_to_ulaw(frames)
 
 
 def dtmf_audio(digits: str) -> bytes:
