@@ -1,14 +1,17 @@
-"""A ConversationRelay `play` on the speech relay, a process every tenant's sessions share: what it
-holds in memory while the file waits and plays, whatever its `loop` (up to 100) and however many are
-queued."""
+"""What one tenant's ConversationRelay app can make the speech relay, a process every tenant's sessions
+share, hold or do: a `play`'s memory while the file waits and plays, whatever its `loop` (up to 100)
+and however many are queued; the time a `text` message of many words takes to cut into clauses."""
 
 import asyncio
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ai.relay import messages
-from ai.relay.session import PLAY_PIECE_BYTES, RelaySession
+from ai.relay.session import LONG_CLAUSE_CHARS, PLAY_PIECE_BYTES, RelaySession
 from tests.ai.test_relay_session import session
 from tests.voice.test_call_flows import _tone_wav
 
@@ -21,6 +24,14 @@ class _Media:
 
     async def play_file(self, url: str) -> Path:
         return self.path
+
+
+def _relay(media: Any = None) -> RelaySession:
+    """A session whose bridge and engines are never reached: only queueing is exercised."""
+    nothing: Any = None
+    return RelaySession(
+        session(), stream_sid="MZ" + "0" * 32, bridge=nothing, engines=nothing, media=media, connect_timeout=1
+    )
 
 
 def test_a_looped_play_is_not_held_whole_in_memory(tmp_path: Path) -> None:
@@ -52,3 +63,21 @@ def test_a_looped_play_is_not_held_whole_in_memory(tmp_path: Path) -> None:
     peak, pieces = asyncio.run(queue_plays())
     assert peak < 1_000_000  # five plays of 8 MB each were 40 MB
     assert len(pieces) == 1000 and all(len(piece) == PLAY_PIECE_BYTES for piece in pieces)
+
+
+@pytest.mark.parametrize("words", ["word " * 200_000, "x" * 1_000_000])
+def test_a_megabyte_of_text_is_cut_into_clauses_in_linear_time(words: str) -> None:
+    """Cutting re-searched and re-copied the rest of the text for every clause: a megabyte held the
+    relay's event loop, every session on it, for 40 s. A word longer than a clause is cut too."""
+
+    async def say() -> list[str]:
+        relay = _relay()
+        began = time.monotonic()
+        await relay._on_text(messages.Text(words, False, None, "none"))
+        assert time.monotonic() - began < 2
+        queued = [relay._queue.get_nowait().clause.text for _ in range(relay._queue.qsize())]
+        return [*queued, relay._tokens]
+
+    clauses = asyncio.run(say())
+    assert "".join(clauses).replace(" ", "") == words.replace(" ", "")  # queued clauses are stripped
+    assert max(len(clause) for clause in clauses) <= LONG_CLAUSE_CHARS
