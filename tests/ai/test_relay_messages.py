@@ -40,6 +40,7 @@ def test_app_messages_parse_to_what_the_relay_acts_on() -> None:
         ('{"type":"play","source":"x","loop":0}', "loop must be"),
         ('{"type":"play","source":"x","preemptible":"yes"}', "preemptible must be true or false"),
         ('{"type":"sendDigits","digits":"12a"}', "digits may hold"),
+        ('{"type":"sendDigits","digits":"%s"}' % ("w" * 101), "at most 100"),  # 50 s; a megabyte was 100 GB
         ('{"type":"language"}', "needs ttsLanguage or transcriptionLanguage"),
     ],
 )
