@@ -139,6 +139,9 @@ class RelaySession:
         self._end: asyncio.Future[contract.Outcome] = asyncio.get_running_loop().create_future()
         self._tasks = TaskSet(self._task_failed)
         self._queue: asyncio.Queue[_Say] = asyncio.Queue()
+        # One `play` fetched and queued at a time, in the order sent: each fetch may hold 50 MB of the
+        # relay's memory, and an app sending plays by the hundred would otherwise fetch them all at once.
+        self._playing = asyncio.Lock()
         self._speaker: asyncio.Task[None] | None = None
         self._is_synthesizing = False
         self._agent = _Agent()
@@ -410,15 +413,17 @@ class RelaySession:
         return contract.Voice(**{**current, "code": code})
 
     async def _play(self, message: messages.Play) -> None:
-        try:
-            path = await self.media.play_file(message.source)
-        except MediaError as exc:
-            await self._tell_app(messages.error(f"play of {message.source} failed: {exc}"))
-            return
-        interruptible = message.interruptible or self.session["interruptible"]
-        is_preemptible = _either(message.preemptible, self.session["preemptible"])
-        await self._preempt()
-        self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=_wav_pieces(path, message.loop)))
+        async with self._playing:
+            try:
+                path = await self.media.play_file(message.source)
+            except MediaError as exc:
+                await self._tell_app(messages.error(f"play of {message.source} failed: {exc}"))
+                return
+            interruptible = message.interruptible or self.session["interruptible"]
+            is_preemptible = _either(message.preemptible, self.session["preemptible"])
+            await self._preempt()
+            audio = _wav_pieces(path, message.loop)
+            self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=audio))
 
     # Speaking.
 

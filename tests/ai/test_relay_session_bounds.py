@@ -81,3 +81,30 @@ def test_a_megabyte_of_text_is_cut_into_clauses_in_linear_time(words: str) -> No
     clauses = asyncio.run(say())
     assert "".join(clauses).replace(" ", "") == words.replace(" ", "")  # queued clauses are stripped
     assert max(len(clause) for clause in clauses) <= LONG_CLAUSE_CHARS
+
+
+def test_a_sessions_plays_are_fetched_one_at_a_time_in_the_order_sent(tmp_path: Path) -> None:
+    """Each fetch holds up to 50 MB: an app sending plays by the hundred fetched them all at once."""
+    wav = tmp_path / "tone.wav"
+    wav.write_bytes(_tone_wav(0.1))
+
+    class SlowMedia(_Media):
+        fetching = most = 0
+
+        async def play_file(self, url: str) -> Path:
+            self.fetching += 1
+            self.most = max(self.most, self.fetching)
+            await asyncio.sleep(0.05 if url.endswith("0") else 0.01)
+            self.fetching -= 1
+            return self.path
+
+    async def plays() -> tuple[int, list[Any]]:
+        media = SlowMedia(wav)
+        relay = _relay(media)
+        sent = [messages.Play(f"https://example.com/{n}", loop=n + 1, interruptible=None) for n in range(10)]
+        await asyncio.gather(*(relay._play(play) for play in sent))
+        return media.most, [relay._queue.get_nowait().audio for _ in range(10)]
+
+    most, queued = asyncio.run(plays())
+    assert most == 1
+    assert [len(list(audio)) for audio in queued] == [n + 1 for n in range(10)]  # in the order sent
