@@ -13,6 +13,7 @@ from core import egress
 from core.error_codes import ErrorCode
 from tests.voice.audio import has_tone
 from tests.voice.twiml_app import TwimlApp
+from voice import media
 from voice.media import MediaCache, MediaError
 
 
@@ -87,3 +88,20 @@ def test_say_speaks_text_that_looks_like_an_option(tmp_path: Path) -> None:
 
     frames, reference = asyncio.run(say(option)), asyncio.run(say(spoken))
     assert frames < reference * 20  # the option's few characters, not the file's 4,000
+
+
+def test_a_played_file_is_cut_at_the_longest_a_prompt_plays(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few MB of compressed silence decode to hours (a FLAC of eight 48 kHz channels, 50 MB, is a day
+    of audio): converted whole it filled the media server's disk and held a CPU for minutes."""
+    settings.EGRESS_ALLOW = ["127.0.0.1/32"]
+    monkeypatch.setattr(media, "MAX_PLAY_SECONDS", 5)
+    path = tmp_path / "long.flac"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(path), "trim", "0", "20"], check=True)
+    flac = path.read_bytes()
+    with TwimlApp() as app:
+        app.routes["/long.flac"] = lambda form: (200, "audio/flac", flac)
+        played = _fetch(tmp_path, f"{app.url}/long.flac")
+    with wave.open(str(played)) as wav:
+        assert wav.getnframes() == 5 * 8000
