@@ -8,6 +8,7 @@ canceled. When the callback call ends after an answer, the task wraps up.
 """
 
 import json
+import re
 from typing import Any
 
 from contactcenter.taskrouter.models import Reservation, Task
@@ -15,6 +16,8 @@ from contactcenter.taskrouter.reservations import reservation_end, task_event, t
 from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.task_lifecycle import task_update
 from contactcenter.waiting_calls import CALLBACK, waiting_member, wants_callback
+from core.error_codes import ErrorCode
+from core.errors import TwilioError
 from messaging.create import MessageDraft, message_create
 from twiml import Dial, Number, Response, Sip, to_xml
 from voice.models import Call
@@ -23,6 +26,7 @@ from voice.outbound import OutboundRequest, call_create
 ACTOR = "taskrouter"
 ATTEMPTS = 2  # a callback not answered is tried once more, then the task is canceled
 RING_SECONDS = 30
+E164_FORM = re.compile(r"\+[1-9][0-9]{1,14}")  # what a callback's `to` may be
 TEXT = "Thanks for waiting: we are ready for you now. Reply to this message to talk to us."
 
 
@@ -37,6 +41,17 @@ def _worker_noun(contact: str) -> Number | Sip:
     return Sip(contact) if contact.lower().startswith(("sip:", "sips:")) else Number(contact)
 
 
+def _callback_number(to: str) -> str:
+    """The callback's `to`: a number in E.164's form (21211 otherwise). The Tasks API takes any JSON in
+    a task's attributes, and the number goes into the trunk's dial string as is. Its form only, not
+    libphonenumber's validity: the caller's own number is whatever their network presented."""
+    if not E164_FORM.fullmatch(to):
+        raise TwilioError(
+            ErrorCode.INVALID_TO_NUMBER, f"The callback's to is not a phone number: {to!r}", 400
+        )
+    return to
+
+
 def callback_place(*, reservation: Reservation) -> None:
     """In the transaction accepting `reservation` (its task locked): call the caller back, bridged to
     the worker, or text them. Does nothing for a caller still waiting in the queue."""
@@ -45,7 +60,7 @@ def callback_place(*, reservation: Reservation) -> None:
         return
     callback = task.attributes_json[CALLBACK]
     account = task.workspace.account
-    to, from_ = str(callback.get("to", "")), str(task.attributes_json.get("to", ""))
+    to, from_ = _callback_number(str(callback.get("to", ""))), str(task.attributes_json.get("to", ""))
     if callback.get("via") == "sms":
         draft = MessageDraft(to=to, from_=from_, body=str(callback.get("body") or TEXT), actor=ACTOR)
         _callback_save(task, message_sid=message_create(account=account, draft=draft).sid)

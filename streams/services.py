@@ -31,6 +31,9 @@ from voice.models import Call
 START = "streams.start"
 HANGUP = "streams.hangup"
 MAX_PARAMETERS = 99
+# Twilio's limit of live streams on one call. Each is a channel on the media server and a websocket
+# from the bridge every tenant shares: unbounded, one document of <Stream>s could take them all.
+MAX_LIVE_STREAMS = 4
 
 
 def stream_url_check(url: str) -> None:
@@ -73,13 +76,20 @@ def stream_open(
     status_callback_method: str,
 ) -> Stream:
     """A stream on a live call, in progress, not yet given a bridge (`stream_media_set`); TwilioError
-    for a URL it cannot have, a call that ended (21220) or a name a live stream of the call has."""
+    for a URL it cannot have, a call that ended (21220), a name a live stream of the call has, or a
+    call with MAX_LIVE_STREAMS live already."""
     stream_url_check(url)
     with tenant_scope(account_id):
         call = Call.objects.select_for_update().filter(id=call_id).first()
         if call is None or call.status in Call.ENDED:
             raise TwilioError(
                 ErrorCode.INVALID_CALL_STATE, "Call is not in-progress. Cannot create a Stream."
+            )
+        live = Stream.objects.filter(call=call, status=Stream.Status.IN_PROGRESS).count()
+        if live >= MAX_LIVE_STREAMS:  # counted under the call's lock: concurrent opens wait for it
+            raise TwilioError(
+                ErrorCode.INVALID_PARAMETER,
+                f"The call already has {MAX_LIVE_STREAMS} live streams; stop one before starting another",
             )
         stream = Stream(
             account_id=account_id,

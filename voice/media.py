@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import wave
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,10 +30,18 @@ ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
 ESPEAK_VOICES = {"man": "en-us", "woman": "en-us+f3", "alice": "en-us+f2"}
 MAX_PLAY_BYTES = 50 * 1024 * 1024
 PLAY_FETCH_SECONDS = 60.0  # a whole media file, redirects included
+# The longest a prompt plays: a few MB of compressed silence decode to hours, and converted whole they
+# filled the media server's disk and held a CPU for minutes. An hour is 57.6 MB of telephony WAV.
+MAX_PLAY_SECONDS = 3600
+CONVERT_SECONDS = 60
 # A slow arpeggio (C, Am, F, G; each chord twice, each note 0.4 s): 13 s that loop without a seam.
 HOLD_CHORDS = ((262, 330, 392, 523), (220, 262, 330, 440), (175, 220, 262, 349), (196, 247, 294, 392))
 HOLD_NOTE_SECONDS = 0.4
 RATE = 8000
+# The suffix a fetched file is given tells SoX its format; only audio ones are kept (else `.wav`, and
+# SoX reads the header). A `.m3u` or `.pls` would make SoX a playlist reader, opening each entry as a
+# local file or, for an http URL, through `wget` in a shell, where `$(…)` in the entry runs.
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".gsm", ".ogg", ".flac"})
 
 
 class MediaError(Exception):
@@ -48,14 +57,20 @@ def _digest(*parts: str) -> str:
 
 
 def _to_telephony_wav(source: Path, target: Path) -> None:
+    """`source` as 8 kHz mono 16-bit WAV, its first MAX_PLAY_SECONDS (SoX stops reading there);
+    subprocess.CalledProcessError or TimeoutExpired, leaving nothing behind."""
     tmp = target.with_suffix(".part.wav")
-    subprocess.run(
-        [SOX, str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    tmp.replace(target)  # atomic: a concurrent call never plays a half-written file
+    telephony = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    try:
+        subprocess.run(
+            [SOX, str(source), *telephony, str(tmp), "trim", "0", str(MAX_PLAY_SECONDS)],
+            check=True,
+            capture_output=True,
+            timeout=CONVERT_SECONDS,
+        )
+        tmp.replace(target)  # atomic: a concurrent call never plays a half-written file
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class MediaCache:
@@ -78,7 +93,7 @@ class MediaCache:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "speech.wav"
             subprocess.run(
-                [ESPEAK, "-v", espeak_voice, "-s", "160", "-w", str(raw), text],
+                [ESPEAK, "-v", espeak_voice, "-s", "160", "-w", str(raw), "--", text],  # words, not an option
                 check=True,
                 capture_output=True,
                 timeout=60,
@@ -142,12 +157,13 @@ class MediaCache:
 
     @staticmethod
     def _store(content: bytes, target: Path, url: str) -> None:
-        with tempfile.NamedTemporaryFile(suffix=Path(url.split("?")[0]).suffix or ".wav") as source:
+        suffix = Path(urlsplit(url).path).suffix.lower()
+        with tempfile.NamedTemporaryFile(suffix=suffix if suffix in AUDIO_SUFFIXES else ".wav") as source:
             source.write(content)
             source.flush()
             try:
                 _to_telephony_wav(Path(source.name), target)
-            except subprocess.CalledProcessError as exc:
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise MediaError(
                     ErrorCode.PLAY_INVALID_CONTENT_TYPE, f"Media at {url} is not audio this platform can play"
                 ) from exc

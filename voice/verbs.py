@@ -16,6 +16,7 @@ from core import egress
 from core.documents import Fetch
 from mediaserver import endpoints, sounds
 from twiml.errors import Code
+from twiml.values import phone_number
 from twiml.verbs import Client, Dial, Gather, Hangup, Number, Pause, Play, Record, Redirect, Reject, Say, Sip
 from voice.clients import client_endpoint, is_client
 from voice.control import DialOutcome
@@ -155,13 +156,19 @@ async def record(flow: Interpreter, verb: Record) -> Fetch | None:
 async def target_endpoint(target: str, *, trunk_host: str, account_id: uuid.UUID) -> str | None:
     """The endpoint Asterisk dials for a number (through the trunk), a `sip:` URI (through the
     destination policy, which raises egress.DestinationRefused) or a `client:` (the account's own
-    softphone; None when it is none of the account's)."""
+    softphone; None when it is none of the account's). Anything else is refused as a number would be
+    (13223): dialled as `sip:<number>@<trunk>`, `x@host:port?X-A=` would send the INVITE to `host`."""
     if is_client(target):
         endpoint: str | None = await db(client_endpoint)(account_id=account_id, address=target)
         return endpoint
-    if not target.lower().startswith(("sip:", "sips:")):
-        return endpoints.dial_number(target, trunk_host)
-    return endpoints.dial_uri(await egress.sip_destination(target))
+    if target.lower().startswith(("sip:", "sips:")):
+        return endpoints.dial_uri(await egress.sip_destination(target))
+    try:
+        return endpoints.dial_number(phone_number(target), trunk_host)
+    except ValueError:
+        raise egress.DestinationRefused(
+            Code.NUMBER_FORMAT, f"{target} is not a phone number, a sip: address or a client:"
+        ) from None
 
 
 async def dial_endpoint(flow: Interpreter, target: str) -> str | None:

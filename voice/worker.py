@@ -26,7 +26,6 @@ from mediaserver.ari.router import EventRouter
 from voice import (
     call_setup,
     call_state,
-    clients,
     control_channel,
     inbound,
     media_servers,
@@ -225,13 +224,6 @@ class VoiceWorker:
         account_id = uuid.UUID(command["account_id"])
         self.spawn(channel_id, self._outbound(control, account_id, command["timeout"]))
 
-    async def _outbound_endpoint(self, account_id: uuid.UUID, to: str) -> str | None:
-        """A number goes through the trunk; a `client:` rings the account's softphone (None: not one)."""
-        if clients.is_client(to):
-            endpoint: str | None = await _db(clients.client_endpoint)(account_id=account_id, address=to)
-            return endpoint
-        return endpoints.dial_number(to, self.trunk_host)
-
     async def _outbound(self, control: AriCallControl, account_id: uuid.UUID, timeout: int) -> None:
         """Create and dial the call's channel, follow the dial until it is answered, then run its TwiML."""
         channel_id = control.channel_id
@@ -241,12 +233,18 @@ class VoiceWorker:
             setup = await _db(origination.outbound_call_setup)(account_id=account_id, call_id=call_id)
             if setup is None:
                 return
-            endpoint = await self._outbound_endpoint(account_id, setup.to_number)
+            # A TaskRouter `call` instruction's `to` is a worker's contact: a number, sip: or client:.
+            try:
+                endpoint = await target_endpoint(
+                    setup.to_number, trunk_host=self.trunk_host, account_id=account_id
+                )
+            except egress.DestinationRefused as refused:
+                endpoint, refusal = None, str(refused)
+            else:
+                refusal = f"{setup.to_number} is no client of this account"
             if endpoint is None:
                 await _db(origination.call_originate_failed)(
-                    account_id=account_id,
-                    call_id=call_id,
-                    message=f"{setup.to_number} is no client of this account",
+                    account_id=account_id, call_id=call_id, message=refusal
                 )
                 return
             try:

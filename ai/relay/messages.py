@@ -85,6 +85,9 @@ class End:
 
 AppMessage = Text | Play | SendDigits | Language | End
 MAX_LOOP = 100  # (ours) a `play` repeated more is refused
+# (ours) a `sendDigits` longer is refused: each digit is made as audio in the relay's memory, every
+# tenant's sessions sharing it (a megabyte of digits would be about 100 GB)
+MAX_DIGITS = 100
 _DIGITS = frozenset("0123456789*#wW")
 
 
@@ -146,6 +149,8 @@ def parse(raw: str | bytes) -> AppMessage:
         digits = _text(message, "digits")
         if not digits or not set(digits) <= _DIGITS:
             raise Invalid("sendDigits' digits may hold 0-9, * and # (and w for a half-second pause)")
+        if len(digits) > MAX_DIGITS:
+            raise Invalid(f"sendDigits' digits are at most {MAX_DIGITS}")
         return SendDigits(digits)
     if kind == "language":
         tts = _text(message, "ttsLanguage", required=False)

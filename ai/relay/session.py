@@ -24,7 +24,7 @@ import re
 import time
 import wave
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +96,7 @@ class _Say:
     interruptible: contract.Interruptible
     is_preemptible: bool = False  # the app's next text or play cuts it short
     voice: contract.Voice | None = None  # for text: what speaks it
-    audio: bytes | None = None  # μ-law, when it is not text
+    audio: Iterable[bytes] | None = None  # μ-law pieces, when it is not text; a file's read as it plays
 
 
 @dataclass
@@ -139,6 +139,9 @@ class RelaySession:
         self._end: asyncio.Future[contract.Outcome] = asyncio.get_running_loop().create_future()
         self._tasks = TaskSet(self._task_failed)
         self._queue: asyncio.Queue[_Say] = asyncio.Queue()
+        # One `play` fetched and queued at a time, in the order sent: each fetch may hold 50 MB of the
+        # relay's memory, and an app sending plays by the hundred would otherwise fetch them all at once.
+        self._playing = asyncio.Lock()
         self._speaker: asyncio.Task[None] | None = None
         self._is_synthesizing = False
         self._agent = _Agent()
@@ -339,7 +342,7 @@ class RelaySession:
         elif isinstance(message, messages.Play):
             self._tasks.spawn(self._play(message))
         elif isinstance(message, messages.SendDigits):
-            self._enqueue(_Say(_Clause(""), "none", audio=dtmf_audio(message.digits)))
+            self._enqueue(_Say(_Clause(""), "none", audio=_pieces(dtmf_audio(message.digits))))
         elif isinstance(message, messages.Language):
             self._on_language(message)
         else:
@@ -354,12 +357,11 @@ class RelaySession:
             self._response_preemptible = message.preemptible
             await self._preempt()
         self._is_response_open = not message.last
-        self._tokens += message.token
         interruptible = self._response_interruptible or self.session["interruptible"]
         is_preemptible = _either(self._response_preemptible, self.session["preemptible"])
         voice = self._voice_for(message.lang, self.tts_voice) if message.lang else self.tts_voice
-        while (cut := _clause_end(self._tokens)) is not None:
-            clause, self._tokens = self._tokens[:cut], self._tokens[cut:]
+        clauses, self._tokens = _clauses(self._tokens + message.token)
+        for clause in clauses:
             self._say_text(clause, interruptible, voice, is_preemptible)
         if self._pause is not None:
             self._pause.cancel()
@@ -411,16 +413,17 @@ class RelaySession:
         return contract.Voice(**{**current, "code": code})
 
     async def _play(self, message: messages.Play) -> None:
-        try:
-            path = await self.media.play_file(message.source)
-            audio = await asyncio.to_thread(_wav_ulaw, path)
-        except MediaError as exc:
-            await self._tell_app(messages.error(f"play of {message.source} failed: {exc}"))
-            return
-        interruptible = message.interruptible or self.session["interruptible"]
-        is_preemptible = _either(message.preemptible, self.session["preemptible"])
-        await self._preempt()
-        self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=audio * message.loop))
+        async with self._playing:
+            try:
+                path = await self.media.play_file(message.source)
+            except MediaError as exc:
+                await self._tell_app(messages.error(f"play of {message.source} failed: {exc}"))
+                return
+            interruptible = message.interruptible or self.session["interruptible"]
+            is_preemptible = _either(message.preemptible, self.session["preemptible"])
+            await self._preempt()
+            audio = _wav_pieces(path, message.loop)
+            self._enqueue(_Say(_Clause(""), interruptible, is_preemptible, audio=audio))
 
     # Speaking.
 
@@ -435,8 +438,8 @@ class RelaySession:
             self._is_synthesizing = True
             try:
                 if say.audio is not None:
-                    for at in range(0, len(say.audio), PLAY_PIECE_BYTES):
-                        await self._send_audio(say, say.audio[at : at + PLAY_PIECE_BYTES])
+                    for piece in say.audio:
+                        await self._send_audio(say, piece)
                 else:
                     voice = say.voice or self.tts_voice
                     tts = self.engines.text_to_speech(voice["tts_provider"])
@@ -485,19 +488,42 @@ def _either(value: bool | None, default: bool) -> bool:
     return default if value is None else value
 
 
-def _clause_end(text: str) -> int | None:
-    """Where the first whole clause of `text` ends (after its punctuation), or None."""
-    if match := CLAUSE_END.search(text):
-        return match.end()
-    if len(text) > LONG_CLAUSE_CHARS and (space := text.rfind(" ", 0, LONG_CLAUSE_CHARS)) > 0:
-        return space + 1
-    return None
+def _clauses(text: str) -> tuple[list[str], str]:
+    """`text` cut into whole clauses, and the rest, still waiting for its end. A clause ends after its
+    punctuation within LONG_CLAUSE_CHARS, else at the last word boundary there (a longer word is cut
+    at the limit). One pass, however long the text: searching and copying the rest again for each
+    clause held the relay's event loop, every tenant's sessions on it, for 40 s per megabyte."""
+    clauses: list[str] = []
+    start = 0
+    ends = CLAUSE_END.finditer(text)
+    end = next(ends, None)
+    while True:
+        while end is not None and end.end() <= start:
+            end = next(ends, None)
+        limit = start + LONG_CLAUSE_CHARS
+        if end is not None and end.end() <= limit:
+            cut = end.end()
+        elif len(text) - start > LONG_CLAUSE_CHARS:
+            space = text.rfind(" ", start + 1, limit)
+            cut = space + 1 if space > start else limit
+        else:
+            return clauses, text[start:]
+        clauses.append(text[start:cut])
+        start = cut
 
 
-def _wav_ulaw(path: Path) -> bytes:
-    """An 8 kHz mono 16-bit WAV's audio as μ-law."""
-    with wave.open(str(path), "rb") as wav:
-        return slin_to_ulaw(wav.readframes(wav.getnframes()))
+def _pieces(ulaw: bytes) -> list[bytes]:
+    return [ulaw[at : at + PLAY_PIECE_BYTES] for at in range(0, len(ulaw), PLAY_PIECE_BYTES)]
+
+
+def _wav_pieces(path: Path, loop: int) -> Iterator[bytes]:
+    """An 8 kHz mono 16-bit WAV's audio as μ-law, a piece at a time, `loop` times: read as it plays,
+    never held whole nor repeated in memory (a 50 MB file played 100 times, queued by the dozen,
+    would exhaust the relay every session shares)."""
+    for _ in range(loop):
+        with wave.open(str(path), "rb") as wav:
+            while frames := wav.readframes(PLAY_PIECE_BYTES):
+                yield slin_to_ulaw(frames)
 
 
 def dtmf_audio(digits: str) -> bytes:

@@ -4,7 +4,8 @@ Asterisk one 20 ms frame at a time on an absolute clock.
 Apps send audio in any size and mostly faster than real time (Pipecat at twice real time, a 2 s
 payload at once), so it is queued as bytes and cut into frames as it plays. A mark is echoed once
 the audio queued before it has played: the frame carrying its last byte was sent a tick earlier.
-The queue holds at most `max_seconds` of audio; more is dropped (and the caller told, once).
+The queue holds at most `max_seconds` of audio, and MAX_MARKS marks; more is dropped (and the caller
+told, once).
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from streams.bridge.codec import FRAME_MS, SAMPLE_RATE, ULAW_FRAME_BYTES, ULAW_S
 
 FRAME_SECONDS = FRAME_MS / 1000
 MAX_SECONDS = 60
+MAX_MARKS = MAX_SECONDS * 1000 // FRAME_MS  # waiting to play: one a frame of what the queue can hold
 JITTER_FRAMES = 2  # playout from silence starts once this much is queued, or a frame's time has passed
 CATCH_UP_FRAMES = 5  # after the loop stalled this long or less, the frames due go at once
 _COMPACT_BYTES = 64 * 1024
@@ -71,9 +73,14 @@ class Playout:
         self.changed.set()
         return len(ulaw) - len(kept)
 
-    def mark(self, name: str) -> None:
+    def mark(self, name: str) -> bool:
+        """Queue a mark; False when MAX_MARKS wait already (an app sending marks faster than its audio
+        plays would otherwise grow them without end), and it is dropped."""
+        if len(self._marks) >= MAX_MARKS:
+            return False
         self._marks.append((self._queued, name))
         self.changed.set()
+        return True
 
     def clear(self) -> list[str]:
         """Drop the queued audio; every pending mark, to echo now."""

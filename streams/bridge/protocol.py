@@ -14,6 +14,8 @@ from typing import Any
 from streams.contract import StreamLeg
 
 MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+# A mark's name is kept until its audio plays and then echoed: bounded, as the marks waiting are.
+MAX_MARK_NAME = 1024
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -132,6 +134,8 @@ def parse(text: str) -> Media | Mark | Clear:
     if event == "mark":
         body = message.get("mark")
         name = body.get("name") if isinstance(body, dict) else None
+        if isinstance(name, str) and len(name) > MAX_MARK_NAME:
+            raise ProtocolError("mark", f"a mark name over {MAX_MARK_NAME} characters")
         return Mark(name if isinstance(name, str) else "")
     if event == "clear":
         return Clear()

@@ -23,7 +23,7 @@ from core.timeouts import within
 from streams.bridge import audiosocket, protocol
 from streams.bridge.app_socket import AppUnreachable, connect_app
 from streams.bridge.codec import slin_to_ulaw, ulaw_to_slin
-from streams.bridge.playout import Playout, play
+from streams.bridge.playout import MAX_MARKS, Playout, play
 from streams.contract import Reporter, StreamLeg, Track
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,8 @@ class Stream:
                 seconds = self.playout.max_bytes // 8000
                 self._warn("overflow", f"audio beyond {seconds} s queued for playout was dropped")
         elif isinstance(parsed, protocol.Mark):
-            self.playout.mark(parsed.name)
+            if not self.playout.mark(parsed.name):
+                self._warn("marks", f"marks beyond {MAX_MARKS} waiting to play were dropped")
         else:
             for name in self.playout.clear():
                 self._echo_mark(name)

@@ -5,7 +5,7 @@ https://www.twilio.com/docs/voice/conversationrelay/websocket-messages), what it
 import pytest
 
 from ai.relay import messages
-from ai.relay.session import _clause_end, dtmf_audio
+from ai.relay.session import LONG_CLAUSE_CHARS, _clauses, dtmf_audio
 from streams.bridge.codec import ulaw_to_slin
 from tests.voice.audio import has_tone
 
@@ -40,6 +40,7 @@ def test_app_messages_parse_to_what_the_relay_acts_on() -> None:
         ('{"type":"play","source":"x","loop":0}', "loop must be"),
         ('{"type":"play","source":"x","preemptible":"yes"}', "preemptible must be true or false"),
         ('{"type":"sendDigits","digits":"12a"}', "digits may hold"),
+        ('{"type":"sendDigits","digits":"%s"}' % ("w" * 101), "at most 100"),  # 50 s; a megabyte was 100 GB
         ('{"type":"language"}', "needs ttsLanguage or transcriptionLanguage"),
     ],
 )
@@ -49,11 +50,12 @@ def test_a_message_the_relay_cannot_act_on_is_refused_with_a_description(raw: st
 
 
 def test_tokens_are_cut_after_punctuation_or_at_a_word_when_long() -> None:
-    assert _clause_end("Sure, I can") == 5
-    assert _clause_end("It costs 3.50 dollars") is None  # a decimal point is no clause end
-    assert _clause_end("Hello there. How") == 12
-    long = "word " * 30
-    assert _clause_end(long) is not None and _clause_end(long) <= 120  # type: ignore[operator]
+    assert _clauses("Sure, I can") == (["Sure,"], " I can")
+    assert _clauses("It costs 3.50 dollars") == ([], "It costs 3.50 dollars")  # a decimal point is no end
+    assert _clauses("Hello there. How are you? I") == (["Hello there.", " How are you?"], " I")
+    clauses, rest = _clauses("word " * 30)
+    assert clauses and all(len(c) <= LONG_CLAUSE_CHARS and c.endswith(" ") for c in clauses)
+    assert "".join(clauses) + rest == "word " * 30
 
 
 def test_send_digits_are_played_as_dtmf_tones() -> None:

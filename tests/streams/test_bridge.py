@@ -19,7 +19,7 @@ from django.conf import settings
 from websockets.asyncio.server import ServerConnection, serve
 
 from streams.bridge import codec
-from streams.bridge.playout import MAX_SECONDS
+from streams.bridge.playout import MAX_MARKS, MAX_SECONDS, Playout
 from streams.bridge.stream import OUTBOX_MESSAGES
 from streams.contract import Stop, commands_channel
 from tests.streams.harness import (
@@ -209,6 +209,7 @@ def test_clear_cuts_playout_and_echoes_every_pending_mark_at_once() -> None:
         (json.dumps({"event": "dance", "streamSid": SID}), True, "unknown event 'dance'"),
         (json.dumps({"event": "media", "media": {"payload": "%%%"}}), True, "not base64"),
         (json.dumps(media(b"\xff" * 160)), False, "unidirectional"),
+        (json.dumps({"event": "mark", "mark": {"name": "n" * 1_000_000}}), True, "mark name over"),
     ],
 )
 def test_a_message_twilio_would_refuse_is_a_31924_warning_and_the_stream_goes_on(
@@ -453,3 +454,12 @@ def test_a_stop_command_says_stop_to_the_app_and_hangs_up_the_leg() -> None:
         assert reporter.named("app_closed") == []
 
     run(scenario())
+
+
+def test_marks_waiting_to_play_are_bounded() -> None:
+    """An app sending marks behind a minute of audio holds each until it plays: the bridge keeps at
+    most one a frame of that minute, so marks cannot grow the bridge's memory without end."""
+    playout = Playout()
+    playout.push(b"\xff" * MAX_SECONDS * 8000)
+    kept = [playout.mark(str(n)) for n in range(MAX_MARKS + 10)]
+    assert kept.count(False) == 10 and all(kept[:MAX_MARKS])

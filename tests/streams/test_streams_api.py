@@ -150,6 +150,19 @@ def test_a_live_name_is_unique_per_call_and_an_ended_call_takes_no_stream(api_a:
     assert ended.status_code == 400 and ended.json()["code"] == 21220
 
 
+def test_a_call_has_at_most_four_live_streams(api_a: TwilioClient) -> None:
+    """Each stream is a channel on the media server and a websocket from the shared bridge: without
+    Twilio's limit, one document of a thousand <Stream>s (or as many creates) would take them all."""
+    call = live_call(api_a.tenant.account)
+    for n in range(4):
+        assert api_a.post(streams_url(api_a, call), {"Url": APP, "Name": str(n)}).status_code == 201
+    fifth = api_a.post(streams_url(api_a, call), {"Url": APP, "Name": "4"})
+    assert fifth.status_code == 400 and fifth.json()["code"] == 20422
+    assert "4 live streams" in fifth.json()["message"]
+    api_a.post(streams_url(api_a, call, "/0"), {"Status": "stopped"})
+    assert api_a.post(streams_url(api_a, call), {"Url": APP, "Name": "4"}).status_code == 201
+
+
 def test_status_other_than_stopped_and_a_missing_url_are_refused(api_a: TwilioClient) -> None:
     call = live_call(api_a.tenant.account)
     assert api_a.post(streams_url(api_a, call), {}).json()["code"] == 20001

@@ -4,21 +4,26 @@ interpreter runs on an in-memory call (tests/voice/memory.py) against real HTTP 
 the tenant's app on 127.0.0.2 (admitted, tests/voice/conftest.py), a service it must not reach on
 127.0.0.1."""
 
+import asyncio
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core import egress
 from core.errors import TwilioError
 from core.tenancy import tenant_activate
 from numbering.services import number_create
 from tests.conftest import Tenant
 from tests.voice.memory import MemoryStore, call_setup, run_call
 from tests.voice.twiml_app import TwimlApp, twiml
+from twiml.errors import Code
 from voice.child_calls import child_call_open
 from voice.models import Call
+from voice.verbs import target_endpoint
 
 OURS = "+12025550100"
 
@@ -165,3 +170,26 @@ def test_a_document_larger_than_twilios_limit_is_11750(app: TwimlApp, tmp_path: 
     app.routes["/voice"] = twiml("<Response>" + "<Pause/>" * 10_000 + "</Response>")
     control, store = run(app, tmp_path)
     assert [code for code, _ in store.errors] == [11750] and control.hung_up
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "x@127.0.0.1:5091?X-A=",  # dialled as sip:x@127.0.0.1:5091?X-A=@<trunk>, the form refused above
+        "x@127.0.0.1:5091;transport=tcp",
+        "1234@127.0.0.1",
+        "+14155550100@127.0.0.1",
+    ],
+)
+def test_a_number_that_is_not_one_never_reaches_the_trunks_dial_string(contact: str) -> None:
+    """A worker's contact_uri, a TaskRouter instruction's `to` and a callback's number are dialled as
+    numbers unless they say sip: or client:; as a number, the text went into `sip:<number>@<trunk>`."""
+    with pytest.raises(egress.DestinationRefused) as refused:
+        asyncio.run(target_endpoint(contact, trunk_host="127.0.0.2", account_id=uuid.uuid4()))
+    assert refused.value.code == Code.NUMBER_FORMAT
+
+
+def test_a_number_as_people_write_it_goes_through_the_trunk() -> None:
+    for number in ("+14155550100", "415-555-0101", "(415) 555 0102"):
+        endpoint = asyncio.run(target_endpoint(number, trunk_host="127.0.0.2", account_id=uuid.uuid4()))
+        assert endpoint == f"PJSIP/trunk/sip:{number}@127.0.0.2"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mediaserver.ari.client import AriError
-from voice import control_channel
+from voice import control_channel, verbs
 from voice import worker as worker_module
 from voice.call_setup import CallSetup
 from voice.models import MediaServer
@@ -162,10 +162,25 @@ def test_an_outbound_call_to_a_client_rings_its_softphone_or_fails_when_it_is_no
         asked.append((account_id, address))
         return endpoint
 
-    monkeypatch.setattr(worker_module.clients, "client_endpoint", client_endpoint)
+    monkeypatch.setattr(verbs, "client_endpoint", client_endpoint)
     asyncio.run(_originate(worker))
     assert asked == [(ACCOUNT_ID, "client:WK1")] and failed == failures
     assert ari.endpoints == ([endpoint] if endpoint else [])
+
+
+def test_an_outbound_call_to_what_is_no_number_is_never_dialled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `call` instruction's `to` (a worker's contact_uri, any text) went into the trunk's dial string
+    as a number: `x@127.0.0.1:5091?X-A=` made `sip:x@127.0.0.1:5091?X-A=@<trunk>`."""
+    ari = Ari(_created)
+    worker, failed = _worker(tmp_path, monkeypatch, ari)
+    to = "x@127.0.0.1:5091?X-A="
+    monkeypatch.setattr(
+        worker_module.origination, "outbound_call_setup", lambda **_: replace(SETUP, to_number=to)
+    )
+    asyncio.run(_originate(worker))
+    assert ari.endpoints == [] and len(failed) == 1 and "is not a phone number" in failed[0]
 
 
 async def _created() -> dict[str, Any]:
