@@ -2,12 +2,23 @@
 messaging/api/lane.py), websockets through Channels."""
 
 import os
+import warnings
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
+
+def static_files_warning_ignore() -> None:
+    """WhiteNoise has no ASGI support yet (evansd/whitenoise#531): it answers a static file with a
+    synchronous file iterator, which Django reads in a thread and warns about in each web process, again
+    whenever the warnings filters change. Nothing is wrong, yet scripts/run's log reads as broken; no
+    other response of ours streams, so the warning can only be WhiteNoise's."""
+    warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
+
+
+static_files_warning_ignore()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_asgi_application()
 

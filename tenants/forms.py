@@ -34,8 +34,11 @@ class KeyForm(forms.Form):
 
 
 class InviteForm(forms.Form):
+    """An invitation's e-mail and role, agent unless chosen: the first role offered was owner, so an
+    invitation sent without a look at the role made its guest an owner of the account."""
+
     email = forms.EmailField()
-    role = forms.ChoiceField(choices=[])
+    role = forms.ChoiceField(choices=[], initial=Role.AGENT.value)
 
     def __init__(self, *args: object, roles: list[Role], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

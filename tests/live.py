@@ -2,6 +2,7 @@
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from core.processes import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+WEB_LOG = "test-uvicorn-{port}.log"  # under .data: a web server's output, by its port
 # The servers, workers and gateways a test starts die with the test run, however it ends (an
 # interrupted run once left a gateway reading the next run's streams into a stale SMSC).
 DIE_WITH_PYTEST = die_with_parent(signal.SIGKILL)
@@ -85,7 +87,7 @@ def web_server(argv: list[str], port: int, **env: str) -> Iterator[str]:
     """An ASGI server command that listens on loopback `port`; yields its base URL once it answers."""
     base = f"http://127.0.0.1:{port}"
     probe = f"{base}/2010-04-01/Accounts.json"
-    with http_process(argv, probe=probe, log_name=f"test-uvicorn-{port}.log", what="uvicorn", env=env):
+    with http_process(argv, probe=probe, log_name=WEB_LOG.format(port=port), what="uvicorn", env=env):
         yield base
 
 
@@ -97,6 +99,16 @@ def asgi_server(port: int | None = None, **env: str) -> Iterator[str]:
     argv = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     with web_server([*argv, "--no-server-header"], port, **env) as base:
         yield base
+
+
+@contextmanager
+def procfile_web() -> Iterator[tuple[str, Path]]:
+    """The Procfile's web process, exactly as written there, on a free port: its base URL and its log."""
+    line = next(row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:"))
+    port = free_port()
+    program, *args = shlex.split(line.removeprefix("web:").replace("${PORT:-8000}", str(port)))
+    with web_server([str(BIN / program), *args], port) as base:
+        yield base, ROOT / ".data" / WEB_LOG.format(port=port)
 
 
 @contextmanager

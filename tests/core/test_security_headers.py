@@ -2,7 +2,6 @@
 and the Messages lane's, tests/messaging/test_messages_lane.py) and the docs page's own; and no
 `Server` header from uvicorn as the Procfile runs it."""
 
-import shlex
 from collections.abc import Iterator
 
 import httpx
@@ -11,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from core.schema import API_DOCS_CONTENT_SECURITY_POLICY
-from tests.live import BIN, ROOT, free_port, web_server
+from tests.live import procfile_web
 
 POLICY = "Content-Security-Policy"
 
@@ -39,21 +38,18 @@ def test_the_docs_page_has_its_own_policy_and_loads_nothing_from_elsewhere(db: N
 
 
 @pytest.fixture
-def procfile_web() -> Iterator[str]:
-    """The Procfile's web process, exactly as written there, on a free port; its base URL."""
-    line = next(row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:"))
-    port = free_port()
-    program, *args = shlex.split(line.removeprefix("web:").replace("${PORT:-8000}", str(port)))
-    with web_server([str(BIN / program), *args], port) as base:
+def procfile_web_base() -> Iterator[str]:
+    """The Procfile's web process's base URL."""
+    with procfile_web() as (base, _log):
         yield base
 
 
 @pytest.mark.e2e
-def test_the_web_process_sends_no_server_header(django_db_setup: None, procfile_web: str) -> None:
+def test_the_web_process_sends_no_server_header(django_db_setup: None, procfile_web_base: str) -> None:
     for response in (
-        httpx.get(f"{procfile_web}/login/"),
-        httpx.get(f"{procfile_web}/2010-04-01/Accounts.json"),
-        httpx.post(f"{procfile_web}/2010-04-01/Accounts/AC{'0' * 32}/Messages.json", auth=("AC", "x")),
+        httpx.get(f"{procfile_web_base}/login/"),
+        httpx.get(f"{procfile_web_base}/2010-04-01/Accounts.json"),
+        httpx.post(f"{procfile_web_base}/2010-04-01/Accounts/AC{'0' * 32}/Messages.json", auth=("AC", "x")),
     ):
         assert "server" not in response.headers, response.headers
         assert response.headers[POLICY] == settings.CONTENT_SECURITY_POLICY

@@ -33,6 +33,13 @@ def owner(tenant_a: Tenant, django_capture_on_commit_callbacks: pytest.FixtureRe
     return client
 
 
+def test_the_role_offered_first_is_agent_not_owner(owner: Client) -> None:
+    page = owner.get("/account/team/").content.decode()
+    roles = page[page.index('name="role"') :]
+    roles = roles[: roles.index("</select>")]
+    assert re.findall(r'<option value="(\w+)" selected>', roles) == ["agent"]
+
+
 def test_someone_new_joins_with_the_role_once(
     tenant_a: Tenant, owner: Client, django_capture_on_commit_callbacks: pytest.FixtureRequest
 ) -> None:

@@ -2,6 +2,8 @@
 
 import pytest
 from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.tenancy import tenant_activate
 from numbering.models import IncomingPhoneNumber
@@ -42,6 +44,21 @@ def test_owners_and_admins_must_enrol_two_factor_first(tenant_a: Tenant, role: R
     response = client.get("/numbers/")
     assert response.status_code == 302 and response["Location"] == "/account/two-factor/"
     assert b"Set up two-factor sign-in" in client.get("/account/two-factor/").content
+
+
+def test_the_two_factor_step_offers_no_links_into_the_portal_until_it_is_done(tenant_a: Tenant) -> None:
+    """Each portal page sent an owner without a second factor back to it, so its header's links led
+    nowhere: it offers signing out and the account switcher only."""
+    client = _member(tenant_a, "owner@a.example", Role.OWNER)
+    page = client.get("/account/two-factor/").content.decode()
+    assert 'href="/numbers/"' not in page
+    assert "Sign out" in page and 'id="account-switcher"' in page
+    device = TOTPDevice.objects.get(user__email="owner@a.example")
+    client.post("/account/two-factor/", {"token": f"{totp(device.bin_key):06d}"})
+    assert 'href="/numbers/"' in client.get("/").content.decode()
+    again = Client()
+    again.post("/login/", {"email": "owner@a.example", "password": "pw-123456789"})
+    assert 'href="/numbers/"' not in again.get("/login/verify/").content.decode()
 
 
 def test_the_enrolment_qr_code_scales_whole_into_its_box(tenant_a: Tenant) -> None:
