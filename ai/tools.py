@@ -107,9 +107,11 @@ def send_text(*, context: CallContext, body: str) -> ToolResult:
 
 
 def _describe(item: Item) -> dict[str, str]:
+    """What the model may tell the caller of one earlier contact: its kind, date, direction or outcome,
+    never a text's words. Caller ID proves nothing (anyone can present a patient's number), and the
+    model may repeat what it is given to whoever is on the line."""
     described = {"kind": item.kind, "at": item.occurred_at.date().isoformat()}
     if item.message is not None:
-        described["text"] = item.message.body[:200]
         described["direction"] = item.message.direction
     elif item.call is not None:
         described["status"] = item.call.status

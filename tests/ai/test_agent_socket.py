@@ -221,7 +221,9 @@ def test_an_llm_agent_runs_only_its_tools_for_its_own_tenant_and_hands_off_when_
     assert first["headers"]["Authorization"] == "Bearer sk-clinic"
     assert [tool["function"]["name"] for tool in first["json"]["tools"]] == ["lookup_history", "book_visit"]
     results = {m["tool_call_id"]: m["content"] for m in second["json"]["messages"] if m["role"] == "tool"}
-    assert "Room 12" not in results["call_1"] and json.loads(results["call_1"])["items"]  # the clinic's own
+    history = json.loads(results["call_1"])["items"]
+    assert history and "Room 12" not in results["call_1"]  # the clinic's own contacts, not the hotel's
+    assert all("text" not in item for item in history)  # dates and directions, never a text's words
     assert json.loads(results["call_2"]) == {"error": "unknown tool 'send_text'"}
     with tenant_scope(clinic.account.id):
         assert not Message.objects.filter(body="hotel guest list").exists()
