@@ -25,3 +25,8 @@ CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
 RECORDINGS_DIR = DATA_DIR / "test-recordings"  # noqa: F405
 # The tests' tenant apps listen on loopback; the SSRF tests narrow this to show what it refuses.
 EGRESS_ALLOW = env_list("SWITCHBOARD_EGRESS_ALLOW", ["127.0.0.0/8", "::1"])  # noqa: F405
+# A test process runs the workers' call code under many short-lived event loops; each loop's executor
+# threads keep a pooled connection (voice.store.db) and end without giving it back, which the pool then
+# counts as lent for good (about one per ARI worker test). A real process has one loop and one executor
+# for its life. The cap, not the connections opened: the pool starts with one and grows on demand.
+DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 40  # noqa: F405
