@@ -4,16 +4,20 @@
    (10,000). New tasks are POSTed to the REST API (`/taskrouter/v1/Workspaces/WS…/Tasks`, uvicorn as
    the Procfile starts it) at --rate a second (100) for --seconds, open loop, with --routers
    `manage.py taskrouter` processes running. Per task: reservation created minus task created, both
-   the rows' own `date_created` (the task's is taken before its create commits, so its commit, the
-   NOTIFY and the routing pass are all inside the figure; the reservation's before the routing pass
-   commits). The backlog is real: one worker in ten serves the backlog's queue ("Claims", voice), each
-   already holding an accepted claim it never finishes, so the claims wait behind busy workers while
+   the rows' own `date_created`. A task at its queue's head while a worker has room is offered in its
+   create's own transaction; one behind others waits for a routing pass (the create's commit, its
+   NOTIFY and the pass are then inside the figure). The figure holds only for a run that kept the
+   rate: the report says the goal is met only when the client also sent 99 % of its requests within
+   --keep-ms (100) of its schedule, since a machine that cannot keep up delays the creates instead.
+   The backlog is real: one worker in ten serves the backlog's queue ("Claims", voice), each already
+   holding an accepted claim it never finishes, so the claims wait behind busy workers while
    every routing pass still reads that queue's head; the streamed tasks go to the other queue
    ("Support"), whose workers accept each offer at once and complete it --handle-seconds later (the
    bench's agents, through the service layer, in this process), so capacity frees up as it would.
-2. sql: the SQL of one decision (a routing pass that reserves one new task), counted at backlog 0,
-   1,000 and 10,000 with 10 and with 1,000 workers, and the shared buffers each statement touched
-   (EXPLAIN (ANALYZE, BUFFERS) replaying the pass's statements in a transaction rolled back).
+2. sql: the SQL of one decision (the create of a task, offered to a free worker in its create's
+   transaction, which is where a new task heading its queue is decided), counted at backlog 0, 1,000
+   and 10,000 with 10 and with 1,000 workers, and the shared buffers each statement touched (EXPLAIN
+   (ANALYZE, BUFFERS) replaying the create's statements in a transaction rolled back).
 3. hold: --hold-calls sipp callers (200) into a number whose TwiML is `<Enqueue>` without a waitUrl
    (the platform's hold music, looped inside Asterisk), every one held --hold-seconds (60) and then
    hung up by the caller. Counted: calls up at once (Asterisk channels and queue members), calls
@@ -25,7 +29,8 @@
 4. cpu: what one task costs, step by step, with nothing else running in the bench: on a workspace of
    --cpu-workers workers (200) and 1,000 claims waiting, --cpu-tasks times (100) one Support task is
    POSTed to the REST API (Django's test client, through the whole middleware stack, in this
-   process), a routing pass reserves it, its agent accepts it and completes it (the services). Per
+   process) and offered as it is created, the routing pass its commit wakes runs (finding nothing to
+   offer), its agent accepts it and completes it (the services). Per
    step: the statements (savepoints aside), this process's CPU and its PostgreSQL backend's CPU
    (/proc), which is what the latency part's 100 tasks a second multiply.
 
@@ -109,6 +114,7 @@ def parse_args() -> argparse.Namespace:
     add("--seconds", type=float, default=60.0, help="seconds of measured creates (default 60)")
     add("--warmup", type=float, default=5.0, help="seconds of creates before measuring (default 5)")
     add("--routers", type=int, default=2, help="`manage.py taskrouter` processes (default 2)")
+    add("--keep-ms", type=float, default=100.0, help="how late the client may send (p99) for a valid run")
     add(
         "--handle-seconds",
         type=float,
@@ -211,7 +217,8 @@ def _batched(total: int, each: Callable[[int], object], account_id: Any) -> None
 
 def floor_build(account: Any, *, workers: int, label: str) -> Floor:
     """A workspace with `workers` available workers, one in ten serving Claims and already busy with a
-    claim each (reserved by real routing passes and accepted), the rest serving Support."""
+    claim each (offered as created, as a task is when a worker has room, and accepted), the rest
+    serving Support."""
     from contactcenter.taskrouter.models import Activity
     from contactcenter.taskrouter.workers import worker_create
     from contactcenter.taskrouter.workspaces import task_queue_create, workflow_create, workspace_create
@@ -631,7 +638,7 @@ class Decision:
     statements: int = 0  # replayed under EXPLAIN (savepoints aside)
     buffers: int = 0  # shared buffers hit + read, summed over the statements
     rows: int = 0  # rows the statements' top plan nodes returned or changed
-    pass_ms: float = 0.0
+    create_ms: float = 0.0
     reserved: int = 0
     heaviest: str = ""  # the statement touching the most buffers, and how many
 
@@ -645,17 +652,12 @@ def _one_pass(floor: Floor) -> Any:
     return workspace_route(workspace_id=floor.workspace.id, account_id=floor.account.id)
 
 
-def decision_measure(floor: Floor, index: int) -> Decision:
-    """Create one Support task, capture the pass that reserves it (rolled back), replay its statements
-    under EXPLAIN (ANALYZE, BUFFERS) (rolled back too), then let the pass run for real, timed."""
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
-
+def _support_task(floor: Floor, index: int) -> Any:
     from contactcenter.taskrouter.task_lifecycle import task_create
     from core.tenancy import tenant_scope
 
     with tenant_scope(floor.account.id):
-        task_create(
+        return task_create(
             workspace=floor.workspace,
             workflow_sid=floor.workflow_sid,
             attributes=json.dumps({"type": "support", "bench": "sql", "n": index}),
@@ -663,9 +665,18 @@ def decision_measure(floor: Floor, index: int) -> Decision:
             timeout=None,
             task_channel="voice",
         )
+
+
+def decision_measure(floor: Floor, index: int) -> Decision:
+    """Capture the create of one Support task, offered to a free worker as it is created (rolled
+    back), replay its statements under EXPLAIN (ANALYZE, BUFFERS) (rolled back too), then create it
+    for real, timed."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
     found = Decision(floor.workers, floor.backlog)
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
-        _one_pass(floor)
+        _support_task(floor, index)
         transaction.set_rollback(True)
     statements = [q["sql"] for q in captured.captured_queries if not SKIPPED.match(q["sql"])]
     heaviest = (0, "")
@@ -682,10 +693,10 @@ def decision_measure(floor: Floor, index: int) -> Decision:
     found.heaviest = f"{heaviest[0]} buffers: {heaviest[1]}"
     with CaptureQueriesContext(connection) as real:
         started = time.perf_counter()
-        done = _one_pass(floor)
-        found.pass_ms = (time.perf_counter() - started) * 1000
+        task = _support_task(floor, index)
+        found.create_ms = (time.perf_counter() - started) * 1000
     found.queries = sum(1 for q in real.captured_queries if not SKIPPED.match(q["sql"]))
-    found.reserved = done.reservations
+    found.reserved = int(task.status == "reserved")
     reservations_accept(floor)  # the worker takes it, as in the latency part
     return found
 
@@ -706,7 +717,7 @@ def sql_part(account: Any) -> list[Decision]:
             decision = decision_measure(floor, backlog)
             print(
                 f"  workers {workers}, backlog {floor.backlog}: {decision.queries} queries, "
-                f"{decision.buffers} buffers, pass {decision.pass_ms:.1f} ms",
+                f"{decision.buffers} buffers, create {decision.create_ms:.1f} ms",
                 flush=True,
             )
             found.append(decision)
@@ -985,11 +996,15 @@ class TaskSteps:
         response = self.client.post(self.path, data=body, content_type="application/x-www-form-urlencoded")
         if response.status_code != 201:
             raise SystemExit(f"cpu: create answered {response.status_code}: {response.content[:200]!r}")
-        self.task_id = sid_to_uuid(json.loads(response.content)["sid"], "WT")
+        created = json.loads(response.content)
+        if created["assignment_status"] != "reserved":
+            raise SystemExit(f"cpu: the new task was not offered as created: {created['assignment_status']}")
+        self.task_id = sid_to_uuid(created["sid"], "WT")
 
     def route(self) -> None:
-        if _one_pass(self.floor).reservations != 1:
-            raise SystemExit("cpu: the pass did not reserve the new task")
+        """The pass the create's commit wakes: the task is offered already, so it reserves nothing."""
+        if _one_pass(self.floor).reservations != 0:
+            raise SystemExit("cpu: the pass found a task to reserve")
 
     def accept(self) -> None:
         from contactcenter.taskrouter.models import Reservation
@@ -1051,6 +1066,16 @@ def cpu_part(args: argparse.Namespace, account: Any) -> list[StepCost]:
 # ---------------------------------------------------------------- report
 
 
+def _verdict(args: argparse.Namespace, run: LatencyRun) -> str:
+    """Met only by a run that kept the rate: a machine that cannot keeps the creates waiting instead,
+    which the figure (from the task's creation) does not see."""
+    p95 = run.latency_ms.get("p95", float("inf"))
+    late = run.late_ms.get("p99", float("inf"))
+    if late > args.keep_ms:
+        return f"NOT MET: the client fell behind ({fmt(late, 1)} ms at p99); p95 {fmt(p95, 1)} ms"
+    return ("MET" if p95 <= GOAL_P95_MS else "NOT MET") + f" ({fmt(p95, 1)} ms)"
+
+
 def report(
     args: argparse.Namespace,
     info: dict[str, str],
@@ -1096,24 +1121,22 @@ def report(
             f"let {r.agents.get('timed_out')} offers time out"
             + (f"; agent error: {r.agents['error']}" if r.agents.get("error") else "")
             + f"; workspace built in {r.build_s:.0f} s.",
-            f"- Goal p95 ≤ {GOAL_P95_MS:g} ms: "
-            + ("MET" if lat.get("p95", float("inf")) <= GOAL_P95_MS else "NOT MET")
-            + f" ({fmt(lat.get('p95', float('nan')), 1)} ms).",
+            f"- Goal p95 ≤ {GOAL_P95_MS:g} ms at {args.rate:g}/s: {_verdict(args, r)}.",
         ]
         lines += [f"- problem: {p}" for p in r.problems]
     if decisions:
         lines += [
             "",
-            "One decision's SQL (a routing pass reserving one new Support task; both queues read):",
+            "One decision's SQL (the create of one Support task, offered to a free worker as it is created):",
             "",
-            "| workers | claims pending | queries | statements replayed | shared buffers | rows | pass ms "
+            "| workers | claims pending | queries | statements replayed | shared buffers | rows | create ms "
             "| heaviest statement |",
             "|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for d in decisions:
             lines.append(
                 f"| {d.workers:,} | {d.backlog:,} | {d.queries} | {d.statements} | {d.buffers:,} "
-                f"| {d.rows:,} | {d.pass_ms:.1f} | {d.heaviest} |"
+                f"| {d.rows:,} | {d.create_ms:.1f} | {d.heaviest} |"
             )
     if costs:
         lines += [

@@ -1,11 +1,12 @@
 """The console's live side outside the socket: what the engine's events push to a worker's consoles,
 and which consoles of a worker are open.
 
-A reservation made for a worker who has a portal member is pushed as a `ring` the moment the routing
-pass commits it (published from its on-commit hook, not read back by a socket), so the browser rings
-without waiting for a read; every later change of the worker's reservations or activity is pushed as
-`changed`, and each console then reads its state again (console_state.py), as after a new text of a
-task's customer. Workers without a member (API-driven) cost nothing here.
+A reservation made for a worker who has a portal member is pushed as a `ring` the moment the
+transaction making it (the task's create, or a routing pass) commits (published from its on-commit
+hook, not read back by a socket), so the browser rings without waiting for a read; every later
+change of the worker's reservations or activity is pushed as `changed`, and each console then reads
+its state again (console_state.py), as after a new text of a task's customer. Workers without a
+member (API-driven) cost nothing here.
 
 Open consoles are kept in a Redis sorted set per worker (member: the socket's channel name, score:
 when it was last seen, refreshed by the socket), so any process can tell whether the agent still has

@@ -1,12 +1,16 @@
-"""Debian's Chromium under Playwright, for the portal's browser tests: how it is launched, and
-signing in through the portal's form. The `browser_context` and `page` fixtures (tests/conftest.py)
-use it."""
+"""Debian's Chromium under Playwright, for the portal's browser tests: how it is launched, signing
+in through the portal's form, and calling a service off the test thread's event loop. The
+`browser_context` and `page` fixtures (tests/conftest.py) use it."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db import connections
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+T = TypeVar("T")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,6 +35,20 @@ def chromium(base_url: str, *, args: Sequence[str] = (), **options: Any) -> Iter
             yield browser.new_context(base_url=base_url, **options)
         finally:
             browser.close()
+
+
+def off_the_loop(service: Callable[..., T], **kwargs: Any) -> T:
+    """Call a service in a thread of its own, as the process that calls it in production would: the
+    test's thread holds the sync Playwright API's event loop, where the console pushes a commit
+    sends (`async_to_sync`) refuse to run, and are lost."""
+    def call() -> T:
+        try:
+            return service(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
 
 
 def sign_in_form(page: Page, email: str, password: str) -> None:

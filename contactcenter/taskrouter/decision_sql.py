@@ -78,6 +78,24 @@ def head_claim(queue_id: uuid.UUID, *, lifo: bool, limit: int) -> list[Task]:
     return [_instance(Task, row) for row in _rows(sql, [queue_id, limit])]
 
 
+def queued_ahead(task: Task, *, lifo: bool, multi_task: bool) -> bool:
+    """Whether a pending task of the task's queue comes before it (higher priority, or as high and
+    older, or newer for LIFO) and could want the same workers: on its channel when the workspace
+    multi-tasks (each channel's capacity is its own), on any channel when it does not (a worker
+    with a task of any channel takes no other)."""
+    age = ">=" if lifo else "<="
+    channel = "AND t.task_channel_id = %s " if multi_task else ""
+    sql = (
+        "SELECT EXISTS (SELECT 1 FROM taskrouter_task t WHERE t.status = 'pending' "
+        f"AND t.task_queue_id = %s AND t.id <> %s {channel}"
+        f"AND (t.priority > %s OR (t.priority = %s AND t.age_anchor_at {age} %s)))"
+    )
+    params: list[Any] = [task.task_queue_id, task.id]
+    params += [task.task_channel_id] if multi_task else []
+    params += [task.priority, task.priority, task.age_anchor_at]
+    return bool(_rows(sql, params)[0][0])
+
+
 def pending_besides(queue_id: uuid.UUID, task_ids: Sequence[uuid.UUID]) -> bool:
     """Whether the queue has a pending task other than these (a head short of its limit that
     skipped rows another transaction held)."""

@@ -1,5 +1,6 @@
 """Tasks through the API: created (routed by their workflow into a queue), updated (attributes,
-priority, canceled, wrapping, completed) and deleted. Assignment itself is the routing process's."""
+priority, canceled, wrapping, completed) and deleted. A new task at its queue's head is offered as it
+is created; the rest of assignment is the routing process's."""
 
 import json
 from datetime import datetime, timedelta
@@ -8,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contactcenter.taskrouter.assignment import assign_arrival
 from contactcenter.taskrouter.audit import taskrouter_audit
 from contactcenter.taskrouter.models import (
     DEFAULT_TASK_TIMEOUT_SECONDS,
@@ -78,9 +80,10 @@ def task_create(
     actor: str | None = None,
     age_anchor_at: datetime | None = None,
 ) -> Task:
-    """A new pending task, placed on its workflow's matching target and offered by the routing
-    process once this commits. Audited when an `actor` asks (audit.py). With `age_anchor_at` it is
-    as old as another task was (a caller re-queued at their place when their agent was lost)."""
+    """A new task, placed on its workflow's matching target and offered at once when it heads its
+    queue and a worker has room (else by the routing process once this commits). Audited when an
+    `actor` asks (audit.py). With `age_anchor_at` it is as old as another task was (a caller
+    re-queued at their place when their agent was lost)."""
     parsed = attributes_parse(attributes)
     if timeout is not None and not 1 <= timeout <= MAX_TASK_TIMEOUT_SECONDS:
         raise _invalid(f"Timeout must be between 1 and {MAX_TASK_TIMEOUT_SECONDS} seconds")
@@ -112,6 +115,8 @@ def task_create(
             }
             taskrouter_audit(task, actor=actor, action="task.create", payload=payload)
         task_route(task, now=now)
+        assign_arrival(task, now=now)
+        # Also when offered: the pass it wakes keeps the timers' schedule, this offer's timeout too.
         routing_wake(workspace_id=workspace.id)
     return task
 

@@ -58,7 +58,7 @@ def _agent_call(tenant: Tenant, member: Membership) -> tuple[Call, Setup, Reserv
         timeout=None,
         task_channel="voice",
     )
-    assert setup.route().reservations == 1
+    assert setup.offered() == 1
     reservation = Reservation.objects.get(task=task)
     reservation_update(reservation=reservation, status=Reservation.Status.ACCEPTED)
     return call, setup, reservation

@@ -129,7 +129,7 @@ def test_the_pop_reads_newest_first(tenant_a: Tenant, desk: Setup) -> None:
 def test_a_text_task_pops_history_is_answered_and_wrapped_up(tenant_a: Tenant, desk: Setup) -> None:
     client, alice = agent(tenant_a, desk)
     task = text_task(desk, summary="Wants a refill of lisinopril", transcript=["bot: How can I help?"])
-    assert desk.route().reservations == 1
+    assert desk.offered() == 1
     reservation = Reservation.objects.get(task=task)
 
     page = client.get("/console/")
@@ -236,11 +236,15 @@ def _accepted_for(setup: Setup, worker: Worker, client: Client) -> Reservation:
 def test_a_routing_pass_pushes_its_offers_to_consoles_in_one_hook_and_none_for_api_workers(
     tenant_a: Tenant, desk: Setup, django_capture_on_commit_callbacks: Any
 ) -> None:
+    """The texts came in while nobody had room for one; the pass after room is made offers them."""
     _, alice = agent(tenant_a, desk)
-    desk.capacity(alice, "sms", 2)
-    desk.worker("Bob")  # no portal member: nothing is pushed for his offers
+    bob = desk.worker("Bob")  # no portal member: nothing is pushed for his offers
+    for worker in (alice, bob):
+        desk.capacity(worker, "sms", 0)
     for _ in range(3):
         text_task(desk)
+    desk.capacity(alice, "sms", 2)
+    desk.capacity(bob, "sms", 1)
     with django_capture_on_commit_callbacks() as hooks:
         assert desk.route().reservations == 3
     (pushes,) = [hook for hook in hooks if isinstance(hook, _Pushes)]

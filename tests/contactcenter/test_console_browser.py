@@ -25,7 +25,7 @@ from messaging.inbound import message_receive
 from messaging.models import Message
 from numbering.services import number_create
 from tenants.models import Membership, Role
-from tests.browser import chromium
+from tests.browser import chromium, off_the_loop
 from tests.conftest import Tenant, make_tenant
 from tests.contactcenter.taskrouter.factories import Setup, make_workspace
 from tests.contactcenter.taskrouter.test_portal_live import session_of
@@ -101,7 +101,7 @@ def test_an_agent_takes_a_text_from_ring_to_wrap_up_across_a_reload_and_two_wind
             body="Is my prescription ready?",
             carrier_message_id="c",
         )
-        assert message_receive(sms=sms, connector="smsc") is not None
+        assert off_the_loop(message_receive, sms=sms, connector="smsc") is not None
         card = page.locator("#reservations [data-reservation]")
         expect(card.locator(".status")).to_have_text("ringing", timeout=15000)
         expect(console).to_have_attribute("data-ringing", "true")
@@ -223,12 +223,15 @@ def test_the_console_reconnects_after_the_server_restarts_and_shows_what_changed
 
 
 def new_task(tenant: Tenant, setup: Setup, workflow_sid: str, channel: str) -> str:
-    with tenant_scope(tenant.account.id):
-        return task_create(
-            workspace=setup.workspace,
-            workflow_sid=workflow_sid,
-            attributes=json.dumps({"from": PATIENT}),
-            priority=None,
-            timeout=None,
-            task_channel=channel,
-        ).sid
+    def create() -> str:
+        with tenant_scope(tenant.account.id):
+            return task_create(
+                workspace=setup.workspace,
+                workflow_sid=workflow_sid,
+                attributes=json.dumps({"from": PATIENT}),
+                priority=None,
+                timeout=None,
+                task_channel=channel,
+            ).sid
+
+    return off_the_loop(create)

@@ -85,7 +85,7 @@ def _put_through(lab: Lab, setup: Setup) -> str:
     """Route the caller's task to Alice and dequeue it to her; the caller's CallSid once she answers."""
     task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
     with lab.db():
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
         reservation = Reservation.objects.get(task=task)
         reservation_update(reservation=reservation, instruction=Instruction(name="dequeue", from_=NUMBER))
     wait_for(lab, lambda: Task.objects.filter(id=task.id, status="assigned").first(), "Alice answering")

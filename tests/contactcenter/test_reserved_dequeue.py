@@ -70,7 +70,7 @@ def _claim(tenant: Tenant, reservation_sid: str) -> Claimed:
 
 def _reservation_for(setup: Setup, task: Task) -> Reservation:
     setup.worker("Alice")
-    assert setup.route().reservations == 1
+    assert setup.offered() == 1
     return Reservation.objects.get(task=task)
 
 
@@ -124,7 +124,7 @@ def test_a_worker_gone_before_the_bridge_puts_the_caller_back_and_the_task_up_ag
         assert (reopened.status, reopened.age_anchor_at) == ("pending", task.age_anchor_at)
         assert (member.status, member.bridge_id) == ("waiting", "")
         setup.worker("Bob")
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
         offered = Reservation.objects.filter(task=task, status="pending").get()
         assert offered.worker_name == "Bob"  # Alice, who hung up, is not offered it again
 

@@ -135,7 +135,7 @@ def test_an_agent_answers_a_queued_call_in_the_browser_and_audio_flows_both_ways
             caller = lab.start_call(NUMBER, pcap=caller_voice, timeout_s=60)
             task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
             with lab.db():
-                assert setup.route().reservations == 1
+                assert setup.offered() == 1
                 reservation = Reservation.objects.get(task=task)
                 alice = reservation.worker
             assert alice is not None

@@ -87,10 +87,10 @@ def test_a_dequeue_through_the_sdk_bridges_the_caller_to_the_worker(
         attributes = json.loads(task.attributes)
         assert attributes["type"] == "appointments" and attributes["from"] == "+15557654321"
         assert attributes["to"] == NUMBER and attributes["call_sid"].startswith("CA")
-        assert (task.priority, task.status) == (3, "pending")
+        assert (task.priority, task.status) == (3, "reserved")  # offered to Alice as it was created
         assert lab.app.wait_for("/wait")[0].form["TaskSid"] == task.sid
         with lab.db():
-            assert setup.route().reservations == 1
+            assert setup.offered() == 1
             reservation = Reservation.objects.get(task=task)
         taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
             reservation.sid
@@ -127,7 +127,7 @@ def test_a_worker_busy_to_a_dequeue_puts_the_caller_back_in_line_and_the_task_up
         caller = lab.start_call(NUMBER, timeout_s=60)
         task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
         with lab.db():
-            assert setup.route().reservations == 1
+            assert setup.offered() == 1
             reservation = Reservation.objects.get(task=task)
         taskrouter(server, lab.tenant).workspaces(setup.workspace.sid).tasks(task.sid).reservations(
             reservation.sid
@@ -152,7 +152,7 @@ def test_a_caller_hanging_up_while_reserved_cancels_the_task_and_frees_the_worke
     caller = lab.start_call(NUMBER, hangup_after_ms=3000)
     task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
     with lab.db():
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
     assert caller.wait().ok
     wait_for(lab, lambda: Task.objects.filter(status="canceled").first(), "the task canceled")
     with lab.db():
@@ -207,7 +207,7 @@ def test_a_caller_pressing_1_for_a_callback_keeps_their_place_and_is_called_back
         task_a.refresh_from_db()
         assert task_a.status == "pending"  # A hung up, yet keeps its place
         assert json.loads(task_a.attributes)["callback"] == {"to": "+15557650001", "via": "voice"}
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
         (reservation,) = Reservation.objects.all()
         assert reservation.task_id == task_a.id  # older than B's, so first
     with lab.far_end(calls=2) as far_end:  # A's phone, then Alice's
@@ -238,13 +238,15 @@ def test_a_caller_pressing_1_for_a_callback_keeps_their_place_and_is_called_back
 def test_a_call_instruction_whose_twiml_dials_the_reservation_bridges_that_caller_not_the_front(
     desk: tuple[Lab, Setup], server: str, celery: None
 ) -> None:
-    """Caller 1 waits at the front; caller 2's task, of higher priority, is reserved for Alice. The
-    `call` instruction through the SDK rings Alice, whose TwiML is `<Dial><Queue reservationSid>`:
-    she is bridged to caller 2, the reservation accepted; caller 1 still waits. When the bridge ends
-    the task wraps up and Alice moves to the post-work activity."""
+    """Caller 1 waits at the front; caller 2's task, of higher priority, is reserved for Alice once
+    she signs in. The `call` instruction through the SDK rings Alice, whose TwiML is `<Dial><Queue
+    reservationSid>`: she is bridged to caller 2, the reservation accepted; caller 1 still waits.
+    When the bridge ends the task wraps up and Alice moves to the post-work activity."""
     lab, setup = desk
     with lab.db():
         workflow_sid = Workflow.objects.get(workspace=setup.workspace).sid
+        away = Worker.objects.get(friendly_name="Alice")
+        worker_update(worker=away, activity_sid=setup.offline.sid)
     lab.app.routes["/voice"] = lambda form: twiml(
         f'<Response><Enqueue workflowSid="{workflow_sid}">'
         f'<Task priority="{5 if form["From"] == "+15557650002" else 1}">{{}}</Task></Enqueue></Response>'
@@ -255,7 +257,8 @@ def test_a_call_instruction_whose_twiml_dials_the_reservation_bridges_that_calle
     caller_2 = lab.start_call(NUMBER, caller="+15557650002")
     task_2 = wait_for(lab, lambda: Task.objects.filter(priority=5).first(), "caller 2's task")
     with lab.db():
-        assert setup.route().reservations == 1
+        setup.sign_in(away)
+        assert setup.offered() == 1
         (reservation,) = Reservation.objects.all()
         assert reservation.task_id == task_2.id  # not the front caller's
     lab.serve(
@@ -309,7 +312,7 @@ def test_a_worker_hanging_up_before_the_bridge_gives_the_task_back_with_its_age(
     caller = lab.start_call(NUMBER, caller="+15557650003", timeout_s=60)
     task = wait_for(lab, lambda: Task.objects.first(), "the caller's task")
     with lab.db():
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
         alices = Reservation.objects.get()
     lab.serve(
         agent=f'<Response><Dial><Queue reservationSid="{alices.sid}" url="/announce">'
@@ -332,7 +335,7 @@ def test_a_worker_hanging_up_before_the_bridge_gives_the_task_back_with_its_age(
         assert (again.status, again.age_anchor_at) == ("pending", task.age_anchor_at)
         assert QueueMember.objects.get().status == "waiting"
         setup.worker("Bob")
-        assert setup.route().reservations == 1
+        assert setup.offered() == 1
         assert Reservation.objects.get(status="pending").worker_name == "Bob"
     sdk(server, lab.tenant.sid, lab.tenant.token).calls(json.loads(task.attributes)["call_sid"]).update(
         status="completed"

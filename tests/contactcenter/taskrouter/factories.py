@@ -9,6 +9,7 @@ from contactcenter.taskrouter.engine import Pass, workspace_route
 from contactcenter.taskrouter.membership import task_queue_membership_refresh
 from contactcenter.taskrouter.models import (
     Activity,
+    Reservation,
     TaskChannel,
     TaskQueue,
     Worker,
@@ -16,8 +17,8 @@ from contactcenter.taskrouter.models import (
     Workflow,
     Workspace,
 )
-from contactcenter.taskrouter.workers import worker_create
-from core.tenancy import tenant_activate
+from contactcenter.taskrouter.workers import worker_create, worker_update
+from core.tenancy import tenant_activate, tenant_scope
 from tenants.models import Account, Membership, Role
 from tenants.services import membership_add, user_create
 
@@ -53,6 +54,13 @@ class Setup:
             activity_sid=activity.sid,
         )  # fmt: skip
 
+    def sign_in(self, *workers: Worker) -> None:
+        """Make offline workers available, as agents starting a shift: tasks created while nobody
+        could take them wait for a routing pass (one made while a worker has room is offered as it
+        is created, without one)."""
+        for worker in workers:
+            worker_update(worker=worker, activity_sid=self.available.sid)
+
     def capacity(self, worker: Worker, channel: str, capacity: int) -> None:
         WorkerChannel.objects.filter(worker=worker, task_channel__unique_name=channel).update(
             capacity=capacity
@@ -60,6 +68,14 @@ class Setup:
 
     def route(self) -> Pass:
         return workspace_route(workspace_id=self.workspace.id, account_id=self.workspace.account_id)
+
+    def offered(self) -> int:
+        """The pending offers once the routing process has run its pass: a task is offered as it is
+        created when a worker has room, else by that pass."""
+        self.route()
+        with tenant_scope(self.workspace.account_id):
+            offers = Reservation.objects.filter(workspace=self.workspace, status=Reservation.Status.PENDING)
+            return offers.count()
 
 
 def make_workspace(account: Account, **fields: Any) -> Setup:

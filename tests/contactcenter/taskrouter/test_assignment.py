@@ -71,7 +71,7 @@ def test_filters_and_target_expressions_route_to_the_right_queue_and_worker(setu
 
     hard = _task(setup, workflow.sid, type="billing", min_level=2)
     other = _task(setup, workflow.sid, type="sales")
-    assert setup.route().reservations == 2
+    assert setup.route().reservations == 0  # each was offered as it was created
 
     hard.refresh_from_db()
     other.refresh_from_db()
@@ -158,9 +158,10 @@ def test_a_pass_reads_its_timers_only_once_due_and_sleeps_until_its_offer_times_
     """Its deadlines come with its workspace: with none passed, no timer's rows are read; its own
     offer's timeout (the earliest deadline now) is when the workspace next needs a pass."""
     queue = setup.queue("All")
-    setup.worker("alice")
+    alice = setup.worker("alice", available=False)
     workflow = setup.workflow({"default_filter": {"queue": queue.sid}}, task_reservation_timeout=60)
     task = _task(setup, workflow.sid)
+    setup.sign_in(alice)
     with CaptureQueriesContext(connection) as captured:
         assert setup.route().reservations == 1
     timers = [q["sql"] for q in captured if any(f'"{field}" <=' in q["sql"] for field in TIMER_FIELDS)]
@@ -181,7 +182,7 @@ def test_capacity_is_per_channel(setup: Setup) -> None:
     calls = [_task(setup, workflow.sid, "voice") for _ in range(2)]
     texts = [_task(setup, workflow.sid, "sms") for _ in range(4)]
 
-    assert setup.route().reservations == 4
+    assert setup.route().reservations == 0  # offered as they were created, while the agent had room
 
     assert sum(bool(_reserved_by(task)) for task in calls) == 1
     assert sum(bool(_reserved_by(task)) for task in texts) == 3
@@ -420,9 +421,10 @@ def test_a_queue_whose_members_are_all_away_is_not_read(setup: Setup) -> None:
     to_claims = {"filter_name": "Claims", "expression": "kind == 'claim'", "targets": [{"queue": claims.sid}]}
     workflow = setup.workflow({"filters": [to_claims], "default_filter": {"queue": support.sid}})
     carol = setup.worker("carol", {"team": "claims"}, available=False)
-    setup.worker("dave", {"team": "support"})
+    dave = setup.worker("dave", {"team": "support"}, available=False)
     claim = _task(setup, workflow.sid, kind="claim")
     help_ = _task(setup, workflow.sid, kind="help")
+    setup.sign_in(dave)
     with CaptureQueriesContext(connection) as captured:
         assert setup.route().reservations == 1
     heads = [q["sql"] for q in captured if "FOR UPDATE" in q["sql"] and "task_queue_id" in q["sql"]]
@@ -432,3 +434,58 @@ def test_a_queue_whose_members_are_all_away_is_not_read(setup: Setup) -> None:
     worker_update(worker=carol, activity_sid=setup.available.sid)
     assert setup.route().reservations == 1
     assert _reserved_by(claim) == {"carol"}
+
+
+def test_a_task_created_while_a_worker_has_room_is_offered_in_its_create(setup: Setup) -> None:
+    """No routing pass needed: the offer is in the create's transaction, after the task's routing
+    events; the pass its commit wakes finds nothing to offer and sleeps until the offer times out."""
+    queue = setup.queue("All")
+    setup.worker("alice")
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}}, task_reservation_timeout=60)
+
+    task = _task(setup, workflow.sid)
+
+    reservation = Reservation.objects.get(task=task)
+    assert (task.status, reservation.status, reservation.worker_name) == ("reserved", "pending", "alice")
+    assert reservation.date_created - task.date_created < timedelta(seconds=1)
+    assert _types(setup)[-4:] == [
+        "task.created", "workflow.target-matched", "task-queue.entered", "reservation.created"
+    ]  # fmt: skip
+    assert setup.route().reservations == 0
+    assert RoutingDue.objects.get(workspace_id=setup.workspace.id).due_at == reservation.timeout_at
+
+
+def test_a_task_created_behind_waiting_ones_leaves_the_free_worker_to_the_oldest(setup: Setup) -> None:
+    """A worker signing in frees room before any pass: a task created then is not offered ahead of
+    the queue's older ones; the pass offers the oldest first."""
+    queue = setup.queue("All")
+    alice = setup.worker("alice", available=False)
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}})
+    older = _task(setup, workflow.sid)
+    setup.sign_in(alice)
+
+    newer = _task(setup, workflow.sid)
+
+    assert (newer.status, Reservation.objects.count()) == ("pending", 0)
+    assert setup.route().reservations == 1
+    assert (_reserved_by(older), _reserved_by(newer)) == ({"alice"}, set())
+
+
+@pytest.mark.parametrize("multi_task", [True, False])
+def test_a_task_waiting_on_another_channel_holds_back_a_new_one_only_without_multitasking(
+    setup: Setup, multi_task: bool
+) -> None:
+    """With multitasking each channel's capacity is its own, so a call waiting for a voice slot
+    does not keep a text from the agent's free sms slots; without it, an agent with any task takes
+    no other, so the waiting call would want the same agent and comes first."""
+    setup.workspace.multi_task_enabled = multi_task
+    setup.workspace.save()
+    queue = setup.queue("All")
+    agent = setup.worker("agent")
+    setup.capacity(agent, "voice", 0)
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}})
+    _task(setup, workflow.sid, "voice")
+
+    text = _task(setup, workflow.sid, "sms")
+
+    assert text.status == ("reserved" if multi_task else "pending")

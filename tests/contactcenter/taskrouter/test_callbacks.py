@@ -152,8 +152,7 @@ def test_a_callback_the_broker_refuses_does_not_cost_the_passs_other_offers_thei
     """Redis down for one queued callback (kombu raises): the other reservations of the same routing
     pass still get their callbacks queued, and the refused one stays pending until its timeout."""
     queue = setup.queue("All")
-    setup.worker("alice")
-    setup.worker("bob")
+    workers = setup.worker("alice", available=False), setup.worker("bob", available=False)
     workflow = setup.workflow(
         {"default_filter": {"queue": queue.sid}}, assignment_callback_url="http://127.0.0.1:9/assign"
     )
@@ -162,6 +161,7 @@ def test_a_callback_the_broker_refuses_does_not_cost_the_passs_other_offers_thei
             workspace=setup.workspace, workflow_sid=workflow.sid, attributes="{}",
             priority=None, timeout=None, task_channel=None,
         )  # fmt: skip
+    setup.sign_in(*workers)
     queued: list[str] = []
 
     def delay(account_id: str, reservation_id: str) -> None:

@@ -17,7 +17,15 @@ from django.db import DatabaseError
 from django.db.models import Count, F
 from django.utils import timezone
 
-from contactcenter.taskrouter.models import Event, Reservation, RoutingDue, Task, WorkerChannel, Workflow
+from contactcenter.taskrouter.models import (
+    Event,
+    Reservation,
+    RoutingDue,
+    Task,
+    Worker,
+    WorkerChannel,
+    Workflow,
+)
 from contactcenter.taskrouter.task_lifecycle import task_create
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
@@ -43,13 +51,26 @@ def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def _workspace(tenant: Tenant, workers: int, **workflow: Any) -> tuple[Setup, str]:
+def _workspace(
+    tenant: Tenant, workers: int, available: int | None = None, **workflow: Any
+) -> tuple[Setup, str]:
+    """A workspace whose first `available` workers (all by default) are available, the rest offline."""
     with tenant_scope(tenant.account.id):
         setup = make_workspace(tenant.account)
         queue = setup.queue("All")
         for number in range(workers):
-            setup.worker(f"agent {number}")
+            setup.worker(f"agent {number}", available=available is None or number < available)
         return setup, setup.workflow({"default_filter": {"queue": queue.sid}}, **workflow).sid
+
+
+def _sign_in(tenant: Tenant, setup: Setup, *names: str) -> None:
+    """The named offline workers (all when none is named) become available, each in its own commit."""
+    with tenant_scope(tenant.account.id):
+        offline = Worker.objects.filter(available=False).order_by("friendly_name")
+        workers = [worker for worker in offline if not names or worker.friendly_name in names]
+    for worker in workers:
+        with tenant_scope(tenant.account.id):
+            setup.sign_in(worker)
 
 
 def _tasks(tenant: Tenant, setup: Setup, workflow_sid: str, count: int) -> None:
@@ -67,10 +88,14 @@ def _reservations(tenant: Tenant) -> int:
 
 
 def test_two_routing_processes_reserve_each_task_once_within_capacity(committed: None) -> None:
+    """The first ten workers get a task each as it is created; the backlog then waits for the other
+    fifteen, whose sign-ins wake both processes at once."""
     tenant = make_tenant("Race clinic")
-    setup, workflow_sid = _workspace(tenant, workers=25)
+    setup, workflow_sid = _workspace(tenant, workers=25, available=10)
     with taskrouter_process(), taskrouter_process():
         _tasks(tenant, setup, workflow_sid, 60)  # each committed on its own, each a NOTIFY
+        assert _reservations(tenant) >= 10
+        _sign_in(tenant, setup)
         _until(lambda: _reservations(tenant) >= 25)
         time.sleep(1.0)  # time for a double reservation to show, if either process made one
 
@@ -105,9 +130,10 @@ def _due_later(setup: Setup) -> bool:
 
 def test_a_routing_process_killed_mid_assignment_loses_nothing(committed: None) -> None:
     tenant = make_tenant("Kill clinic")
-    setup, workflow_sid = _workspace(tenant, workers=1)
+    setup, workflow_sid = _workspace(tenant, workers=1, available=0)
     with taskrouter_process("--hold-seconds", "60") as doomed:
         _tasks(tenant, setup, workflow_sid, 1)
+        _sign_in(tenant, setup)
         _until(lambda: _task_locked(tenant))  # its pass holds the task and the worker, uncommitted
         with taskrouter_process():
             # The survivor has run a pass (it skipped what the doomed one holds, and rescheduled).
@@ -126,16 +152,19 @@ def test_a_routing_process_killed_mid_assignment_loses_nothing(committed: None) 
 def test_a_task_created_while_a_pass_runs_is_routed_at_once_not_at_the_sweep(committed: None) -> None:
     """The second create finds the workspace due already, so it writes no routing-due row (nor waits
     for it) and the pass then running reschedules to the reservation's timeout: only its NOTIFY,
-    which the process reads after that pass, gets the task routed."""
+    which the process reads after that pass, gets the task routed. (The first task waits behind
+    the pass's uncommitted offer of it, so the second is not offered as it is created.)"""
     tenant = make_tenant("Wake clinic")
-    setup, workflow_sid = _workspace(tenant, workers=2)
+    setup, workflow_sid = _workspace(tenant, workers=2, available=0)
     with taskrouter_process("--hold-seconds", "3"):
         # Its first pass (every workspace, run once it listens) must be over first: one that ran beside
         # the first create could miss the task and leave the workspace waiting for a wake (due_at
         # NULL), which the second create would then rightly write.
         _until(lambda: _idle(setup))
         _tasks(tenant, setup, workflow_sid, 1)
+        _sign_in(tenant, setup, "agent 0")
         _until(lambda: _task_locked(tenant))  # the first pass holds its reservation, uncommitted
+        _sign_in(tenant, setup, "agent 1")
         version = _version(setup)
         _tasks(tenant, setup, workflow_sid, 1)
         assert _version(setup) == version  # the row was due: the create neither wrote nor waited
