@@ -165,10 +165,7 @@ def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     """Offer the workspace's pending tasks to free workers, queue by queue."""
     assigned = Assigned()
     shared = _Shared()
-    queues = decision_sql.queues_with_free_member(workspace.id, multi_task=workspace.multi_task_enabled)
-    for queue, free in queues:
-        if not free:  # no member could take a task: the head is neither locked nor read
-            continue
+    for queue in decision_sql.queues_to_offer(workspace.id, multi_task=workspace.multi_task_enabled):
         head = _head(queue, assigned, shared)
         exhausted: set[object] = set()
         made = 0

@@ -52,17 +52,23 @@ _IDLE = """AND NOT EXISTS (SELECT 1 FROM taskrouter_workerchannel busy WHERE bus
                   AND busy.assigned_tasks > 0)"""
 
 
-def queues_with_free_member(workspace_id: uuid.UUID, *, multi_task: bool) -> list[tuple[TaskQueue, bool]]:
-    """The workspace's queues, oldest first, each with whether any worker it targets could take a
-    task now. When none could (after hours, every agent offline or busy), the pass neither locks nor
-    reads the queue's head, which otherwise cost every pass 20 row locks and a walk of every free
-    channel of other queues' workers, however long the backlog waits."""
+# Any pending task, locked or not (the claim index's first entry).
+_PENDING = "EXISTS (SELECT 1 FROM taskrouter_task t WHERE t.task_queue_id = q.id AND t.status = 'pending')"
+
+
+def queues_to_offer(workspace_id: uuid.UUID, *, multi_task: bool) -> list[TaskQueue]:
+    """The workspace's queues, oldest first, that have a pending task and a worker who could take
+    one now. The others' heads are neither locked nor read: with none who could take a task (after
+    hours, every agent offline or busy), reading the head cost every pass 20 row locks and a walk of
+    every free channel of other queues' workers, however long the backlog waited; with nothing
+    pending (every task offered as it was created), the pass a freed worker's wake starts is over
+    after this one statement."""
     free = _FREE_MEMBER.format(idle="" if multi_task else _IDLE)
     sql = (
-        f"SELECT {_columns(TaskQueue, 'q')}, {free} FROM taskrouter_taskqueue q "
-        "WHERE q.workspace_id = %s ORDER BY q.date_created"
+        f"SELECT {_columns(TaskQueue, 'q')} FROM taskrouter_taskqueue q "
+        f"WHERE q.workspace_id = %s AND {_PENDING} AND {free} ORDER BY q.date_created"
     )
-    return [(_instance(TaskQueue, row[:-1]), bool(row[-1])) for row in _rows(sql, [workspace_id])]
+    return [_instance(TaskQueue, row) for row in _rows(sql, [workspace_id])]
 
 
 def head_claim(queue_id: uuid.UUID, *, lifo: bool, limit: int) -> list[Task]:

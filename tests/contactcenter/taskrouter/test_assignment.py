@@ -515,3 +515,15 @@ def test_a_task_waiting_on_another_channel_holds_back_a_new_one_only_without_mul
     text = _task(setup, workflow.sid, "sms")
 
     assert text.status == ("reserved" if multi_task else "pending")
+
+
+def test_a_pass_with_nothing_pending_reads_no_queues_head(setup: Setup) -> None:
+    """The pass a freed worker's wake starts, every task offered as it was created: one statement
+    finds no queue with a pending task and a free member; no head is locked or read."""
+    queue = setup.queue("All")
+    setup.worker("alice")
+    workflow = setup.workflow({"default_filter": {"queue": queue.sid}})
+    _task(setup, workflow.sid)  # offered as it was created
+    with CaptureQueriesContext(connection) as captured:
+        assert setup.route().reservations == 0
+    assert not [q["sql"] for q in captured if "FOR UPDATE" in q["sql"]]
