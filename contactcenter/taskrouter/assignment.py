@@ -184,19 +184,17 @@ def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     return assigned
 
 
-def assign_arrival(task: Task, *, now: datetime) -> datetime | None:
+def assign_arrival(task: Task, *, now: datetime) -> bool:
     """Offer a task just routed, in the transaction storing it, when it heads its queue and an
     eligible worker has room: the offer is made as the task is created instead of after a routing
     pass woken by its commit (bench/routing: that wake and pass were most of the time from creation
     to reservation). A task with others before it waits for the routing process, which offers a
-    queue's head first; the claims are the pass's own, so racing passes stay safe. When the offers
-    made time out; None when none was made."""
+    queue's head first; the claims are the pass's own, so racing passes stay safe."""
     queue = task.task_queue
     if queue is None or task.status != Task.Status.PENDING:
-        return None
+        return False
     lifo = queue.task_order == TaskQueue.Order.LIFO
     if decision_sql.queued_ahead(task, lifo=lifo, multi_task=task.workspace.multi_task_enabled):
-        return None
-    assigned = Assigned()
-    _offer(task, queue, task.workspace, now, assigned, _Shared())
-    return assigned.first_timeout
+        return False
+    return bool(_offer(task, queue, task.workspace, now, Assigned(), _Shared()))
+

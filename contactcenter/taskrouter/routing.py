@@ -6,10 +6,6 @@ timers; a wake writes it only when it would move earlier, never waiting for its 
 workspace's writes do not queue behind one row. A process that starts or re-listens runs a pass for
 every workspace, which covers what was notified while no one listened.
 
-A change that needs no pass now, only one by a deadline (an offer made as its task was created),
-calls `routing_due` instead: when the workspace is due by that deadline already, it moves the
-routing-due row's version on without a NOTIFY, so no pass runs for it; otherwise it wakes.
-
 Inside a routing pass, wakes are only noted (`deferred_wakes`): the pass reschedules its workspace
 itself after it commits, and never holding the routing-due row while it locks tasks and workers
 keeps it out of lock cycles with API requests that wake at their end.
@@ -41,18 +37,6 @@ def routing_wake(*, workspace_id: uuid.UUID, at: datetime | None = None) -> None
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT taskrouter_wake(%s, COALESCE(%s, now()))", [workspace_id, at])
-
-
-def routing_due(*, workspace_id: uuid.UUID, at: datetime) -> None:
-    """Ask for a pass by `at`, none now: for a change only a deadline follows (an offer made as its
-    task was created). No process is woken when the workspace is due by then already (see
-    `taskrouter_due`). Must run inside the change's transaction, scoped to the workspace's account."""
-    deferred = _deferred.get()
-    if deferred is not None:
-        deferred.add(workspace_id)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT taskrouter_due(%s, %s)", [workspace_id, at])
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from contactcenter.taskrouter.models import (
     Workspace,
 )
 from contactcenter.taskrouter.reservations import task_cancel, task_event, task_finish, task_locked
-from contactcenter.taskrouter.routing import routing_due, routing_wake
+from contactcenter.taskrouter.routing import routing_wake
 from contactcenter.taskrouter.targets import task_route
 from core.error_codes import ErrorCode
 from core.errors import TwilioError
@@ -81,8 +81,7 @@ def task_create(
     age_anchor_at: datetime | None = None,
 ) -> Task:
     """A new task, placed on its workflow's matching target and offered at once when it heads its
-    queue and a worker has room (the routing process is then only told when the offer times out),
-    else by the routing process once this commits. Audited when an
+    queue and a worker has room (else by the routing process once this commits). Audited when an
     `actor` asks (audit.py). With `age_anchor_at` it is as old as another task was (a caller
     re-queued at their place when their agent was lost)."""
     parsed = attributes_parse(attributes)
@@ -116,11 +115,9 @@ def task_create(
             }
             taskrouter_audit(task, actor=actor, action="task.create", payload=payload)
         task_route(task, now=now)
-        offered_until = assign_arrival(task, now=now)
-        if offered_until is None:
-            routing_wake(workspace_id=workspace.id)
-        else:  # nothing for a pass to do until the offer times out (or the task's TTL ends)
-            routing_due(workspace_id=workspace.id, at=min(offered_until, task.expires_at))
+        assign_arrival(task, now=now)
+        # Also when offered: the pass it wakes keeps the timers' schedule, this offer's timeout too.
+        routing_wake(workspace_id=workspace.id)
     return task
 
 

@@ -455,32 +455,6 @@ def test_a_task_created_while_a_worker_has_room_is_offered_in_its_create(setup: 
     assert RoutingDue.objects.get(workspace_id=setup.workspace.id).due_at == reservation.timeout_at
 
 
-@pytest.mark.parametrize("due_before", ["sooner", "never"])
-def test_an_offer_made_at_creation_needs_a_pass_only_by_its_timeout(setup: Setup, due_before: str) -> None:
-    """Due sooner already (an earlier offer's timeout): the routing-due row keeps its time and only
-    its version moves on (so a pass running meanwhile cannot reschedule past the new offer); asleep
-    (nothing due): the create wakes the routing process, whose row now says the offer's timeout."""
-    queue = setup.queue("All")
-    setup.worker("alice")
-    setup.worker("bob")
-    workflow = setup.workflow({"default_filter": {"queue": queue.sid}}, task_reservation_timeout=60)
-    if due_before == "sooner":
-        first = _task(setup, workflow.sid)
-        setup.route()
-        due_at = Reservation.objects.get(task=first).timeout_at
-    else:
-        setup.route()
-        due_at = None
-    before = RoutingDue.objects.get(workspace_id=setup.workspace.id)
-    assert before.due_at == due_at
-
-    task = _task(setup, workflow.sid)
-
-    after = RoutingDue.objects.get(workspace_id=setup.workspace.id)
-    assert after.due_at == (due_at or Reservation.objects.get(task=task).timeout_at)
-    assert after.version == before.version + 1
-
-
 def test_a_task_created_behind_waiting_ones_leaves_the_free_worker_to_the_oldest(setup: Setup) -> None:
     """A worker signing in frees room before any pass: a task created then is not offered ahead of
     the queue's older ones; the pass offers the oldest first."""

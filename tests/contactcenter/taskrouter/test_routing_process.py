@@ -9,13 +9,11 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -28,7 +26,6 @@ from contactcenter.taskrouter.models import (
     WorkerChannel,
     Workflow,
 )
-from contactcenter.taskrouter.routing import CHANNEL
 from contactcenter.taskrouter.task_lifecycle import task_create
 from core.sids import sid_to_uuid
 from core.tenancy import tenant_scope
@@ -176,39 +173,6 @@ def test_a_task_created_while_a_pass_runs_is_routed_at_once_not_at_the_sweep(com
         # The rest of the first pass's hold and the second pass's own (seconds on a loaded machine), not
         # SWEEP_SECONDS (30).
         assert time.monotonic() - created < 15.0
-
-
-def test_a_task_offered_as_it_is_created_wakes_no_routing_process(committed: None) -> None:
-    """Its create commits without a NOTIFY (the routing-due row holds its offer's timeout); one
-    that waits for a worker sends one."""
-    tenant = make_tenant("Quiet clinic")
-    setup, workflow_sid = _workspace(tenant, workers=1)
-    with _listening() as notified:
-        _tasks(tenant, setup, workflow_sid, 1)  # offered to agent 0 as it is created
-        time.sleep(0.5)
-        assert notified() == []
-        _tasks(tenant, setup, workflow_sid, 1)  # nobody has room: it waits for a pass
-        _until(lambda: bool(notified()), timeout=5.0)
-    with tenant_scope(tenant.account.id):
-        assert list(Task.objects.order_by("date_created").values_list("status", flat=True)) == [
-            "reserved", "pending"
-        ]  # fmt: skip
-
-
-@contextmanager
-def _listening() -> Iterator[Callable[[], list[str]]]:
-    """A connection listening as a routing process does; yields a reader of what was notified."""
-    params = connections["default"].get_connection_params()
-    kept = {key: params[key] for key in ("dbname", "user", "password", "host", "port") if key in params}
-    with psycopg.connect(**kept, autocommit=True) as listener:
-        listener.execute(f"LISTEN {CHANNEL}")
-        received: list[str] = []
-
-        def read() -> list[str]:
-            received.extend(note.payload for note in listener.notifies(timeout=0.05))
-            return received
-
-        yield read
 
 
 def _version(setup: Setup) -> int:
