@@ -197,4 +197,3 @@ def assign_arrival(task: Task, *, now: datetime) -> bool:
     if decision_sql.queued_ahead(task, lifo=lifo, multi_task=task.workspace.multi_task_enabled):
         return False
     return bool(_offer(task, queue, task.workspace, now, Assigned(), _Shared()))
-

@@ -61,8 +61,8 @@ def queues_to_offer(workspace_id: uuid.UUID, *, multi_task: bool) -> list[TaskQu
     one now. The others' heads are neither locked nor read: with none who could take a task (after
     hours, every agent offline or busy), reading the head cost every pass 20 row locks and a walk of
     every free channel of other queues' workers, however long the backlog waited; with nothing
-    pending (every task offered as it was created), the pass a freed worker's wake starts is over
-    after this one statement."""
+    pending (every task offered as it was created), the pass a freed worker's wake starts reads no
+    head at all."""
     free = _FREE_MEMBER.format(idle="" if multi_task else _IDLE)
     sql = (
         f"SELECT {_columns(TaskQueue, 'q')} FROM taskrouter_taskqueue q "
