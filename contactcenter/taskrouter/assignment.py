@@ -184,7 +184,7 @@ def assign(workspace: Workspace, *, now: datetime) -> Assigned:
     return assigned
 
 
-def assign_arrival(task: Task, *, now: datetime) -> bool:
+def assign_arrival(task: Task, *, now: datetime) -> None:
     """Offer a task just routed, in the transaction storing it, when it heads its queue and an
     eligible worker has room: the offer is made as the task is created instead of after a routing
     pass woken by its commit (bench/routing: that wake and pass were most of the time from creation
@@ -192,8 +192,7 @@ def assign_arrival(task: Task, *, now: datetime) -> bool:
     queue's head first; the claims are the pass's own, so racing passes stay safe."""
     queue = task.task_queue
     if queue is None or task.status != Task.Status.PENDING:
-        return False
+        return
     lifo = queue.task_order == TaskQueue.Order.LIFO
-    if decision_sql.queued_ahead(task, lifo=lifo, multi_task=task.workspace.multi_task_enabled):
-        return False
-    return bool(_offer(task, queue, task.workspace, now, Assigned(), _Shared()))
+    if not decision_sql.queued_ahead(task, lifo=lifo, multi_task=task.workspace.multi_task_enabled):
+        _offer(task, queue, task.workspace, now, Assigned(), _Shared())
