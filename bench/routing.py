@@ -642,7 +642,6 @@ class Decision:
     buffers: int = 0  # shared buffers hit + read, summed over the statements
     rows: int = 0  # rows the statements' top plan nodes returned or changed
     create_ms: float = 0.0
-    reserved: int = 0
     heaviest: str = ""  # the statement touching the most buffers, and how many
 
 
@@ -699,7 +698,8 @@ def decision_measure(floor: Floor, index: int) -> Decision:
         task = _support_task(floor, index)
         found.create_ms = (time.perf_counter() - started) * 1000
     found.queries = sum(1 for q in real.captured_queries if not SKIPPED.match(q["sql"]))
-    found.reserved = int(task.status == "reserved")
+    if task.status != "reserved":  # its figures would be a create's without the decision
+        raise SystemExit(f"sql: the new task was not offered as created: {task.status}")
     reservations_accept(floor)  # the worker takes it, as in the latency part
     return found
 
@@ -1070,8 +1070,8 @@ def cpu_part(args: argparse.Namespace, account: Any) -> list[StepCost]:
 
 
 def _verdict(args: argparse.Namespace, run: LatencyRun) -> str:
-    """Met only by a run that kept the rate: a machine that cannot keeps the creates waiting instead,
-    which the figure (from the task's creation) does not see."""
+    """Met only by a run that kept the rate: a machine that cannot keep up keeps the creates waiting
+    instead, which the figure (from the task's creation) does not see."""
     p95 = run.latency_ms.get("p95", float("inf"))
     late = run.late_ms.get("p99", float("inf"))
     if late > args.keep_ms:
