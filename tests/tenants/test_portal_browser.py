@@ -33,10 +33,13 @@ def owner_account(django_db_blocker: pytest.FixtureRequest) -> Iterator[object]:
     yield account
 
 
+def _key(secret_b32: str) -> bytes:
+    return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+
+
 def _code_for(secret_b32: str, *, seconds_ahead: int = 0) -> str:
     """What an authenticator app shows now (or `seconds_ahead` from now)."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    return f"{totp(key, t0=-seconds_ahead):06d}"
+    return f"{totp(_key(secret_b32), t0=-seconds_ahead):06d}"
 
 
 def _next_code(secret_b32: str, django_db_blocker: pytest.FixtureRequest) -> str:
@@ -45,8 +48,7 @@ def _next_code(secret_b32: str, django_db_blocker: pytest.FixtureRequest) -> str
     no longer reaches the step after now (a CI run failed so)."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         last_t = TOTPDevice.objects.get(user__email=EMAIL).last_t
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    return f"{hotp(key, last_t + 1):06d}"
+    return f"{hotp(_key(secret_b32), last_t + 1):06d}"
 
 
 def _sign_in_with_code(page: Page, code: str) -> None:
@@ -105,7 +107,8 @@ def test_owner_signs_in_with_two_factor_and_adds_a_number(
         (f"user:{EMAIL}", "incoming_phone_number.create"),
     ]
 
-    # Signing in again asks for a code from the enrolled device (the next 30 s step: codes are single-use).
+    # Signing in again asks for a code from the enrolled device (the step after the last one used:
+    # codes are single-use).
     _sign_in_with_code(page, _next_code(secret, django_db_blocker))
     expect(page.locator("h1")).to_have_text("Riverside Clinic")
     page.goto("/numbers/")
